@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+// Single-producer / single-consumer ring views over shared memory, with the
+// io_uring index discipline: u32 head and tail that run freely and wrap at
+// 2^32, a power-of-two entry array indexed with `idx & mask`, the producer
+// publishing `tail` with release and the consumer publishing `head` with
+// release. Each side keeps a private cached copy of the other side's index
+// so a burst touches the shared cache line once.
+//
+// The memory is shared with another process that we do not trust: every
+// index read from it is validated before it is followed. A violation puts
+// the view into a sticky "corrupt" state; it then moves nothing and the
+// owner reports the error (zcrxd terminates the offending ring).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <type_traits>
+
+namespace zcrx {
+
+/// Outcome of the last index validation on a view.
+enum class RingState : uint8_t {
+  ok,
+  /// The peer's index claims more entries than the ring holds, or moved
+  /// backwards past entries it had already accepted.
+  corrupt,
+};
+
+namespace detail {
+
+inline std::atomic_ref<uint32_t> shared_index(uint32_t* p) {
+  return std::atomic_ref<uint32_t>(*p);
+}
+
+constexpr bool is_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+}  // namespace detail
+
+/// Producer side of a ring: reserve slots, fill them, commit.
+///
+/// `head` is owned by the peer (read with acquire), `tail` by us (written
+/// with release). Entries are written in place.
+template <class Entry>
+class RingProducer {
+  static_assert(std::is_trivially_copyable_v<Entry>);
+
+ public:
+  RingProducer() = default;
+  /// @param entries_count power of two; the caller validated the geometry.
+  RingProducer(uint32_t* head, uint32_t* tail, Entry* entries,
+               uint32_t entries_count)
+      : head_(head),
+        tail_(tail),
+        entries_(entries),
+        mask_(entries_count - 1),
+        size_(entries_count) {
+    // Our own tail is trusted only at attach time; from then on the private
+    // copy is authoritative and the shared word is write-only for us.
+    local_tail_ = detail::shared_index(tail_).load(std::memory_order_relaxed);
+    cached_head_ = detail::shared_index(head_).load(std::memory_order_acquire);
+    if (local_tail_ - cached_head_ > size_) state_ = RingState::corrupt;
+  }
+
+  /// Free slots, refreshing the cached head only when `want` is not yet
+  /// known to fit. Returns 0 once the view is corrupt.
+  uint32_t free_slots(uint32_t want = 1) {
+    if (state_ != RingState::ok) return 0;
+    uint32_t free = size_ - (local_tail_ + reserved_ - cached_head_);
+    if (free >= want) return free;
+    // acquire: pairs with the consumer's release of head, so its reads of
+    // the slots it consumed happen before we overwrite them.
+    uint32_t head = detail::shared_index(head_).load(std::memory_order_acquire);
+    // The consumer may only move head forward, and never past our tail.
+    if (head - cached_head_ > local_tail_ - cached_head_) {
+      state_ = RingState::corrupt;
+      return 0;
+    }
+    cached_head_ = head;
+    return size_ - (local_tail_ + reserved_ - cached_head_);
+  }
+
+  /// Reserves up to `n` slots (burst); returns how many were reserved.
+  uint32_t reserve(uint32_t n) {
+    uint32_t free = free_slots(n);
+    uint32_t got = n < free ? n : free;
+    reserved_ += got;
+    return got;
+  }
+
+  /// Reserves exactly `n` slots or none (bulk).
+  bool reserve_bulk(uint32_t n) {
+    if (free_slots(n) < n) return false;
+    reserved_ += n;
+    return true;
+  }
+
+  /// The i-th slot reserved since the last commit.
+  Entry& slot(uint32_t i) { return entries_[(local_tail_ + i) & mask_]; }
+
+  /// Publishes the first `n` reserved slots.
+  void commit(uint32_t n) {
+    local_tail_ += n;
+    reserved_ -= n;
+    // release: the entry writes above become visible before the new tail.
+    detail::shared_index(tail_).store(local_tail_, std::memory_order_release);
+  }
+
+  /// Copies and publishes one entry; false when full.
+  bool push(const Entry& e) {
+    if (!reserve_bulk(1)) return false;
+    slot(0) = e;
+    commit(1);
+    return true;
+  }
+
+  /// Entries published and not yet consumed, as of the last head refresh.
+  uint32_t pending() {
+    free_slots(size_ + 1);  // forces a refresh
+    return local_tail_ - cached_head_;
+  }
+
+  RingState state() const { return state_; }
+  uint32_t size() const { return size_; }
+  uint32_t tail() const { return local_tail_; }
+
+ private:
+  uint32_t* head_ = nullptr;
+  uint32_t* tail_ = nullptr;
+  Entry* entries_ = nullptr;
+  uint32_t mask_ = 0;
+  uint32_t size_ = 0;
+  uint32_t local_tail_ = 0;
+  uint32_t cached_head_ = 0;
+  uint32_t reserved_ = 0;
+  RingState state_ = RingState::ok;
+};
+
+/// Consumer side of a ring: peek available entries, read them, advance.
+///
+/// `tail` is owned by the peer (read with acquire), `head` by us (written
+/// with release). Entries live in shared memory the peer can still scribble
+/// on: callers copy an entry once (`load`) and validate the copy.
+template <class Entry>
+class RingConsumer {
+  static_assert(std::is_trivially_copyable_v<Entry>);
+
+ public:
+  RingConsumer() = default;
+  RingConsumer(uint32_t* head, uint32_t* tail, Entry* entries,
+               uint32_t entries_count)
+      : head_(head),
+        tail_(tail),
+        entries_(entries),
+        mask_(entries_count - 1),
+        size_(entries_count) {
+    local_head_ = detail::shared_index(head_).load(std::memory_order_relaxed);
+    cached_tail_ = local_head_;
+  }
+
+  /// Entries ready, refreshing the cached tail only when fewer than `want`
+  /// are known. Returns 0 once the view is corrupt.
+  uint32_t available(uint32_t want = 1) {
+    if (state_ != RingState::ok) return 0;
+    uint32_t avail = cached_tail_ - local_head_;
+    if (avail >= want) return avail;
+    // acquire: pairs with the producer's release of tail, so the entries
+    // it wrote are visible before we read them.
+    uint32_t tail = detail::shared_index(tail_).load(std::memory_order_acquire);
+    if (tail - local_head_ > size_) {
+      state_ = RingState::corrupt;  // more entries than the ring can hold
+      return 0;
+    }
+    cached_tail_ = tail;
+    return cached_tail_ - local_head_;
+  }
+
+  /// Number of entries that may be read now, at most `max` (burst).
+  uint32_t peek(uint32_t max) {
+    uint32_t avail = available(max);
+    return avail < max ? avail : max;
+  }
+
+  /// Reference to the i-th unread entry (valid for i < peek()).
+  const Entry& at(uint32_t i) const { return entries_[(local_head_ + i) & mask_]; }
+
+  /// Snapshot of the i-th unread entry: read it once, validate the copy.
+  Entry load(uint32_t i) const {
+    Entry e;
+    __builtin_memcpy(&e, &entries_[(local_head_ + i) & mask_], sizeof(Entry));
+    return e;
+  }
+
+  /// Consumes `n` entries and hands their slots back to the producer.
+  void advance(uint32_t n) {
+    local_head_ += n;
+    // release: our reads of the consumed entries complete before the
+    // producer may reuse their slots.
+    detail::shared_index(head_).store(local_head_, std::memory_order_release);
+  }
+
+  /// Pops one entry; false when empty.
+  bool pop(Entry& out) {
+    if (available(1) == 0) return false;
+    out = load(0);
+    advance(1);
+    return true;
+  }
+
+  RingState state() const { return state_; }
+  uint32_t size() const { return size_; }
+  uint32_t head() const { return local_head_; }
+
+ private:
+  uint32_t* head_ = nullptr;
+  uint32_t* tail_ = nullptr;
+  Entry* entries_ = nullptr;
+  uint32_t mask_ = 0;
+  uint32_t size_ = 0;
+  uint32_t local_head_ = 0;
+  uint32_t cached_tail_ = 0;
+  RingState state_ = RingState::ok;
+};
+
+}  // namespace zcrx

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+// Where the rings live inside their shared regions.
+//
+// A consumer ring (the io_uring ctx) is one region holding the SQ and CQ
+// indices, the CQE32 array and the SQE array, described to the consumer with
+// the kernel's io_sqring_offsets / io_cqring_offsets (plus the SQE array
+// offset, which the kernel hands out as the IORING_OFF_SQES mmap offset).
+// The SQ has no index array, as with IORING_SETUP_NO_SQARRAY.
+//
+// A refill queue is one region described by io_uring_zcrx_offsets.
+// Every shared index sits on its own cache line so the producer's and the
+// consumer's stores never share a line.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "zcrx/ring.h"
+#include "zcrx/uapi.h"
+
+namespace zcrx {
+
+inline constexpr uint32_t kCacheLine = 64;
+inline constexpr uint32_t kMaxSqEntries = 32768;   // IORING_MAX_ENTRIES
+inline constexpr uint32_t kMaxCqEntries = 65536;   // IORING_MAX_CQ_ENTRIES
+inline constexpr uint32_t kMaxRqEntries = 32768;   // IO_RQ_MAX_ENTRIES
+
+/// Geometry of a ring region (SQ + CQ).
+struct RingRegionLayout {
+  uapi::io_sqring_offsets sq_off{};
+  uapi::io_cqring_offsets cq_off{};
+  uint32_t sqes_off = 0;  // byte offset of the SQE array
+  uint32_t sq_entries = 0;
+  uint32_t cq_entries = 0;
+  size_t size = 0;  // bytes, multiple of the page size
+};
+
+/// Geometry of a refill-queue region.
+struct RqRegionLayout {
+  uapi::io_uring_zcrx_offsets off{};
+  uint32_t rq_entries = 0;
+  size_t size = 0;  // bytes, multiple of the page size
+};
+
+/// Rounds up to a power of two the way io_uring_setup does; 0 when `v` is 0
+/// or the result would exceed `cap` after clamping is not allowed.
+uint32_t round_ring_entries(uint32_t v, uint32_t cap);
+
+/// Layout for `sq_entries` SQEs and `cq_entries` CQE32s (both powers of two).
+RingRegionLayout ring_region_layout(uint32_t sq_entries, uint32_t cq_entries);
+
+/// Layout for a refill queue of `rq_entries` (power of two).
+RqRegionLayout rq_region_layout(uint32_t rq_entries);
+
+/// Checks offsets received from the peer against a region of `size` bytes:
+/// every index and array must lie inside, entries must be powers of two and
+/// the masks must agree. Returns 0 or -EINVAL.
+int validate_ring_region(const RingRegionLayout& l, size_t size);
+/// Checks a refill-queue region of `size` bytes holding `rq_entries` RQEs
+/// at offsets `off` (what a consumer supplies with a user region). Returns
+/// 0, or -EINVAL when anything falls outside or overlaps an index.
+int validate_rq_region(const uapi::io_uring_zcrx_offsets& off,
+                       uint32_t rq_entries, size_t size);
+
+/// Writes the static fields (masks, entry counts) into a fresh ring region.
+void init_ring_region(void* base, const RingRegionLayout& l);
+
+// Typed views over a mapped region. `base` must be the start of a mapping
+// of at least `l.size` bytes whose layout was validated.
+using SqProducer = RingProducer<uapi::io_uring_sqe>;
+using SqConsumer = RingConsumer<uapi::io_uring_sqe>;
+using CqProducer = RingProducer<uapi::io_uring_cqe32>;
+using CqConsumer = RingConsumer<uapi::io_uring_cqe32>;
+using RqProducer = RingProducer<uapi::io_uring_zcrx_rqe>;
+using RqConsumer = RingConsumer<uapi::io_uring_zcrx_rqe>;
+
+SqProducer sq_producer(void* base, const RingRegionLayout& l);
+SqConsumer sq_consumer(void* base, const RingRegionLayout& l);
+CqProducer cq_producer(void* base, const RingRegionLayout& l);
+CqConsumer cq_consumer(void* base, const RingRegionLayout& l);
+RqProducer rq_producer(void* base, const uapi::io_uring_zcrx_offsets& off,
+                       uint32_t rq_entries);
+RqConsumer rq_consumer(void* base, const uapi::io_uring_zcrx_offsets& off,
+                       uint32_t rq_entries);
+
+}  // namespace zcrx

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+// Kernel-identical definitions of everything that crosses the zcrxd <->
+// consumer boundary. Field names, sizes and offsets follow the Linux uapi
+// (include/uapi/linux/io_uring.h and include/uapi/linux/io_uring/zcrx.h);
+// every one is pinned by a static_assert below so a layout drift is a build
+// error, not a silent ABI break. The structs live in namespace zcrx::uapi so
+// this header can be included beside <linux/io_uring.h> or liburing; the
+// constants use C++ names because the kernel's are preprocessor macros.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace zcrx::uapi {
+
+// ---- SQE -----------------------------------------------------------------
+
+/// 64-byte submission queue entry. Only the unions' members RECV_ZC, NOP and
+/// ASYNC_CANCEL use are named; the rest is reserved space of the same size.
+struct io_uring_sqe {
+  uint8_t opcode;    // 0
+  uint8_t flags;     // 1: IOSQE_*
+  uint16_t ioprio;   // 2: RECV_ZC: IORING_RECV_MULTISHOT
+  int32_t fd;        // 4: RECV_ZC: flow handle
+  union {            // 8
+    uint64_t off;
+    uint64_t addr2;
+  };
+  union {            // 16
+    uint64_t addr;   // ASYNC_CANCEL: user_data to cancel
+    uint64_t splice_off_in;
+  };
+  uint32_t len;      // 24: RECV_ZC: byte limit, 0 = unlimited
+  union {            // 28
+    uint32_t rw_flags;
+    uint32_t msg_flags;
+    uint32_t cancel_flags;
+  };
+  uint64_t user_data;  // 32
+  union {              // 40
+    uint16_t buf_index;
+    uint16_t buf_group;
+  } __attribute__((packed));
+  uint16_t personality;  // 42
+  union {                // 44
+    int32_t splice_fd_in;
+    uint32_t file_index;
+    uint32_t zcrx_ifq_idx;  // RECV_ZC: zcrx id within the ring
+  };
+  union {  // 48
+    struct {
+      uint64_t addr3;
+      uint64_t __pad2[1];
+    };
+    uint8_t cmd[16];
+  };
+};
+
+// ---- CQE -----------------------------------------------------------------
+
+/// 16-byte completion queue entry.
+struct io_uring_cqe {
+  uint64_t user_data;
+  int32_t res;
+  uint32_t flags;
+};
+
+/// Extra 16 bytes of a RECV_ZC completion (the big_cqe half of a CQE32).
+struct io_uring_zcrx_cqe {
+  uint64_t off;  // area token | byte offset of the data inside the area
+  uint64_t __pad;
+};
+
+/// One slot of a CQ created with IORING_SETUP_CQE32.
+struct io_uring_cqe32 {
+  io_uring_cqe cqe;
+  io_uring_zcrx_cqe zcqe;
+};
+
+// ---- ring offsets ----------------------------------------------------------
+
+struct io_sqring_offsets {
+  uint32_t head;
+  uint32_t tail;
+  uint32_t ring_mask;
+  uint32_t ring_entries;
+  uint32_t flags;
+  uint32_t dropped;
+  uint32_t array;
+  uint32_t resv1;
+  uint64_t user_addr;
+};
+
+struct io_cqring_offsets {
+  uint32_t head;
+  uint32_t tail;
+  uint32_t ring_mask;
+  uint32_t ring_entries;
+  uint32_t overflow;
+  uint32_t cqes;
+  uint32_t flags;
+  uint32_t resv1;
+  uint64_t user_addr;
+};
+
+// ---- zcrx ------------------------------------------------------------------
+
+/// Refill queue entry: a buffer handed back by the consumer.
+struct io_uring_zcrx_rqe {
+  uint64_t off;  // area token | byte offset, as received in the CQE
+  uint32_t len;  // advisory
+  uint32_t __pad;
+};
+
+struct io_uring_zcrx_offsets {
+  uint32_t head;
+  uint32_t tail;
+  uint32_t rqes;
+  uint32_t __resv2;
+  uint64_t __resv[2];
+};
+
+struct io_uring_zcrx_area_reg {
+  uint64_t addr;
+  uint64_t len;
+  uint64_t rq_area_token;  // out: area id << IORING_ZCRX_AREA_SHIFT
+  uint32_t flags;
+  uint32_t dmabuf_fd;
+  uint64_t __resv2[2];
+};
+
+struct io_uring_region_desc {
+  uint64_t user_addr;
+  uint64_t size;
+  uint32_t flags;
+  uint32_t id;
+  uint64_t mmap_offset;
+  uint64_t __resv[4];
+};
+
+/// Argument of IORING_REGISTER_ZCRX_IFQ.
+struct io_uring_zcrx_ifq_reg {
+  uint32_t if_idx;  // register: port; import: zcrx fd; clone: source ring fd
+  uint32_t if_rxq;  // register: queue; clone: source zcrx id
+  uint32_t rq_entries;
+  uint32_t flags;  // ZCRX_REG_IMPORT / IORING_ZCRX_IFQ_REG_CLONE
+  uint64_t area_ptr;    // struct io_uring_zcrx_area_reg *
+  uint64_t region_ptr;  // struct io_uring_region_desc *
+  io_uring_zcrx_offsets offsets;  // out
+  uint32_t zcrx_id;               // out
+  uint32_t rx_buf_len;            // 0 = default (4096)
+  uint64_t __resv[3];
+};
+
+struct zcrx_ctrl_flush_rq {
+  uint64_t __resv[6];
+};
+
+struct zcrx_ctrl_export {
+  uint32_t zcrx_fd;  // out
+  uint32_t __resv1[11];
+};
+
+/// Argument of IORING_REGISTER_ZCRX_CTRL.
+struct zcrx_ctrl {
+  uint32_t zcrx_id;
+  uint32_t op;  // zcrx_ctrl_op
+  uint64_t __resv[2];
+  union {
+    zcrx_ctrl_export zc_export;
+    zcrx_ctrl_flush_rq zc_flush;
+  };
+};
+
+// ---- constants ---------------------------------------------------------------
+
+inline constexpr uint8_t kOpNop = 0;                  // IORING_OP_NOP
+inline constexpr uint8_t kOpAsyncCancel = 14;         // IORING_OP_ASYNC_CANCEL
+inline constexpr uint8_t kOpRecvZc = 58;              // IORING_OP_RECV_ZC
+inline constexpr uint16_t kRecvMultishot = 1u << 1;   // IORING_RECV_MULTISHOT
+inline constexpr uint32_t kCqeFBuffer = 1u << 0;      // IORING_CQE_F_BUFFER
+inline constexpr uint32_t kCqeFMore = 1u << 1;        // IORING_CQE_F_MORE
+inline constexpr uint32_t kSetupCqe32 = 1u << 11;     // IORING_SETUP_CQE32
+inline constexpr uint32_t kSetupNoSqArray = 1u << 16; // IORING_SETUP_NO_SQARRAY
+inline constexpr uint32_t kAsyncCancelAll = 1u << 0;  // IORING_ASYNC_CANCEL_ALL
+
+inline constexpr unsigned kZcrxAreaShift = 48;  // IORING_ZCRX_AREA_SHIFT
+inline constexpr uint64_t kZcrxAreaMask =       // IORING_ZCRX_AREA_MASK
+    ~((uint64_t{1} << kZcrxAreaShift) - 1);
+inline constexpr uint32_t kZcrxAreaDmabuf = 1;        // IORING_ZCRX_AREA_DMABUF
+inline constexpr uint32_t kZcrxRegImport = 1;         // ZCRX_REG_IMPORT
+inline constexpr uint32_t kZcrxIfqRegClone = 1;       // IORING_ZCRX_IFQ_REG_CLONE
+inline constexpr uint32_t kMemRegionTypeUser = 1;     // IORING_MEM_REGION_TYPE_USER
+inline constexpr uint32_t kZcrxFeatureRxPageSize = 1; // ZCRX_FEATURE_RX_PAGE_SIZE
+
+enum zcrx_ctrl_op : uint32_t {
+  ZCRX_CTRL_FLUSH_RQ = 0,
+  ZCRX_CTRL_EXPORT = 1,
+  __ZCRX_CTRL_LAST,
+};
+
+// ---- layout pins (values from the kernel's uapi) -------------------------------
+
+static_assert(sizeof(io_uring_sqe) == 64);
+static_assert(offsetof(io_uring_sqe, opcode) == 0);
+static_assert(offsetof(io_uring_sqe, flags) == 1);
+static_assert(offsetof(io_uring_sqe, ioprio) == 2);
+static_assert(offsetof(io_uring_sqe, fd) == 4);
+static_assert(offsetof(io_uring_sqe, off) == 8);
+static_assert(offsetof(io_uring_sqe, addr) == 16);
+static_assert(offsetof(io_uring_sqe, len) == 24);
+static_assert(offsetof(io_uring_sqe, msg_flags) == 28);
+static_assert(offsetof(io_uring_sqe, user_data) == 32);
+static_assert(offsetof(io_uring_sqe, buf_index) == 40);
+static_assert(offsetof(io_uring_sqe, personality) == 42);
+static_assert(offsetof(io_uring_sqe, zcrx_ifq_idx) == 44);
+static_assert(offsetof(io_uring_sqe, addr3) == 48);
+
+static_assert(sizeof(io_uring_cqe) == 16);
+static_assert(offsetof(io_uring_cqe, res) == 8);
+static_assert(offsetof(io_uring_cqe, flags) == 12);
+static_assert(sizeof(io_uring_zcrx_cqe) == 16);
+static_assert(sizeof(io_uring_cqe32) == 32);
+static_assert(offsetof(io_uring_cqe32, zcqe) == 16);
+
+static_assert(sizeof(io_sqring_offsets) == 40);
+static_assert(offsetof(io_sqring_offsets, array) == 24);
+static_assert(offsetof(io_sqring_offsets, user_addr) == 32);
+static_assert(sizeof(io_cqring_offsets) == 40);
+static_assert(offsetof(io_cqring_offsets, cqes) == 20);
+static_assert(offsetof(io_cqring_offsets, user_addr) == 32);
+
+static_assert(sizeof(io_uring_zcrx_rqe) == 16);
+static_assert(offsetof(io_uring_zcrx_rqe, len) == 8);
+static_assert(sizeof(io_uring_zcrx_offsets) == 32);
+static_assert(offsetof(io_uring_zcrx_offsets, rqes) == 8);
+static_assert(sizeof(io_uring_zcrx_area_reg) == 48);
+static_assert(offsetof(io_uring_zcrx_area_reg, rq_area_token) == 16);
+static_assert(offsetof(io_uring_zcrx_area_reg, flags) == 24);
+static_assert(offsetof(io_uring_zcrx_area_reg, dmabuf_fd) == 28);
+static_assert(sizeof(io_uring_region_desc) == 64);
+static_assert(offsetof(io_uring_region_desc, flags) == 16);
+static_assert(offsetof(io_uring_region_desc, mmap_offset) == 24);
+static_assert(sizeof(io_uring_zcrx_ifq_reg) == 96);
+static_assert(offsetof(io_uring_zcrx_ifq_reg, area_ptr) == 16);
+static_assert(offsetof(io_uring_zcrx_ifq_reg, region_ptr) == 24);
+static_assert(offsetof(io_uring_zcrx_ifq_reg, offsets) == 32);
+static_assert(offsetof(io_uring_zcrx_ifq_reg, zcrx_id) == 64);
+static_assert(offsetof(io_uring_zcrx_ifq_reg, rx_buf_len) == 68);
+static_assert(offsetof(io_uring_zcrx_ifq_reg, __resv) == 72);
+static_assert(sizeof(zcrx_ctrl_export) == 48);
+static_assert(sizeof(zcrx_ctrl_flush_rq) == 48);
+static_assert(sizeof(zcrx_ctrl) == 72);
+static_assert(offsetof(zcrx_ctrl, zc_export) == 24);
+
+// ---- area token helpers ---------------------------------------------------
+
+/// Token for area `id`: what the kernel writes to area_reg.rq_area_token.
+constexpr uint64_t area_token(uint32_t id) {
+  return uint64_t{id} << kZcrxAreaShift;
+}
+/// Area id encoded in a CQE/RQE `off`.
+constexpr uint32_t area_id_of(uint64_t off) {
+  return static_cast<uint32_t>(off >> kZcrxAreaShift);
+}
+/// Byte offset inside the area encoded in a CQE/RQE `off`.
+constexpr uint64_t area_offset_of(uint64_t off) { return off & ~kZcrxAreaMask; }
+
+}  // namespace zcrx::uapi

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+#include "zcrx/ring_layout.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace zcrx {
+namespace {
+
+constexpr size_t kPage = 4096;
+
+constexpr size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
+
+template <class T>
+T* at(void* base, uint32_t off) {
+  return reinterpret_cast<T*>(static_cast<char*>(base) + off);
+}
+
+// An index word of 4 bytes, aligned, inside the region.
+bool index_ok(uint32_t off, size_t size) {
+  return off % 4 == 0 && size >= 4 && off <= size - 4;
+}
+
+bool array_ok(uint32_t off, size_t entries, size_t entry_size, size_t size) {
+  size_t bytes = entries * entry_size;
+  return off % 8 == 0 && off <= size && bytes <= size - off;
+}
+
+// [a, a+alen) and [b, b+blen) do not overlap.
+bool disjoint(size_t a, size_t alen, size_t b, size_t blen) {
+  return a + alen <= b || b + blen <= a;
+}
+
+}  // namespace
+
+uint32_t round_ring_entries(uint32_t v, uint32_t cap) {
+  if (v == 0) return 0;
+  if (v > cap) v = cap;  // like IORING_SETUP_CLAMP
+  uint32_t p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+RingRegionLayout ring_region_layout(uint32_t sq_entries, uint32_t cq_entries) {
+  RingRegionLayout l;
+  l.sq_entries = sq_entries;
+  l.cq_entries = cq_entries;
+  // One line per shared index; the static words share the third line.
+  l.sq_off.head = 0 * kCacheLine;
+  l.sq_off.tail = 1 * kCacheLine;
+  l.sq_off.ring_mask = 2 * kCacheLine;
+  l.sq_off.ring_entries = 2 * kCacheLine + 4;
+  l.sq_off.flags = 2 * kCacheLine + 8;
+  l.sq_off.dropped = 2 * kCacheLine + 12;
+  l.sq_off.array = 0;  // no SQ array (IORING_SETUP_NO_SQARRAY)
+  l.cq_off.head = 3 * kCacheLine;
+  l.cq_off.tail = 4 * kCacheLine;
+  l.cq_off.ring_mask = 5 * kCacheLine;
+  l.cq_off.ring_entries = 5 * kCacheLine + 4;
+  l.cq_off.overflow = 5 * kCacheLine + 8;
+  l.cq_off.flags = 5 * kCacheLine + 12;
+  l.cq_off.cqes = 6 * kCacheLine;
+  size_t cqes_end = l.cq_off.cqes + size_t{cq_entries} * sizeof(uapi::io_uring_cqe32);
+  l.sqes_off = static_cast<uint32_t>(align_up(cqes_end, kCacheLine));
+  size_t sqes_end = l.sqes_off + size_t{sq_entries} * sizeof(uapi::io_uring_sqe);
+  l.size = align_up(sqes_end, kPage);
+  return l;
+}
+
+RqRegionLayout rq_region_layout(uint32_t rq_entries) {
+  RqRegionLayout l;
+  l.rq_entries = rq_entries;
+  l.off.head = 0;
+  l.off.tail = kCacheLine;
+  l.off.rqes = 2 * kCacheLine;
+  l.size = align_up(l.off.rqes + size_t{rq_entries} * sizeof(uapi::io_uring_zcrx_rqe), kPage);
+  return l;
+}
+
+int validate_ring_region(const RingRegionLayout& l, size_t size) {
+  if (!detail::is_pow2(l.sq_entries) || !detail::is_pow2(l.cq_entries) ||
+      l.sq_entries > kMaxSqEntries || l.cq_entries > kMaxCqEntries)
+    return -EINVAL;
+  const uint32_t idx[] = {l.sq_off.head,      l.sq_off.tail,  l.sq_off.ring_mask,
+                          l.sq_off.ring_entries, l.sq_off.flags, l.sq_off.dropped,
+                          l.cq_off.head,      l.cq_off.tail,  l.cq_off.ring_mask,
+                          l.cq_off.ring_entries, l.cq_off.overflow, l.cq_off.flags};
+  for (uint32_t off : idx)
+    if (!index_ok(off, size)) return -EINVAL;
+  if (!array_ok(l.cq_off.cqes, l.cq_entries, sizeof(uapi::io_uring_cqe32), size) ||
+      !array_ok(l.sqes_off, l.sq_entries, sizeof(uapi::io_uring_sqe), size))
+    return -EINVAL;
+  size_t cq_bytes = size_t{l.cq_entries} * sizeof(uapi::io_uring_cqe32);
+  size_t sq_bytes = size_t{l.sq_entries} * sizeof(uapi::io_uring_sqe);
+  if (!disjoint(l.cq_off.cqes, cq_bytes, l.sqes_off, sq_bytes)) return -EINVAL;
+  for (uint32_t off : idx)
+    if (!disjoint(off, 4, l.cq_off.cqes, cq_bytes) || !disjoint(off, 4, l.sqes_off, sq_bytes))
+      return -EINVAL;
+  return 0;
+}
+
+int validate_rq_region(const uapi::io_uring_zcrx_offsets& off, uint32_t rq_entries,
+                       size_t size) {
+  if (!detail::is_pow2(rq_entries) || rq_entries > kMaxRqEntries) return -EINVAL;
+  if (!index_ok(off.head, size) || !index_ok(off.tail, size) || off.head == off.tail)
+    return -EINVAL;
+  size_t bytes = size_t{rq_entries} * sizeof(uapi::io_uring_zcrx_rqe);
+  if (!array_ok(off.rqes, rq_entries, sizeof(uapi::io_uring_zcrx_rqe), size)) return -EINVAL;
+  if (!disjoint(off.head, 4, off.rqes, bytes) || !disjoint(off.tail, 4, off.rqes, bytes))
+    return -EINVAL;
+  return 0;
+}
+
+void init_ring_region(void* base, const RingRegionLayout& l) {
+  std::memset(base, 0, l.size);
+  *at<uint32_t>(base, l.sq_off.ring_mask) = l.sq_entries - 1;
+  *at<uint32_t>(base, l.sq_off.ring_entries) = l.sq_entries;
+  *at<uint32_t>(base, l.cq_off.ring_mask) = l.cq_entries - 1;
+  *at<uint32_t>(base, l.cq_off.ring_entries) = l.cq_entries;
+}
+
+SqProducer sq_producer(void* base, const RingRegionLayout& l) {
+  return {at<uint32_t>(base, l.sq_off.head), at<uint32_t>(base, l.sq_off.tail),
+          at<uapi::io_uring_sqe>(base, l.sqes_off), l.sq_entries};
+}
+SqConsumer sq_consumer(void* base, const RingRegionLayout& l) {
+  return {at<uint32_t>(base, l.sq_off.head), at<uint32_t>(base, l.sq_off.tail),
+          at<uapi::io_uring_sqe>(base, l.sqes_off), l.sq_entries};
+}
+CqProducer cq_producer(void* base, const RingRegionLayout& l) {
+  return {at<uint32_t>(base, l.cq_off.head), at<uint32_t>(base, l.cq_off.tail),
+          at<uapi::io_uring_cqe32>(base, l.cq_off.cqes), l.cq_entries};
+}
+CqConsumer cq_consumer(void* base, const RingRegionLayout& l) {
+  return {at<uint32_t>(base, l.cq_off.head), at<uint32_t>(base, l.cq_off.tail),
+          at<uapi::io_uring_cqe32>(base, l.cq_off.cqes), l.cq_entries};
+}
+RqProducer rq_producer(void* base, const uapi::io_uring_zcrx_offsets& off, uint32_t n) {
+  return {at<uint32_t>(base, off.head), at<uint32_t>(base, off.tail),
+          at<uapi::io_uring_zcrx_rqe>(base, off.rqes), n};
+}
+RqConsumer rq_consumer(void* base, const uapi::io_uring_zcrx_offsets& off, uint32_t n) {
+  return {at<uint32_t>(base, off.head), at<uint32_t>(base, off.tail),
+          at<uapi::io_uring_zcrx_rqe>(base, off.rqes), n};
+}
+
+}  // namespace zcrx
