@@ -2,7 +2,7 @@
 // The verifiable payload every traffic source of the project writes and
 // every verifying consumer checks: the first 8 bytes carry a sequence
 // number (little endian), byte i >= 8 is a function of that number and i.
-// A packet shorter than 8 bytes carries only the low bytes of the number.
+// A payload shorter than 8 bytes has no room for the number: it is all zero.
 #pragma once
 
 #include <cstddef>
@@ -18,9 +18,11 @@ constexpr uint8_t byte_at(uint64_t seq, size_t i) {
 
 /// Fills `len` bytes at `dst` with the payload for `seq`.
 inline void fill(uint8_t* dst, size_t len, uint64_t seq) {
-  uint8_t le[8];
-  for (int b = 0; b < 8; b++) le[b] = static_cast<uint8_t>(seq >> (8 * b));
-  std::memcpy(dst, le, len < 8 ? len : 8);
+  if (len < 8) {
+    std::memset(dst, 0, len);
+    return;
+  }
+  for (int b = 0; b < 8; b++) dst[b] = static_cast<uint8_t>(seq >> (8 * b));
   for (size_t i = 8; i < len; i++) dst[i] = byte_at(seq, i);
 }
 
