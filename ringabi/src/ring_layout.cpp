@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 
 namespace zcrx {
 namespace {
@@ -36,9 +37,10 @@ bool disjoint(size_t a, size_t alen, size_t b, size_t blen) {
 uint32_t round_ring_entries(uint32_t v, uint32_t cap) {
   if (v == 0) return 0;
   if (v > cap) v = cap;  // like IORING_SETUP_CLAMP
-  uint32_t p = 1;
+  // 64-bit so that a v above 2^31 cannot wrap the doubling to 0.
+  uint64_t p = 1;
   while (p < v) p <<= 1;
-  return p;
+  return p <= cap ? static_cast<uint32_t>(p) : 0;
 }
 
 RingRegionLayout ring_region_layout(uint32_t sq_entries, uint32_t cq_entries) {
@@ -87,6 +89,12 @@ int validate_ring_region(const RingRegionLayout& l, size_t size) {
                           l.cq_off.ring_entries, l.cq_off.overflow, l.cq_off.flags};
   for (uint32_t off : idx)
     if (!index_ok(off, size)) return -EINVAL;
+  // Each word has one writer; two names for one word would let one side's
+  // stores land in the other's index (all are aligned 4-byte words, so
+  // distinct offsets never overlap).
+  for (size_t i = 0; i < std::size(idx); i++)
+    for (size_t j = i + 1; j < std::size(idx); j++)
+      if (idx[i] == idx[j]) return -EINVAL;
   if (!array_ok(l.cq_off.cqes, l.cq_entries, sizeof(uapi::io_uring_cqe32), size) ||
       !array_ok(l.sqes_off, l.sq_entries, sizeof(uapi::io_uring_sqe), size))
     return -EINVAL;

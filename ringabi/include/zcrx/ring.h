@@ -28,6 +28,11 @@ enum class RingState : uint8_t {
 
 namespace detail {
 
+// The peer is another process: the index words must be lock-free atomics
+// (a lock-based fallback would lock a table private to each process).
+static_assert(std::atomic_ref<uint32_t>::is_always_lock_free);
+static_assert(std::atomic_ref<uint32_t>::required_alignment <= 4);
+
 inline std::atomic_ref<uint32_t> shared_index(uint32_t* p) {
   return std::atomic_ref<uint32_t>(*p);
 }
@@ -40,6 +45,10 @@ constexpr bool is_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 ///
 /// `head` is owned by the peer (read with acquire), `tail` by us (written
 /// with release). Entries are written in place.
+///
+/// The consumer's head is valid when it lies in [previous head, our tail]:
+/// anything else (moving backwards, or past entries we never published)
+/// makes the view corrupt. A corrupt view reserves and publishes nothing.
 template <class Entry>
 class RingProducer {
   static_assert(std::is_trivially_copyable_v<Entry>);
@@ -54,9 +63,12 @@ class RingProducer {
         entries_(entries),
         mask_(entries_count - 1),
         size_(entries_count) {
-    // Our own tail is trusted only at attach time; from then on the private
-    // copy is authoritative and the shared word is write-only for us.
+    // relaxed: our own index, read once at attach time (the mapping was
+    // handed over through a syscall, which orders it); from then on the
+    // private copy is authoritative and the shared word is write-only.
     local_tail_ = detail::shared_index(tail_).load(std::memory_order_relaxed);
+    // acquire: as in free_slots(), the consumer's reads of slots before
+    // this head complete before we may overwrite them.
     cached_head_ = detail::shared_index(head_).load(std::memory_order_acquire);
     if (local_tail_ - cached_head_ > size_) state_ = RingState::corrupt;
   }
@@ -97,8 +109,11 @@ class RingProducer {
   /// The i-th slot reserved since the last commit.
   Entry& slot(uint32_t i) { return entries_[(local_tail_ + i) & mask_]; }
 
-  /// Publishes the first `n` reserved slots.
+  /// Publishes the first `n` reserved slots (at most the number reserved).
+  /// Publishes nothing once the view is corrupt.
   void commit(uint32_t n) {
+    if (state_ != RingState::ok) return;
+    if (n > reserved_) n = reserved_;  // never publish a slot not reserved
     local_tail_ += n;
     reserved_ -= n;
     // release: the entry writes above become visible before the new tail.
@@ -113,9 +128,11 @@ class RingProducer {
     return true;
   }
 
-  /// Entries published and not yet consumed, as of the last head refresh.
+  /// Entries published and not yet consumed; refreshes the head. 0 once
+  /// the view is corrupt (the peer's head then means nothing).
   uint32_t pending() {
     free_slots(size_ + 1);  // forces a refresh
+    if (state_ != RingState::ok) return 0;
     return local_tail_ - cached_head_;
   }
 
@@ -140,6 +157,11 @@ class RingProducer {
 /// `tail` is owned by the peer (read with acquire), `head` by us (written
 /// with release). Entries live in shared memory the peer can still scribble
 /// on: callers copy an entry once (`load`) and validate the copy.
+///
+/// The producer's tail is valid when it lies in [previous tail, our head +
+/// size]: claiming more entries than the ring holds, or taking back entries
+/// already seen, makes the view corrupt. A corrupt view reports nothing
+/// available and consumes nothing.
 template <class Entry>
 class RingConsumer {
   static_assert(std::is_trivially_copyable_v<Entry>);
@@ -153,6 +175,9 @@ class RingConsumer {
         entries_(entries),
         mask_(entries_count - 1),
         size_(entries_count) {
+    // relaxed: our own index, read once at attach time (the mapping was
+    // handed over through a syscall, which orders it); from then on the
+    // private copy is authoritative and the shared word is write-only.
     local_head_ = detail::shared_index(head_).load(std::memory_order_relaxed);
     cached_tail_ = local_head_;
   }
@@ -166,12 +191,15 @@ class RingConsumer {
     // acquire: pairs with the producer's release of tail, so the entries
     // it wrote are visible before we read them.
     uint32_t tail = detail::shared_index(tail_).load(std::memory_order_acquire);
-    if (tail - local_head_ > size_) {
-      state_ = RingState::corrupt;  // more entries than the ring can hold
+    uint32_t ready = tail - local_head_;
+    // More entries than the ring holds, or fewer than already seen (the
+    // producer may only move its tail forward).
+    if (ready > size_ || ready < avail) {
+      state_ = RingState::corrupt;
       return 0;
     }
     cached_tail_ = tail;
-    return cached_tail_ - local_head_;
+    return ready;
   }
 
   /// Number of entries that may be read now, at most `max` (burst).
@@ -183,15 +211,20 @@ class RingConsumer {
   /// Reference to the i-th unread entry (valid for i < peek()).
   const Entry& at(uint32_t i) const { return entries_[(local_head_ + i) & mask_]; }
 
-  /// Snapshot of the i-th unread entry: read it once, validate the copy.
+  /// Snapshot of the i-th unread entry (i < peek()): read it once, validate
+  /// the copy.
   Entry load(uint32_t i) const {
     Entry e;
     __builtin_memcpy(&e, &entries_[(local_head_ + i) & mask_], sizeof(Entry));
     return e;
   }
 
-  /// Consumes `n` entries and hands their slots back to the producer.
+  /// Consumes `n` entries (at most the number known available) and hands
+  /// their slots back to the producer. Consumes nothing once corrupt.
   void advance(uint32_t n) {
+    if (state_ != RingState::ok) return;
+    uint32_t avail = cached_tail_ - local_head_;
+    if (n > avail) n = avail;  // never hand back a slot not yet produced
     local_head_ += n;
     // release: our reads of the consumed entries complete before the
     // producer may reuse their slots.

@@ -42,8 +42,10 @@ struct RqRegionLayout {
   size_t size = 0;  // bytes, multiple of the page size
 };
 
-/// Rounds up to a power of two the way io_uring_setup does; 0 when `v` is 0
-/// or the result would exceed `cap` after clamping is not allowed.
+/// Rounds `v` up to a power of two the way io_uring_setup does with
+/// IORING_SETUP_CLAMP: a `v` above `cap` is first clamped to `cap`.
+/// Returns 0 when `v` is 0 or when the power of two would exceed `cap`
+/// (possible only when `cap` is not itself a power of two).
 uint32_t round_ring_entries(uint32_t v, uint32_t cap);
 
 /// Layout for `sq_entries` SQEs and `cq_entries` CQE32s (both powers of two).
@@ -53,16 +55,21 @@ RingRegionLayout ring_region_layout(uint32_t sq_entries, uint32_t cq_entries);
 RqRegionLayout rq_region_layout(uint32_t rq_entries);
 
 /// Checks offsets received from the peer against a region of `size` bytes:
-/// every index and array must lie inside, entries must be powers of two and
-/// the masks must agree. Returns 0 or -EINVAL.
+/// entry counts must be powers of two within the kernel's limits, every
+/// index word must be 4-byte aligned, inside and distinct from the others,
+/// both arrays 8-byte aligned, inside and overlapping neither each other
+/// nor any index word. Returns 0 or -EINVAL.
 int validate_ring_region(const RingRegionLayout& l, size_t size);
 /// Checks a refill-queue region of `size` bytes holding `rq_entries` RQEs
-/// at offsets `off` (what a consumer supplies with a user region). Returns
-/// 0, or -EINVAL when anything falls outside or overlaps an index.
+/// at offsets `off` (what a consumer supplies with a user region): the
+/// count must be a power of two <= kMaxRqEntries, head and tail distinct
+/// aligned words inside, the RQE array 8-byte aligned, inside and clear of
+/// both. Returns 0 or -EINVAL.
 int validate_rq_region(const uapi::io_uring_zcrx_offsets& off,
                        uint32_t rq_entries, size_t size);
 
-/// Writes the static fields (masks, entry counts) into a fresh ring region.
+/// Zeroes `l.size` bytes at `base` and writes the static fields (masks,
+/// entry counts) of a fresh ring region.
 void init_ring_region(void* base, const RingRegionLayout& l);
 
 // Typed views over a mapped region. `base` must be the start of a mapping
