@@ -47,23 +47,25 @@ RingRegionLayout ring_region_layout(uint32_t sq_entries, uint32_t cq_entries) {
   RingRegionLayout l;
   l.sq_entries = sq_entries;
   l.cq_entries = cq_entries;
-  // One line per shared index; the static words share the third line.
-  l.sq_off.head = 0 * kCacheLine;
-  l.sq_off.tail = 1 * kCacheLine;
-  l.sq_off.ring_mask = 2 * kCacheLine;
-  l.sq_off.ring_entries = 2 * kCacheLine + 4;
-  l.sq_off.flags = 2 * kCacheLine + 8;
-  l.sq_off.dropped = 2 * kCacheLine + 12;
+  // One line pair per shared index; the rarely written words (masks,
+  // counts, flags, dropped, overflow) share the fifth pair.
+  constexpr uint32_t kStatic = 4 * kIndexSpacing;
+  l.sq_off.head = 0 * kIndexSpacing;
+  l.sq_off.tail = 1 * kIndexSpacing;
+  l.cq_off.head = 2 * kIndexSpacing;
+  l.cq_off.tail = 3 * kIndexSpacing;
+  l.sq_off.ring_mask = kStatic;
+  l.sq_off.ring_entries = kStatic + 4;
+  l.sq_off.flags = kStatic + 8;
+  l.sq_off.dropped = kStatic + 12;
   l.sq_off.array = 0;  // no SQ array (IORING_SETUP_NO_SQARRAY)
-  l.cq_off.head = 3 * kCacheLine;
-  l.cq_off.tail = 4 * kCacheLine;
-  l.cq_off.ring_mask = 5 * kCacheLine;
-  l.cq_off.ring_entries = 5 * kCacheLine + 4;
-  l.cq_off.overflow = 5 * kCacheLine + 8;
-  l.cq_off.flags = 5 * kCacheLine + 12;
-  l.cq_off.cqes = 6 * kCacheLine;
+  l.cq_off.ring_mask = kStatic + 16;
+  l.cq_off.ring_entries = kStatic + 20;
+  l.cq_off.overflow = kStatic + 24;
+  l.cq_off.flags = kStatic + 28;
+  l.cq_off.cqes = 5 * kIndexSpacing;
   size_t cqes_end = l.cq_off.cqes + size_t{cq_entries} * sizeof(uapi::io_uring_cqe32);
-  l.sqes_off = static_cast<uint32_t>(align_up(cqes_end, kCacheLine));
+  l.sqes_off = static_cast<uint32_t>(align_up(cqes_end, kIndexSpacing));
   size_t sqes_end = l.sqes_off + size_t{sq_entries} * sizeof(uapi::io_uring_sqe);
   l.size = align_up(sqes_end, kPage);
   return l;
@@ -73,8 +75,8 @@ RqRegionLayout rq_region_layout(uint32_t rq_entries) {
   RqRegionLayout l;
   l.rq_entries = rq_entries;
   l.off.head = 0;
-  l.off.tail = kCacheLine;
-  l.off.rqes = 2 * kCacheLine;
+  l.off.tail = kIndexSpacing;
+  l.off.rqes = 2 * kIndexSpacing;
   l.size = align_up(l.off.rqes + size_t{rq_entries} * sizeof(uapi::io_uring_zcrx_rqe), kPage);
   return l;
 }

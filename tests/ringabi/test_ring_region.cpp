@@ -71,10 +71,13 @@ TEST_CASE("the ring layouts we produce validate and are page multiples") {
       CHECK(l.size >= l.sqes_off + size_t{sq} * sizeof(u::io_uring_sqe));
       CHECK(l.cq_off.cqes + size_t{cq} * sizeof(u::io_uring_cqe32) <= l.sqes_off);
       CHECK(zcrx::validate_ring_region(l, l.size) == 0);
-      // Shared indices written by different sides sit on different lines.
-      CHECK(l.sq_off.head / 64 != l.sq_off.tail / 64);
-      CHECK(l.cq_off.head / 64 != l.cq_off.tail / 64);
-      CHECK(l.sq_off.tail / 64 != l.cq_off.tail / 64);
+      // Each shared index is alone in its pair of lines.
+      const uint32_t shared[] = {l.sq_off.head, l.sq_off.tail, l.cq_off.head, l.cq_off.tail};
+      for (uint32_t a : shared)
+        for (uint32_t b : shared)
+          if (a != b) CHECK(a / zcrx::kIndexSpacing != b / zcrx::kIndexSpacing);
+      for (uint32_t a : shared) CHECK(a / zcrx::kIndexSpacing != l.sq_off.ring_mask / zcrx::kIndexSpacing);
+      CHECK(l.cq_off.cqes % zcrx::kIndexSpacing == 0);
     }
 }
 
@@ -181,7 +184,8 @@ TEST_CASE("the refill-queue layouts we produce validate") {
     zcrx::RqRegionLayout l = zcrx::rq_region_layout(n);
     CHECK(l.size % 4096 == 0);
     CHECK(l.off.rqes + size_t{n} * sizeof(u::io_uring_zcrx_rqe) <= l.size);
-    CHECK(l.off.head / 64 != l.off.tail / 64);
+    CHECK(l.off.head / zcrx::kIndexSpacing != l.off.tail / zcrx::kIndexSpacing);
+    CHECK(l.off.rqes / zcrx::kIndexSpacing != l.off.tail / zcrx::kIndexSpacing);
     CHECK(zcrx::validate_rq_region(l.off, n, l.size) == 0);
   }
 }

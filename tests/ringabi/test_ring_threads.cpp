@@ -33,9 +33,11 @@ void backoff(uint32_t& spins) {
   if (++spins % 64 == 0) sched_yield();
 }
 
-}  // namespace
+// How the two sides move entries: in place (reserve/slot/commit and
+// peek/load/advance) or through the copying burst calls.
+enum class Api { in_place, copying };
 
-TEST_CASE("two threads move 1M refill entries in order through a 64-entry ring") {
+void transfer(Api api) {
   zcrx::RqRegionLayout l = zcrx::rq_region_layout(kRqEntries);
   REQUIRE(zcrx::validate_rq_region(l.off, kRqEntries, l.size) == 0);
   void* base = mmap(nullptr, l.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -54,7 +56,8 @@ TEST_CASE("two threads move 1M refill entries in order through a 64-entry ring")
     uint32_t spins = 0;
     uint32_t max = 1;
     while (received < kEntries) {
-      uint32_t n = c.peek(max);
+      u::io_uring_zcrx_rqe buf[48];
+      uint32_t n = api == Api::in_place ? c.peek(max) : c.pop_burst(buf, max);
       max = max % 48 + 1;  // vary the batch so peeks land mid-publication
       if (n == 0) {
         if (c.state() != zcrx::RingState::ok) {
@@ -65,10 +68,11 @@ TEST_CASE("two threads move 1M refill entries in order through a 64-entry ring")
         continue;
       }
       for (uint32_t i = 0; i < n; i++) {
-        u::io_uring_zcrx_rqe got = c.load(i), want = rqe_of(received + i);
+        u::io_uring_zcrx_rqe got = api == Api::in_place ? c.load(i) : buf[i];
+        u::io_uring_zcrx_rqe want = rqe_of(received + i);
         mismatches += got.off != want.off || got.len != want.len || got.__pad != want.__pad;
       }
-      c.advance(n);
+      if (api == Api::in_place) c.advance(n);
       received += n;
     }
   });
@@ -78,15 +82,23 @@ TEST_CASE("two threads move 1M refill entries in order through a 64-entry ring")
   uint32_t batch = 1;
   while (sent < kEntries) {
     uint64_t left = kEntries - sent;
-    uint32_t n = p.reserve(left < batch ? static_cast<uint32_t>(left) : batch);
+    uint32_t want = left < batch ? static_cast<uint32_t>(left) : batch;
     batch = batch % 40 + 1;
+    uint32_t n;
+    if (api == Api::in_place) {
+      n = p.reserve(want);
+      for (uint32_t i = 0; i < n; i++) p.slot(i) = rqe_of(sent + i);
+      p.commit(n);
+    } else {
+      u::io_uring_zcrx_rqe buf[40];
+      for (uint32_t i = 0; i < want; i++) buf[i] = rqe_of(sent + i);
+      n = p.push_burst(buf, want);
+    }
     if (n == 0) {
       if (p.state() != zcrx::RingState::ok) break;
       backoff(spins);
       continue;
     }
-    for (uint32_t i = 0; i < n; i++) p.slot(i) = rqe_of(sent + i);
-    p.commit(n);
     sent += n;
   }
   consumer.join();
@@ -98,4 +110,14 @@ TEST_CASE("two threads move 1M refill entries in order through a 64-entry ring")
   CHECK(mismatches == 0);
   CHECK(p.pending() == 0);
   munmap(base, l.size);
+}
+
+}  // namespace
+
+TEST_CASE("two threads move 1M refill entries in order through a 64-entry ring, in place") {
+  transfer(Api::in_place);
+}
+
+TEST_CASE("two threads move 1M refill entries in order through a 64-entry ring, burst copies") {
+  transfer(Api::copying);
 }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -38,6 +39,21 @@ inline std::atomic_ref<uint32_t> shared_index(uint32_t* p) {
 }
 
 constexpr bool is_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+// Copies `n` entries between contiguous arrays. A few entries are copied
+// inline (a library memcpy call costs more than the copy); longer runs go
+// through memcpy, which moves whole lines.
+template <class Entry>
+inline void copy_entries(Entry* to, const Entry* from, size_t n) {
+  if (n <= 4) {
+    if (n >= 1) __builtin_memcpy(&to[0], &from[0], sizeof(Entry));
+    if (n >= 2) __builtin_memcpy(&to[1], &from[1], sizeof(Entry));
+    if (n >= 3) __builtin_memcpy(&to[2], &from[2], sizeof(Entry));
+    if (n == 4) __builtin_memcpy(&to[3], &from[3], sizeof(Entry));
+    return;
+  }
+  __builtin_memcpy(to, from, n * sizeof(Entry));
+}
 
 }  // namespace detail
 
@@ -114,17 +130,35 @@ class RingProducer {
   void commit(uint32_t n) {
     if (state_ != RingState::ok) return;
     if (n > reserved_) n = reserved_;  // never publish a slot not reserved
-    local_tail_ += n;
     reserved_ -= n;
-    // release: the entry writes above become visible before the new tail.
-    detail::shared_index(tail_).store(local_tail_, std::memory_order_release);
+    publish(n);
   }
 
-  /// Copies and publishes one entry; false when full.
+  /// Copies and publishes one entry; false when full. Like the other push
+  /// calls, not to be mixed with an open reservation (it would fill and
+  /// publish the first reserved slot).
   bool push(const Entry& e) {
     if (!reserve_bulk(1)) return false;
     slot(0) = e;
     commit(1);
+    return true;
+  }
+
+  /// Copies and publishes up to `n` entries from `src` (burst); returns how
+  /// many: fewer when the ring fills, 0 when full or corrupt.
+  uint32_t push_burst(const Entry* src, uint32_t n) {
+    uint32_t free = free_slots(n);
+    if (n > free) n = free;
+    copy_in(src, n);
+    publish(n);
+    return n;
+  }
+
+  /// Copies and publishes all `n` entries from `src`, or none (bulk).
+  bool push_bulk(const Entry* src, uint32_t n) {
+    if (free_slots(n) < n) return false;
+    copy_in(src, n);
+    publish(n);
     return true;
   }
 
@@ -141,6 +175,27 @@ class RingProducer {
   uint32_t tail() const { return local_tail_; }
 
  private:
+  // Moves the tail over `n` filled slots. Callers checked the state and
+  // that the slots were free (on a corrupt view they pass n == 0 only).
+  void publish(uint32_t n) {
+    local_tail_ += n;
+    // release: the entry writes before it become visible before the tail.
+    detail::shared_index(tail_).store(local_tail_, std::memory_order_release);
+  }
+
+  // Fills the `n` slots after the tail (the first reserved ones). The fields go to locals first: a
+  // store of an Entry may alias this object's u32 fields as far as the
+  // compiler knows, which would reload them for every entry.
+  // The copy runs in at most two contiguous pieces: before and after the
+  // end of the array.
+  void copy_in(const Entry* src, uint32_t n) {
+    Entry* entries = entries_;
+    const uint32_t idx = local_tail_ & mask_;
+    const size_t first = n < size_ - idx ? n : size_ - idx;
+    detail::copy_entries(entries + idx, src, first);
+    if (first < n) detail::copy_entries(entries, src + first, n - first);
+  }
+
   uint32_t* head_ = nullptr;
   uint32_t* tail_ = nullptr;
   Entry* entries_ = nullptr;
@@ -225,10 +280,7 @@ class RingConsumer {
     if (state_ != RingState::ok) return;
     uint32_t avail = cached_tail_ - local_head_;
     if (n > avail) n = avail;  // never hand back a slot not yet produced
-    local_head_ += n;
-    // release: our reads of the consumed entries complete before the
-    // producer may reuse their slots.
-    detail::shared_index(head_).store(local_head_, std::memory_order_release);
+    consume(n);
   }
 
   /// Pops one entry; false when empty.
@@ -239,11 +291,46 @@ class RingConsumer {
     return true;
   }
 
+  /// Copies out and consumes up to `max` entries into `dst` (burst);
+  /// returns how many: 0 when empty or corrupt.
+  uint32_t pop_burst(Entry* dst, uint32_t max) {
+    uint32_t n = peek(max);
+    copy_out(dst, n);
+    consume(n);
+    return n;
+  }
+
+  /// Copies out and consumes exactly `n` entries into `dst`, or none (bulk).
+  bool pop_bulk(Entry* dst, uint32_t n) {
+    if (available(n) < n) return false;
+    copy_out(dst, n);
+    consume(n);
+    return true;
+  }
+
   RingState state() const { return state_; }
   uint32_t size() const { return size_; }
   uint32_t head() const { return local_head_; }
 
  private:
+  // Moves the head over `n` read entries. Callers checked that they were
+  // available (on a corrupt view they pass n == 0 only).
+  void consume(uint32_t n) {
+    local_head_ += n;
+    // release: our reads of the consumed entries complete before the
+    // producer may reuse their slots.
+    detail::shared_index(head_).store(local_head_, std::memory_order_release);
+  }
+
+  // Copies the first `n` unread entries, in pieces as copy_in writes them.
+  void copy_out(Entry* dst, uint32_t n) const {
+    const Entry* entries = entries_;
+    const uint32_t idx = local_head_ & mask_;
+    const size_t first = n < size_ - idx ? n : size_ - idx;
+    detail::copy_entries(dst, entries + idx, first);
+    if (first < n) detail::copy_entries(dst + first, entries, n - first);
+  }
+
   uint32_t* head_ = nullptr;
   uint32_t* tail_ = nullptr;
   Entry* entries_ = nullptr;

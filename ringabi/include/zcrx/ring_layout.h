@@ -8,8 +8,9 @@
 // The SQ has no index array, as with IORING_SETUP_NO_SQARRAY.
 //
 // A refill queue is one region described by io_uring_zcrx_offsets.
-// Every shared index sits on its own cache line so the producer's and the
-// consumer's stores never share a line.
+// Every shared index sits alone in its own pair of cache lines (x86 fetches
+// adjacent lines in pairs), so the producer's and the consumer's stores
+// never touch a line, or a line pair, the other side writes.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +22,8 @@
 namespace zcrx {
 
 inline constexpr uint32_t kCacheLine = 64;
+/// Distance between shared index words in the layouts we produce.
+inline constexpr uint32_t kIndexSpacing = 2 * kCacheLine;
 inline constexpr uint32_t kMaxSqEntries = 32768;   // IORING_MAX_ENTRIES
 inline constexpr uint32_t kMaxCqEntries = 65536;   // IORING_MAX_CQ_ENTRIES
 inline constexpr uint32_t kMaxRqEntries = 32768;   // IO_RQ_MAX_ENTRIES
