@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+// pcap_gen: writes a pcap file of Ethernet/IPv4(or IPv6)/UDP frames whose
+// payloads carry the project's verifiable pattern (zcrx/pattern.h), so that
+// zcrxd on net_pcap (rx_pcap=FILE,infinite_rx=1) has traffic whose every
+// byte a consumer can check. Sequence numbers start at --first-seq and
+// increase by one per frame; destination ports rotate through --ports.
+#include <arpa/inet.h>
+#include <getopt.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "zcrx/pattern.h"
+
+namespace {
+
+struct Options {
+  std::string out;
+  uint64_t count = 10000;
+  uint32_t payload = 1024;
+  std::vector<uint16_t> ports{9000};
+  uint16_t src_port = 40000;
+  uint16_t vlan = 0;  // 0: untagged
+  bool ipv6 = false;
+  uint64_t first_seq = 1;
+};
+
+void usage(FILE* out) {
+  std::fprintf(out,
+      "usage: pcap_gen --out FILE [options]\n"
+      "Writes UDP frames with verifiable payloads (zcrx/pattern.h) to a pcap.\n\n"
+      "  -o, --out FILE        pcap file to write (required)\n"
+      "  -n, --count N         frames (default 10000)\n"
+      "  -s, --size N          UDP payload bytes, 0..9000 (default 1024)\n"
+      "  -p, --ports A,B,...   destination ports, used in turn (default 9000)\n"
+      "      --src-port N      source port (default 40000)\n"
+      "      --vlan ID         add an 802.1Q tag with this VLAN id (1..4094)\n"
+      "  -6, --ipv6            IPv6 instead of IPv4\n"
+      "      --first-seq N     sequence number of the first payload (default 1)\n"
+      "  -h, --help            this text\n");
+}
+
+bool parse_u64(const char* s, uint64_t max, uint64_t* v) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long x = std::strtoull(s, &end, 0);
+  if (errno || end == s || *end || x > max) return false;
+  *v = x;
+  return true;
+}
+
+bool parse_ports(const char* s, std::vector<uint16_t>* ports) {
+  ports->clear();
+  std::string all(s);
+  size_t pos = 0;
+  while (pos <= all.size()) {
+    size_t comma = all.find(',', pos);
+    std::string one = all.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    uint64_t v;
+    if (!parse_u64(one.c_str(), 65535, &v) || v == 0) return false;
+    ports->push_back(static_cast<uint16_t>(v));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return !ports->empty();
+}
+
+int parse_options(int argc, char** argv, Options* o) {
+  enum { kSrcPort = 1000, kVlan, kFirstSeq };
+  static const option longopts[] = {
+      {"out", required_argument, nullptr, 'o'},
+      {"count", required_argument, nullptr, 'n'},
+      {"size", required_argument, nullptr, 's'},
+      {"ports", required_argument, nullptr, 'p'},
+      {"src-port", required_argument, nullptr, kSrcPort},
+      {"vlan", required_argument, nullptr, kVlan},
+      {"ipv6", no_argument, nullptr, '6'},
+      {"first-seq", required_argument, nullptr, kFirstSeq},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0}};
+  int c;
+  uint64_t v;
+  while ((c = getopt_long(argc, argv, "o:n:s:p:6h", longopts, nullptr)) != -1) {
+    switch (c) {
+      case 'o': o->out = optarg; break;
+      case 'n':
+        if (!parse_u64(optarg, UINT64_MAX, &o->count)) return -1;
+        break;
+      case 's':
+        if (!parse_u64(optarg, 9000, &v)) return -1;
+        o->payload = static_cast<uint32_t>(v);
+        break;
+      case 'p':
+        if (!parse_ports(optarg, &o->ports)) return -1;
+        break;
+      case kSrcPort:
+        if (!parse_u64(optarg, 65535, &v) || v == 0) return -1;
+        o->src_port = static_cast<uint16_t>(v);
+        break;
+      case kVlan:
+        if (!parse_u64(optarg, 4094, &v) || v == 0) return -1;
+        o->vlan = static_cast<uint16_t>(v);
+        break;
+      case '6': o->ipv6 = true; break;
+      case kFirstSeq:
+        if (!parse_u64(optarg, UINT64_MAX, &o->first_seq)) return -1;
+        break;
+      case 'h': usage(stdout); std::exit(0);
+      default: return -1;
+    }
+  }
+  if (optind != argc || o->out.empty()) return -1;
+  return 0;
+}
+
+// Big-endian stores into a frame under construction.
+void put16(uint8_t* p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
+void put32(uint8_t* p, uint32_t v) { put16(p, v >> 16); put16(p + 2, v & 0xffff); }
+
+uint16_t ipv4_checksum(const uint8_t* hdr, size_t len) {
+  uint32_t sum = 0;
+  for (size_t i = 0; i + 1 < len; i += 2) sum += (hdr[i] << 8) | hdr[i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+// Writes the L2-L4 headers for one frame; returns the header length.
+size_t build_headers(const Options& o, uint16_t dst_port, uint8_t* f) {
+  static const uint8_t kDstMac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
+  static const uint8_t kSrcMac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+  size_t n = 0;
+  std::memcpy(f, kDstMac, 6);
+  std::memcpy(f + 6, kSrcMac, 6);
+  n = 12;
+  if (o.vlan) {
+    put16(f + n, 0x8100);
+    put16(f + n + 2, o.vlan);
+    n += 4;
+  }
+  put16(f + n, o.ipv6 ? 0x86dd : 0x0800);
+  n += 2;
+  const uint16_t udp_len = static_cast<uint16_t>(8 + o.payload);
+  if (o.ipv6) {
+    uint8_t* ip = f + n;
+    std::memset(ip, 0, 40);
+    ip[0] = 0x60;
+    put16(ip + 4, udp_len);
+    ip[6] = 17;  // UDP
+    ip[7] = 64;
+    ip[8] = 0xfd; ip[23] = 1;   // fd00::1
+    ip[24] = 0xfd; ip[39] = 2;  // fd00::2
+    n += 40;
+  } else {
+    uint8_t* ip = f + n;
+    std::memset(ip, 0, 20);
+    ip[0] = 0x45;
+    put16(ip + 2, static_cast<uint16_t>(20 + udp_len));
+    ip[8] = 64;
+    ip[9] = 17;  // UDP
+    put32(ip + 12, 0x0a000001);  // 10.0.0.1
+    put32(ip + 16, 0x0a000002);  // 10.0.0.2
+    put16(ip + 10, ipv4_checksum(ip, 20));
+    n += 20;
+  }
+  uint8_t* udp = f + n;
+  put16(udp, o.src_port);
+  put16(udp + 2, dst_port);
+  put16(udp + 4, udp_len);
+  put16(udp + 6, 0);  // no checksum: allowed for IPv4; zcrxd does not check it
+  return n + 8;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (parse_options(argc, argv, &o) != 0) {
+    usage(stderr);
+    return 2;
+  }
+  FILE* f = std::fopen(o.out.c_str(), "wb");
+  if (!f) {
+    std::fprintf(stderr, "pcap_gen: %s: %s\n", o.out.c_str(), std::strerror(errno));
+    return 1;
+  }
+  // pcap global header, host byte order, microsecond timestamps, Ethernet.
+  struct {
+    uint32_t magic = 0xa1b2c3d4;
+    uint16_t major = 2, minor = 4;
+    int32_t thiszone = 0;
+    uint32_t sigfigs = 0, snaplen = 65535, linktype = 1;
+  } global;
+  bool ok = std::fwrite(&global, sizeof(global), 1, f) == 1;
+  std::vector<uint8_t> frame(14 + 4 + 40 + 8 + o.payload);
+  for (uint64_t i = 0; ok && i < o.count; i++) {
+    uint16_t port = o.ports[i % o.ports.size()];
+    size_t hdr = build_headers(o, port, frame.data());
+    zcrx::pattern::fill(frame.data() + hdr, o.payload, o.first_seq + i);
+    uint32_t len = static_cast<uint32_t>(hdr + o.payload);
+    uint32_t rec[4] = {static_cast<uint32_t>(i / 1000000), static_cast<uint32_t>(i % 1000000),
+                       len, len};
+    ok = std::fwrite(rec, sizeof(rec), 1, f) == 1 && std::fwrite(frame.data(), len, 1, f) == 1;
+  }
+  if (std::fclose(f) != 0) ok = false;
+  if (!ok) {
+    std::fprintf(stderr, "pcap_gen: writing %s failed\n", o.out.c_str());
+    return 1;
+  }
+  std::printf("pcap_gen: wrote %" PRIu64 " frames of %u payload bytes to %s\n", o.count,
+              o.payload, o.out.c_str());
+  return 0;
+}
