@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: MIT
+// Control protocol between zcrxd and its consumers.
+//
+// Transport: a unix SOCK_SEQPACKET socket. One connection (session) is one
+// consumer ring (the io_uring ctx): closing it, or the death of the process
+// holding it, terminates the ring. Memory and capabilities travel only as
+// file descriptors (SCM_RIGHTS), never as numbers the peer could forge.
+//
+// Every message starts with a MsgHeader; `len` is the size of the whole
+// message and must equal the number of bytes received. A request is
+// MsgHeader + the op's fixed request struct (Request<Body>). A reply repeats
+// the request's op and seq, then carries an i32 result (0/positive or a
+// kernel -errno) and, on success only, the op's fixed reply struct
+// (Reply<Body>). An error reply is a bare ReplyHeader with no fds. Up to
+// kMaxFds fds ride on a message.
+//
+// zcrxd validates everything (validate_request): a bad magic, version, op or
+// length, or a non-zero reserved field is answered with -EINVAL; a message
+// that is not even a header may close the session. The consumer validates
+// every reply the same way (validate_reply). Both treat every byte received
+// as untrusted.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "zcrx/uapi.h"
+
+namespace zcrx::proto {
+
+inline constexpr uint32_t kMagic = 0x5a435258;  // 'ZCRX'
+inline constexpr uint16_t kVersion = 1;
+/// Most fds one message carries (REGISTER_IFQ replies: RQ region + area).
+inline constexpr unsigned kMaxFds = 2;
+
+/// Operations. Values are part of the ABI; never renumber.
+enum Op : uint16_t {
+  kOpCreateRing = 1,
+  kOpRegisterIfq = 2,
+  kOpExport = 3,
+  kOpCtrl = 4,
+  kOpOpenFlow = 5,
+  kOpCloseFlow = 6,
+  kOpRegisterEventfd = 7,
+  kOpUnregisterEventfd = 8,
+};
+inline constexpr uint16_t kOpFirst = kOpCreateRing;
+inline constexpr uint16_t kOpLast = kOpUnregisterEventfd;
+
+/// Bit 0 of the ring's cq_off.flags word: set by the consumer before it
+/// sleeps on its eventfd (it then re-checks the CQ); zcrxd writes the
+/// eventfd at most once per burst and only while the bit is set, and clears
+/// it when it does.
+inline constexpr uint32_t kCqNeedWakeup = 1u << 0;
+
+/// Flow kinds of OPEN_FLOW.
+enum FlowKind : uint8_t {
+  kFlowUdpPort = 1,   // UDP to dst_port, any address (ip_version 0, 4 or 6)
+  kFlowFiveTuple = 2, // UDP with exactly these addresses and ports
+  kFlowRaw = 3,       // every packet of the queue no other flow claims
+};
+
+// ---- framing -----------------------------------------------------------
+
+struct MsgHeader {
+  uint32_t magic;    // kMagic
+  uint16_t version;  // kVersion
+  uint16_t op;       // Op
+  uint32_t len;      // total message bytes, header included
+  uint32_t seq;      // chosen by the consumer, echoed in the reply
+};
+
+struct ReplyHeader {
+  MsgHeader hdr;   // op and seq of the request
+  int32_t result;  // 0/positive or -errno (kernel values)
+  uint32_t resv;   // must be 0
+};
+
+// ---- CREATE_RING (exactly once per session) -------------------------------
+// Request: entries are rounded up to powers of two. sq_entries must be in
+// [1, kMaxSqEntries]; cq_entries 0 means 2 * sq_entries, otherwise it must
+// be in [sq_entries, kMaxCqEntries] (then rounded). Anything else -EINVAL;
+// a second CREATE_RING on a session -EEXIST; ops other than CREATE_RING
+// before it -EBADFD.
+// Reply: the region geometry + fd[0]: the ring region memfd (map it RW,
+// MAP_SHARED, `size` bytes at offset 0). The layout must pass
+// validate_ring_region(). The memfd also names the ring for CLONE.
+
+struct CreateRingReq {
+  uint32_t sq_entries;
+  uint32_t cq_entries;
+  uint32_t flags;  // must be 0 (CQE32 and NO_SQARRAY are implied)
+  uint32_t resv;   // must be 0
+};
+
+struct CreateRingReply {
+  uapi::io_sqring_offsets sq_off;
+  uapi::io_cqring_offsets cq_off;
+  uint32_t sqes_off;  // byte offset of the SQE array
+  uint32_t sq_entries;
+  uint32_t cq_entries;
+  uint32_t resv;      // 0
+  uint64_t size;      // region bytes
+};
+
+// ---- REGISTER_IFQ --------------------------------------------------------
+// Request + fd[0], one of:
+//  * register (reg.flags 0): the area memfd. `port` is the DPDK port id,
+//    reg.if_rxq the queue. area.addr is the byte offset of the area in the
+//    memfd and area.len its length (both multiples of 4096, len > 0);
+//    area.flags must be 0 (no dmabuf).
+//  * clone (reg.flags kZcrxIfqRegClone, fd = another session's ring region
+//    memfd, matched by (st_dev, st_ino)): reg.if_rxq = source zcrx id.
+//    Same ring -EBADFD, no such ifq -EINVAL.
+//  * import (reg.flags kZcrxRegImport, fd = an EXPORT fd): if_rxq,
+//    rq_entries and the whole area struct must be 0, else -EINVAL.
+//  An fd that is neither a live ring region nor an export fd, with flags 1,
+//  gives -EBADF; a missing fd -EBADF.
+// Always: reg.if_idx is ignored (the kernel's ifindex/fd number means
+// nothing across processes: `port` and the passed fd are used);
+// reg.flags must be 0 or 1; reg.area_ptr, reg.region_ptr, reg.zcrx_id and
+// reg.__resv must be 0; reg.offsets and area.rq_area_token are outputs and
+// ignored; area.dmabuf_fd and area.__resv2 must be 0; resv must be 0. rq_entries (not import) is
+// rounded up to a power of two, [1, kMaxRqEntries]; reg.rx_buf_len 0 means
+// 4096.
+// Reply: reg with zcrx_id, offsets (of the RQ region), rq_entries and
+// rx_buf_len filled; area with rq_area_token and, for clone/import, the
+// shared area's addr (offset in fd[1]) and len; rq_region_size.
+// fd[0]: the RQ region memfd (map RW, rq_region_size bytes; must pass
+// validate_rq_region()). fd[1] (clone/import only): the area memfd,
+// read-only, to map at area.addr for area.len bytes.
+
+struct RegisterIfqReq {
+  uapi::io_uring_zcrx_ifq_reg reg;
+  uapi::io_uring_zcrx_area_reg area;
+  uint32_t port;
+  uint32_t resv;  // must be 0
+};
+
+struct RegisterIfqReply {
+  uapi::io_uring_zcrx_ifq_reg reg;
+  uapi::io_uring_zcrx_area_reg area;
+  uint64_t rq_region_size;
+  uint64_t resv;  // 0
+};
+
+// ---- EXPORT / CTRL ---------------------------------------------------------
+// EXPORT: ctrl.op must be ZCRX_CTRL_EXPORT; ctrl.__resv and
+// zc_export (zcrx_fd included) must be 0. Reply: no body; fd[0] is the
+// export fd (it stands for the box until every copy of it is closed).
+// CTRL: ctrl.op must be ZCRX_CTRL_FLUSH_RQ (EXPORT through CTRL, or an
+// unknown op, -EINVAL); reserved words must be 0. Reply: no body.
+// An unknown zcrx_id gives the engine's error (the kernel's -ENXIO).
+
+struct CtrlReq {
+  uapi::zcrx_ctrl ctrl;
+};
+
+// ---- OPEN_FLOW / CLOSE_FLOW ------------------------------------------------
+// Addresses are in network byte order (IPv4 in the first 4 bytes, the other
+// 12 zero); ports in host byte order.
+//  * kFlowUdpPort: dst_port != 0; ip_version 0 (any), 4 or 6; addresses and
+//    src_port 0.
+//  * kFlowFiveTuple: ip_version 4 or 6; ports non-zero.
+//  * kFlowRaw: ip_version, addresses and ports all 0.
+// Reply: the flow handle to put in the RECV_ZC SQE's fd. -EEXIST when the
+// flow belongs to another flow group with a different ifq.
+
+struct OpenFlowReq {
+  uint32_t zcrx_id;
+  uint8_t kind;        // FlowKind
+  uint8_t ip_version;  // 0, 4 or 6
+  uint16_t resv0;      // must be 0
+  uint8_t src_addr[16];
+  uint8_t dst_addr[16];
+  uint16_t src_port;
+  uint16_t dst_port;
+  uint32_t resv1;  // must be 0
+};
+
+struct OpenFlowReply {
+  uint32_t handle;
+  uint32_t resv;  // 0
+};
+
+/// Reply: no body. Unknown handle -ENOENT.
+struct CloseFlowReq {
+  uint32_t handle;
+  uint32_t resv;  // must be 0
+};
+
+// ---- REGISTER_EVENTFD / UNREGISTER_EVENTFD ---------------------------------
+// REGISTER_EVENTFD carries fd[0], an eventfd (missing -EBADF, not an eventfd
+// -EINVAL, one already registered -EBUSY as io_uring does).
+// UNREGISTER_EVENTFD: none registered -ENXIO. Replies: no body.
+
+struct EventfdReq {
+  uint32_t flags;  // must be 0
+  uint32_t resv;   // must be 0
+};
+
+// ---- whole messages --------------------------------------------------------
+
+template <class Body>
+struct Request {
+  MsgHeader hdr;
+  Body body;
+};
+
+template <class Body>
+struct Reply {
+  ReplyHeader rh;
+  Body body;
+};
+
+static_assert(sizeof(MsgHeader) == 16);
+static_assert(sizeof(ReplyHeader) == 24);
+static_assert(offsetof(ReplyHeader, result) == 16);
+static_assert(sizeof(CreateRingReq) == 16);
+static_assert(sizeof(CreateRingReply) == 104);
+static_assert(offsetof(CreateRingReply, sqes_off) == 80);
+static_assert(offsetof(CreateRingReply, size) == 96);
+static_assert(sizeof(RegisterIfqReq) == 152);
+static_assert(offsetof(RegisterIfqReq, area) == 96);
+static_assert(offsetof(RegisterIfqReq, port) == 144);
+static_assert(sizeof(RegisterIfqReply) == 160);
+static_assert(offsetof(RegisterIfqReply, rq_region_size) == 144);
+static_assert(sizeof(CtrlReq) == 72);
+static_assert(sizeof(OpenFlowReq) == 48);
+static_assert(offsetof(OpenFlowReq, src_addr) == 8);
+static_assert(offsetof(OpenFlowReq, src_port) == 40);
+static_assert(sizeof(OpenFlowReply) == 8);
+static_assert(sizeof(CloseFlowReq) == 8);
+static_assert(sizeof(EventfdReq) == 8);
+static_assert(sizeof(Request<CreateRingReq>) == 32);
+static_assert(sizeof(Request<RegisterIfqReq>) == 168);
+static_assert(sizeof(Request<CtrlReq>) == 88);
+static_assert(sizeof(Request<OpenFlowReq>) == 64);
+static_assert(sizeof(Reply<CreateRingReply>) == 128);
+static_assert(sizeof(Reply<RegisterIfqReply>) == 184);
+static_assert(sizeof(Reply<OpenFlowReply>) == 32);
+
+/// Largest message of the protocol: a receive buffer of this size holds
+/// any valid message (receive into one a little larger to detect
+/// oversized ones by length rather than by truncation).
+inline constexpr size_t kMaxMsgSize = 256;
+static_assert(sizeof(Request<RegisterIfqReq>) <= kMaxMsgSize);
+static_assert(sizeof(Reply<RegisterIfqReply>) <= kMaxMsgSize);
+
+// ---- validation (both sides) ------------------------------------------------
+
+/// Size of the request message for `op` (header included), 0 for an
+/// unknown op.
+size_t request_size(uint16_t op);
+/// Size of a successful reply for `op` (ReplyHeader included; ops without
+/// reply data: sizeof(ReplyHeader)), 0 for an unknown op.
+size_t reply_size(uint16_t op);
+/// Fds a request for `op` must carry (REGISTER_IFQ and REGISTER_EVENTFD:
+/// 1, others 0). Surplus fds are closed by the receiver; a missing one is
+/// -EBADF.
+unsigned request_fds(uint16_t op);
+
+/// Checks magic, version, a known op and that hdr.len == `received`.
+/// Returns 0 or -EINVAL.
+int validate_header(const MsgHeader& hdr, size_t received);
+
+/// Checks a whole request of `n` bytes at `buf` (any alignment): header as
+/// validate_header, len == request_size(op), every reserved field zero and
+/// the op's field rules that need no server state (see each op above).
+/// Returns 0 or -EINVAL. `hdr_out`, when given, receives the header copy
+/// whenever at least sizeof(MsgHeader) bytes arrived (to echo op/seq in
+/// the -EINVAL reply).
+int validate_request(const void* buf, size_t n, MsgHeader* hdr_out = nullptr);
+
+/// Checks a reply of `n` bytes at `buf` to request (`op`, `seq`): header,
+/// same op and seq, result in [-4095, INT32_MAX], resv 0; an error reply
+/// must be a bare ReplyHeader, a success reply exactly reply_size(op).
+/// Returns 0 (and the result in `*result`) or -EINVAL.
+int validate_reply(const void* buf, size_t n, uint16_t op, uint32_t seq,
+                   int32_t* result);
+
+/// Fills a request header for `op` (len = request_size(op)).
+MsgHeader make_header(uint16_t op, uint32_t seq);
+/// Fills a reply header answering `req` (len = sizeof(ReplyHeader) when
+/// result < 0 or `body_len` is 0, else sizeof(ReplyHeader) + body_len).
+ReplyHeader make_reply_header(const MsgHeader& req, int32_t result, size_t body_len);
+
+/// Default control socket: $XDG_RUNTIME_DIR/zcrx/zcrxd.sock when that
+/// variable is set and non-empty, else /run/zcrx/zcrxd.sock.
+std::string default_socket_path();
+
+// ---- fd passing -------------------------------------------------------------
+
+/// Sends one message with `nfds` (<= kMaxFds) fds attached. The fds stay
+/// owned by the caller. Retries EINTR; MSG_NOSIGNAL (a closed peer is
+/// -EPIPE, not SIGPIPE). Returns 0 or -errno (-EINVAL when nfds > kMaxFds,
+/// -EMSGSIZE when the socket took less than the whole message).
+int send_msg(int sock, const void* buf, size_t len, const int* fds, unsigned nfds);
+
+/// What recv_msg got.
+struct RecvdMsg {
+  size_t len = 0;              // message bytes; 0 = peer closed
+  int fds[kMaxFds] = {-1, -1}; // received fds (close-on-exec), owned by caller
+  unsigned nfds = 0;
+  unsigned fds_closed = 0;     // fds closed on arrival (surplus or truncated)
+  bool truncated = false;      // message larger than the buffer (MSG_TRUNC)
+  bool ctrunc = false;         // control data did not fit (MSG_CTRUNC)
+  // When truncated or ctrunc is set, every fd that arrived was closed.
+};
+
+/// Receives one message into `buf` (`cap` bytes) keeping at most `max_fds`
+/// (<= kMaxFds) fds, with MSG_CMSG_CLOEXEC; surplus fds are closed and
+/// counted. Retries EINTR. `flags` is passed to recvmsg (e.g. MSG_DONTWAIT).
+/// Returns 0 or -errno from recvmsg (-EAGAIN...). A truncated message or
+/// control part is reported in `out`, not as an error: the caller answers
+/// it (-EINVAL).
+int recv_msg(int sock, void* buf, size_t cap, RecvdMsg& out,
+             unsigned max_fds = kMaxFds, int flags = 0);
+
+/// Closes every fd in `m` and marks them gone.
+void close_fds(RecvdMsg& m);
+
+}  // namespace zcrx::proto
