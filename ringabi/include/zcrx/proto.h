@@ -53,7 +53,11 @@ inline constexpr uint16_t kOpLast = kOpUnregisterEventfd;
 /// Bit 0 of the ring's cq_off.flags word: set by the consumer before it
 /// sleeps on its eventfd (it then re-checks the CQ); zcrxd writes the
 /// eventfd at most once per burst and only while the bit is set, and clears
-/// it when it does.
+/// it when it does. Both sides use a store-then-load (Dekker) order so a
+/// wakeup is never lost: the consumer sets the bit (atomic RMW), issues a
+/// seq_cst fence, then re-reads the CQ tail; zcrxd publishes the CQ tail
+/// (release), issues a seq_cst fence, then reads the bit and, when set,
+/// clears it (atomic RMW) and writes the eventfd.
 inline constexpr uint32_t kCqNeedWakeup = 1u << 0;
 
 /// Flow kinds of OPEN_FLOW.
