@@ -38,7 +38,15 @@ class Engine;
 class BufferSink {
  public:
   virtual ~BufferSink() = default;
+  /// [datapath] niovs released through a refill queue (Ifq::refill).
   virtual void return_niovs(Area& area, const uint32_t* niov_idx, uint32_t n) = 0;
+  /// [control] niovs reclaimed by scrub or by an entry going away, while
+  /// the datapath may be running on other queues. The default forwards to
+  /// return_niovs(), for implementations where that is thread-safe (a DPDK
+  /// mempool put from a non-EAL thread is).
+  virtual void reclaim_niovs(Area& area, const uint32_t* niov_idx, uint32_t n) {
+    return_niovs(area, niov_idx, n);
+  }
 };
 
 /// The datapath owner's handle on hardware queues.
@@ -50,8 +58,16 @@ class QueueBinder {
   /// -EEXIST: queue already bound; -EOPNOTSUPP, -ENOMEM as the device says.
   virtual int open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) = 0;
   /// Stops delivery into `ifq`. On return the datapath has quiesced: it
-  /// will not deliver into, nor refill from, `ifq` again.
+  /// will not deliver into, nor refill from, `ifq` (or any entry of it)
+  /// again.
   virtual void close_queue(Ifq& ifq) = 0;
+  /// Returns after the datapath serving the real ifq `real` has passed a
+  /// quiescent point: every pointer it read from `real`'s entry snapshot,
+  /// or the master ctx it read, before the call is no longer in use.
+  /// (zcrxd: an epoch counter the lcore bumps each loop iteration; see
+  /// QuiescentEpoch in zcrx/core/free_list.h.) Returns at once when no
+  /// datapath serves `real`.
+  virtual void synchronize(Ifq& real) = 0;
 };
 
 /// Receives ifq-wide events. Delivered to the ifq's master ctx only.
@@ -68,78 +84,193 @@ struct Mapping {
   size_t len = 0;
 };
 
-/// Registered memory cut into niovs of rx_buf_len bytes.
+/// Registered memory cut into niovs of rx_buf_len bytes. The engine
+/// creates one per registered ifq (the kernel's single area, id 0).
+///
+/// Each niov keeps one state word: the user references it carries and the
+/// entry (slot of the real ifq's entry table) it was delivered to.
 class Area {
  public:
+  Area(uint32_t id, void* base, size_t len, uint32_t niov_shift);
+  ~Area();
+  Area(const Area&) = delete;
+  Area& operator=(const Area&) = delete;
+
   uint32_t id() const;
   uint64_t token() const;  // id << IORING_ZCRX_AREA_SHIFT
   void* base() const;
   size_t len() const;
   uint32_t niov_shift() const;
   uint32_t num_niovs() const;
-  /// Current user references on niov `idx` (tests, stats).
+  /// Current user references on niov `idx` (tests, stats); 0 when out of range.
   uint32_t user_refs(uint32_t idx) const;
+  /// Entry slot niov `idx` was last delivered to (meaningful while it has
+  /// user references).
+  uint32_t owner_slot(uint32_t idx) const;
   /// niovs with a user reference right now (a sum; not a datapath call).
   uint64_t held_by_users() const;
+  /// Byte offset of niov `idx` inside the area.
+  uint64_t niov_offset(uint32_t idx) const { return uint64_t{idx} << niov_shift(); }
+
+  /// A pointer the buffer provider may attach (zcrxd: its mempool; tests:
+  /// the area's FreeList). Set on the control thread before the area is
+  /// bound (QueueBinder::open_queue); read on the datapath.
+  void set_provider_data(void* p);
+  void* provider_data() const;
+
+  struct Impl;
+  Impl* impl() const { return impl_.get(); }
+
+ private:
+  std::unique_ptr<Impl> impl_;
 };
 
-/// Counters an ifq keeps; all monotonic except where noted.
+/// Counters an ifq entry keeps; all monotonic. Datapath counters
+/// (delivered, refilled, rqe_*, rq_corrupt, no_buffers) are written only
+/// by the datapath; scrubbed and reclaimed only by the control thread.
 struct IfqStats {
-  uint64_t delivered = 0;       // buffers handed to users
-  uint64_t refilled = 0;        // buffers returned through the RQ
-  uint64_t scrubbed = 0;        // buffers reclaimed by scrub
-  uint64_t rqe_bad_token = 0;   // RQE skipped: wrong area token
+  uint64_t delivered = 0;       // buffers handed to users of this entry
+  uint64_t refilled = 0;        // buffers returned through this entry's RQ
+  uint64_t scrubbed = 0;        // real ifq: buffers reclaimed by scrub
+  uint64_t rqe_bad_token = 0;   // RQE skipped: wrong area token or __pad != 0
   uint64_t rqe_bad_index = 0;   // RQE skipped: niov index out of range
   uint64_t rqe_no_ref = 0;      // RQE skipped: niov had no user reference
   uint64_t rq_corrupt = 0;      // RQ tail claimed more than the ring holds
-  uint64_t no_buffers = 0;      // deliveries that found no free niov
+  uint64_t no_buffers = 0;      // real ifq: deliveries that found no free niov
+  // -- additions --
+  uint64_t rqe_wrong_owner = 0; // RQE skipped: niov held by another entry
+  uint64_t reclaimed = 0;       // buffers reclaimed when this entry went away
 };
 
-/// An interface queue: the kernel's struct io_zcrx_ifq.
+/// What a ctx-table entry is.
+enum class IfqKind : uint8_t {
+  real,    // a registered ifq: owns the queue, the area and its RQ
+  proxy,   // a clone (seed 003): stands for a real ifq of another ring
+  import,  // ZCRX_REG_IMPORT of an exported box into this ring
+};
+
+/// Live entries of a real ifq, for the datapath (see Ifq::entry_at).
+inline constexpr uint32_t kMaxEntriesPerIfq = 128;
+
+/// An entry of a ring's zcrx table: the kernel's struct io_zcrx_ifq.
+///
+/// Every entry, whatever its kind, has its own refill queue; niovs are
+/// attributed to the entry they were delivered to (deliver()), and that
+/// entry's refill() accepts only its own. The real ifq keeps a table of
+/// its live entries (itself while its ring lives, every import and proxy)
+/// that the datapath reads without locks.
+///
+/// Reference counts (all on the real ifq; proxy and import entries have
+/// none of their own):
+///   register:   refs = 1, user_refs = 1, master ctx set (ctx ref +1)
+///   export box: refs +1, user_refs +1
+///   import:     refs +1, user_refs +1
+///   clone:      refs +1, user_refs +1, and a ref on the source ctx.
+///               (Seed 003 predates user_refs; there a real ifq with
+///               refs > 1 stays open at shutdown so the clones keep
+///               receiving. Here a proxy is a user of the queue so that
+///               the same holds when the source ring is terminated.)
 class Ifq {
  public:
-  /// -1 once closed (or for a proxy whose source is gone).
+  IfqKind kind() const;
+  /// The ring whose table holds this entry.
+  Ctx* ctx() const;
+  /// Id in ctx()'s table.
+  uint32_t zcrx_id() const;
+  /// Slot in target()'s entry table while live; kMaxEntriesPerIfq after.
+  uint32_t slot() const;
+  /// In target()'s entry table (deliveries and refills allowed). [any]
+  bool live() const;
+
+  /// -1 once closed (or for a proxy whose refs were dropped).
   int32_t if_rxq() const;
   uint32_t port() const;
+  /// Of the real ifq (target()).
   uint32_t refs() const;
   uint32_t user_refs() const;
   Ctx* master_ctx() const;
-  /// The real ifq a clone stands for; nullptr for a real ifq.
+  /// The real ifq a clone or import entry stands for; nullptr for a real ifq.
   Ifq* proxy() const;
   /// The ifq packets actually land in (this, or what the proxy points to).
   Ifq& target();
+  const Ifq& target() const;
+  /// The real ifq's area (shared by all its entries).
   Area* area() const;
+  /// This entry's refill queue.
   const RqRegionLayout& rq_layout() const;
+  void* rq_base() const;
+  /// Counters of this entry.
   IfqStats stats() const;
 
-  /// [datapath] A packet landed in niov `idx`: takes a user reference and
-  /// returns the CQE `off` for `data_offset` bytes into that niov.
+  /// [datapath] A packet landed in niov `idx` of target()'s area: takes a
+  /// user reference, attributes the niov to this entry and returns the CQE
+  /// `off` (area token | byte offset) for `data_offset` bytes into it.
+  /// `idx` must come from the area's free pool (not held by any entry).
   uint64_t deliver(uint32_t idx, uint32_t data_offset);
-  /// [datapath] Count a delivery that found no free niov and tell the
-  /// master ctx (ZCRX_NOTIF_NO_BUFFERS).
+  /// [datapath] Count a delivery that found no free niov (on the real
+  /// ifq) and tell its master ctx, if any (ZCRX_NOTIF_NO_BUFFERS).
   void report_no_buffers();
-  /// [datapath] Drains up to `budget` RQEs: validates each, drops the user
-  /// reference and hands the niov to the BufferSink in batches. Returns the
-  /// number of niovs returned. Bad RQEs are skipped and counted.
+  /// [datapath] Drains up to `budget` RQEs of this entry's RQ: validates
+  /// each (token, __pad, index, owner == this entry, user reference), drops
+  /// the user reference and hands niovs that reach zero to the BufferSink
+  /// (return_niovs) in batches. Returns the number of niovs returned. Bad
+  /// RQEs are skipped and counted. Returns 0 when the entry is not live or
+  /// the queue is closed.
   uint32_t refill(uint32_t budget);
+
+  // ---- datapath snapshot of a real ifq's live entries ----
+  /// [datapath] Entry in `slot` (< entry_slots()) or nullptr. Acquire load;
+  /// the pointer stays valid until the datapath's next quiescent point
+  /// (QueueBinder::synchronize).
+  Ifq* entry_at(uint32_t slot) const;
+  /// [datapath] One past the highest slot in use (<= kMaxEntriesPerIfq).
+  uint32_t entry_slots() const;
+  /// [datapath] Changes whenever an entry is added or removed, so the
+  /// datapath may cache a copy of the table.
+  uint32_t entries_generation() const;
+
+  struct Impl;
+  explicit Ifq(std::unique_ptr<Impl> impl);
+  ~Ifq();
+  Impl* impl() const { return impl_.get(); }
+
+ private:
+  std::unique_ptr<Impl> impl_;
 };
 
 /// A consumer ring (the kernel's io_ring_ctx, as far as zcrx is concerned).
 class Ctx {
  public:
   uint32_t refs() const;
-  /// The ifq (real or proxy) registered under `zcrx_id`, or nullptr.
+  /// The entry (real, proxy or import) registered under `zcrx_id`, or
+  /// nullptr. [any: the table is read with acquire loads]
   Ifq* lookup(uint32_t zcrx_id) const;
-  /// What RECV_ZC on `zcrx_id` uses: lookup() resolved through proxy.
+  /// What RECV_ZC on `zcrx_id` uses: lookup() resolved through proxy;
+  /// nullptr when there is no such id or the entry was shut down.
+  /// Deliveries must still go through lookup()'s entry (its RQ, its
+  /// ownership); resolve() names the queue and area they land in.
   Ifq* resolve(uint32_t zcrx_id) const;
   bool terminated() const;
+  /// The events sink given to create_ctx (may be null).
+  CtxEvents* events() const;
+
+  struct Impl;
+  explicit Ctx(std::unique_ptr<Impl> impl);
+  ~Ctx();
+  Impl* impl() const { return impl_.get(); }
+
+ private:
+  std::unique_ptr<Impl> impl_;
 };
 
 /// Engine-wide invariant counters.
 struct EngineStats {
   uint64_t free_with_master_set = 0;  // must stay 0 (kernel: WARN_ON_ONCE)
-  uint64_t ifqs_live = 0;
-  uint64_t ctxs_live = 0;
+  uint64_t ifqs_live = 0;             // real ifqs not yet freed
+  uint64_t ctxs_live = 0;             // ctxs not yet freed
+  // -- additions --
+  uint64_t entries_live = 0;          // proxy + import entries not yet freed
+  uint64_t boxes_live = 0;            // export boxes not yet released
 };
 
 /// An exported ifq (the kernel's "[zcrx]" box file). Owned by the caller:
@@ -149,6 +280,7 @@ struct ExportBox;
 class Engine {
  public:
   Engine(QueueBinder& binder, BufferSink& sink);
+  /// Terminates every ring still live and releases every box still held.
   ~Engine();
 
   /// [control] A new ring. `events` may be null. The engine holds one ref
@@ -157,42 +289,110 @@ class Engine {
   /// [control] The ring's owner went away (session closed, process died):
   /// io_terminate_zcrx + io_shutdown_zcrx_ifqs + the final put, in the
   /// kernel's order. Objects are freed when their last reference drops.
+  ///  1. terminate: for each real/import entry (ascending id):
+  ///     unregister_user(real, ctx) (clears master if ctx is it; at
+  ///     user_refs 0 closes the queue and scrubs), then the entry goes
+  ///     away (leaves the snapshot; its niovs are reclaimed).
+  ///  2. shutdown: for each entry with if_rxq != -1: a real ifq with
+  ///     refs > 1 is skipped (else closed and scrubbed); a proxy goes away,
+  ///     unregisters its user, drops its refs on the real ifq and the
+  ///     source ctx and sets if_rxq = -1.
+  ///  3. the ring's own ref is dropped; at zero the ctx is freed, putting
+  ///     each table entry's ref on its real ifq.
+  /// After return the engine does not touch `ctx`'s CtxEvents again; the
+  /// caller must not pass `ctx` to the engine again.
   void terminate_ctx(Ctx* ctx);
 
   /// [control] Validates an io_uring_zcrx_ifq_reg for a fresh registration
   /// (reserved fields, flags, rq_entries, rx_buf_len) and returns the
   /// refill-queue geometry it asks for, so the caller can create or check
-  /// the region before register_ifq(). 0 or -EINVAL.
+  /// the region before register_ifq(). 0 or -errno:
+  ///   -EINVAL  reserved/zcrx_id non-zero, flags set, if_rxq == -1,
+  ///            rq_entries 0, rx_buf_len not a power of two >= 4096,
+  ///            area flags unknown, rq_area_token or area __resv2 non-zero,
+  ///            area addr/len not page aligned or len not a multiple of
+  ///            rx_buf_len, dmabuf_fd without the DMABUF flag;
+  ///   -EFAULT  area addr 0, len 0 or above 1 GiB;
+  ///   -EOVERFLOW addr + len wraps;
+  ///   -EOPNOTSUPP IORING_ZCRX_AREA_DMABUF.
+  /// rq_entries above kMaxRqEntries is capped (as with IORING_SETUP_CLAMP)
+  /// and rounded up to a power of two.
   int check_ifq_reg(const uapi::io_uring_zcrx_ifq_reg& reg,
                     const uapi::io_uring_zcrx_area_reg& area,
                     RqRegionLayout* rq_out) const;
 
   /// [control] IORING_REGISTER_ZCRX_IFQ without IMPORT/CLONE flags.
-  /// `area_mem` is the mapped area, `rq_mem` the mapped RQ region (laid out
-  /// as rq_layout, or as reg.offsets for a user-supplied region).
+  /// `area_mem` is the mapped area (at least area.len bytes), `rq_mem` the
+  /// mapped RQ region laid out as check_ifq_reg's rq_layout (at least its
+  /// size; the engine zeroes the head and tail words). An empty `rq_mem`
+  /// ({nullptr, 0}) makes the engine allocate the region itself (tests).
   /// On success fills reg.zcrx_id, reg.offsets, reg.rq_entries,
   /// area.rq_area_token and makes `ctx` the master ctx.
+  /// Errors: check_ifq_reg's; -EINVAL area_mem or rq_mem too small;
+  /// -EBUSY no free zcrx id (kMaxZcrxPerCtx); -EBADF ctx terminated;
+  /// QueueBinder::open_queue's (-ENODEV, -EEXIST, -EOPNOTSUPP, -ENOMEM).
   int register_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg,
                    uapi::io_uring_zcrx_area_reg& area, Mapping area_mem,
                    Mapping rq_mem);
 
-  /// [control] ZCRX_CTRL_EXPORT: a box holding refs + user_refs.
+  /// [control] ZCRX_CTRL_EXPORT: a box holding refs + user_refs of the
+  /// real ifq behind ctrl.zcrx_id. 0 or -EFAULT (ctrl.__resv non-zero),
+  /// -ENXIO (no such id), -EINVAL (zc_export non-zero), -EOPNOTSUPP (op is
+  /// not EXPORT), -EBADF (ctx terminated).
   int export_ifq(Ctx* ctx, const uapi::zcrx_ctrl& ctrl, ExportBox** box_out);
-  /// [control] Closing the exported descriptor (zcrx_box_release).
+  /// [control] Closing the exported descriptor (zcrx_box_release):
+  /// unregister with no ctx (the master is left alone).
   void release_box(ExportBox* box);
-  /// [control] ZCRX_REG_IMPORT of `box` into `ctx`. `box` null means the
-  /// descriptor was not a zcrx export: -EBADF.
-  int import_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg, ExportBox* box);
+  /// [control] The real ifq a box holds (for zcrxd to size the importer's
+  /// RQ region with import_rq_layout).
+  static Ifq* box_ifq(const ExportBox* box);
+
+  /// [control] RQ geometry an import of `box` needs (same rq_entries as the
+  /// real ifq). 0, or -EBADF when `box` is null.
+  int import_rq_layout(const ExportBox* box, RqRegionLayout* out) const;
+  /// [control] ZCRX_REG_IMPORT of `box` into `ctx`, as a new import entry
+  /// with its own RQ in `rq_mem` (empty: engine-allocated). `box` null
+  /// means the descriptor was not a zcrx export.
+  /// Fills reg.zcrx_id, reg.offsets and reg.rq_entries.
+  /// Errors, in the kernel's order: -EINVAL reserved fields or zcrx_id
+  /// non-zero, flags other than ZCRX_REG_IMPORT, if_rxq / rq_entries /
+  /// area_ptr / region_ptr non-zero; -EBADF not a box (or ctx terminated);
+  /// then refs/user_refs are taken, and -EBUSY (no zcrx id or entry slot)
+  /// or -EINVAL (rq_mem too small) undo them with unregister(real, ctx),
+  /// as seed 000 does (which clears the master if `ctx` is the master).
+  int import_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg, ExportBox* box,
+                 Mapping rq_mem = {});
+
+  /// [control] RQ geometry a clone of `src`'s id `src_id` needs; 0 or the
+  /// errors clone_ifq would return for `src`/`src_id`.
+  int clone_rq_layout(const Ctx* ctx, const Ctx* src, uint32_t src_id,
+                      RqRegionLayout* out) const;
   /// [control] IORING_ZCRX_IFQ_REG_CLONE from `src` (the ring the passed
-  /// descriptor names; null when it names no ring: -EBADF).
-  int clone_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg, Ctx* src);
+  /// descriptor names; null when it names no ring), source id reg.if_rxq.
+  /// Creates a proxy entry with its own RQ in `rq_mem` (empty:
+  /// engine-allocated) whose proxy() is the real ifq behind the source
+  /// entry (a clone of a clone or of an import stands for the real ifq).
+  /// Fills reg.zcrx_id, reg.offsets, reg.rq_entries.
+  /// Errors: -EINVAL reserved fields or zcrx_id non-zero, or flags other
+  /// than IORING_ZCRX_IFQ_REG_CLONE; -EBADF src null, src or ctx
+  /// terminated; -EBADFD src == ctx; -EINVAL no such source id (or its
+  /// queue is closed); after taking refs: -EBUSY no zcrx id or entry slot,
+  /// -EINVAL rq_mem too small, each undoing exactly what was taken.
+  int clone_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg, Ctx* src,
+                Mapping rq_mem = {});
+
   /// [control] ZCRX_CTRL_FLUSH_RQ and other zcrx_ctrl ops but EXPORT.
+  /// -EFAULT ctrl.__resv non-zero; -ENXIO no such id; FLUSH_RQ: -EINVAL
+  /// zc_flush.__resv non-zero, else 0 (the datapath drains every live
+  /// entry's RQ each loop iteration); EXPORT: -EINVAL (use export_ifq);
+  /// anything else -EOPNOTSUPP.
   int ctrl(Ctx* ctx, const uapi::zcrx_ctrl& ctrl);
 
   EngineStats stats() const;
 
- private:
   struct Impl;
+
+ private:
   std::unique_ptr<Impl> impl_;
 };
 
