@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: MIT
+// libzcrx: the consumer side of zcrxd, shaped like liburing.
+//
+//   zcrx::Ring ring;
+//   ring.connect(nullptr);                   // default socket path
+//   ring.create(64, 4096);                   // SQ/CQ region, mapped
+//   zcrx::IfqParams p; p.area_len = 64 << 20;
+//   zcrx::Ifq* ifq; ring.register_ifq(p, &ifq);
+//   int flow = ring.open_flow(ifq->id(), zcrx::FlowSpec::udp(9000));
+//   zcrx::prep_recv_zc(ring.get_sqe(), flow, ifq->id(), 0, 1);
+//   ring.submit();
+//   for (;;) {
+//     ring.wait_cqe(1, zcrx::WaitMode::busy_poll, -1);
+//     ring.for_each_cqe([&](const zcrx::uapi::io_uring_cqe32& c) {
+//       const uint8_t* p = ifq->data(c);     // null unless in bounds
+//       ...;
+//       ifq->refill(c);
+//     });
+//     ifq->flush_refills();
+//   }
+//
+// Threading: a Ring and its Ifqs belong to one thread at a time (the rings
+// are single-producer / single-consumer). Datapath calls (get_sqe, submit,
+// cq_ready, for_each_cqe, data, refill, flush_refills) make no syscall and
+// no allocation; control calls talk to zcrxd and block until it answers.
+//
+// Everything read from the shared regions or the socket is untrusted: CQE
+// offsets are bounds-checked against the area, ring indices by the ring
+// views (a bad one makes the view corrupt; it then moves nothing), every
+// reply by proto::validate_reply.
+//
+// Errors are negative errno values: the kernel's, as zcrxd returns them, or
+// -EPROTO when zcrxd's reply (or a region it handed out) is malformed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "zcrx/proto.h"
+#include "zcrx/ring_layout.h"
+#include "zcrx/uapi.h"
+
+namespace zcrx {
+
+/// What a registration needs (REGISTER_IFQ without flags).
+struct IfqParams {
+  uint32_t port = 0;        // DPDK port id
+  uint32_t queue = 0;       // RX queue of that port
+  uint32_t rq_entries = 4096;
+  uint32_t rx_buf_len = 0;  // 0 = zcrxd's default (4096)
+  /// Area bytes; rounded up to 4096 (or to 2 MiB with hugetlb).
+  size_t area_len = 16u << 20;
+  /// Back the area with huge pages (MFD_HUGETLB); needs reserved hugepages.
+  bool hugetlb = false;
+  /// An area memfd of your own (>= area_len bytes) instead of a fresh one;
+  /// -1 creates one. The Ring dups it.
+  int area_fd = -1;
+};
+
+/// The flow to receive (OPEN_FLOW).
+struct FlowSpec {
+  uint8_t kind = proto::kFlowRaw;
+  uint8_t ip_version = 0;
+  uint8_t src_addr[16] = {};
+  uint8_t dst_addr[16] = {};
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+
+  /// Every UDP datagram to `port`.
+  static FlowSpec udp(uint16_t port) {
+    FlowSpec f;
+    f.kind = proto::kFlowUdpPort;
+    f.dst_port = port;
+    return f;
+  }
+  /// Every packet of the queue no other flow claims.
+  static FlowSpec raw() { return FlowSpec{}; }
+};
+
+/// One zcrx instance of a ring (registered, cloned or imported): its area
+/// mapping and its own refill queue.
+class Ifq {
+ public:
+  Ifq(const Ifq&) = delete;
+  Ifq& operator=(const Ifq&) = delete;
+  ~Ifq();
+
+  /// zcrx id within the ring (the SQE's zcrx_ifq_idx).
+  uint32_t id() const { return id_; }
+  /// Token zcrxd puts in the high bits of every CQE/RQE `off` of this ifq.
+  uint64_t area_token() const { return area_token_; }
+  const uint8_t* area() const { return area_; }
+  size_t area_len() const { return area_len_; }
+  uint32_t rx_buf_len() const { return rx_buf_len_; }
+  uint32_t rq_entries() const { return rq_entries_; }
+  /// True for clone/import: the area belongs to another ring's ifq and is
+  /// mapped read-only here.
+  bool shared_area() const { return shared_; }
+
+  /// Payload of a RECV_ZC completion carrying data (res > 0): nullptr
+  /// unless off's token is this ifq's and [offset, offset + res) lies inside
+  /// the area and inside one rx buffer.
+  const uint8_t* data(const uapi::io_uring_cqe32& cqe) const;
+
+  /// Queues the buffer of `cqe` (res > 0, token checked as data() does) for
+  /// refill; published by flush_refills(). False when the cqe does not name
+  /// a buffer of this ifq, or the refill queue is full or corrupt (flush,
+  /// let zcrxd drain it, retry).
+  bool refill(const uapi::io_uring_cqe32& cqe);
+  /// Queues one RQE as is (off = token | offset, len advisory).
+  bool refill(uint64_t off, uint32_t len);
+  /// Publishes every queued RQE to zcrxd (one release store).
+  void flush_refills();
+  /// RQEs queued and not yet published.
+  uint32_t refills_queued() const { return rq_queued_; }
+  /// Free RQ slots (refreshes zcrxd's head when needed).
+  uint32_t rq_free() { return rq_.free_slots(rq_entries_); }
+  RingState rq_state() const { return rq_.state(); }
+
+ private:
+  friend class Ring;
+  Ifq() = default;
+
+  uint32_t id_ = 0;
+  uint64_t area_token_ = 0;
+  uint8_t* area_ = nullptr;  // mapping (RW when registered here, else RO)
+  size_t area_len_ = 0;
+  int area_fd_ = -1;
+  uint32_t rx_buf_len_ = 0;
+  bool shared_ = false;
+  void* rq_base_ = nullptr;
+  size_t rq_size_ = 0;
+  int rq_fd_ = -1;
+  uint32_t rq_entries_ = 0;
+  uint32_t rq_queued_ = 0;
+  RqProducer rq_;
+};
+
+/// How wait_cqe waits.
+enum class WaitMode : uint8_t {
+  busy_poll,  // spin on the CQ tail
+  eventfd,    // sleep on the registered eventfd (kCqNeedWakeup protocol)
+};
+
+/// A consumer ring: one session with zcrxd, its SQ/CQ region and its ifqs.
+class Ring {
+ public:
+  Ring() = default;
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+  /// Unmaps everything and closes the session (zcrxd terminates the ring).
+  ~Ring();
+
+  // ---- session ------------------------------------------------------------
+
+  /// Connects to zcrxd at `path` (nullptr: proto::default_socket_path()).
+  /// 0, -ENAMETOOLONG, -EISCONN (already connected) or connect()'s -errno.
+  int connect(const char* path);
+  /// Takes over an already connected SOCK_SEQPACKET socket (tests, socket
+  /// activation). 0 or -EISCONN.
+  int attach(int sock);
+  int socket_fd() const { return sock_; }
+
+  /// CREATE_RING + mapping. Entries as proto::CreateRingReq says (cq 0 =
+  /// 2 * sq). 0 or -errno (-EPROTO for a region that fails
+  /// validate_ring_region, -ENOTCONN before connect).
+  int create(uint32_t sq_entries, uint32_t cq_entries = 0);
+  /// The ring region memfd: hand it to another process for clone.
+  int ring_fd() const { return ring_fd_; }
+  const RingRegionLayout& layout() const { return layout_; }
+
+  // ---- zcrx instances -------------------------------------------------------
+
+  /// REGISTER_IFQ with a new area (or p.area_fd). On success `*out` (owned
+  /// by the ring) is the new ifq and the zcrx id is returned (>= 0).
+  int register_ifq(const IfqParams& p, Ifq** out);
+  /// ZCRX_CTRL_EXPORT: returns a new fd (the caller owns it) or -errno.
+  int export_ifq(uint32_t zcrx_id);
+  /// ZCRX_REG_IMPORT from an export fd (not consumed: close it yourself).
+  /// Returns the zcrx id or -errno; `*out` as register_ifq.
+  int import_ifq(int export_fd, Ifq** out);
+  /// IORING_ZCRX_IFQ_REG_CLONE of zcrx `src_zcrx_id` of the ring whose
+  /// region memfd is `src_ring_fd` (not consumed). `rq_entries` sizes this
+  /// instance's own refill queue. Returns the zcrx id or -errno.
+  int clone_ifq(int src_ring_fd, uint32_t src_zcrx_id, uint32_t rq_entries, Ifq** out);
+  /// The ifq with zcrx id `id`, or nullptr.
+  Ifq* ifq(uint32_t id) const;
+  /// ZCRX_CTRL_FLUSH_RQ. 0 or -errno.
+  int flush_rq(uint32_t zcrx_id);
+
+  // ---- flows and wakeups --------------------------------------------------------
+
+  /// OPEN_FLOW: the flow handle (>= 0) for the RECV_ZC SQE, or -errno
+  /// (-EEXIST: another ifq's flow group owns it).
+  int open_flow(uint32_t zcrx_id, const FlowSpec& f);
+  /// CLOSE_FLOW. 0 or -errno (-ENOENT: no such handle).
+  int close_flow(uint32_t handle);
+  /// Creates an eventfd and registers it (REGISTER_EVENTFD) so
+  /// wait_cqe(WaitMode::eventfd) can sleep. 0 or -errno.
+  int enable_eventfd();
+  /// UNREGISTER_EVENTFD and close it. 0 or -errno.
+  int disable_eventfd();
+  int event_fd() const { return efd_; }
+
+  // ---- SQ -------------------------------------------------------------------------
+
+  /// A zeroed SQE to fill, or nullptr when the SQ is full (or corrupt).
+  /// Invisible to zcrxd until submit().
+  uapi::io_uring_sqe* get_sqe();
+  /// Publishes the SQEs taken since the last submit (no syscall: zcrxd
+  /// polls the SQ). Returns how many.
+  unsigned submit();
+
+  // ---- CQ -------------------------------------------------------------------------
+
+  /// Completions ready to read (0 once the CQ view is corrupt).
+  unsigned cq_ready() { return cq_.available(cq_.size()); }
+  /// Waits until at least `min` (1..CQ size) completions are ready or
+  /// `timeout_ns` passes (< 0: forever). Returns the number ready, -ETIME
+  /// on timeout, -EPROTO when the CQ is corrupt, -EINVAL for a bad `min`
+  /// (or eventfd mode without enable_eventfd()), -errno of poll/read.
+  int wait_cqe(unsigned min, WaitMode mode, int64_t timeout_ns);
+  /// Copies out up to `max` ready completions without consuming them.
+  unsigned peek_cqes(uapi::io_uring_cqe32* dst, unsigned max);
+  /// Consumes `n` completions (at most the number ready).
+  void cq_advance(unsigned n) { cq_.advance(n); }
+  /// Calls f(const io_uring_cqe32&) on a private copy of every ready
+  /// completion, then consumes them. Returns how many.
+  template <class F>
+  unsigned for_each_cqe(F&& f) {
+    unsigned n = cq_.peek(cq_.size());
+    for (unsigned i = 0; i < n; i++) {
+      const uapi::io_uring_cqe32 c = cq_.load(i);
+      f(c);
+    }
+    cq_.advance(n);
+    return n;
+  }
+  RingState cq_state() const { return cq_.state(); }
+  RingState sq_state() const { return sq_.state(); }
+  /// The CQ's overflow counter as zcrxd last wrote it.
+  uint32_t cq_overflow() const;
+
+ private:
+  // One request/reply exchange. `fds_in` go with the request; up to
+  // `max_fds_out` reply fds land in `fds_out` (owned by the caller on
+  // success, closed otherwise). `reply_body` receives the reply's body.
+  int call(uint16_t op, const void* req_body, size_t req_len, const int* fds_in,
+           unsigned nfds_in, void* reply_body, size_t reply_len, int* fds_out,
+           unsigned min_fds_out, unsigned max_fds_out);
+  int add_ifq(const proto::RegisterIfqReply& r, int rq_fd, int area_fd,
+              uint8_t* own_area, size_t own_len, Ifq** out);
+  int register_shared(uint32_t flags, int fd, uint32_t if_rxq, uint32_t rq_entries, Ifq** out);
+  uint32_t* cq_flags_word() const;
+
+  int sock_ = -1;
+  uint32_t seq_ = 0;
+  int ring_fd_ = -1;
+  void* ring_base_ = nullptr;
+  RingRegionLayout layout_{};
+  SqProducer sq_;
+  CqConsumer cq_;
+  uint32_t sq_taken_ = 0;
+  int efd_ = -1;
+  std::vector<std::unique_ptr<Ifq>> ifqs_;
+};
+
+// ---- SQE preparation (liburing's io_uring_prep_*) --------------------------
+
+/// RECV_ZC on `flow` into zcrx `zcrx_id`: `len` bytes in total (0 =
+/// unlimited), multishot when `multishot`.
+inline void prep_recv_zc(uapi::io_uring_sqe* sqe, int flow, uint32_t zcrx_id,
+                         uint32_t len, bool multishot, uint64_t user_data = 0) {
+  *sqe = uapi::io_uring_sqe{};
+  sqe->opcode = uapi::kOpRecvZc;
+  sqe->fd = flow;
+  sqe->len = len;
+  sqe->ioprio = multishot ? uapi::kRecvMultishot : 0;
+  sqe->zcrx_ifq_idx = zcrx_id;
+  sqe->user_data = user_data;
+}
+
+inline void prep_nop(uapi::io_uring_sqe* sqe, uint64_t user_data = 0) {
+  *sqe = uapi::io_uring_sqe{};
+  sqe->opcode = uapi::kOpNop;
+  sqe->fd = -1;
+  sqe->user_data = user_data;
+}
+
+/// Cancels the request submitted with `target` as user_data: its own CQE
+/// ends with -ECANCELED, the cancel's CQE has res 0 or -ENOENT.
+inline void prep_cancel(uapi::io_uring_sqe* sqe, uint64_t target, uint64_t user_data = 0) {
+  *sqe = uapi::io_uring_sqe{};
+  sqe->opcode = uapi::kOpAsyncCancel;
+  sqe->fd = -1;
+  sqe->addr = target;
+  sqe->user_data = user_data;
+}
+
+/// Creates an area memfd of `len` bytes (hugetlb optional) and maps it RW.
+/// `len` must be a non-zero multiple of area_granule(hugetlb), else
+/// -EINVAL. Returns the fd (>= 0) and sets `*base`, or -errno (memfd,
+/// ftruncate, mmap: -ENOMEM without reserved hugepages). The caller unmaps
+/// and closes.
+int create_area(size_t len, bool hugetlb, void** base);
+/// Size unit of an area: 4096, or 2 MiB with hugetlb.
+constexpr size_t area_granule(bool hugetlb) { return hugetlb ? size_t{2} << 20 : 4096; }
+
+}  // namespace zcrx

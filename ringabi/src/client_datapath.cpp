@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+// libzcrx datapath: SQEs, completions, payload pointers and refills. No
+// syscall and no allocation here except in wait_cqe's eventfd sleep.
+#include <poll.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "zcrx/client.h"
+
+namespace zcrx {
+namespace {
+
+// [offset, offset + len) of a CQE's buffer, if it lies inside an area of
+// `area_len` bytes and inside one rx buffer (a CQE never spans two: each
+// segment of a packet gets its own). `len` > 0.
+bool buffer_in_bounds(uint64_t offset, uint64_t len, size_t area_len, uint32_t rx_buf_len) {
+  if (offset >= area_len || len > area_len - offset) return false;
+  // rx_buf_len is a power of two: same buffer iff the bits above it agree.
+  return ((offset ^ (offset + len - 1)) & ~uint64_t{rx_buf_len - 1}) == 0;
+}
+
+int64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+}  // namespace
+
+// ---- Ifq ----------------------------------------------------------------------
+
+Ifq::~Ifq() {
+  if (rq_base_) munmap(rq_base_, rq_size_);
+  if (area_) munmap(area_, area_len_);
+  if (rq_fd_ >= 0) close(rq_fd_);
+  if (area_fd_ >= 0) close(area_fd_);
+}
+
+const uint8_t* Ifq::data(const uapi::io_uring_cqe32& cqe) const {
+  if (cqe.cqe.res <= 0) return nullptr;
+  const uint64_t off = cqe.zcqe.off;
+  if ((off & uapi::kZcrxAreaMask) != area_token_) return nullptr;
+  const uint64_t o = uapi::area_offset_of(off);
+  if (!buffer_in_bounds(o, static_cast<uint64_t>(cqe.cqe.res), area_len_, rx_buf_len_))
+    return nullptr;
+  return area_ + o;
+}
+
+bool Ifq::refill(const uapi::io_uring_cqe32& cqe) {
+  if (!data(cqe)) return false;
+  return refill(cqe.zcqe.off, static_cast<uint32_t>(cqe.cqe.res));
+}
+
+bool Ifq::refill(uint64_t off, uint32_t len) {
+  if (!rq_base_ || rq_.reserve(1) == 0) return false;
+  rq_.slot(rq_queued_++) = uapi::io_uring_zcrx_rqe{off, len, 0};
+  return true;
+}
+
+void Ifq::flush_refills() {
+  if (rq_queued_ == 0) return;
+  rq_.commit(rq_queued_);
+  rq_queued_ = 0;
+}
+
+// ---- SQ -------------------------------------------------------------------------
+
+uapi::io_uring_sqe* Ring::get_sqe() {
+  if (!ring_base_ || sq_.reserve(1) == 0) return nullptr;
+  uapi::io_uring_sqe* sqe = &sq_.slot(sq_taken_++);
+  std::memset(sqe, 0, sizeof(*sqe));
+  return sqe;
+}
+
+unsigned Ring::submit() {
+  if (!ring_base_) return 0;
+  unsigned n = sq_taken_;
+  sq_.commit(n);
+  sq_taken_ = 0;
+  return n;
+}
+
+// ---- CQ ---------------------------------------------------------------------------
+
+unsigned Ring::peek_cqes(uapi::io_uring_cqe32* dst, unsigned max) {
+  if (!ring_base_) return 0;
+  unsigned n = cq_.peek(max);
+  for (unsigned i = 0; i < n; i++) dst[i] = cq_.load(i);
+  return n;
+}
+
+uint32_t* Ring::cq_flags_word() const {
+  return reinterpret_cast<uint32_t*>(static_cast<char*>(ring_base_) + layout_.cq_off.flags);
+}
+
+uint32_t Ring::cq_overflow() const {
+  if (!ring_base_) return 0;
+  auto* w = reinterpret_cast<uint32_t*>(static_cast<char*>(ring_base_) + layout_.cq_off.overflow);
+  // relaxed: a statistic; nothing is read on the strength of it.
+  return std::atomic_ref<uint32_t>(*w).load(std::memory_order_relaxed);
+}
+
+int Ring::wait_cqe(unsigned min, WaitMode mode, int64_t timeout_ns) {
+  if (!ring_base_ || min == 0 || min > cq_.size()) return -EINVAL;
+  if (mode == WaitMode::eventfd && efd_ < 0) return -EINVAL;
+  const int64_t deadline = timeout_ns < 0 ? INT64_MAX : now_ns() + timeout_ns;
+  std::atomic_ref<uint32_t> flags(*cq_flags_word());
+  for (unsigned spins = 0;; spins++) {
+    unsigned n = cq_.available(min);
+    if (cq_.state() != RingState::ok) return -EPROTO;
+    if (n >= min) return static_cast<int>(n);
+    if (mode == WaitMode::busy_poll) {
+      // The clock is read every 256 spins only: cheap, but not free.
+      if ((spins & 255) == 0 && now_ns() >= deadline) return -ETIME;
+      cpu_relax();
+      continue;
+    }
+    // relaxed RMW + seq_cst fence: the bit must be visible to zcrxd before
+    // we re-read the tail; zcrxd publishes the tail, fences, then reads the
+    // bit (proto.h), so one of us sees the other's store.
+    flags.fetch_or(proto::kCqNeedWakeup, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    n = cq_.available(min);
+    if (cq_.state() != RingState::ok) return -EPROTO;
+    if (n >= min) {
+      // relaxed: only saves zcrxd a needless eventfd write.
+      flags.fetch_and(~proto::kCqNeedWakeup, std::memory_order_relaxed);
+      return static_cast<int>(n);
+    }
+    int64_t left = deadline - now_ns();
+    if (left <= 0) {
+      flags.fetch_and(~proto::kCqNeedWakeup, std::memory_order_relaxed);
+      return -ETIME;
+    }
+    pollfd pfd{efd_, POLLIN, 0};
+    timespec ts{static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
+    int pr = ppoll(&pfd, 1, timeout_ns < 0 ? nullptr : &ts, nullptr);
+    if (pr < 0 && errno != EINTR) return -errno;
+    if (pr > 0) {
+      uint64_t v;
+      // Nonblocking: drains the counter; EAGAIN only if someone else did.
+      if (read(efd_, &v, sizeof(v)) < 0 && errno != EAGAIN) return -errno;
+    }
+  }
+}
+
+}  // namespace zcrx
