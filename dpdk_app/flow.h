@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+// Flows: what a "socket" is for zcrxd. A consumer opens a flow on one of its
+// zcrx ifqs (UDP destination port, UDP 5-tuple, or raw = every frame no
+// other flow takes) and receives its packets through RECV_ZC. The datapath
+// classifies each parsed packet with an immutable FlowTable built by the
+// control thread. DPDK-free.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "packet.h"
+
+namespace zcrxd {
+
+enum class FlowKind : uint8_t { udp_port = 1, five_tuple = 2, raw = 3 };
+
+/// A flow's match. Fields a kind does not use are zero (normalize()).
+struct FlowKey {
+  FlowKind kind = FlowKind::raw;
+  uint8_t ip_version = 0;  // 4 or 6; udp_port also accepts 0 = either
+  uint16_t src_port = 0;   // host byte order
+  uint16_t dst_port = 0;
+  uint8_t src_addr[16]{};  // IPv4 in the first 4 bytes
+  uint8_t dst_addr[16]{};
+
+  bool operator==(const FlowKey&) const = default;
+};
+
+/// Checks a key a consumer sent and clears the fields its kind ignores.
+/// Returns 0 or -EINVAL (unknown kind, bad IP version, port 0 where a port
+/// is needed, IPv4 address bytes beyond the 4th set).
+int normalize(FlowKey* key);
+
+inline constexpr uint32_t kNoFlow = UINT32_MAX;
+
+/// Immutable key → group-id map. Lookups never allocate.
+class FlowTable {
+ public:
+  FlowTable() = default;
+  /// Builds the table; keys must be normalized and distinct.
+  explicit FlowTable(const std::vector<std::pair<FlowKey, uint32_t>>& flows);
+
+  /// The group of the most specific flow matching `p`: a 5-tuple, then a
+  /// UDP port for the packet's IP version, then a UDP port for either
+  /// version, then raw. kNoFlow when none does.
+  uint32_t classify(const ParsedPacket& p) const;
+
+  /// Exact lookup of a normalized key (control side).
+  uint32_t find(const FlowKey& key) const;
+
+  bool empty() const { return slots_.empty() && raw_ == kNoFlow; }
+
+ private:
+  struct Slot {
+    FlowKey key;
+    uint32_t group = kNoFlow;
+  };
+  std::vector<Slot> slots_;  // open addressing, power-of-two size
+  uint32_t mask_ = 0;
+  uint32_t raw_ = kNoFlow;
+};
+
+/// Hash of a packet's addresses and ports: the same flow always gets the
+/// same value, so a flow group spreads flows, not packets, over its rings.
+uint32_t flow_hash(const ParsedPacket& p);
+
+}  // namespace zcrxd

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+#include "options.h"
+
+#include <getopt.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "zcrx/proto.h"
+
+namespace zcrxd {
+
+void print_usage(FILE* out) {
+  std::fprintf(out,
+      "usage: zcrxd [EAL options] -- [zcrxd options]\n"
+      "DPDK primary that owns one RX queue and hands its packets, zero-copy,\n"
+      "to consumer processes through io_uring zcrx-layout rings. Consumers\n"
+      "connect to the control socket (SOCK_SEQPACKET, see zcrx/proto.h).\n"
+      "\n"
+      "EAL options (before --), e.g.:\n"
+      "  --no-huge -m 512         run without hugepages\n"
+      "  --vdev net_pcap0,rx_pcap=FILE   --vdev net_af_packet0,iface=IF\n"
+      "  -a PCI_ADDR              use a PCI NIC    --file-prefix NAME  -l CORES\n"
+      "\n"
+      "zcrxd options (after --):\n"
+      "  --port N            ethdev port to serve (default 0)\n"
+      "  --queue N           RX queue of that port (default 0)\n"
+      "  --socket PATH       control socket (default $XDG_RUNTIME_DIR/zcrx/\n"
+      "                      zcrxd.sock, else /run/zcrx/zcrxd.sock)\n"
+      "  --socket-mode OCTAL permissions of the socket (default 0600)\n"
+      "  --socket-group NAME group owning the socket (default: unchanged)\n"
+      "  --burst N           packets per rx burst, 1..%u (default 32)\n"
+      "  --stats SECONDS     print counters every SECONDS (default 0: at exit)\n"
+      "  --rx-timestamp      put the TSC read after rx_burst in each CQE's\n"
+      "                      io_uring_zcrx_cqe.__pad (latency measurement)\n"
+      "  --rx-desc N         RX descriptors of the queue (default 1024)\n"
+      "  --rx-gate N         poll the queue only once N RECV_ZC requests are\n"
+      "                      armed (finite sources such as a pcap file)\n"
+      "  --help              this text\n"
+      "\n"
+      "Prints \"zcrxd: ready socket=PATH\" when it accepts consumers.\n"
+      "SIGINT/SIGTERM: clean shutdown; final counters are printed.\n",
+      kMaxBurst);
+}
+
+bool wants_help(int argc, char** argv) {
+  int first = 1;
+  for (int i = 1; i < argc; i++)
+    if (std::strcmp(argv[i], "--") == 0) { first = i + 1; break; }
+  for (int i = first; i < argc; i++)
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) return true;
+  return false;
+}
+
+namespace {
+
+bool parse_uint(const char* s, int base, uint64_t max, uint64_t* v) {
+  if (!s || !*s || *s == '-' || *s == '+') return false;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long x = std::strtoull(s, &end, base);
+  if (errno || *end || x > max) return false;
+  *v = x;
+  return true;
+}
+
+enum Opt : int {
+  kPort = 256, kQueue, kSocket, kSocketMode, kSocketGroup, kBurst, kStats,
+  kRxTimestamp, kRxDesc, kRxGate, kHelp,
+};
+
+}  // namespace
+
+int parse_options(int argc, char** argv, Options* o, FILE* err) {
+  static const option longopts[] = {
+      {"port", required_argument, nullptr, kPort},
+      {"queue", required_argument, nullptr, kQueue},
+      {"socket", required_argument, nullptr, kSocket},
+      {"socket-mode", required_argument, nullptr, kSocketMode},
+      {"socket-group", required_argument, nullptr, kSocketGroup},
+      {"burst", required_argument, nullptr, kBurst},
+      {"stats", required_argument, nullptr, kStats},
+      {"rx-timestamp", no_argument, nullptr, kRxTimestamp},
+      {"rx-desc", required_argument, nullptr, kRxDesc},
+      {"rx-gate", required_argument, nullptr, kRxGate},
+      {"help", no_argument, nullptr, kHelp},
+      {nullptr, 0, nullptr, 0}};
+  // getopt keeps global state; rte_eal_init already used it.
+  optind = 1;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "h", longopts, nullptr)) != -1) {
+    uint64_t v = 0;
+    auto bad = [&](const char* what) {
+      std::fprintf(err, "zcrxd: invalid %s '%s'\n", what, optarg ? optarg : "");
+      return -EINVAL;
+    };
+    switch (c) {
+      case kPort:
+        if (!parse_uint(optarg, 0, UINT16_MAX - 1, &v)) return bad("--port");
+        o->port = static_cast<uint16_t>(v);
+        break;
+      case kQueue:
+        if (!parse_uint(optarg, 0, UINT16_MAX - 1, &v)) return bad("--queue");
+        o->queue = static_cast<uint16_t>(v);
+        break;
+      case kSocket:
+        if (!*optarg || std::strlen(optarg) >= 108) return bad("--socket");
+        o->socket_path = optarg;
+        break;
+      case kSocketMode:
+        if (!parse_uint(optarg, 8, 0777, &v)) return bad("--socket-mode");
+        o->socket_mode = static_cast<uint32_t>(v);
+        break;
+      case kSocketGroup:
+        if (!*optarg) return bad("--socket-group");
+        o->socket_group = optarg;
+        break;
+      case kBurst:
+        if (!parse_uint(optarg, 0, kMaxBurst, &v) || v == 0) return bad("--burst");
+        o->burst = static_cast<uint32_t>(v);
+        break;
+      case kStats:
+        if (!parse_uint(optarg, 0, 86400, &v)) return bad("--stats");
+        o->stats_seconds = static_cast<uint32_t>(v);
+        break;
+      case kRxTimestamp:
+        o->rx_timestamp = true;
+        break;
+      case kRxDesc:
+        if (!parse_uint(optarg, 0, 32768, &v) || v < 32) return bad("--rx-desc");
+        o->rx_desc = static_cast<uint32_t>(v);
+        break;
+      case kRxGate:
+        if (!parse_uint(optarg, 0, 1u << 20, &v)) return bad("--rx-gate");
+        o->rx_gate = static_cast<uint32_t>(v);
+        break;
+      case 'h':
+      case kHelp:
+        o->help = true;
+        break;
+      default:
+        std::fprintf(err, "zcrxd: unknown option '%s' (see --help)\n",
+                     argv[optind - 1]);
+        return -EINVAL;
+    }
+  }
+  if (optind < argc) {
+    std::fprintf(err, "zcrxd: unexpected argument '%s'\n", argv[optind]);
+    return -EINVAL;
+  }
+  if (o->socket_path.empty()) o->socket_path = zcrx::proto::default_socket_path();
+  return 0;
+}
+
+}  // namespace zcrxd

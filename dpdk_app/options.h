@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+// zcrxd's own command line: everything after the `--` that ends the EAL
+// arguments. DPDK-free so it can be unit-tested.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace zcrxd {
+
+struct Options {
+  uint16_t port = 0;
+  uint16_t queue = 0;
+  std::string socket_path;        // empty: zcrx::proto::default_socket_path()
+  uint32_t socket_mode = 0600;
+  std::string socket_group;       // empty: leave the group alone
+  uint32_t burst = 32;            // rx_burst size, 1..kMaxBurst
+  uint32_t stats_seconds = 0;     // 0: only at exit
+  bool rx_timestamp = false;      // TSC after rx_burst in zcqe.__pad
+  uint32_t rx_desc = 1024;        // RX descriptors of the served queue
+  uint32_t rx_gate = 0;           // poll RX only once this many RECV_ZC are armed
+  bool help = false;
+};
+
+inline constexpr uint32_t kMaxBurst = 512;
+
+/// Parses zcrxd's options (argv[0] is a program name, as getopt expects).
+/// Returns 0, or -EINVAL after writing a one-line reason to `err`.
+int parse_options(int argc, char** argv, Options* out, FILE* err);
+
+/// Writes the --help text.
+void print_usage(FILE* out);
+
+/// True when argv holds -h/--help after a `--` (or with no `--` at all):
+/// zcrxd then prints its usage without initialising the EAL.
+bool wants_help(int argc, char** argv);
+
+}  // namespace zcrxd

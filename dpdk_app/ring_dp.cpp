@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+#include "ring_dp.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "zcrx/proto.h"
+
+namespace zcrxd {
+
+using zcrx::uapi::io_uring_cqe32;
+using zcrx::uapi::io_uring_sqe;
+namespace uapi = zcrx::uapi;
+
+namespace {
+
+std::atomic_ref<uint32_t> word(uint32_t* p) { return std::atomic_ref<uint32_t>(*p); }
+
+// Most completions one SQE can produce: a cancel ends a request and
+// reports its own result.
+constexpr uint32_t kMaxCqesPerSqe = 2;
+
+}  // namespace
+
+RingDp::RingDp(void* region, const zcrx::RingRegionLayout& l)
+    : sq_(zcrx::sq_consumer(region, l)), cq_(zcrx::cq_producer(region, l)) {
+  auto* base = static_cast<uint8_t*>(region);
+  cq_flags_ = reinterpret_cast<uint32_t*>(base + l.cq_off.flags);
+  cq_overflow_ = reinterpret_cast<uint32_t*>(base + l.cq_off.overflow);
+  for (auto& f : flows_) f.store(nullptr, std::memory_order_relaxed);
+}
+
+void RingDp::set_entry(uint32_t id, Ifq* entry, Ifq* real) {
+  if (id >= kMaxZcrxIds) return;
+  // relaxed then release: `entry` is read only after `real` (acquire) is
+  // seen non-null, and the consumer learns the id only from our reply.
+  entries_[id].entry.store(entry, std::memory_order_relaxed);
+  entries_[id].real.store(real, std::memory_order_release);
+}
+
+void RingDp::set_flow(uint32_t h, Ifq* real) {
+  if (h >= kMaxFlowsPerRing) return;
+  // release: pairs with the datapath's acquire in prep_recv_zc.
+  flows_[h].store(real, std::memory_order_release);
+  // release: tells the datapath to look for requests on closed handles.
+  if (!real) flow_gen_.fetch_add(1, std::memory_order_release);
+}
+
+void RingDp::set_eventfd(int fd) {
+  // release: the fd is valid before the datapath can see it.
+  eventfd_.store(fd, std::memory_order_release);
+}
+
+void RingDp::mark_broken() {
+  // release: control reads it to report and close the session.
+  broken_.store(true, std::memory_order_release);
+}
+
+bool RingDp::reserve(uint32_t n) {
+  // Room for what is already filled and not yet flushed, plus `n`.
+  uint32_t want = pending_ + n;
+  if (cq_.free_slots(want) >= want) return true;
+  if (cq_.state() != zcrx::RingState::ok) mark_broken();
+  return false;
+}
+
+void RingDp::post(uint64_t user_data, int32_t res, uint32_t flags, uint64_t off,
+                  uint64_t pad) {
+  io_uring_cqe32& c = cq_.slot(pending_++);
+  c.cqe.user_data = user_data;
+  c.cqe.res = res;
+  c.cqe.flags = flags;
+  c.zcqe.off = off;
+  c.zcqe.__pad = pad;
+}
+
+uint32_t RingDp::post_data(RecvRequest& r, uint32_t bytes, uint64_t off, uint64_t pad) {
+  if (!r.limited) {
+    post(r.user_data, static_cast<int32_t>(bytes), uapi::kCqeFMore, off, pad);
+    return bytes;
+  }
+  if (bytes > r.remaining) bytes = r.remaining;
+  post(r.user_data, static_cast<int32_t>(bytes), uapi::kCqeFMore, off, pad);
+  r.remaining -= bytes;
+  if (r.remaining == 0) end_request(r, 0);
+  return bytes;
+}
+
+bool RingDp::flush() {
+  if (!pending_) return false;
+  // reserve() checked the room for every filled slot, and the consumer's
+  // head only moves forward, so this succeeds unless the ring went corrupt.
+  if (!cq_.reserve_bulk(pending_)) {
+    mark_broken();
+    pending_ = 0;
+    return false;
+  }
+  cq_.commit(pending_);
+  pending_ = 0;
+  return true;
+}
+
+bool RingDp::wake_if_needed() {
+  int fd = eventfd_.load(std::memory_order_acquire);  // acquire: see set_eventfd
+  if (fd < 0) return false;
+  // seq_cst fence: our tail store (release, in flush) is ordered before
+  // the flag load; the consumer sets the flag, fences, then reads the tail
+  // (proto.h kCqNeedWakeup), so one of us sees the other.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // relaxed: the fence above orders it.
+  if (!(word(cq_flags_).load(std::memory_order_relaxed) & zcrx::proto::kCqNeedWakeup))
+    return false;
+  // relaxed RMW: clearing our own request bit; the eventfd write is the
+  // synchronising event the consumer waits on.
+  word(cq_flags_).fetch_and(~zcrx::proto::kCqNeedWakeup, std::memory_order_relaxed);
+  uint64_t one = 1;
+  ssize_t w = ::write(fd, &one, sizeof(one));
+  (void)w;  // EAGAIN: the counter is saturated, the consumer wakes anyway
+  return true;
+}
+
+void RingDp::count_overflow() {
+  // relaxed: a statistic the consumer may read; we are its only writer.
+  auto w = word(cq_overflow_);
+  w.store(w.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void RingDp::end_request(RecvRequest& r, int32_t res) {
+  post(r.user_data, res, 0, 0, 0);
+  r.armed = false;
+  armed_count_--;
+}
+
+int RingDp::prep_recv_zc(const io_uring_sqe& sqe) {
+  // The kernel's io_recvzc_prep rules, then our own (flow handle as fd).
+  if (sqe.addr2 || sqe.addr || sqe.addr3 || sqe.flags) return -EINVAL;
+  if (sqe.msg_flags) return -EINVAL;
+  if (sqe.ioprio & ~(uapi::kRecvMultishot | kRecvPollFirst)) return -EINVAL;
+  if (!(sqe.ioprio & uapi::kRecvMultishot)) return -EINVAL;
+  uint32_t id = sqe.zcrx_ifq_idx;
+  if (id >= kMaxZcrxIds) return -EINVAL;
+  // acquire: pairs with set_entry's release.
+  Ifq* real = entries_[id].real.load(std::memory_order_acquire);
+  if (!real) return -EINVAL;
+  if (sqe.fd < 0 || static_cast<uint32_t>(sqe.fd) >= kMaxFlowsPerRing) return -EBADF;
+  uint32_t h = static_cast<uint32_t>(sqe.fd);
+  // acquire: pairs with set_flow's release.
+  Ifq* flow_real = flows_[h].load(std::memory_order_acquire);
+  if (!flow_real) return -EBADF;
+  if (flow_real != real) return -EINVAL;  // the flow is on another queue
+  RecvRequest& r = req_[h];
+  if (r.armed) return -EBUSY;
+  r.user_data = sqe.user_data;
+  r.entry = entries_[id].entry.load(std::memory_order_relaxed);
+  r.limited = sqe.len != 0;
+  r.remaining = sqe.len;
+  r.armed = true;
+  armed_count_++;
+  return 0;
+}
+
+void RingDp::cancel(const io_uring_sqe& sqe) {
+  constexpr uint32_t kKnown = uapi::kAsyncCancelAll | kAsyncCancelFd | kAsyncCancelAny;
+  if (sqe.off || sqe.splice_fd_in || (sqe.cancel_flags & ~kKnown) || sqe.flags) {
+    post(sqe.user_data, -EINVAL, 0, 0, 0);
+    return;
+  }
+  const bool all = sqe.cancel_flags & (uapi::kAsyncCancelAll | kAsyncCancelAny);
+  int32_t found = 0;
+  for (uint32_t h = 0; h < kMaxFlowsPerRing; h++) {
+    RecvRequest& r = req_[h];
+    if (!r.armed) continue;
+    bool match;
+    if (sqe.cancel_flags & kAsyncCancelAny) match = true;
+    else if (sqe.cancel_flags & kAsyncCancelFd) match = sqe.fd >= 0 && uint32_t(sqe.fd) == h;
+    else match = r.user_data == sqe.addr;
+    if (!match) continue;
+    // One CQE for the cancelled request, one kept for our own result.
+    if (found && !reserve(2)) break;
+    end_request(r, -ECANCELED);
+    found++;
+    if (!all) break;
+  }
+  // The kernel reports the number cancelled for ALL/ANY, 0 for one.
+  post(sqe.user_data, found ? (all ? found : 0) : -ENOENT, 0, 0, 0);
+}
+
+void RingDp::sweep_closed_flows() {
+  // acquire: pairs with set_flow's release of the generation.
+  uint32_t gen = flow_gen_.load(std::memory_order_acquire);
+  if (gen == seen_flow_gen_) return;
+  for (uint32_t h = 0; h < kMaxFlowsPerRing; h++) {
+    RecvRequest& r = req_[h];
+    if (!r.armed || flows_[h].load(std::memory_order_acquire)) continue;
+    if (!reserve(1)) return;  // retry on a later iteration
+    end_request(r, 0);
+  }
+  seen_flow_gen_ = gen;
+}
+
+uint32_t RingDp::poll_sq(uint32_t max) {
+  if (broken_.load(std::memory_order_relaxed)) return 0;  // relaxed: our own flag
+  sweep_closed_flows();
+  uint32_t n = sq_.peek(max);
+  if (sq_.state() != zcrx::RingState::ok) {
+    mark_broken();
+    return 0;
+  }
+  uint32_t done = 0;
+  for (; done < n; done++) {
+    if (!reserve(kMaxCqesPerSqe)) break;
+    io_uring_sqe sqe = sq_.load(done);
+    switch (sqe.opcode) {
+      case uapi::kOpNop:
+        post(sqe.user_data, sqe.rw_flags || sqe.flags ? -EINVAL : 0, 0, 0, 0);
+        break;
+      case uapi::kOpRecvZc: {
+        int rc = prep_recv_zc(sqe);
+        if (rc) post(sqe.user_data, rc, 0, 0, 0);
+        break;
+      }
+      case uapi::kOpAsyncCancel:
+        cancel(sqe);
+        break;
+      default:
+        post(sqe.user_data, -EINVAL, 0, 0, 0);
+        break;
+    }
+  }
+  sq_.advance(done);
+  return done;
+}
+
+void RingDp::terminate_requests(int32_t res) {
+  for (RecvRequest& r : req_) {
+    if (!r.armed) continue;
+    if (!reserve(1)) {
+      r.armed = false;
+      armed_count_--;
+      count_overflow();
+      continue;
+    }
+    end_request(r, res);
+  }
+  flush();
+}
+
+}  // namespace zcrxd

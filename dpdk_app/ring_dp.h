@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+// The datapath's side of one consumer ring: it consumes the SQ (RECV_ZC,
+// NOP, ASYNC_CANCEL), keeps the armed RECV_ZC requests, and posts CQE32s
+// in batches. DPDK-free so the SQE rules are unit-testable.
+//
+// Threads: the control thread fills the per-ring tables (zcrx entries,
+// open flows, eventfd) through atomics before the consumer can name them;
+// everything else is touched by the datapath only. Nothing read from the
+// shared region is trusted: SQEs are copied once and validated, and a ring
+// whose indices go wrong is marked broken and no longer served.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "zcrx/ring_layout.h"
+#include "zcrx/uapi.h"
+
+namespace zcrx::core {
+class Ifq;
+}
+
+namespace zcrxd {
+
+using zcrx::core::Ifq;
+
+inline constexpr uint32_t kMaxZcrxIds = 64;     // zcrx ids per ring
+inline constexpr uint32_t kMaxFlowsPerRing = 64;  // flow handles per ring
+/// IORING_RECVSEND_POLL_FIRST: accepted on RECV_ZC, meaningless here.
+inline constexpr uint16_t kRecvPollFirst = 1u << 0;
+inline constexpr uint32_t kAsyncCancelFd = 1u << 1;   // IORING_ASYNC_CANCEL_FD
+inline constexpr uint32_t kAsyncCancelAny = 1u << 2;  // IORING_ASYNC_CANCEL_ANY
+
+/// An armed multishot RECV_ZC (one per flow handle).
+struct RecvRequest {
+  uint64_t user_data = 0;
+  Ifq* entry = nullptr;     // the ctx's entry (real, proxy or import)
+  uint32_t remaining = 0;   // bytes left when `limited`
+  bool limited = false;
+  bool armed = false;
+};
+
+class RingDp {
+ public:
+  /// `region` is a mapping of `l.size` bytes whose layout zcrxd created.
+  RingDp(void* region, const zcrx::RingRegionLayout& l);
+
+  // ---- control thread --------------------------------------------------
+  /// Makes zcrx id `id` usable by RECV_ZC: `entry` is what deliveries
+  /// attribute buffers to, `real` the queue-owning ifq it resolves to.
+  void set_entry(uint32_t id, Ifq* entry, Ifq* real);
+  /// Opens flow handle `h` on the real ifq `real` (nullptr closes it; an
+  /// armed request on a closed handle ends with a final CQE, res 0).
+  void set_flow(uint32_t h, Ifq* real);
+  /// -1 removes. The caller closes the old fd only after a datapath
+  /// quiescent point.
+  void set_eventfd(int fd);
+  int eventfd() const { return eventfd_.load(std::memory_order_acquire); }
+  /// Set by the datapath when the consumer corrupted an index.
+  bool broken() const { return broken_.load(std::memory_order_acquire); }
+
+  // ---- datapath ----------------------------------------------------------
+  /// Consumes up to `max` SQEs, posting the CQEs they produce at once
+  /// (errors, NOP, cancellations). Stops early when the CQ could not take
+  /// their completions. Returns the number consumed.
+  uint32_t poll_sq(uint32_t max);
+
+  /// The armed request of flow handle `h` (h < kMaxFlowsPerRing), or null.
+  RecvRequest* armed(uint32_t h) {
+    RecvRequest& r = req_[h];
+    return r.armed ? &r : nullptr;
+  }
+  /// Requests armed now.
+  uint32_t armed_count() const { return armed_count_; }
+
+  /// Checks that the CQ has room for `n` more CQEs besides those posted and
+  /// not yet flushed; post() may then be called `n` times. False when full.
+  bool reserve(uint32_t n);
+  /// Fills the next CQE (published by flush()).
+  void post(uint64_t user_data, int32_t res, uint32_t flags, uint64_t off,
+            uint64_t pad);
+  /// Delivers `bytes` at `off` to request `r` (on a reserved CQE) and, when
+  /// a len-limited request reaches its limit, posts the final CQE (res 0,
+  /// no F_MORE) on the second reserved CQE and disarms it. Returns the
+  /// bytes counted (<= bytes, the rest of a datagram past the limit is
+  /// cut). Callers reserve 2 CQEs when `r.limited`.
+  uint32_t post_data(RecvRequest& r, uint32_t bytes, uint64_t off, uint64_t pad);
+  /// Publishes the CQEs posted since the last flush. Returns true when it
+  /// published any.
+  bool flush();
+  /// After a flush that published: writes the eventfd when the consumer
+  /// asked for a wakeup (one syscall at most). Returns true when it wrote.
+  bool wake_if_needed();
+  /// Counts a completion the CQ could not take (cq_off.overflow).
+  void count_overflow();
+
+  /// Ends every armed request with a final CQE `res` (shutdown).
+  void terminate_requests(int32_t res);
+
+ private:
+  struct Entry {
+    std::atomic<Ifq*> entry{nullptr};
+    std::atomic<Ifq*> real{nullptr};
+  };
+
+  int prep_recv_zc(const zcrx::uapi::io_uring_sqe& sqe);
+  void cancel(const zcrx::uapi::io_uring_sqe& sqe);
+  void end_request(RecvRequest& r, int32_t res);
+  void sweep_closed_flows();
+  void mark_broken();
+
+  zcrx::SqConsumer sq_;
+  zcrx::CqProducer cq_;
+  uint32_t* cq_flags_ = nullptr;
+  uint32_t* cq_overflow_ = nullptr;
+  uint32_t pending_ = 0;   // CQEs filled since the last flush
+  uint32_t armed_count_ = 0;
+  uint32_t seen_flow_gen_ = 0;
+  RecvRequest req_[kMaxFlowsPerRing];
+
+  Entry entries_[kMaxZcrxIds];
+  std::atomic<Ifq*> flows_[kMaxFlowsPerRing];
+  std::atomic<uint32_t> flow_gen_{0};
+  std::atomic<int> eventfd_{-1};
+  std::atomic<bool> broken_{false};
+};
+
+}  // namespace zcrxd

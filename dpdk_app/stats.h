@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// Datapath counters. One writer (the datapath lcore) bumps them with a
+// relaxed load + store (no locked instruction on the hot path); the control
+// thread reads them with relaxed loads for the periodic report. Counters
+// written from both threads (buffers returned) use fetch_add.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+
+namespace zcrxd {
+
+/// A counter with a single writer.
+class Counter {
+ public:
+  void add(uint64_t n) {
+    // relaxed: only the datapath writes; readers want an eventually
+    // consistent value, no ordering with other data.
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  uint64_t get() const {
+    return v_.load(std::memory_order_relaxed);  // relaxed: a report only
+  }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+struct DpStats {
+  Counter rx;                   // packets taken from the queue
+  Counter delivered;            // CQEs carrying data (one per segment)
+  Counter delivered_bytes;
+  Counter dropped_no_flow;      // no flow matched, or no ring armed for it
+  Counter dropped_no_buffers;   // foreign buffer, or the area ran out
+  Counter cq_full;              // the owning ring's CQ had no room
+  Counter refilled;             // niovs returned through refill queues
+  Counter sqes;                 // SQEs consumed
+  Counter loops;                // datapath iterations
+  Counter rx_polls_gated;       // iterations that skipped rx (gate/back-pressure)
+  std::atomic<uint64_t> reclaimed{0};  // niovs returned by scrub (control)
+};
+
+}  // namespace zcrxd

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+// Header parsing: every layer's lengths checked, VLAN tags, IPv6 extension
+// headers, fragments, padding, truncation.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "packet.h"
+
+using zcrxd::L3;
+using zcrxd::ParsedPacket;
+using zcrxd::parse_packet;
+
+namespace {
+
+void put16(std::vector<uint8_t>& f, size_t at, uint16_t v) {
+  f[at] = static_cast<uint8_t>(v >> 8);
+  f[at + 1] = static_cast<uint8_t>(v);
+}
+
+// Ethernet (+ vlans) / IPv4 / UDP with `payload` bytes.
+std::vector<uint8_t> udp4(uint32_t payload, int vlans = 0, uint16_t sport = 40000,
+                          uint16_t dport = 9000) {
+  size_t l2 = 14 + 4 * vlans;
+  std::vector<uint8_t> f(l2 + 20 + 8 + payload, 0);
+  size_t off = 12;
+  for (int i = 0; i < vlans; i++, off += 4) put16(f, off, i == 0 && vlans == 2 ? 0x88a8 : 0x8100);
+  put16(f, off, 0x0800);
+  uint8_t* ip = &f[l2];
+  ip[0] = 0x45;
+  put16(f, l2 + 2, static_cast<uint16_t>(20 + 8 + payload));
+  ip[8] = 64;
+  ip[9] = 17;
+  uint8_t src[4] = {10, 0, 0, 1}, dst[4] = {10, 0, 0, 2};
+  std::memcpy(ip + 12, src, 4);
+  std::memcpy(ip + 16, dst, 4);
+  put16(f, l2 + 20, sport);
+  put16(f, l2 + 22, dport);
+  put16(f, l2 + 24, static_cast<uint16_t>(8 + payload));
+  for (uint32_t i = 0; i < payload; i++) f[l2 + 28 + i] = static_cast<uint8_t>(i);
+  return f;
+}
+
+std::vector<uint8_t> udp6(uint32_t payload, std::vector<uint8_t> ext = {},
+                          uint8_t first_next = 17) {
+  std::vector<uint8_t> f(14 + 40 + ext.size() + 8 + payload, 0);
+  put16(f, 12, 0x86dd);
+  uint8_t* ip = &f[14];
+  ip[0] = 0x60;
+  put16(f, 18, static_cast<uint16_t>(ext.size() + 8 + payload));
+  ip[6] = first_next;
+  ip[7] = 64;
+  ip[8] = 0x20;
+  ip[39] = 2;
+  ip[23] = 1;
+  std::memcpy(&f[54], ext.data(), ext.size());
+  size_t u = 54 + ext.size();
+  put16(f, u, 5000);
+  put16(f, u + 2, 6000);
+  put16(f, u + 4, static_cast<uint16_t>(8 + payload));
+  return f;
+}
+
+ParsedPacket parse(const std::vector<uint8_t>& f) {
+  ParsedPacket p;
+  parse_packet(f.data(), static_cast<uint32_t>(f.size()), static_cast<uint32_t>(f.size()), &p);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("ipv4 udp: ports, addresses and payload location") {
+  auto f = udp4(100);
+  ParsedPacket p = parse(f);
+  CHECK(p.l3 == L3::ipv4);
+  CHECK(p.is_udp);
+  CHECK(p.src_port == 40000);
+  CHECK(p.dst_port == 9000);
+  CHECK(p.payload_off == 42);
+  CHECK(p.payload_len == 100);
+  CHECK(p.src_addr[0] == 10);
+  CHECK(p.dst_addr[3] == 2);
+  CHECK(p.dst_addr[4] == 0);
+}
+
+TEST_CASE("vlan and qinq tags shift the headers") {
+  ParsedPacket p = parse(udp4(10, 1));
+  CHECK(p.is_udp);
+  CHECK(p.payload_off == 46);
+  p = parse(udp4(10, 2));
+  CHECK(p.is_udp);
+  CHECK(p.payload_off == 50);
+  CHECK(p.payload_len == 10);
+}
+
+TEST_CASE("ethernet padding is not payload: the UDP length decides") {
+  auto f = udp4(2);
+  f.resize(60, 0xee);  // minimum frame, padded
+  ParsedPacket p = parse(f);
+  CHECK(p.is_udp);
+  CHECK(p.payload_len == 2);
+}
+
+TEST_CASE("ipv4 fragments, bad versions, short headers are not udp") {
+  auto f = udp4(20);
+  f[14 + 6] = 0x20;  // MF
+  CHECK_FALSE(parse(f).is_udp);
+  CHECK(parse(f).l3 == L3::ipv4);
+  f = udp4(20);
+  f[14 + 7] = 1;  // offset 8
+  CHECK_FALSE(parse(f).is_udp);
+  f = udp4(20);
+  f[14] = 0x44;  // IHL 4
+  CHECK(parse(f).l3 == L3::none);
+  f = udp4(20);
+  f[14] = 0x55;  // version 5
+  CHECK(parse(f).l3 == L3::none);
+  f = udp4(20);
+  put16(f, 14 + 2, 2000);  // IP total beyond the frame
+  CHECK(parse(f).l3 == L3::none);
+  f = udp4(20);
+  put16(f, 14 + 24, 7);  // UDP length below its header
+  CHECK_FALSE(parse(f).is_udp);
+  f = udp4(20);
+  put16(f, 14 + 24, 8 + 21);  // UDP length beyond the IP datagram
+  CHECK_FALSE(parse(f).is_udp);
+}
+
+TEST_CASE("truncated first segment: headers beyond avail are never read") {
+  auto f = udp4(100);
+  for (uint32_t avail = 0; avail < 42; avail++) {
+    ParsedPacket p;
+    parse_packet(f.data(), avail, static_cast<uint32_t>(f.size()), &p);
+    CHECK_FALSE(p.is_udp);
+  }
+  ParsedPacket p;
+  parse_packet(f.data(), 42, static_cast<uint32_t>(f.size()), &p);
+  CHECK(p.is_udp);  // payload may continue in later segments
+  CHECK(p.payload_len == 100);
+}
+
+TEST_CASE("ipv6 udp, with skippable extension headers, not through fragments") {
+  ParsedPacket p = parse(udp6(64));
+  CHECK(p.l3 == L3::ipv6);
+  CHECK(p.is_udp);
+  CHECK(p.payload_off == 62);
+  CHECK(p.payload_len == 64);
+  CHECK(p.src_addr[0] == 0x20);
+  CHECK(p.dst_addr[15] == 2);
+  std::vector<uint8_t> hbh(16, 0);
+  hbh[0] = 60;  // next: destination options
+  hbh[1] = 0;   // 8 bytes
+  hbh[8] = 17;  // dest opts: next UDP, 8 bytes
+  p = parse(udp6(30, hbh, 0));
+  CHECK(p.is_udp);
+  CHECK(p.payload_off == 14 + 40 + 16 + 8);
+  CHECK(p.dst_port == 6000);
+  std::vector<uint8_t> frag(8, 0);
+  frag[0] = 17;
+  p = parse(udp6(30, frag, 44));
+  CHECK_FALSE(p.is_udp);
+  CHECK(p.l4_proto == 44);
+  // An extension header claiming to run past the datagram.
+  std::vector<uint8_t> bad(8, 0);
+  bad[0] = 17;
+  bad[1] = 200;
+  CHECK_FALSE(parse(udp6(30, bad, 0)).is_udp);
+}
+
+TEST_CASE("non-ip frames parse to nothing") {
+  std::vector<uint8_t> arp(60, 0);
+  arp[12] = 0x08;
+  arp[13] = 0x06;
+  ParsedPacket p = parse(arp);
+  CHECK(p.l3 == L3::none);
+  CHECK_FALSE(p.is_udp);
+}

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: MIT
+// The datapath's ring view: SQE rules (the kernel's io_recvzc_prep checks,
+// NOP, ASYNC_CANCEL), multishot and len-limited completions, CQ-full
+// back-pressure, closed flows, need-wakeup eventfd, a corrupt SQ.
+#include <doctest/doctest.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "ring_dp.h"
+#include "zcrx/proto.h"
+
+using namespace zcrxd;
+namespace uapi = zcrx::uapi;
+
+namespace {
+
+struct Region {
+  zcrx::RingRegionLayout l;
+  void* mem;
+  zcrx::SqProducer sq;
+  zcrx::CqConsumer cq;
+  Region(uint32_t sq_entries, uint32_t cq_entries)
+      : l(zcrx::ring_region_layout(sq_entries, cq_entries)),
+        mem(std::aligned_alloc(4096, l.size)) {
+    zcrx::init_ring_region(mem, l);
+    sq = zcrx::sq_producer(mem, l);
+    cq = zcrx::cq_consumer(mem, l);
+  }
+  ~Region() { std::free(mem); }
+  uint32_t& word(uint32_t off) { return *reinterpret_cast<uint32_t*>(static_cast<char*>(mem) + off); }
+};
+
+// Fake engine objects: RingDp compares and stores the pointers only.
+Ifq* fake(int i) {
+  static char objs[8];
+  return reinterpret_cast<Ifq*>(&objs[i]);
+}
+
+uapi::io_uring_sqe recv_zc(uint64_t ud, int32_t handle, uint32_t id, uint32_t len = 0) {
+  uapi::io_uring_sqe s{};
+  s.opcode = uapi::kOpRecvZc;
+  s.ioprio = uapi::kRecvMultishot;
+  s.fd = handle;
+  s.zcrx_ifq_idx = id;
+  s.len = len;
+  s.user_data = ud;
+  return s;
+}
+
+std::vector<uapi::io_uring_cqe32> reap(Region& r) {
+  std::vector<uapi::io_uring_cqe32> out;
+  uapi::io_uring_cqe32 c;
+  while (r.cq.pop(c)) out.push_back(c);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("NOP completes with 0; unknown opcodes and NOP flags with -EINVAL") {
+  Region r(8, 16);
+  RingDp dp(r.mem, r.l);
+  uapi::io_uring_sqe s{};
+  s.opcode = uapi::kOpNop;
+  s.user_data = 7;
+  r.sq.push(s);
+  s.user_data = 8;
+  s.rw_flags = 1;
+  r.sq.push(s);
+  uapi::io_uring_sqe u{};
+  u.opcode = 99;
+  u.user_data = 9;
+  r.sq.push(u);
+  CHECK(dp.poll_sq(16) == 3);
+  CHECK(dp.flush());
+  auto c = reap(r);
+  REQUIRE(c.size() == 3);
+  CHECK(c[0].cqe.user_data == 7);
+  CHECK(c[0].cqe.res == 0);
+  CHECK(c[1].cqe.res == -EINVAL);
+  CHECK(c[2].cqe.user_data == 9);
+  CHECK(c[2].cqe.res == -EINVAL);
+}
+
+TEST_CASE("RECV_ZC prep errors follow the kernel's, then arm") {
+  Region r(16, 32);
+  RingDp dp(r.mem, r.l);
+  dp.set_entry(0, fake(0), fake(1));
+  dp.set_entry(1, fake(2), fake(3));  // another queue's ifq
+  dp.set_flow(4, fake(1));
+  auto not_multishot = recv_zc(1, 4, 0);
+  not_multishot.ioprio = 0;
+  auto bad_ioprio = recv_zc(2, 4, 0);
+  bad_ioprio.ioprio |= 1u << 5;
+  auto addr_set = recv_zc(3, 4, 0);
+  addr_set.addr = 1;
+  auto no_id = recv_zc(4, 4, 5);
+  auto big_id = recv_zc(5, 4, 1000);
+  auto bad_handle = recv_zc(6, 9, 0);
+  auto neg_handle = recv_zc(7, -1, 0);
+  auto wrong_queue = recv_zc(8, 4, 1);
+  auto msg_flags = recv_zc(9, 4, 0);
+  msg_flags.msg_flags = 0x40;
+  auto good = recv_zc(10, 4, 0);
+  auto again = recv_zc(11, 4, 0);
+  for (auto& s : {not_multishot, bad_ioprio, addr_set, no_id, big_id, bad_handle,
+                  neg_handle, wrong_queue, msg_flags, good, again})
+    REQUIRE(r.sq.push(s));
+  CHECK(dp.poll_sq(32) == 11);
+  dp.flush();
+  auto c = reap(r);
+  REQUIRE(c.size() == 10);  // the good one completes nothing yet
+  int expect[] = {-EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EBADF, -EBADF,
+                  -EINVAL, -EINVAL, -EBUSY};
+  uint64_t ud[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11};
+  for (int i = 0; i < 10; i++) {
+    CHECK(c[i].cqe.user_data == ud[i]);
+    CHECK(c[i].cqe.res == expect[i]);
+    CHECK(c[i].cqe.flags == 0);
+  }
+  REQUIRE(dp.armed(4));
+  CHECK(dp.armed(4)->entry == fake(0));
+  CHECK(dp.armed_count() == 1);
+}
+
+TEST_CASE("multishot deliveries carry F_MORE; a len-limited request ends with res 0") {
+  Region r(8, 16);
+  RingDp dp(r.mem, r.l);
+  dp.set_entry(0, fake(0), fake(1));
+  dp.set_flow(0, fake(1));
+  dp.set_flow(1, fake(1));
+  r.sq.push(recv_zc(100, 0, 0));
+  r.sq.push(recv_zc(200, 1, 0, 1500));
+  dp.poll_sq(8);
+  RecvRequest* m = dp.armed(0);
+  RecvRequest* l = dp.armed(1);
+  REQUIRE(m);
+  REQUIRE(l);
+  REQUIRE(dp.reserve(4));
+  CHECK(dp.post_data(*m, 1000, 0x10, 5) == 1000);
+  CHECK(dp.post_data(*l, 1000, 0x20, 0) == 1000);
+  CHECK(dp.post_data(*l, 1000, 0x30, 0) == 500);  // cut at the limit, then final
+  CHECK_FALSE(dp.armed(1));
+  CHECK(dp.armed_count() == 1);
+  dp.flush();
+  auto c = reap(r);
+  REQUIRE(c.size() == 4);
+  CHECK(c[0].cqe.user_data == 100);
+  CHECK(c[0].cqe.res == 1000);
+  CHECK(c[0].cqe.flags == uapi::kCqeFMore);
+  CHECK(c[0].zcqe.off == 0x10);
+  CHECK(c[0].zcqe.__pad == 5);
+  CHECK(c[1].cqe.flags == uapi::kCqeFMore);
+  CHECK(c[2].cqe.res == 500);
+  CHECK(c[2].cqe.flags == uapi::kCqeFMore);
+  CHECK(c[3].cqe.user_data == 200);
+  CHECK(c[3].cqe.res == 0);
+  CHECK(c[3].cqe.flags == 0);
+}
+
+TEST_CASE("ASYNC_CANCEL by user_data, by fd, ALL; -ENOENT when nothing matches") {
+  Region r(16, 32);
+  RingDp dp(r.mem, r.l);
+  dp.set_entry(0, fake(0), fake(1));
+  for (uint32_t h = 0; h < 4; h++) dp.set_flow(h, fake(1));
+  for (uint32_t h = 0; h < 4; h++) r.sq.push(recv_zc(10 + h, static_cast<int32_t>(h), 0));
+  uapi::io_uring_sqe c1{};
+  c1.opcode = uapi::kOpAsyncCancel;
+  c1.addr = 11;
+  c1.user_data = 50;
+  uapi::io_uring_sqe c2 = c1;
+  c2.user_data = 51;  // 11 again: gone
+  uapi::io_uring_sqe c3{};
+  c3.opcode = uapi::kOpAsyncCancel;
+  c3.cancel_flags = 1u << 1;  // FD
+  c3.fd = 2;
+  c3.user_data = 52;
+  uapi::io_uring_sqe c4{};
+  c4.opcode = uapi::kOpAsyncCancel;
+  c4.cancel_flags = 1u << 2;  // ANY
+  c4.user_data = 53;
+  uapi::io_uring_sqe c5{};
+  c5.opcode = uapi::kOpAsyncCancel;
+  c5.cancel_flags = 1u << 7;
+  c5.user_data = 54;
+  for (auto& s : {c1, c2, c3, c4, c5}) r.sq.push(s);
+  dp.poll_sq(16);
+  dp.flush();
+  auto c = reap(r);
+  REQUIRE(c.size() == 9);
+  CHECK(c[0].cqe.user_data == 11);
+  CHECK(c[0].cqe.res == -ECANCELED);
+  CHECK(c[1].cqe.user_data == 50);
+  CHECK(c[1].cqe.res == 0);
+  CHECK(c[2].cqe.user_data == 51);
+  CHECK(c[2].cqe.res == -ENOENT);
+  CHECK(c[3].cqe.user_data == 12);
+  CHECK(c[3].cqe.res == -ECANCELED);
+  CHECK(c[4].cqe.user_data == 52);
+  CHECK(c[4].cqe.res == 0);
+  CHECK(c[5].cqe.user_data == 10);
+  CHECK(c[6].cqe.user_data == 13);
+  CHECK(c[7].cqe.user_data == 53);
+  CHECK(c[7].cqe.res == 2);
+  CHECK(c[8].cqe.res == -EINVAL);
+  CHECK(dp.armed_count() == 0);
+}
+
+TEST_CASE("a closed flow ends its armed request with a final CQE") {
+  Region r(8, 16);
+  RingDp dp(r.mem, r.l);
+  dp.set_entry(0, fake(0), fake(1));
+  dp.set_flow(3, fake(1));
+  r.sq.push(recv_zc(77, 3, 0));
+  dp.poll_sq(8);
+  REQUIRE(dp.armed(3));
+  dp.set_flow(3, nullptr);
+  dp.poll_sq(8);
+  CHECK_FALSE(dp.armed(3));
+  dp.flush();
+  auto c = reap(r);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].cqe.user_data == 77);
+  CHECK(c[0].cqe.res == 0);
+  CHECK(c[0].cqe.flags == 0);
+}
+
+TEST_CASE("a full CQ stops SQ consumption; nothing is lost") {
+  Region r(16, 16);
+  RingDp dp(r.mem, r.l);
+  uapi::io_uring_sqe s{};
+  s.opcode = uapi::kOpNop;
+  for (int i = 0; i < 16; i++) {
+    s.user_data = static_cast<uint64_t>(i);
+    r.sq.push(s);
+  }
+  // Each SQE needs room for 2 completions: 15 fit in 16 slots.
+  CHECK(dp.poll_sq(16) == 15);
+  dp.flush();
+  CHECK_FALSE(dp.reserve(2));
+  CHECK(dp.poll_sq(16) == 0);
+  auto c = reap(r);
+  CHECK(c.size() == 15);
+  CHECK(dp.poll_sq(16) == 1);
+  dp.flush();
+  c = reap(r);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].cqe.user_data == 15);
+  dp.count_overflow();
+  CHECK(r.word(r.l.cq_off.overflow) == 1);
+}
+
+TEST_CASE("eventfd written only when the consumer asked, flag cleared") {
+  Region r(8, 16);
+  RingDp dp(r.mem, r.l);
+  int efd = eventfd(0, EFD_NONBLOCK);
+  REQUIRE(efd >= 0);
+  CHECK_FALSE(dp.wake_if_needed());  // no eventfd yet
+  dp.set_eventfd(efd);
+  CHECK_FALSE(dp.wake_if_needed());  // flag clear
+  r.word(r.l.cq_off.flags) |= zcrx::proto::kCqNeedWakeup;
+  CHECK(dp.wake_if_needed());
+  CHECK((r.word(r.l.cq_off.flags) & zcrx::proto::kCqNeedWakeup) == 0);
+  uint64_t v = 0;
+  CHECK(read(efd, &v, 8) == 8);
+  CHECK(v == 1);
+  CHECK_FALSE(dp.wake_if_needed());
+  close(efd);
+}
+
+TEST_CASE("an SQ tail beyond the ring marks the ring broken") {
+  Region r(8, 16);
+  RingDp dp(r.mem, r.l);
+  r.word(r.l.sq_off.tail) = 1000;
+  CHECK(dp.poll_sq(8) == 0);
+  CHECK(dp.broken());
+  CHECK(dp.poll_sq(8) == 0);
+}
