@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+// An in-process stand-in for zcrxd's control plane, good enough to drive
+// libzcrx through every control flow without DPDK: each session is a
+// socketpair served by its own thread; ring regions, RQ regions and export
+// fds are real memfds/sockets, clone and import are recognised by
+// (st_dev, st_ino) like zcrxd does. The test thread plays the datapath
+// through post()/drain_rq() on the server's own mappings.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "zcrx/proto.h"
+#include "zcrx/ring_layout.h"
+
+namespace fake {
+
+struct Area {
+  int fd = -1;  // the consumer's memfd (our copy)
+  uint8_t* base = nullptr;
+  uint64_t len = 0;
+  uint64_t token = 0;
+  ~Area();
+};
+
+// One zcrx instance of a session: its own RQ, a possibly shared area.
+struct Ifq {
+  uint32_t id = 0;
+  std::shared_ptr<Area> area;
+  int rq_fd = -1;
+  void* rq_base = nullptr;
+  zcrx::RqRegionLayout rq_layout{};
+  zcrx::RqConsumer rq;
+  ~Ifq();
+};
+
+struct Session {
+  int sock = -1;  // server end
+  std::thread thread;
+  int ring_fd = -1;
+  void* ring_base = nullptr;
+  zcrx::RingRegionLayout layout{};
+  dev_t ring_dev = 0;
+  ino_t ring_ino = 0;
+  std::vector<std::unique_ptr<Ifq>> ifqs;
+  std::vector<std::pair<uint32_t, uint16_t>> flows;  // handle, udp port
+  int efd = -1;
+  uint32_t next_id = 0;
+  ~Session();
+};
+
+class Server {
+ public:
+  Server() = default;
+  ~Server();
+
+  /// A new session; returns the client end of its socketpair (the caller
+  /// owns it, e.g. hands it to zcrx::Ring::attach).
+  int open_session();
+  Session& session(size_t i) { return *sessions_.at(i); }
+
+  /// Replaces the normal handling of the next request: the hook gets the
+  /// session socket and the request header and sends whatever it likes.
+  void set_hook(std::function<void(int sock, const zcrx::proto::MsgHeader&)> h);
+
+  /// Datapath stand-in: writes `payload` of `len` bytes at byte `offset` of
+  /// ifq `id`'s area of session `s` and posts a CQE32 for it (res = len,
+  /// F_MORE). False when the CQ is full.
+  bool post(size_t s, uint32_t id, uint64_t offset, const uint8_t* payload, uint32_t len,
+            uint64_t user_data);
+  /// Posts a raw CQE32.
+  bool post_raw(size_t s, const zcrx::uapi::io_uring_cqe32& c);
+  /// Pops every RQE of ifq `id` of session `s` into `out`.
+  size_t drain_rq(size_t s, uint32_t id, std::vector<zcrx::uapi::io_uring_zcrx_rqe>& out);
+  /// Pops every SQE of session `s`.
+  size_t drain_sq(size_t s, std::vector<zcrx::uapi::io_uring_sqe>& out);
+  /// Writes the eventfd when the consumer asked for a wakeup (the zcrxd
+  /// side of the kCqNeedWakeup protocol). Returns whether it wrote.
+  bool maybe_wake(size_t s);
+
+  /// Requests served, per op (index = op).
+  std::atomic<unsigned> served[16] = {};
+  std::atomic<unsigned> flushes{0};
+  std::atomic<unsigned> exports_made{0};
+
+ private:
+  void serve(Session* s);
+  int handle(Session* s, const zcrx::proto::MsgHeader& h, const unsigned char* body,
+             zcrx::proto::RecvdMsg& m);
+
+  struct Export {
+    int our_end = -1;  // kept; the other end went to the consumer
+    dev_t dev = 0;     // identity of the exported end
+    ino_t ino = 0;
+    std::shared_ptr<Area> area;
+  };
+
+  std::mutex mu_;  // guards everything below and every Session's state
+  std::vector<std::unique_ptr<Session>> sessions_;
+  std::vector<Export> exports_;
+  std::function<void(int, const zcrx::proto::MsgHeader&)> hook_;
+  uint32_t next_area_ = 0;
+  // Reply being built by handle().
+  unsigned char scratch_[zcrx::proto::kMaxMsgSize];
+  size_t scratch_len_ = 0;
+  int scratch_fds_[zcrx::proto::kMaxFds] = {-1, -1};
+  bool scratch_close_[zcrx::proto::kMaxFds] = {false, false};
+  unsigned scratch_nfds_ = 0;
+};
+
+}  // namespace fake
