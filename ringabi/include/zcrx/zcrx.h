@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libzcrx for C: the consumer side of zcrxd, shaped like liburing.
+ * A thin wrapper over zcrx/client.h (see there for the semantics); every
+ * int-returning call gives 0/positive on success or a negative errno
+ * (the kernel's, or -EPROTO for a malformed reply from zcrxd).
+ *
+ *   struct zcrx_ring *ring;
+ *   struct zcrx_ifq *ifq;
+ *   struct zcrx_ifq_params p = ZCRX_IFQ_PARAMS_INIT;
+ *   zcrx_ring_new(&ring);
+ *   zcrx_connect(ring, NULL);
+ *   zcrx_create(ring, 64, 4096);
+ *   int id = zcrx_register_ifq(ring, &p, &ifq);
+ *   int flow = zcrx_open_udp_flow(ring, id, 9000);
+ *   zcrx_prep_recv_zc(zcrx_get_sqe(ring), flow, id, 0, 1, 0);
+ *   zcrx_submit(ring);
+ *   struct zcrx_cqe32 c[32];
+ *   zcrx_wait_cqe(ring, 1, 0, -1);
+ *   unsigned n = zcrx_peek_cqes(ring, c, 32);
+ *   ... zcrx_ifq_data(ifq, &c[i]) ... zcrx_ifq_refill(ifq, &c[i]);
+ *   zcrx_cq_advance(ring, n);
+ *   zcrx_ifq_flush_refills(ifq);
+ *   zcrx_ring_free(ring);
+ */
+#ifndef ZCRX_ZCRX_H
+#define ZCRX_ZCRX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct zcrx_ring;
+struct zcrx_ifq;
+/* An SQE (struct io_uring_sqe layout); fill it with zcrx_prep_*. */
+struct zcrx_sqe;
+
+/* A CQE32 of a zcrx ring: struct io_uring_cqe + struct io_uring_zcrx_cqe. */
+struct zcrx_cqe32 {
+  uint64_t user_data;
+  int32_t res;     /* payload bytes, 0 (end) or -errno */
+  uint32_t flags;  /* ZCRX_CQE_F_MORE while the request stays armed */
+  uint64_t off;    /* area token | byte offset in the area */
+  uint64_t pad;    /* rx timestamp (TSC) when zcrxd runs --rx-timestamp */
+};
+
+#define ZCRX_CQE_F_MORE (1u << 1)
+
+struct zcrx_ifq_params {
+  uint32_t port;
+  uint32_t queue;
+  uint32_t rq_entries;
+  uint32_t rx_buf_len; /* 0: zcrxd's default (4096) */
+  size_t area_len;     /* rounded up to 4096 (2 MiB with hugetlb) */
+  int hugetlb;         /* non-zero: MFD_HUGETLB area */
+  int area_fd;         /* -1: create a memfd */
+};
+#define ZCRX_IFQ_PARAMS_INIT {0, 0, 4096, 0, (size_t)16 << 20, 0, -1}
+
+/* Ring lifetime. zcrx_ring_new: 0 or -ENOMEM. zcrx_ring_free ends the
+ * session (zcrxd terminates the ring) and unmaps everything. */
+int zcrx_ring_new(struct zcrx_ring **out);
+void zcrx_ring_free(struct zcrx_ring *ring);
+
+/* path NULL: $XDG_RUNTIME_DIR/zcrx/zcrxd.sock else /run/zcrx/zcrxd.sock. */
+int zcrx_connect(struct zcrx_ring *ring, const char *path);
+/* Takes over a connected SOCK_SEQPACKET socket instead (0 or -EISCONN). */
+int zcrx_attach(struct zcrx_ring *ring, int sock);
+int zcrx_create(struct zcrx_ring *ring, uint32_t sq_entries, uint32_t cq_entries);
+/* The ring region memfd (for zcrx_clone in another process), -1 before
+ * zcrx_create. Owned by the ring. */
+int zcrx_ring_fd(const struct zcrx_ring *ring);
+
+/* Return the zcrx id (>= 0) and set *out (owned by the ring). */
+int zcrx_register_ifq(struct zcrx_ring *ring, const struct zcrx_ifq_params *p,
+                      struct zcrx_ifq **out);
+int zcrx_import(struct zcrx_ring *ring, int export_fd, struct zcrx_ifq **out);
+int zcrx_clone(struct zcrx_ring *ring, int src_ring_fd, uint32_t src_zcrx_id,
+               uint32_t rq_entries, struct zcrx_ifq **out);
+/* A new export fd (caller closes) or -errno. */
+int zcrx_export(struct zcrx_ring *ring, uint32_t zcrx_id);
+int zcrx_flush_rq(struct zcrx_ring *ring, uint32_t zcrx_id);
+
+/* Flow handle (>= 0) or -errno (-EEXIST: owned by another ifq's group). */
+int zcrx_open_udp_flow(struct zcrx_ring *ring, uint32_t zcrx_id, uint16_t port);
+int zcrx_open_raw_flow(struct zcrx_ring *ring, uint32_t zcrx_id);
+int zcrx_close_flow(struct zcrx_ring *ring, uint32_t handle);
+int zcrx_enable_eventfd(struct zcrx_ring *ring);
+
+/* NULL when the SQ is full. */
+struct zcrx_sqe *zcrx_get_sqe(struct zcrx_ring *ring);
+void zcrx_prep_recv_zc(struct zcrx_sqe *sqe, int flow, uint32_t zcrx_id, uint32_t len,
+                       int multishot, uint64_t user_data);
+void zcrx_prep_nop(struct zcrx_sqe *sqe, uint64_t user_data);
+void zcrx_prep_cancel(struct zcrx_sqe *sqe, uint64_t target_user_data, uint64_t user_data);
+/* Publishes the SQEs taken since the last submit; returns how many. */
+unsigned zcrx_submit(struct zcrx_ring *ring);
+
+/* use_eventfd 0: busy-poll. timeout_ns < 0: forever. Number ready,
+ * -ETIME, -EPROTO (corrupt CQ) or -EINVAL. */
+int zcrx_wait_cqe(struct zcrx_ring *ring, unsigned min, int use_eventfd, int64_t timeout_ns);
+unsigned zcrx_cq_ready(struct zcrx_ring *ring);
+/* Copies up to max ready completions (not consumed). */
+unsigned zcrx_peek_cqes(struct zcrx_ring *ring, struct zcrx_cqe32 *dst, unsigned max);
+void zcrx_cq_advance(struct zcrx_ring *ring, unsigned n);
+
+uint32_t zcrx_ifq_id(const struct zcrx_ifq *ifq);
+/* Payload of a data CQE, NULL unless inside this ifq's area. */
+const void *zcrx_ifq_data(const struct zcrx_ifq *ifq, const struct zcrx_cqe32 *cqe);
+/* 1 queued, 0 refused (not this ifq's buffer, or RQ full). */
+int zcrx_ifq_refill(struct zcrx_ifq *ifq, const struct zcrx_cqe32 *cqe);
+void zcrx_ifq_flush_refills(struct zcrx_ifq *ifq);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZCRX_ZCRX_H */

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+// extern "C" wrappers of libzcrx (zcrx/zcrx.h).
+#include "zcrx/zcrx.h"
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <new>
+
+#include "zcrx/client.h"
+
+struct zcrx_ring {
+  zcrx::Ring ring;
+};
+
+using zcrx::uapi::io_uring_cqe32;
+using zcrx::uapi::io_uring_sqe;
+
+// The C structs are the C++ ones byte for byte: pin the layout.
+static_assert(sizeof(zcrx_cqe32) == sizeof(io_uring_cqe32));
+static_assert(offsetof(zcrx_cqe32, res) == offsetof(io_uring_cqe32, cqe.res));
+static_assert(offsetof(zcrx_cqe32, flags) == offsetof(io_uring_cqe32, cqe.flags));
+static_assert(offsetof(zcrx_cqe32, off) == offsetof(io_uring_cqe32, zcqe.off));
+static_assert(offsetof(zcrx_cqe32, pad) == offsetof(io_uring_cqe32, zcqe.__pad));
+static_assert(ZCRX_CQE_F_MORE == zcrx::uapi::kCqeFMore);
+
+namespace {
+
+zcrx::Ifq* cxx(zcrx_ifq* q) { return reinterpret_cast<zcrx::Ifq*>(q); }
+const zcrx::Ifq* cxx(const zcrx_ifq* q) { return reinterpret_cast<const zcrx::Ifq*>(q); }
+zcrx_ifq* c_ifq(zcrx::Ifq* q) { return reinterpret_cast<zcrx_ifq*>(q); }
+io_uring_sqe* cxx(zcrx_sqe* s) { return reinterpret_cast<io_uring_sqe*>(s); }
+
+io_uring_cqe32 to_cxx(const zcrx_cqe32* c) {
+  io_uring_cqe32 r;
+  std::memcpy(&r, c, sizeof(r));
+  return r;
+}
+
+}  // namespace
+
+extern "C" {
+
+int zcrx_ring_new(zcrx_ring** out) {
+  *out = new (std::nothrow) zcrx_ring;
+  return *out ? 0 : -ENOMEM;
+}
+
+void zcrx_ring_free(zcrx_ring* ring) { delete ring; }
+
+int zcrx_connect(zcrx_ring* ring, const char* path) { return ring->ring.connect(path); }
+int zcrx_attach(zcrx_ring* ring, int sock) { return ring->ring.attach(sock); }
+
+int zcrx_create(zcrx_ring* ring, uint32_t sq_entries, uint32_t cq_entries) {
+  return ring->ring.create(sq_entries, cq_entries);
+}
+
+int zcrx_ring_fd(const zcrx_ring* ring) { return ring->ring.ring_fd(); }
+
+int zcrx_register_ifq(zcrx_ring* ring, const zcrx_ifq_params* p, zcrx_ifq** out) {
+  zcrx::IfqParams q;
+  q.port = p->port;
+  q.queue = p->queue;
+  q.rq_entries = p->rq_entries;
+  q.rx_buf_len = p->rx_buf_len;
+  q.area_len = p->area_len;
+  q.hugetlb = p->hugetlb != 0;
+  q.area_fd = p->area_fd;
+  zcrx::Ifq* ifq = nullptr;
+  int r = ring->ring.register_ifq(q, &ifq);
+  if (r >= 0) *out = c_ifq(ifq);
+  return r;
+}
+
+int zcrx_import(zcrx_ring* ring, int export_fd, zcrx_ifq** out) {
+  zcrx::Ifq* ifq = nullptr;
+  int r = ring->ring.import_ifq(export_fd, &ifq);
+  if (r >= 0) *out = c_ifq(ifq);
+  return r;
+}
+
+int zcrx_clone(zcrx_ring* ring, int src_ring_fd, uint32_t src_zcrx_id, uint32_t rq_entries,
+               zcrx_ifq** out) {
+  zcrx::Ifq* ifq = nullptr;
+  int r = ring->ring.clone_ifq(src_ring_fd, src_zcrx_id, rq_entries, &ifq);
+  if (r >= 0) *out = c_ifq(ifq);
+  return r;
+}
+
+int zcrx_export(zcrx_ring* ring, uint32_t zcrx_id) { return ring->ring.export_ifq(zcrx_id); }
+int zcrx_flush_rq(zcrx_ring* ring, uint32_t zcrx_id) { return ring->ring.flush_rq(zcrx_id); }
+
+int zcrx_open_udp_flow(zcrx_ring* ring, uint32_t zcrx_id, uint16_t port) {
+  return ring->ring.open_flow(zcrx_id, zcrx::FlowSpec::udp(port));
+}
+int zcrx_open_raw_flow(zcrx_ring* ring, uint32_t zcrx_id) {
+  return ring->ring.open_flow(zcrx_id, zcrx::FlowSpec::raw());
+}
+int zcrx_close_flow(zcrx_ring* ring, uint32_t handle) { return ring->ring.close_flow(handle); }
+int zcrx_enable_eventfd(zcrx_ring* ring) { return ring->ring.enable_eventfd(); }
+
+zcrx_sqe* zcrx_get_sqe(zcrx_ring* ring) {
+  return reinterpret_cast<zcrx_sqe*>(ring->ring.get_sqe());
+}
+void zcrx_prep_recv_zc(zcrx_sqe* sqe, int flow, uint32_t zcrx_id, uint32_t len, int multishot,
+                       uint64_t user_data) {
+  zcrx::prep_recv_zc(cxx(sqe), flow, zcrx_id, len, multishot != 0, user_data);
+}
+void zcrx_prep_nop(zcrx_sqe* sqe, uint64_t user_data) { zcrx::prep_nop(cxx(sqe), user_data); }
+void zcrx_prep_cancel(zcrx_sqe* sqe, uint64_t target, uint64_t user_data) {
+  zcrx::prep_cancel(cxx(sqe), target, user_data);
+}
+unsigned zcrx_submit(zcrx_ring* ring) { return ring->ring.submit(); }
+
+int zcrx_wait_cqe(zcrx_ring* ring, unsigned min, int use_eventfd, int64_t timeout_ns) {
+  return ring->ring.wait_cqe(min, use_eventfd ? zcrx::WaitMode::eventfd : zcrx::WaitMode::busy_poll,
+                             timeout_ns);
+}
+unsigned zcrx_cq_ready(zcrx_ring* ring) { return ring->ring.cq_ready(); }
+unsigned zcrx_peek_cqes(zcrx_ring* ring, zcrx_cqe32* dst, unsigned max) {
+  return ring->ring.peek_cqes(reinterpret_cast<io_uring_cqe32*>(dst), max);
+}
+void zcrx_cq_advance(zcrx_ring* ring, unsigned n) { ring->ring.cq_advance(n); }
+
+uint32_t zcrx_ifq_id(const zcrx_ifq* ifq) { return cxx(ifq)->id(); }
+const void* zcrx_ifq_data(const zcrx_ifq* ifq, const zcrx_cqe32* cqe) {
+  return cxx(ifq)->data(to_cxx(cqe));
+}
+int zcrx_ifq_refill(zcrx_ifq* ifq, const zcrx_cqe32* cqe) {
+  return cxx(ifq)->refill(to_cxx(cqe)) ? 1 : 0;
+}
+void zcrx_ifq_flush_refills(zcrx_ifq* ifq) { cxx(ifq)->flush_refills(); }
+
+}  // extern "C"
