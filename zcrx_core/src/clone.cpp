@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+// IORING_ZCRX_IFQ_REG_CLONE (seed 003): a proxy entry in this ring for a
+// real ifq of another ring, holding a reference on that ring and on the
+// real ifq (and, here, a user reference: see engine.h).
+#include <cerrno>
+
+#include "internal.h"
+
+namespace zcrx::core {
+namespace {
+
+// The seed's checks in its order, minus what the caller's fd lookup did.
+// On success *real_out is the real ifq the clone will stand for.
+int find_clone_source(const Ctx* ctx, const Ctx* src, uint32_t src_id, Ifq** real_out) {
+  if (ctx == nullptr || ctx->terminated()) return -EBADF;
+  if (src == nullptr || src->terminated()) return -EBADF;
+  if (src == ctx) return -EBADFD;
+  Ifq* se = src->lookup(src_id);
+  if (se == nullptr) return -EINVAL;
+  Ifq* real = se->impl()->real;  // a clone of a clone or of an import
+  if (real == nullptr || real->if_rxq() == -1) return -EINVAL;
+  *real_out = real;
+  return 0;
+}
+
+}  // namespace
+
+int Engine::clone_rq_layout(const Ctx* ctx, const Ctx* src, uint32_t src_id,
+                            RqRegionLayout* out) const {
+  Ifq* real = nullptr;
+  if (int err = find_clone_source(ctx, src, src_id, &real)) return err;
+  *out = rq_region_layout(real->impl()->rq_entries);
+  return 0;
+}
+
+int Engine::clone_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg, Ctx* src,
+                      Mapping rq_mem) {
+  Impl& en = *impl_;
+  if (ctx == nullptr || ctx->terminated()) return -EBADF;
+  if (int err = check_reg_common(reg)) return err;
+  if (reg.flags & ~uapi::kZcrxIfqRegClone) return -EINVAL;
+  Ifq* real = nullptr;
+  if (int err = find_clone_source(ctx, src, reg.if_rxq, &real)) return err;
+
+  Ifq::Impl& r = *real->impl();
+  en.get_ctx(src);
+  // relaxed: control-thread-only counts.
+  r.refs.store(r.refs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  r.user_refs.store(r.user_refs.load(std::memory_order_relaxed) + 1,
+                    std::memory_order_relaxed);
+
+  const int id = en.alloc_id(ctx);
+  const int slot = en.alloc_slot(real);
+  int err = id < 0 ? id : slot < 0 ? slot : 0;
+  Ifq* proxy = nullptr;
+  const RqRegionLayout layout = rq_region_layout(r.rq_entries);
+  if (err == 0) {
+    proxy = en.new_entry(IfqKind::proxy, ctx, real);
+    err = Impl::setup_rq(proxy, layout, rq_mem);
+  }
+  if (err != 0) {
+    // Undo exactly what was taken, in reverse order (the seed leaks both
+    // references on this path).
+    delete proxy;
+    en.unregister(real, ctx);
+    en.put_ctx(src);
+    return err;
+  }
+  Ifq::Impl& p = *proxy->impl();
+  p.src_ctx = src;
+  // relaxed: a report (Ifq::if_rxq); publish() releases the entry.
+  p.if_rxq.store(r.if_rxq.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  en.entries.insert(proxy);
+  en.publish(proxy, static_cast<uint32_t>(slot), static_cast<uint32_t>(id));
+  reg.zcrx_id = static_cast<uint32_t>(id);
+  reg.offsets = layout.off;
+  reg.rq_entries = layout.rq_entries;
+  return 0;
+}
+
+}  // namespace zcrx::core

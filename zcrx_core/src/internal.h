@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+// Private state of the zcrx_core objects, shared by the engine's source
+// files. Nothing here is part of the public contract.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <set>
+
+#include "zcrx/core/engine.h"
+#include "zcrx/ring.h"
+
+namespace zcrx::core {
+
+// ---- niov state word ---------------------------------------------------------
+// One u32 per niov: user references in the low 16 bits, the entry slot it
+// was delivered to in the high 16 bits. Only the datapath writes the word
+// of a niov that belongs to a live entry of an open queue; the control
+// thread writes it only after the entry left the snapshot and the datapath
+// passed a quiescent point (entry teardown), or after the queue was closed
+// (scrub). So plain relaxed loads and stores suffice on both sides: the
+// hand-over is ordered by QueueBinder::synchronize / close_queue.
+inline constexpr uint32_t kNiovRefMask = 0xffff;
+inline constexpr unsigned kNiovOwnerShift = 16;
+constexpr uint32_t niov_refs(uint32_t s) { return s & kNiovRefMask; }
+constexpr uint32_t niov_owner(uint32_t s) { return s >> kNiovOwnerShift; }
+constexpr uint32_t niov_word(uint32_t owner, uint32_t refs) {
+  return (owner << kNiovOwnerShift) | refs;
+}
+
+/// A counter with one writing thread: a relaxed load and store instead of
+/// a locked read-modify-write; readers on other threads see some recent
+/// value (they only report it).
+class Counter {
+ public:
+  void add(uint64_t n = 1) {
+    // relaxed: single writer; the value orders nothing.
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  uint64_t get() const {
+    // relaxed: a statistic.
+    return v_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+struct Area::Impl {
+  uint32_t id = 0;
+  uint64_t token = 0;
+  void* base = nullptr;
+  size_t len = 0;
+  uint32_t niov_shift = 12;
+  uint32_t num_niovs = 0;
+  std::unique_ptr<std::atomic<uint32_t>[]> state;
+  std::atomic<void*> provider{nullptr};
+};
+
+/// An RQ region: mapped by the caller or allocated here (tests).
+struct RqRegion {
+  RqRegionLayout layout{};
+  void* base = nullptr;
+  void* owned = nullptr;  // engine-allocated memory, freed with the entry
+  RqConsumer consumer;
+  ~RqRegion();
+};
+
+struct Ifq::Impl {
+  IfqKind kind = IfqKind::real;
+  Engine::Impl* engine = nullptr;
+  Ifq* self = nullptr;
+  Ctx* ctx = nullptr;        // the table holding this entry
+  uint32_t zcrx_id = 0;
+  // The real ifq: self for a real ifq; the target of a proxy or import
+  // (nullptr once a proxy dropped its refs).
+  Ifq* real = nullptr;
+  // real: the bound queue or -1. proxy: the real ifq's at clone time, -1
+  // once its refs are dropped. import: unused (reads the real ifq's).
+  std::atomic<int32_t> if_rxq{-1};
+  // In the real ifq's entry table. Written by control (release), read by
+  // the datapath (acquire) as a second line of defence; the snapshot is
+  // the authority.
+  std::atomic<bool> live{false};
+  uint32_t slot = kMaxEntriesPerIfq;  // control-owned
+  RqRegion rq;
+  bool rq_corrupt_seen = false;       // datapath-owned
+
+  // Counters of this entry.
+  Counter delivered, refilled, rqe_bad_token, rqe_bad_index, rqe_no_ref,
+      rqe_wrong_owner, rq_corrupt, reclaimed;
+
+  // proxy only
+  Ctx* src_ctx = nullptr;
+
+  // ---- real ifq only ----
+  uint32_t port = 0;
+  uint32_t rq_entries = 0;
+  // Lifetime counts: changed only by the (serialised) control thread;
+  // atomics so stats readers on other threads are race-free.
+  std::atomic<uint32_t> refs{0};
+  std::atomic<uint32_t> user_refs{0};
+  // Set once by register (CAS null->ctx), cleared by unregister_user of
+  // that ctx; read by the datapath for events.
+  std::atomic<Ctx*> master{nullptr};
+  std::unique_ptr<Area> area;
+  Counter scrubbed, no_buffers;
+  // Datapath snapshot of the live entries.
+  std::atomic<Ifq*> entries[kMaxEntriesPerIfq] = {};
+  std::atomic<uint32_t> entry_slots{0};
+  std::atomic<uint32_t> generation{0};
+  bool slot_used[kMaxEntriesPerIfq] = {};  // control-owned
+};
+
+struct Ctx::Impl {
+  Engine::Impl* engine = nullptr;
+  Ctx* self = nullptr;
+  CtxEvents* events = nullptr;
+  // Written by control (release), read anywhere (acquire).
+  std::atomic<Ifq*> table[kMaxZcrxPerCtx] = {};
+  // Control-only; atomic for stats readers.
+  std::atomic<uint32_t> refs{0};
+  std::atomic<bool> terminated{false};
+};
+
+struct ExportBox {
+  Ifq* real = nullptr;
+};
+
+struct Engine::Impl {
+  QueueBinder& binder;
+  BufferSink& sink;
+  std::set<Ctx*> ctxs;
+  std::set<Ifq*> reals;
+  std::set<Ifq*> entries;  // proxy + import
+  std::set<ExportBox*> boxes;
+  std::atomic<uint64_t> free_with_master_set{0};
+
+  Impl(QueueBinder& b, BufferSink& s) : binder(b), sink(s) {}
+
+  // ---- lifecycle (lifecycle.cpp) ----
+  bool set_ring_ctx(Ifq* real, Ctx* ctx);
+  void unregister_user(Ifq* real, Ctx* ctx);
+  void unregister(Ifq* real, Ctx* ctx);
+  void put_ifq(Ifq* real);
+  void free_ifq(Ifq* real);
+  void get_ctx(Ctx* ctx);
+  void put_ctx(Ctx* ctx);
+  void free_ctx(Ctx* ctx);
+  void close_queue(Ifq* real);
+  void scrub(Ifq* real);
+  void terminate(Ctx* ctx);
+  void shutdown(Ctx* ctx);
+  void drop_proxy(Ifq* proxy);
+
+  // ---- entries (entries.cpp) ----
+  Ifq* new_real(Ctx* ctx, uint32_t port, uint32_t rq_entries);
+  Ifq* new_entry(IfqKind kind, Ctx* ctx, Ifq* real);
+  int alloc_id(const Ctx* ctx) const;
+  int alloc_slot(const Ifq* real) const;
+  static int setup_rq(Ifq* entry, const RqRegionLayout& layout, Mapping mem);
+  void publish(Ifq* entry, uint32_t slot, uint32_t zcrx_id);
+  void retire(Ifq* entry);
+  void reclaim_owned(Ifq* real, uint32_t slot, Counter& counter);
+};
+
+/// Common checks of every IORING_REGISTER_ZCRX_IFQ variant: reserved
+/// words and zcrx_id zero. 0 or -EINVAL.
+int check_reg_common(const uapi::io_uring_zcrx_ifq_reg& reg);
+
+}  // namespace zcrx::core

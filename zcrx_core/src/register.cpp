@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+// IORING_REGISTER_ZCRX_IFQ: validation as io_register_zcrx_ifq and
+// io_zcrx_create_area do it, then the ifq, its RQ, its area, the queue
+// binding and the master ctx, undoing in reverse order on failure.
+#include <cerrno>
+
+#include "internal.h"
+
+namespace zcrx::core {
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+constexpr uint64_t kMaxAreaLen = uint64_t{1} << 30;  // io_validate_user_buf_range
+constexpr uint32_t kQueueNone = ~uint32_t{0};      // if_rxq == -1
+
+bool all_zero(const uint64_t* w, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (w[i] != 0) return false;
+  return true;
+}
+
+int log2_u32(uint32_t v) {
+  int s = 0;
+  while ((uint32_t{1} << s) < v) s++;
+  return s;
+}
+
+// io_import_area / io_import_umem checks, then the niov size fit.
+int check_area_reg(const uapi::io_uring_zcrx_area_reg& area, uint32_t rx_buf_len) {
+  if (area.flags & ~uapi::kZcrxAreaDmabuf) return -EINVAL;
+  if (area.rq_area_token != 0) return -EINVAL;
+  if (!all_zero(area.__resv2, 2)) return -EINVAL;
+  if (area.len == 0 || area.len > kMaxAreaLen) return -EFAULT;
+  if (area.addr + ((area.len + kPageSize - 1) & ~(kPageSize - 1)) < area.addr)
+    return -EOVERFLOW;
+  if ((area.addr & (kPageSize - 1)) || (area.len & (kPageSize - 1))) return -EINVAL;
+  if (area.flags & uapi::kZcrxAreaDmabuf) return -EOPNOTSUPP;  // no dma-buf here
+  if (area.dmabuf_fd != 0) return -EINVAL;
+  if (area.addr == 0) return -EFAULT;
+  if (area.len & (rx_buf_len - 1)) return -EINVAL;
+  return 0;
+}
+
+}  // namespace
+
+int check_reg_common(const uapi::io_uring_zcrx_ifq_reg& reg) {
+  if (!all_zero(reg.__resv, 3) || reg.zcrx_id != 0) return -EINVAL;
+  return 0;
+}
+
+int Engine::check_ifq_reg(const uapi::io_uring_zcrx_ifq_reg& reg,
+                          const uapi::io_uring_zcrx_area_reg& area,
+                          RqRegionLayout* rq_out) const {
+  if (int err = check_reg_common(reg)) return err;
+  if (reg.if_rxq == kQueueNone || reg.rq_entries == 0 || reg.flags != 0) return -EINVAL;
+  const uint32_t rx_buf_len = reg.rx_buf_len ? reg.rx_buf_len : kDefaultRxBufLen;
+  if ((rx_buf_len & (rx_buf_len - 1)) != 0 || rx_buf_len < kPageSize) return -EINVAL;
+  if (int err = check_area_reg(area, rx_buf_len)) return err;
+  // Capped as with IORING_SETUP_CLAMP, then a power of two.
+  const uint32_t entries = round_ring_entries(reg.rq_entries, kMaxRqEntries);
+  if (rq_out != nullptr) *rq_out = rq_region_layout(entries);
+  return 0;
+}
+
+int Engine::register_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg,
+                         uapi::io_uring_zcrx_area_reg& area, Mapping area_mem,
+                         Mapping rq_mem) {
+  Impl& en = *impl_;
+  if (ctx == nullptr || ctx->terminated()) return -EBADF;
+  RqRegionLayout layout;
+  if (int err = check_ifq_reg(reg, area, &layout)) return err;
+  if (area_mem.base == nullptr || area_mem.len < area.len) return -EINVAL;
+  if (rq_mem.base != nullptr && rq_mem.len < layout.size) return -EINVAL;
+
+  Ifq* ifq = en.new_real(ctx, reg.if_idx, layout.rq_entries);
+  // Preallocate the id (xa_alloc).
+  const int id = en.alloc_id(ctx);
+  if (id < 0) {
+    en.unregister(ifq, ctx);
+    return id;
+  }
+  int err = Impl::setup_rq(ifq, layout, rq_mem);
+  if (err == 0) {
+    const uint32_t rx_buf_len = reg.rx_buf_len ? reg.rx_buf_len : kDefaultRxBufLen;
+    // One area per ifq, id 0, as the kernel.
+    ifq->impl()->area = std::make_unique<Area>(0, area_mem.base, area.len,
+                                               static_cast<uint32_t>(log2_u32(rx_buf_len)));
+    err = en.binder.open_queue(*ifq, reg.if_idx, reg.if_rxq);
+  }
+  if (err != 0) {
+    // The id was only reserved: nothing to erase. zcrx_unregister.
+    en.unregister(ifq, ctx);
+    return err;
+  }
+  // relaxed: see Ifq::if_rxq(); the datapath learns of the ifq through
+  // publish()'s release stores.
+  ifq->impl()->if_rxq.store(static_cast<int32_t>(reg.if_rxq), std::memory_order_relaxed);
+  en.publish(ifq, 0, static_cast<uint32_t>(id));
+
+  reg.zcrx_id = static_cast<uint32_t>(id);
+  reg.rq_entries = layout.rq_entries;
+  reg.offsets = layout.off;
+  area.rq_area_token = ifq->impl()->area->token();
+  en.set_ring_ctx(ifq, ctx);
+  return 0;
+}
+
+}  // namespace zcrx::core
