@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+#include "options.h"
+
+#include <getopt.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace zcrx_rx {
+namespace {
+
+bool parse_u64(const char* s, uint64_t max, uint64_t* out) {
+  if (!s || !*s || *s == '-') return false;
+  char* end;
+  errno = 0;
+  unsigned long long v = std::strtoull(s, &end, 0);
+  if (errno || *end || v > max) return false;
+  *out = v;
+  return true;
+}
+
+bool parse_u32(const char* s, uint32_t* out) {
+  uint64_t v;
+  if (!parse_u64(s, UINT32_MAX, &v)) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+bool parse_flow(const char* s, zcrx::FlowSpec* f) {
+  if (std::strcmp(s, "raw") == 0) {
+    *f = zcrx::FlowSpec::raw();
+    return true;
+  }
+  uint64_t port;
+  if (std::strncmp(s, "udp:", 4) == 0 && parse_u64(s + 4, 65535, &port) && port != 0) {
+    *f = zcrx::FlowSpec::udp(static_cast<uint16_t>(port));
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::register_ifq: return "register";
+    case Mode::clone: return "clone";
+    case Mode::import: return "import";
+  }
+  return "?";
+}
+
+void usage(FILE* out) {
+  std::fprintf(out,
+      "usage: zcrx_rx [options]\n"
+      "Receives packets zero-copy from zcrxd (RECV_ZC on a zcrx ring), checks\n"
+      "every payload byte against the project's pattern, refills every buffer\n"
+      "and prints a final line `RESULT {json}` (packets, bytes, bad_payloads,\n"
+      "cqe_errors, elapsed_s, cpu_user_s, cpu_sys_s, outstanding, and latency\n"
+      "percentiles in ns with --latency). Exit status: 0 when every payload\n"
+      "was intact, no CQE carried an error and no buffer is outstanding; 1\n"
+      "otherwise; 2 when setup failed.\n\n"
+      "  --socket PATH       zcrxd control socket (default\n"
+      "                      $XDG_RUNTIME_DIR/zcrx/zcrxd.sock, else\n"
+      "                      /run/zcrx/zcrxd.sock)\n"
+      "  --flow udp:PORT|raw the flow to receive (default raw)\n"
+      "  --mode register|clone|import\n"
+      "                      register: own ifq and area (the master);\n"
+      "                      clone: proxy of the master's ifq (its ring fd);\n"
+      "                      import: the master's exported ifq (default register)\n"
+      "  --share PATH        register: offer the ring fd and an export fd to\n"
+      "                      other consumers on this unix socket path;\n"
+      "                      clone/import: take them from it (required)\n"
+      "  --count N           stop after N packets\n"
+      "  --duration S        stop after S seconds (fractions allowed)\n"
+      "  --len BYTES         len-limited RECV_ZC: stop at its final CQE\n"
+      "  --busy-poll         spin on the CQ (default)\n"
+      "  --eventfd           sleep on an eventfd between completions\n"
+      "  --latency           rx-to-consumer latency from the CQE's TSC stamp\n"
+      "                      (zcrxd --rx-timestamp)\n"
+      "  --quiet             no progress lines (stderr, once a second)\n"
+      "  --port N --queue N  DPDK port and RX queue to register (default 0 0)\n"
+      "  --sq-entries N --cq-entries N --rq-entries N\n"
+      "                      ring sizes (default 64, 4096, 4096)\n"
+      "  --area-mb N         area size in MiB (default 64)\n"
+      "  --hugetlb           back the area with huge pages\n"
+      "  --help              this text\n"
+      "Stops on SIGINT/SIGTERM too, after cancelling its request and\n"
+      "refilling every buffer it holds.\n");
+}
+
+int parse_options(int argc, char** argv, Options& o) {
+  enum {
+    kSocket = 256, kFlow, kMode, kShare, kCount, kDuration, kLen, kBusy, kEventfd,
+    kLatency, kQuiet, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kHugetlb, kHelp,
+  };
+  static const option longopts[] = {
+      {"socket", required_argument, nullptr, kSocket},
+      {"flow", required_argument, nullptr, kFlow},
+      {"mode", required_argument, nullptr, kMode},
+      {"share", required_argument, nullptr, kShare},
+      {"count", required_argument, nullptr, kCount},
+      {"duration", required_argument, nullptr, kDuration},
+      {"len", required_argument, nullptr, kLen},
+      {"busy-poll", no_argument, nullptr, kBusy},
+      {"eventfd", no_argument, nullptr, kEventfd},
+      {"latency", no_argument, nullptr, kLatency},
+      {"quiet", no_argument, nullptr, kQuiet},
+      {"port", required_argument, nullptr, kPort},
+      {"queue", required_argument, nullptr, kQueue},
+      {"sq-entries", required_argument, nullptr, kSq},
+      {"cq-entries", required_argument, nullptr, kCq},
+      {"rq-entries", required_argument, nullptr, kRq},
+      {"area-mb", required_argument, nullptr, kAreaMb},
+      {"hugetlb", no_argument, nullptr, kHugetlb},
+      {"help", no_argument, nullptr, kHelp},
+      {nullptr, 0, nullptr, 0},
+  };
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "", longopts, nullptr)) != -1) {
+    bool ok = true;
+    switch (c) {
+      case kSocket: o.socket = optarg; break;
+      case kFlow:
+        ok = parse_flow(optarg, &o.flow);
+        o.flow_text = optarg;
+        break;
+      case kMode:
+        if (std::strcmp(optarg, "register") == 0) o.mode = Mode::register_ifq;
+        else if (std::strcmp(optarg, "clone") == 0) o.mode = Mode::clone;
+        else if (std::strcmp(optarg, "import") == 0) o.mode = Mode::import;
+        else ok = false;
+        break;
+      case kShare: o.share = optarg; break;
+      case kCount: ok = parse_u64(optarg, UINT64_MAX, &o.count); break;
+      case kDuration: {
+        char* end;
+        o.duration = std::strtod(optarg, &end);
+        ok = *optarg && !*end && o.duration >= 0 && o.duration < 1e9;
+        break;
+      }
+      case kLen: ok = parse_u32(optarg, &o.len); break;
+      case kBusy: o.eventfd = false; break;
+      case kEventfd: o.eventfd = true; break;
+      case kLatency: o.latency = true; break;
+      case kQuiet: o.quiet = true; break;
+      case kPort: ok = parse_u32(optarg, &o.port); break;
+      case kQueue: ok = parse_u32(optarg, &o.queue); break;
+      case kSq: ok = parse_u32(optarg, &o.sq_entries); break;
+      case kCq: ok = parse_u32(optarg, &o.cq_entries); break;
+      case kRq: ok = parse_u32(optarg, &o.rq_entries); break;
+      case kAreaMb: ok = parse_u64(optarg, uint64_t{1} << 20, &o.area_mb) && o.area_mb > 0; break;
+      case kHugetlb: o.hugetlb = true; break;
+      case kHelp: usage(stdout); return 1;
+      default:
+        std::fprintf(stderr, "zcrx_rx: unknown option %s (see --help)\n", argv[optind - 1]);
+        return -1;
+    }
+    if (!ok) {
+      std::fprintf(stderr, "zcrx_rx: bad value '%s' for %s (see --help)\n", optarg,
+                   argv[optind - 1]);
+      return -1;
+    }
+  }
+  if (optind < argc) {
+    std::fprintf(stderr, "zcrx_rx: unexpected argument '%s' (see --help)\n", argv[optind]);
+    return -1;
+  }
+  if (o.mode != Mode::register_ifq && o.share.empty()) {
+    std::fprintf(stderr, "zcrx_rx: --mode %s needs --share PATH\n", mode_name(o.mode));
+    return -1;
+  }
+  return 0;
+}
+
+}  // namespace zcrx_rx

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+// zcrx_rx command line.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "zcrx/client.h"
+
+namespace zcrx_rx {
+
+enum class Mode { register_ifq, clone, import };
+
+struct Options {
+  std::string socket;        // empty: libzcrx's default path
+  zcrx::FlowSpec flow = zcrx::FlowSpec::raw();
+  std::string flow_text = "raw";
+  Mode mode = Mode::register_ifq;
+  std::string share;         // register: offer; clone/import: take from
+  uint64_t count = 0;        // packets; 0 = no limit
+  double duration = 0;       // seconds; 0 = no limit
+  uint32_t len = 0;          // RECV_ZC byte limit; 0 = unlimited
+  bool eventfd = false;      // else busy-poll
+  bool latency = false;
+  bool quiet = false;
+  uint32_t port = 0;
+  uint32_t queue = 0;
+  uint32_t sq_entries = 64;
+  uint32_t cq_entries = 4096;
+  uint32_t rq_entries = 4096;
+  uint64_t area_mb = 64;
+  bool hugetlb = false;
+};
+
+void usage(FILE* out);
+/// Parses argv. Returns 0 to run, 1 after --help, -1 on a usage error
+/// (message printed).
+int parse_options(int argc, char** argv, Options& o);
+const char* mode_name(Mode m);
+
+}  // namespace zcrx_rx

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+#include "receive.h"
+
+#include <time.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "zcrx/pattern.h"
+
+namespace zcrx_rx {
+namespace {
+
+using zcrx::uapi::io_uring_cqe32;
+
+constexpr uint64_t kRecvTag = 1;
+constexpr uint64_t kCancelTag = 2;
+constexpr int64_t kWaitSliceNs = 100 * 1000 * 1000;  // re-check limits this often
+constexpr unsigned kMaxFailedArms = 3;               // arms that ended without data
+
+double now_s() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+class Loop {
+ public:
+  Loop(zcrx::Ring& ring, zcrx::Ifq& ifq, int flow, const Options& o, Latency* lat, Totals& t)
+      : ring_(ring), ifq_(ifq), flow_(flow), o_(o), lat_(lat), t_(t) {}
+
+  void run(const volatile sig_atomic_t& stop);
+
+ private:
+  bool arm();
+  void on_cqe(const io_uring_cqe32& c);
+  void on_data(const io_uring_cqe32& c);
+  void give_back(const io_uring_cqe32& c);
+  void flush();
+  void progress(double now);
+  void cancel_and_drain();
+  bool limits_reached(double now) const {
+    return (o_.count && t_.packets >= o_.count) ||
+           (o_.duration > 0 && now - start_ >= o_.duration);
+  }
+
+  zcrx::Ring& ring_;
+  zcrx::Ifq& ifq_;
+  int flow_;
+  const Options& o_;
+  Latency* lat_;
+  Totals& t_;
+  bool armed_ = false;
+  bool cancelling_ = false;
+  bool data_since_arm_ = false;
+  unsigned failed_arms_ = 0;
+  double start_ = 0;
+  double last_print_ = 0;
+  uint64_t last_packets_ = 0, last_bytes_ = 0;
+};
+
+bool Loop::arm() {
+  zcrx::uapi::io_uring_sqe* sqe = ring_.get_sqe();
+  if (!sqe) return false;
+  zcrx::prep_recv_zc(sqe, flow_, ifq_.id(), o_.len, true, kRecvTag);
+  ring_.submit();
+  armed_ = true;
+  data_since_arm_ = false;
+  return true;
+}
+
+void Loop::give_back(const io_uring_cqe32& c) {
+  // The RQ is full only while zcrxd is behind draining it: publish what we
+  // queued and let it catch up (bounded, so a stalled zcrxd cannot hang us).
+  const double give_up = now_s() + 1.0;
+  while (!ifq_.refill(c)) {
+    flush();
+    if (ifq_.rq_state() != zcrx::RingState::ok || now_s() > give_up) return;
+  }
+}
+
+void Loop::flush() {
+  t_.refilled += ifq_.refills_queued();
+  ifq_.flush_refills();
+}
+
+void Loop::on_data(const io_uring_cqe32& c) {
+  const uint8_t* p = ifq_.data(c);
+  if (!p) {
+    t_.bad_offsets++;
+    return;
+  }
+  const size_t len = static_cast<size_t>(c.cqe.res);
+  t_.received++;
+  t_.packets++;
+  t_.bytes += len;
+  data_since_arm_ = true;
+  if (zcrx::pattern::first_mismatch(p, len) != len) t_.bad_payloads++;
+  if (lat_) lat_->record(c.zcqe.__pad, read_tsc());
+  give_back(c);
+}
+
+void Loop::on_cqe(const io_uring_cqe32& c) {
+  if (c.cqe.user_data == kCancelTag) return;  // 0 or -ENOENT: the request's own CQE tells
+  if (c.cqe.user_data != kRecvTag) {
+    t_.cqe_errors++;  // nothing else was submitted
+    return;
+  }
+  if (c.cqe.res > 0) {
+    on_data(c);
+  } else if (c.cqe.res < 0 && !(cancelling_ && c.cqe.res == -ECANCELED)) {
+    t_.cqe_errors++;
+  }
+  if (c.cqe.flags & zcrx::uapi::kCqeFMore) return;
+  armed_ = false;
+  if (c.cqe.res == 0 && o_.len) {
+    t_.finished = true;  // len-limited request delivered its bytes
+    return;
+  }
+  if (cancelling_) return;
+  // Ended early (an error, or a zcrxd that does not keep multishot armed):
+  // arm again, unless arming keeps failing without delivering anything.
+  failed_arms_ = data_since_arm_ ? 0 : failed_arms_ + 1;
+  if (failed_arms_ >= kMaxFailedArms) {
+    t_.fatal = c.cqe.res < 0 ? c.cqe.res : -EIO;
+    return;
+  }
+  t_.rearms++;
+  if (!arm()) t_.fatal = -EBUSY;
+}
+
+void Loop::progress(double now) {
+  if (o_.quiet || now - last_print_ < 1.0) return;
+  double dt = now - last_print_;
+  double pps = static_cast<double>(t_.packets - last_packets_) / dt;
+  double bps = static_cast<double>(t_.bytes - last_bytes_) * 8 / dt;
+  std::fprintf(stderr,
+               "zcrx_rx: %6.1fs %12llu pkts %8.3f Mpps %8.3f Gbps bad=%llu err=%llu\n",
+               now - start_, static_cast<unsigned long long>(t_.packets), pps / 1e6, bps / 1e9,
+               static_cast<unsigned long long>(t_.bad_payloads),
+               static_cast<unsigned long long>(t_.cqe_errors));
+  last_print_ = now;
+  last_packets_ = t_.packets;
+  last_bytes_ = t_.bytes;
+}
+
+void Loop::cancel_and_drain() {
+  if (armed_) {
+    zcrx::uapi::io_uring_sqe* sqe = ring_.get_sqe();
+    if (sqe) {
+      zcrx::prep_cancel(sqe, kRecvTag, kCancelTag);
+      ring_.submit();
+      cancelling_ = true;
+      const double give_up = now_s() + 2.0;
+      while (armed_ && now_s() < give_up) {
+        int r = ring_.wait_cqe(1, o_.eventfd ? zcrx::WaitMode::eventfd : zcrx::WaitMode::busy_poll,
+                               kWaitSliceNs);
+        if (r == -ETIME) continue;
+        if (r < 0) break;
+        ring_.for_each_cqe([&](const io_uring_cqe32& c) { on_cqe(c); });
+        flush();
+      }
+    }
+  }
+  // Whatever is still in the CQ holds buffers too.
+  ring_.for_each_cqe([&](const io_uring_cqe32& c) { on_cqe(c); });
+  flush();
+}
+
+void Loop::run(const volatile sig_atomic_t& stop) {
+  start_ = last_print_ = now_s();
+  if (!arm()) {
+    t_.fatal = -EBUSY;
+    return;
+  }
+  const auto mode = o_.eventfd ? zcrx::WaitMode::eventfd : zcrx::WaitMode::busy_poll;
+  for (;;) {
+    double now = now_s();
+    if (stop || t_.fatal || t_.finished || limits_reached(now)) break;
+    progress(now);
+    int r = ring_.wait_cqe(1, mode, kWaitSliceNs);
+    if (r == -ETIME) continue;
+    if (r < 0) {
+      t_.fatal = r;
+      break;
+    }
+    ring_.for_each_cqe([&](const io_uring_cqe32& c) { on_cqe(c); });
+    flush();
+  }
+  t_.elapsed_s = now_s() - start_;
+  cancel_and_drain();
+}
+
+}  // namespace
+
+void receive(zcrx::Ring& ring, zcrx::Ifq& ifq, int flow, const Options& o,
+             const volatile sig_atomic_t& stop, Latency* lat, Totals& t) {
+  Loop(ring, ifq, flow, o, lat, t).run(stop);
+}
+
+}  // namespace zcrx_rx

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+// zcrx_rx's receive loop: one multishot RECV_ZC, every payload verified,
+// every buffer refilled.
+#pragma once
+
+#include <csignal>
+#include <cstdint>
+
+#include "latency.h"
+#include "options.h"
+#include "zcrx/client.h"
+
+namespace zcrx_rx {
+
+struct Totals {
+  uint64_t packets = 0;       // data CQEs with a valid buffer
+  uint64_t bytes = 0;
+  uint64_t bad_payloads = 0;  // a byte broke the pattern
+  uint64_t cqe_errors = 0;    // res < 0 (other than our own cancel)
+  uint64_t bad_offsets = 0;   // off outside our area: zcrxd bug, never refilled
+  uint64_t received = 0;      // buffers handed to us
+  uint64_t refilled = 0;      // buffers handed back (published RQEs)
+  uint64_t rearms = 0;        // the request ended and was armed again
+  double elapsed_s = 0;
+  bool finished = false;      // len-limited request ended with its final CQE
+  int fatal = 0;              // -errno that stopped the loop early, or 0
+  uint64_t outstanding() const { return received - refilled; }
+};
+
+/// Receives on `flow` through `ifq` until `stop` is set, --count packets,
+/// --duration seconds or (with --len) the final CQE; then cancels the
+/// request, drains, and refills everything it holds.
+void receive(zcrx::Ring& ring, zcrx::Ifq& ifq, int flow, const Options& o,
+             const volatile sig_atomic_t& stop, Latency* lat, Totals& t);
+
+}  // namespace zcrx_rx
