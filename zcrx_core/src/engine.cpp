@@ -63,6 +63,11 @@ int Engine::ctrl(Ctx* ctx, const uapi::zcrx_ctrl& c) {
   }
 }
 
+bool Engine::set_master_ctx(Ifq* ifq, Ctx* ctx) {
+  if (ifq == nullptr || ctx == nullptr || ifq->impl()->real == nullptr) return false;
+  return impl_->set_ring_ctx(ifq->impl()->real, ctx);
+}
+
 EngineStats Engine::stats() const {
   const Impl& en = *impl_;
   EngineStats s;

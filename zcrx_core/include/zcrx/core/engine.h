@@ -189,7 +189,8 @@ class Ifq {
   uint32_t refs() const;
   uint32_t user_refs() const;
   Ctx* master_ctx() const;
-  /// The real ifq a clone or import entry stands for; nullptr for a real ifq.
+  /// The real ifq a clone or import entry stands for; nullptr for a real
+  /// ifq, and for a proxy once it dropped its refs (shutdown).
   Ifq* proxy() const;
   /// The ifq packets actually land in (this, or what the proxy points to).
   Ifq& target();
@@ -380,6 +381,12 @@ class Engine {
   /// -EINVAL rq_mem too small, each undoing exactly what was taken.
   int clone_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg, Ctx* src,
                 Mapping rq_mem = {});
+
+  /// [control] zcrx_set_ring_ctx (seed 000) on the real ifq behind
+  /// `ifq`: when no master is set, makes `ctx` the master and takes a
+  /// reference on it, returning true; otherwise returns false and changes
+  /// nothing. register_ifq() calls it; exposed for tests.
+  bool set_master_ctx(Ifq* ifq, Ctx* ctx);
 
   /// [control] ZCRX_CTRL_FLUSH_RQ and other zcrx_ctrl ops but EXPORT.
   /// -EFAULT ctrl.__resv non-zero; -ENXIO no such id; FLUSH_RQ: -EINVAL
