@@ -5,12 +5,15 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
+
+#include "zcrx/pattern.h"
 
 using namespace zcrx;
 using namespace zcrx::proto;
@@ -70,6 +73,12 @@ Session::~Session() {
 }
 
 Server::~Server() {
+  if (listen_fd_ >= 0) {
+    stopping_ = true;
+    shutdown(listen_fd_, SHUT_RDWR);  // wakes accept
+    if (acceptor_.joinable()) acceptor_.join();
+    close(listen_fd_);
+  }
   for (auto& s : sessions_) shutdown(s->sock, SHUT_RDWR);  // wakes recv
   for (auto& s : sessions_)
     if (s->thread.joinable()) s->thread.join();
@@ -79,15 +88,61 @@ Server::~Server() {
 int Server::open_session() {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -errno;
-  auto s = std::make_unique<Session>();
-  s->sock = sv[0];
-  Session* raw = s.get();
-  {
-    std::lock_guard lk(mu_);
-    sessions_.push_back(std::move(s));
-  }
-  raw->thread = std::thread([this, raw] { serve(raw); });
+  add_session(sv[0]);
   return sv[1];
+}
+
+void Server::add_session(int sock) {
+  auto s = std::make_unique<Session>();
+  s->sock = sock;
+  Session* raw = s.get();
+  std::lock_guard lk(mu_);
+  sessions_.push_back(std::move(s));
+  raw->thread = std::thread([this, raw] { serve(raw); });
+}
+
+int Server::listen_on(const char* path) {
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (std::strlen(path) >= sizeof(sa.sun_path)) return -ENAMETOOLONG;
+  std::strcpy(sa.sun_path, path);
+  int l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (l < 0) return -errno;
+  unlink(path);
+  if (bind(l, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 || listen(l, 16) != 0) {
+    int e = errno;
+    close(l);
+    return -e;
+  }
+  listen_fd_ = l;
+  acceptor_ = std::thread([this] {
+    while (!stopping_) {
+      int c = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        return;
+      }
+      add_session(c);
+    }
+  });
+  return 0;
+}
+
+// Session closed (or its process died): like ring termination, every
+// buffer its ifqs hold goes back to the free lists.
+void Server::end_session(Session* s) {
+  std::lock_guard lk(mu_);
+  s->dead = true;
+  s->requests.clear();
+  for (auto& q : s->ifqs) {
+    Area& a = *q->area;
+    for (uint32_t i = 0; i < a.owner.size(); i++)
+      if (a.owner[i] == q.get()) {
+        a.owner[i] = nullptr;
+        a.free.push_back(i);
+        dp_.reclaimed++;
+      }
+  }
 }
 
 void Server::set_hook(std::function<void(int, const MsgHeader&)> h) {
@@ -99,7 +154,10 @@ void Server::serve(Session* s) {
   unsigned char buf[kMaxMsgSize + 1];
   for (;;) {
     RecvdMsg m;
-    if (recv_msg(s->sock, buf, sizeof(buf), m) != 0 || m.len == 0) return;
+    if (recv_msg(s->sock, buf, sizeof(buf), m) != 0 || m.len == 0) {
+      end_session(s);
+      return;
+    }
     MsgHeader h{};
     if (m.len < sizeof(MsgHeader)) {  // garbage: end the session
       close_fds(m);
@@ -215,6 +273,10 @@ int Server::handle(Session* s, const MsgHeader& h, const unsigned char* body, Re
         area->base = static_cast<uint8_t*>(p);
         area->len = req.area.len;
         area->token = uapi::area_token(++next_area_);
+        const uint32_t nbufs = static_cast<uint32_t>(area->len / kBufSize);
+        for (uint32_t i = 0; i < nbufs; i++) area->free.push_back(nbufs - 1 - i);
+        area->owner.assign(nbufs, nullptr);
+        areas_.push_back(area);
       } else {
         dev_t dev;
         ino_t ino;
@@ -291,12 +353,15 @@ int Server::handle(Session* s, const MsgHeader& h, const unsigned char* body, Re
     case kOpOpenFlow: {
       OpenFlowReq req;
       std::memcpy(&req, body, sizeof(req));
-      if (!find_ifq(s, req.zcrx_id)) return -EINVAL;
+      Ifq* q = find_ifq(s, req.zcrx_id);
+      if (!q) return -EINVAL;
+      // Rings may join a flow group of the same real ifq (same area), not
+      // one of another ifq.
       for (auto& other : sessions_)
         for (auto& f : other->flows)
-          if (f.second == req.dst_port) return -EEXIST;
-      uint32_t handle = 100 + static_cast<uint32_t>(s->flows.size());
-      s->flows.emplace_back(handle, req.dst_port);
+          if (f.port == req.dst_port && f.group != q->area.get()) return -EEXIST;
+      uint32_t handle = 100 + next_flow_++;
+      s->flows.push_back(Session::Flow{handle, req.dst_port, q->area.get()});
       reply(OpenFlowReply{handle, 0});
       return 0;
     }
@@ -304,7 +369,7 @@ int Server::handle(Session* s, const MsgHeader& h, const unsigned char* body, Re
       CloseFlowReq req;
       std::memcpy(&req, body, sizeof(req));
       for (size_t i = 0; i < s->flows.size(); i++)
-        if (s->flows[i].first == req.handle) {
+        if (s->flows[i].handle == req.handle) {
           s->flows.erase(s->flows.begin() + static_cast<long>(i));
           return 0;
         }
@@ -390,6 +455,154 @@ bool Server::maybe_wake(size_t si) {
   flags.fetch_and(~kCqNeedWakeup, std::memory_order_relaxed);
   uint64_t one = 1;
   return write(s.efd, &one, sizeof(one)) == sizeof(one);
+}
+
+}  // namespace fake
+
+// ---- datapath stand-in -------------------------------------------------------
+
+namespace fake {
+namespace {
+
+bool post_cqe(CqProducer& cq, uint64_t user_data, int32_t res, uint32_t flags, uint64_t off = 0) {
+  uapi::io_uring_cqe32 c{};
+  c.cqe.user_data = user_data;
+  c.cqe.res = res;
+  c.cqe.flags = flags;
+  c.zcqe.off = off;
+  return cq.push(c);
+}
+
+}  // namespace
+
+size_t Server::armed() {
+  std::lock_guard lk(mu_);
+  size_t n = 0;
+  for (auto& s : sessions_) n += s->dead ? 0 : s->requests.size();
+  return n;
+}
+
+DatapathStats Server::datapath_stats() {
+  std::lock_guard lk(mu_);
+  DatapathStats d = dp_;
+  d.outstanding = 0;
+  for (auto& a : areas_) d.outstanding += a->owner.size() - a->free.size();
+  return d;
+}
+
+unsigned Server::pump(unsigned budget, uint64_t* seq, uint64_t corrupt_seq) {
+  std::lock_guard lk(mu_);
+  // SQs and RQs first, as zcrxd's lcore does each loop iteration.
+  for (auto& sp : sessions_) {
+    Session& s = *sp;
+    if (s.dead || !s.ring_base) continue;
+    auto sq = sq_consumer(s.ring_base, s.layout);
+    auto cq = cq_producer(s.ring_base, s.layout);
+    uapi::io_uring_sqe e;
+    while (sq.pop(e)) {
+      if (e.opcode == uapi::kOpRecvZc) {
+        Ifq* q = nullptr;
+        for (auto& qq : s.ifqs)
+          if (qq->id == e.zcrx_ifq_idx) q = qq.get();
+        bool flow_ok = false;
+        for (auto& f : s.flows) flow_ok |= static_cast<int32_t>(f.handle) == e.fd;
+        if (!q || !flow_ok)
+          dp_.cq_full += !post_cqe(cq, e.user_data, -EINVAL, 0);
+        else
+          s.requests.push_back(Session::Request{e.user_data, q, e.len, e.len != 0});
+      } else if (e.opcode == uapi::kOpNop) {
+        dp_.cq_full += !post_cqe(cq, e.user_data, 0, 0);
+      } else if (e.opcode == uapi::kOpAsyncCancel) {
+        int32_t res = -ENOENT;
+        for (size_t i = 0; i < s.requests.size(); i++)
+          if (s.requests[i].user_data == e.addr) {
+            dp_.cq_full += !post_cqe(cq, e.addr, -ECANCELED, 0);
+            s.requests.erase(s.requests.begin() + static_cast<long>(i));
+            res = 0;
+            break;
+          }
+        dp_.cq_full += !post_cqe(cq, e.user_data, res, 0);
+      } else {
+        dp_.cq_full += !post_cqe(cq, e.user_data, -EINVAL, 0);
+      }
+    }
+    for (auto& q : s.ifqs) {
+      Area& a = *q->area;
+      uapi::io_uring_zcrx_rqe r;
+      while (q->rq.pop(r)) {
+        uint64_t off = uapi::area_offset_of(r.off);
+        uint64_t idx = off / kBufSize;
+        if ((r.off & uapi::kZcrxAreaMask) != a.token || idx >= a.owner.size() ||
+            a.owner[idx] != q.get()) {
+          dp_.bad_refills++;
+          continue;
+        }
+        a.owner[idx] = nullptr;
+        a.free.push_back(static_cast<uint32_t>(idx));
+        dp_.refilled++;
+      }
+    }
+  }
+  // Deliveries, one per armed request per round.
+  unsigned delivered = 0;
+  for (bool progress = true; budget > 0 && progress;) {
+    progress = false;
+    for (auto& sp : sessions_) {
+      Session& s = *sp;
+      if (s.dead || !s.ring_base) continue;
+      auto cq = cq_producer(s.ring_base, s.layout);
+      bool posted = false;
+      for (size_t i = 0; i < s.requests.size() && budget > 0;) {
+        auto& r = s.requests[i];
+        Area& a = *r.ifq->area;
+        if (a.free.empty()) {
+          i++;
+          continue;
+        }
+        const uint32_t idx = a.free.back();
+        uint32_t len = 64 + static_cast<uint32_t>(*seq % 1400);
+        if (r.limited && len > r.len_left) len = r.len_left;
+        const uint64_t off = uint64_t{idx} * kBufSize + kPayloadOffset;
+        uint8_t* p = a.base + off;
+        pattern::fill(p, len, *seq);
+        if (*seq == corrupt_seq) p[len - 1] ^= 0x5a;
+        if (!post_cqe(cq, r.user_data, static_cast<int32_t>(len), uapi::kCqeFMore,
+                      a.token | off)) {
+          dp_.cq_full++;
+          break;
+        }
+        a.free.pop_back();
+        a.owner[idx] = r.ifq;
+        (*seq)++;
+        budget--;
+        delivered++;
+        dp_.delivered++;
+        posted = progress = true;
+        if (r.limited) {
+          r.len_left -= len;
+          if (r.len_left == 0) {
+            dp_.cq_full += !post_cqe(cq, r.user_data, 0, 0);
+            s.requests.erase(s.requests.begin() + static_cast<long>(i));
+            continue;
+          }
+        }
+        i++;
+      }
+      if (posted && s.efd >= 0) {
+        auto* w = reinterpret_cast<uint32_t*>(static_cast<char*>(s.ring_base) +
+                                              s.layout.cq_off.flags);
+        std::atomic_ref<uint32_t> flags(*w);
+        // seq_cst fence between the tail store and reading the bit (proto.h).
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (flags.load(std::memory_order_relaxed) & kCqNeedWakeup) {
+          flags.fetch_and(~kCqNeedWakeup, std::memory_order_relaxed);
+          uint64_t one = 1;
+          (void)!write(s.efd, &one, sizeof(one));
+        }
+      }
+    }
+  }
+  return delivered;
 }
 
 }  // namespace fake

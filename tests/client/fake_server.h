@@ -22,13 +22,22 @@
 
 namespace fake {
 
+struct Ifq;
+
 struct Area {
   int fd = -1;  // the consumer's memfd (our copy)
   uint8_t* base = nullptr;
   uint64_t len = 0;
   uint64_t token = 0;
+  // Datapath buffers of kBufSize bytes: free list and who holds each.
+  std::vector<uint32_t> free;
+  std::vector<const Ifq*> owner;
   ~Area();
 };
+
+inline constexpr uint32_t kBufSize = 4096;
+/// Where the datapath puts a payload inside its buffer (headroom).
+inline constexpr uint32_t kPayloadOffset = 128;
 
 // One zcrx instance of a session: its own RQ, a possibly shared area.
 struct Ifq {
@@ -50,10 +59,34 @@ struct Session {
   dev_t ring_dev = 0;
   ino_t ring_ino = 0;
   std::vector<std::unique_ptr<Ifq>> ifqs;
-  std::vector<std::pair<uint32_t, uint16_t>> flows;  // handle, udp port
+  struct Flow {
+    uint32_t handle;
+    uint16_t port;
+    const Area* group;  // the real ifq's area names the flow group
+  };
+  std::vector<Flow> flows;
+  // Armed RECV_ZC requests.
+  struct Request {
+    uint64_t user_data;
+    Ifq* ifq;
+    uint32_t len_left;  // 0 = unlimited
+    bool limited;
+  };
+  std::vector<Request> requests;
   int efd = -1;
   uint32_t next_id = 0;
+  bool dead = false;  // session closed: its buffers were reclaimed
   ~Session();
+};
+
+/// What the fake datapath has done so far.
+struct DatapathStats {
+  uint64_t delivered = 0;     // data CQEs posted
+  uint64_t refilled = 0;      // buffers returned through an RQ
+  uint64_t bad_refills = 0;   // RQEs naming no buffer this ifq holds
+  uint64_t reclaimed = 0;     // buffers taken back from closed sessions
+  uint64_t cq_full = 0;       // deliveries skipped for a full CQ
+  uint64_t outstanding = 0;   // buffers not on a free list right now
 };
 
 class Server {
@@ -85,6 +118,21 @@ class Server {
   /// side of the kCqNeedWakeup protocol). Returns whether it wrote.
   bool maybe_wake(size_t s);
 
+  /// Listens on the unix socket `path` and serves every connection as a
+  /// session (like zcrxd). 0 or -errno.
+  int listen_on(const char* path);
+
+  /// One datapath pass over every session: consumes SQEs (RECV_ZC arms,
+  /// NOP completes, ASYNC_CANCEL cancels), drains every RQ back to the free
+  /// lists, then delivers up to `budget` pattern payloads round-robin over
+  /// the armed requests (sequence numbers from *seq), waking eventfd
+  /// waiters. `corrupt_seq`: the payload with that sequence number gets one
+  /// byte flipped. Returns the number delivered.
+  unsigned pump(unsigned budget, uint64_t* seq, uint64_t corrupt_seq = UINT64_MAX);
+  DatapathStats datapath_stats();
+  /// Armed RECV_ZC requests over all sessions.
+  size_t armed();
+
   /// Requests served, per op (index = op).
   std::atomic<unsigned> served[16] = {};
   std::atomic<unsigned> flushes{0};
@@ -92,6 +140,10 @@ class Server {
 
  private:
   void serve(Session* s);
+  void add_session(int sock);
+  void end_session(Session* s);
+  void pump_session(Session& s, unsigned& budget, uint64_t* seq, uint64_t corrupt_seq,
+                    unsigned& delivered);
   int handle(Session* s, const zcrx::proto::MsgHeader& h, const unsigned char* body,
              zcrx::proto::RecvdMsg& m);
 
@@ -107,6 +159,12 @@ class Server {
   std::vector<Export> exports_;
   std::function<void(int, const zcrx::proto::MsgHeader&)> hook_;
   uint32_t next_area_ = 0;
+  uint32_t next_flow_ = 0;
+  std::vector<std::shared_ptr<Area>> areas_;  // every area ever registered
+  DatapathStats dp_;
+  int listen_fd_ = -1;
+  std::thread acceptor_;
+  std::atomic<bool> stopping_{false};
   // Reply being built by handle().
   unsigned char scratch_[zcrx::proto::kMaxMsgSize];
   size_t scratch_len_ = 0;

@@ -93,7 +93,23 @@ TEST_CASE("flow: open flow, prep RECV_ZC/NOP/cancel, submit publishes exact SQEs
   Fixture f;
   int flow = f.ring.open_flow(f.id, FlowSpec::udp(9000));
   REQUIRE(flow >= 0);
-  CHECK(f.ring.open_flow(f.id, FlowSpec::udp(9000)) == -EEXIST);
+  // Another ring with its own ifq may not take the flow; a second open on
+  // the same ifq joins its group.
+  {
+    Ring other;
+    REQUIRE(other.attach(f.srv.open_session()) == 0);
+    REQUIRE(other.create(8) == 0);
+    IfqParams p;
+    p.area_len = 4096;
+    Ifq* q = nullptr;
+    int oid = other.register_ifq(p, &q);
+    REQUIRE(oid >= 0);
+    CHECK(other.open_flow(oid, FlowSpec::udp(9000)) == -EEXIST);
+    CHECK(other.open_flow(oid, FlowSpec::udp(9001)) >= 0);
+  }
+  int joined = f.ring.open_flow(f.id, FlowSpec::udp(9000));
+  CHECK(joined >= 0);
+  CHECK(joined != flow);
   prep_recv_zc(f.ring.get_sqe(), flow, f.id, 0, true, 11);
   prep_recv_zc(f.ring.get_sqe(), flow, f.id, 4096, false, 12);
   prep_nop(f.ring.get_sqe(), 13);
