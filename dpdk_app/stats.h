@@ -31,10 +31,13 @@ struct DpStats {
   Counter rx;                   // packets taken from the queue
   Counter delivered;            // CQEs carrying data (one per segment)
   Counter delivered_bytes;
+  Counter packets_delivered;    // packets that produced at least one CQE
   Counter dropped_no_flow;      // no flow matched, or no ring armed for it
   Counter dropped_no_buffers;   // foreign buffer, or the area ran out
+  Counter dropped_empty;        // UDP datagrams without payload
   Counter cq_full;              // the owning ring's CQ had no room
   Counter refilled;             // niovs returned through refill queues
+  Counter returned;             // niovs handed back to the pool by refill
   Counter sqes;                 // SQEs consumed
   Counter loops;                // datapath iterations
   Counter rx_polls_gated;       // iterations that skipped rx (gate/back-pressure)

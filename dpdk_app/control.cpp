@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: MIT
+#include "control.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+
+#include "area_pool.h"
+#include "port.h"
+
+namespace zcrxd {
+
+namespace proto = zcrx::proto;
+namespace uapi = zcrx::uapi;
+namespace core = zcrx::core;
+
+namespace {
+
+constexpr int kHousekeepingMs = 100;
+
+std::vector<uint8_t> key_bytes(const FlowKey& k) {
+  const auto* p = reinterpret_cast<const uint8_t*>(&k);
+  return std::vector<uint8_t>(p, p + sizeof(k));
+}
+
+int make_memfd(const char* name, size_t size, void** map) {
+  int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return -errno;
+  if (ftruncate(fd, static_cast<off_t>(size)) < 0) {
+    int e = -errno;
+    close(fd);
+    return e;
+  }
+  // The consumer maps it too: it must not be able to shrink it under us.
+  fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) {
+    int e = -errno;
+    close(fd);
+    return e;
+  }
+  *map = p;
+  return fd;
+}
+
+bool is_eventfd(int fd) {
+  char path[64], link[64];
+  std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(path, link, sizeof(link) - 1);
+  if (n < 0) return false;
+  link[n] = 0;
+  return std::strcmp(link, "anon_inode:[eventfd]") == 0;
+}
+
+}  // namespace
+
+Control::Control(const Options& opt, Port& port, Datapath& dp, DpStats& stats)
+    : opt_(opt),
+      port_(port),
+      dp_(dp),
+      st_(stats),
+      provider_(port, dp, stats, [this] { republish(); }),
+      engine_(std::make_unique<core::Engine>(provider_, provider_)) {}
+
+Control::~Control() {
+  teardown();
+  if (listen_fd_ >= 0) {
+    close(listen_fd_);
+    unlink(opt_.socket_path.c_str());
+  }
+}
+
+int Control::listen_socket() {
+  const std::string& path = opt_.socket_path;
+  // Create the parent directory (one level, as /run/zcrx or $XDG/zcrx).
+  std::string dir = path.substr(0, path.find_last_of('/'));
+  if (!dir.empty() && mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) {
+    int e = errno;
+    std::fprintf(stderr, "zcrxd: mkdir %s: %s\n", dir.c_str(), std::strerror(e));
+    return -e;
+  }
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path.c_str());
+  // A socket file left by a daemon that died: remove it unless someone
+  // still answers on it.
+  int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (probe >= 0) {
+    if (connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) {
+      close(probe);
+      close(fd);
+      std::fprintf(stderr, "zcrxd: %s: another zcrxd is serving it\n", path.c_str());
+      return -EADDRINUSE;
+    }
+    close(probe);
+  }
+  unlink(path.c_str());
+  mode_t old = umask(0177);
+  int rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+  umask(old);
+  if (rc < 0 || chmod(path.c_str(), opt_.socket_mode) < 0) {
+    int e = errno;
+    std::fprintf(stderr, "zcrxd: bind %s: %s\n", path.c_str(), std::strerror(e));
+    close(fd);
+    return -e;
+  }
+  if (!opt_.socket_group.empty()) {
+    group* g = getgrnam(opt_.socket_group.c_str());
+    if (!g || chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) < 0) {
+      std::fprintf(stderr, "zcrxd: socket group %s: %s\n", opt_.socket_group.c_str(),
+                   g ? std::strerror(errno) : "no such group");
+      close(fd);
+      unlink(path.c_str());
+      return -EINVAL;
+    }
+  }
+  if (listen(fd, 64) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  listen_fd_ = fd;
+  return 0;
+}
+
+// ---- datapath snapshot -------------------------------------------------------
+
+void Control::republish() {
+  auto s = std::make_unique<Snapshot>();
+  for (auto& sess : sessions_)
+    if (sess->dp && !sess->closing) s->rings.push_back(sess->dp.get());
+  s->real = provider_.bound();
+  s->pool = provider_.pool();
+  s->rx = provider_.rx();
+  std::vector<std::pair<FlowKey, uint32_t>> keys;
+  for (auto& [bytes, g] : groups_) {
+    if (!s->real || g.real != s->real) continue;  // not on the bound queue
+    FlowGroupDp dg;
+    for (auto& [sess, h] : g.members)
+      if (!sess->closing) dg.members.push_back({sess->dp.get(), h});
+    if (dg.members.empty()) continue;
+    FlowKey k;
+    std::memcpy(&k, bytes.data(), sizeof(k));
+    keys.push_back({k, static_cast<uint32_t>(s->groups.size())});
+    s->groups.push_back(std::move(dg));
+  }
+  s->flows = FlowTable(keys);
+  dp_.publish(std::move(s));
+}
+
+// ---- sessions ------------------------------------------------------------------
+
+void Control::accept_session() {
+  int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd < 0) return;
+  auto s = std::make_unique<Session>();
+  s->sock = fd;
+  sessions_.push_back(std::move(s));
+  sessions_total_++;
+}
+
+void Control::close_session(Session& s) {
+  // 1. Out of the datapath: its ring and flows, then a quiescent point.
+  s.closing = true;
+  for (uint32_t h = 0; h < kMaxFlowsPerRing; h++)
+    if (s.flows[h].open) op_close_flow(s, h);
+  republish();
+  // 2. The kernel's ring teardown (may close and scrub the queue).
+  if (s.ctx) engine_->terminate_ctx(s.ctx);
+  s.ctx = nullptr;
+  if (AreaPool* p = provider_.take_closed()) retire_pool(p);
+  // 3. Every entry of the ring left the datapath: unmap what it used.
+  for (Mapped& m : s.rqs) munmap(m.base, m.len);
+  s.rqs.clear();
+  s.dp.reset();
+  if (s.ring.base) munmap(s.ring.base, s.ring.len);
+  if (s.ring_fd >= 0) close(s.ring_fd);
+  if (s.eventfd >= 0) close(s.eventfd);
+  if (s.sock >= 0) close(s.sock);
+  s.sock = -1;
+}
+
+void Control::release_export(Export& e) {
+  engine_->release_box(e.box);
+  e.box = nullptr;
+  if (AreaPool* p = provider_.take_closed()) retire_pool(p);
+  close(e.our_end);
+  e.our_end = -1;
+}
+
+void Control::retire_pool(AreaPool* pool) {
+  for (auto& a : areas_)
+    if (a->pool.get() == pool) a->real = nullptr;
+}
+
+void Control::housekeeping() {
+  // Areas whose queue closed: free them once every buffer is back (scrub
+  // returned what users held; the PMD gave back the rest on rebind).
+  for (size_t i = 0; i < areas_.size();) {
+    AreaRec& a = *areas_[i];
+    if (a.real == nullptr && a.pool && a.pool->full()) {
+      a.pool.reset();
+      munmap(a.map.base, a.map.len);
+      close(a.fd);
+      areas_.erase(areas_.begin() + static_cast<long>(i));
+      continue;
+    }
+    i++;
+  }
+  for (auto& s : sessions_) {
+    if (s->dp && s->dp->broken() && !s->reported_broken) {
+      s->reported_broken = true;
+      std::fprintf(stderr, "zcrxd: a consumer corrupted its ring indices; ring no longer served\n");
+    }
+  }
+}
+
+// ---- ops ---------------------------------------------------------------------
+
+int Control::op_create_ring(Session& s, const proto::CreateRingReq& r,
+                            proto::CreateRingReply* out, int* fd_out) {
+  if (s.ctx) return -EEXIST;
+  uint32_t sq = zcrx::round_ring_entries(r.sq_entries, zcrx::kMaxSqEntries);
+  uint32_t cq = r.cq_entries ? zcrx::round_ring_entries(r.cq_entries, zcrx::kMaxCqEntries)
+                             : 2 * sq;
+  if (!sq || !cq || cq < sq || cq > zcrx::kMaxCqEntries) return -EINVAL;
+  zcrx::RingRegionLayout l = zcrx::ring_region_layout(sq, cq);
+  void* map = nullptr;
+  int fd = make_memfd("zcrx-ring", l.size, &map);
+  if (fd < 0) return fd;
+  zcrx::init_ring_region(map, l);
+  struct stat st {};
+  fstat(fd, &st);
+  s.ring_fd = fd;
+  s.ring = {map, l.size};
+  s.layout = l;
+  s.dev = st.st_dev;
+  s.ino = st.st_ino;
+  s.dp = std::make_unique<RingDp>(map, l);
+  s.ctx = engine_->create_ctx(nullptr);
+  republish();
+  *out = {};
+  out->sq_off = l.sq_off;
+  out->cq_off = l.cq_off;
+  out->sqes_off = l.sqes_off;
+  out->sq_entries = l.sq_entries;
+  out->cq_entries = l.cq_entries;
+  out->size = l.size;
+  *fd_out = fd;
+  return 0;
+}
+
+int Control::make_rq_region(Session& s, const zcrx::RqRegionLayout& l, int* fd_out,
+                            core::Mapping* m) {
+  void* map = nullptr;
+  int fd = make_memfd("zcrx-rq", l.size, &map);
+  if (fd < 0) return fd;
+  s.rqs.push_back({map, l.size});
+  *m = {map, l.size};
+  *fd_out = fd;
+  return 0;
+}
+
+void Control::publish_entry(Session& s, uint32_t zcrx_id) {
+  Ifq* e = s.ctx->lookup(zcrx_id);
+  if (e) s.dp->set_entry(zcrx_id, e, &e->target());
+}
+
+int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
+                            proto::RegisterIfqReply* out, int* fds_out, unsigned* nfds) {
+  struct stat st {};
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return -EINVAL;
+  const uint64_t off = r.area.addr, len = r.area.len;
+  if (off > static_cast<uint64_t>(st.st_size) || len > static_cast<uint64_t>(st.st_size) - off)
+    return -EFAULT;
+  // The engine sees our mapping as the area's address (it is the kernel
+  // here: area.addr is a pointer in its address space).
+  r.reg.if_idx = r.port;
+  uapi::io_uring_zcrx_area_reg area = r.area;
+  uint32_t buf_len = r.reg.rx_buf_len ? r.reg.rx_buf_len : core::kDefaultRxBufLen;
+  // A plausible non-zero address for validation before we map anything.
+  area.addr = 1ull << 30;
+  zcrx::RqRegionLayout rq{};
+  if (int rc = engine_->check_ifq_reg(r.reg, area, &rq)) return rc;
+  // Keep the consumer from truncating the area under the PMD (best effort:
+  // a memfd created without MFD_ALLOW_SEALING refuses seals).
+  fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
+  void* map = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                   static_cast<off_t>(off));
+  if (map == MAP_FAILED) return -ENOMEM;
+  area.addr = reinterpret_cast<uint64_t>(map);
+  int err = 0;
+  uint32_t id = next_area_id_++;
+  int dma_port = port_.needs_dma_map() ? port_.id() : -1;
+  std::unique_ptr<AreaPool> pool =
+      AreaPool::create(map, len, buf_len, id, port_.socket(), dma_port, &err);
+  if (!pool) {
+    munmap(map, len);
+    return err ? err : -ENOMEM;
+  }
+  int rq_fd = -1;
+  core::Mapping rq_map;
+  if (int rc = make_rq_region(s, rq, &rq_fd, &rq_map)) {
+    munmap(map, len);
+    return rc;
+  }
+  provider_.stage(pool.get());
+  int rc = engine_->register_ifq(s.ctx, r.reg, area, {map, len}, rq_map);
+  if (provider_.unstage() || rc) {
+    // Not bound (validation failed, or the queue refused): undo. A pool the
+    // engine bound and then closed again went through close_queue.
+    if (AreaPool* p = provider_.take_closed()) (void)p;
+    pool.reset();
+    munmap(map, len);
+    munmap(rq_map.base, rq_map.len);
+    s.rqs.pop_back();
+    close(rq_fd);
+    return rc ? rc : -ENOMEM;
+  }
+  auto rec = std::make_unique<AreaRec>();
+  rec->fd = dup(fd);
+  rec->offset = off;
+  rec->map = {map, len};
+  rec->pool = std::move(pool);
+  rec->real = s.ctx->lookup(r.reg.zcrx_id);
+  areas_.push_back(std::move(rec));
+  publish_entry(s, r.reg.zcrx_id);
+  out->reg = r.reg;
+  out->reg.if_idx = 0;
+  out->reg.rx_buf_len = buf_len;
+  out->area = r.area;
+  out->area.rq_area_token = area.rq_area_token;
+  out->rq_region_size = rq.size;
+  fds_out[0] = rq_fd;
+  *nfds = 1;
+  return 0;
+}
+
+int Control::register_shared(Session& s, proto::RegisterIfqReq& r, int fd,
+                             proto::RegisterIfqReply* out, int* fds_out, unsigned* nfds) {
+  struct stat st {};
+  if (fstat(fd, &st) < 0) return -EBADF;
+  Session* src = nullptr;
+  Export* exp = nullptr;
+  for (auto& o : sessions_)
+    if (o->ctx && !o->closing && o->ring_fd >= 0 && o->dev == st.st_dev && o->ino == st.st_ino)
+      src = o.get();
+  for (auto& e : exports_)
+    if (e->box && e->dev == st.st_dev && e->ino == st.st_ino) exp = e.get();
+  if (!src && !exp) return -EBADF;
+  zcrx::RqRegionLayout rq{};
+  int rc = src ? engine_->clone_rq_layout(s.ctx, src->ctx, r.reg.if_rxq, &rq)
+               : engine_->import_rq_layout(exp->box, &rq);
+  if (rc) return rc;
+  int rq_fd = -1;
+  core::Mapping rq_map;
+  if ((rc = make_rq_region(s, rq, &rq_fd, &rq_map))) return rc;
+  r.reg.if_idx = 0;
+  rc = src ? engine_->clone_ifq(s.ctx, r.reg, src->ctx, rq_map)
+           : engine_->import_ifq(s.ctx, r.reg, exp->box, rq_map);
+  if (AreaPool* p = provider_.take_closed()) retire_pool(p);
+  if (rc) {
+    munmap(rq_map.base, rq_map.len);
+    s.rqs.pop_back();
+    close(rq_fd);
+    return rc;
+  }
+  Ifq* e = s.ctx->lookup(r.reg.zcrx_id);
+  AreaRec* area = nullptr;
+  for (auto& a : areas_)
+    if (e && a->real == &e->target()) area = a.get();
+  int ro = -1;
+  if (area) {
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/self/fd/%d", area->fd);
+    ro = open(path, O_RDONLY | O_CLOEXEC);  // a new read-only description
+  }
+  if (ro < 0) {
+    // The entry exists (the engine's state is the kernel's); the consumer
+    // can still refill but cannot read: report it as the area missing.
+    close(rq_fd);
+    publish_entry(s, r.reg.zcrx_id);
+    return -ENODEV;
+  }
+  publish_entry(s, r.reg.zcrx_id);
+  out->reg = r.reg;
+  out->reg.rx_buf_len = area->pool ? 1u << area->pool->niov_shift() : 0;
+  out->area = {};
+  out->area.addr = area->offset;
+  out->area.len = area->map.len;
+  out->area.rq_area_token = e->area() ? e->area()->token() : 0;
+  out->rq_region_size = rq.size;
+  fds_out[0] = rq_fd;
+  fds_out[1] = ro;
+  *nfds = 2;
+  return 0;
+}
+
+int Control::op_register_ifq(Session& s, proto::RegisterIfqReq r, int fd,
+                             proto::RegisterIfqReply* out, int* fds_out, unsigned* nfds) {
+  if (fd < 0) return -EBADF;
+  return r.reg.flags == 0 ? register_fresh(s, r, fd, out, fds_out, nfds)
+                          : register_shared(s, r, fd, out, fds_out, nfds);
+}
+
+int Control::op_export(Session& s, const uapi::zcrx_ctrl& c, int* fd_out) {
+  core::ExportBox* box = nullptr;
+  int rc = engine_->export_ifq(s.ctx, c, &box);
+  if (rc) return rc;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    rc = -errno;
+    engine_->release_box(box);
+    return rc;
+  }
+  struct stat st {};
+  fstat(sv[1], &st);
+  auto e = std::make_unique<Export>();
+  e->our_end = sv[0];
+  e->dev = st.st_dev;
+  e->ino = st.st_ino;
+  e->box = box;
+  exports_.push_back(std::move(e));
+  *fd_out = sv[1];  // closed by the caller once sent
+  return 0;
+}
+
+int Control::op_open_flow(Session& s, const proto::OpenFlowReq& r, uint32_t* handle) {
+  Ifq* entry = s.ctx->lookup(r.zcrx_id);
+  if (!entry || entry->if_rxq() < 0) return -EINVAL;
+  Ifq* real = &entry->target();
+  if (real->if_rxq() < 0) return -EINVAL;
+  FlowKey k;
+  k.kind = static_cast<FlowKind>(r.kind);
+  k.ip_version = r.ip_version;
+  k.src_port = r.src_port;
+  k.dst_port = r.dst_port;
+  std::memcpy(k.src_addr, r.src_addr, 16);
+  std::memcpy(k.dst_addr, r.dst_addr, 16);
+  if (int rc = normalize(&k)) return rc;
+  auto bytes = key_bytes(k);
+  auto it = groups_.find(bytes);
+  if (it != groups_.end()) {
+    if (it->second.real != real) return -EEXIST;
+    for (auto& [sess, h] : it->second.members)
+      if (sess == &s) return -EEXIST;
+  }
+  uint32_t h = 0;
+  while (h < kMaxFlowsPerRing && s.flows[h].open) h++;
+  if (h == kMaxFlowsPerRing) return -EMFILE;
+  Group& g = groups_[bytes];
+  g.real = real;
+  g.members.push_back({&s, h});
+  s.flows[h] = {true, k, real};
+  s.dp->set_flow(h, real);
+  republish();
+  *handle = h;
+  return 0;
+}
+
+int Control::op_close_flow(Session& s, uint32_t h) {
+  if (h >= kMaxFlowsPerRing || !s.flows[h].open) return -ENOENT;
+  auto it = groups_.find(key_bytes(s.flows[h].key));
+  if (it != groups_.end()) {
+    auto& m = it->second.members;
+    for (size_t i = 0; i < m.size(); i++)
+      if (m[i].first == &s && m[i].second == h) {
+        m.erase(m.begin() + static_cast<long>(i));
+        break;
+      }
+    if (m.empty()) groups_.erase(it);
+  }
+  s.flows[h] = {};
+  if (s.dp) s.dp->set_flow(h, nullptr);
+  if (!s.closing) republish();
+  return 0;
+}
+
+int Control::op_register_eventfd(Session& s, int fd) {
+  if (fd < 0) return -EBADF;
+  if (!is_eventfd(fd)) return -EINVAL;
+  if (s.eventfd >= 0) return -EBUSY;
+  s.eventfd = dup(fd);
+  if (s.eventfd < 0) return -errno;
+  s.dp->set_eventfd(s.eventfd);
+  return 0;
+}
+
+int Control::op_unregister_eventfd(Session& s) {
+  if (s.eventfd < 0) return -ENXIO;
+  s.dp->set_eventfd(-1);
+  dp_.synchronize();  // the datapath may be about to write it
+  close(s.eventfd);
+  s.eventfd = -1;
+  return 0;
+}
+
+// ---- message dispatch ------------------------------------------------------------
+
+void Control::handle_message(Session& s) {
+  alignas(8) uint8_t buf[proto::kMaxMsgSize + 8];
+  proto::RecvdMsg m;
+  int rc = proto::recv_msg(s.sock, buf, sizeof(buf), m, proto::kMaxFds, MSG_DONTWAIT);
+  if (rc == -EAGAIN || rc == -EINTR) return;
+  if (rc < 0 || m.len == 0) {
+    proto::close_fds(m);
+    close_session(s);
+    return;
+  }
+  proto::MsgHeader hdr{};
+  int result = (m.truncated || m.ctrunc) ? -EINVAL : proto::validate_request(buf, m.len, &hdr);
+  if (m.len < sizeof(proto::MsgHeader)) {
+    // Not even a header: nothing to answer to.
+    proto::close_fds(m);
+    close_session(s);
+    return;
+  }
+  std::memcpy(&hdr, buf, sizeof(hdr));
+  const uint8_t* body = buf + sizeof(proto::MsgHeader);
+  alignas(8) uint8_t reply[proto::kMaxMsgSize];
+  size_t body_len = 0;
+  int fds[proto::kMaxFds] = {-1, -1};
+  unsigned nfds = 0;
+  int in_fd = m.nfds ? m.fds[0] : -1;
+  if (result == 0 && hdr.op != proto::kOpCreateRing && !s.ctx) result = -EBADFD;
+  if (result == 0) {
+    uint8_t* out = reply + sizeof(proto::ReplyHeader);
+    switch (hdr.op) {
+      case proto::kOpCreateRing: {
+        proto::CreateRingReq r;
+        std::memcpy(&r, body, sizeof(r));
+        proto::CreateRingReply o;
+        result = op_create_ring(s, r, &o, &fds[0]);
+        if (result == 0) {
+          std::memcpy(out, &o, sizeof(o));
+          body_len = sizeof(o);
+          nfds = 1;
+        }
+        break;
+      }
+      case proto::kOpRegisterIfq: {
+        proto::RegisterIfqReq r;
+        std::memcpy(&r, body, sizeof(r));
+        proto::RegisterIfqReply o{};
+        result = op_register_ifq(s, r, in_fd, &o, fds, &nfds);
+        if (result == 0) {
+          std::memcpy(out, &o, sizeof(o));
+          body_len = sizeof(o);
+        }
+        break;
+      }
+      case proto::kOpExport: {
+        proto::CtrlReq r;
+        std::memcpy(&r, body, sizeof(r));
+        result = op_export(s, r.ctrl, &fds[0]);
+        if (result == 0) nfds = 1;
+        break;
+      }
+      case proto::kOpCtrl: {
+        proto::CtrlReq r;
+        std::memcpy(&r, body, sizeof(r));
+        result = engine_->ctrl(s.ctx, r.ctrl);
+        break;
+      }
+      case proto::kOpOpenFlow: {
+        proto::OpenFlowReq r;
+        std::memcpy(&r, body, sizeof(r));
+        proto::OpenFlowReply o{};
+        result = op_open_flow(s, r, &o.handle);
+        if (result == 0) {
+          std::memcpy(out, &o, sizeof(o));
+          body_len = sizeof(o);
+        }
+        break;
+      }
+      case proto::kOpCloseFlow: {
+        proto::CloseFlowReq r;
+        std::memcpy(&r, body, sizeof(r));
+        result = op_close_flow(s, r.handle);
+        break;
+      }
+      case proto::kOpRegisterEventfd:
+        result = op_register_eventfd(s, in_fd);
+        break;
+      case proto::kOpUnregisterEventfd:
+        result = op_unregister_eventfd(s);
+        break;
+      default:
+        result = -EINVAL;
+    }
+  }
+  // What the consumer passed is ours to close: an export fd kept open here
+  // would keep its box alive forever.
+  proto::close_fds(m);
+  if (result < 0) {
+    body_len = 0;
+    for (unsigned i = 0; i < nfds; i++) close(fds[i]);
+    nfds = 0;
+  }
+  proto::ReplyHeader rh = proto::make_reply_header(hdr, result, body_len);
+  std::memcpy(reply, &rh, sizeof(rh));
+  proto::send_msg(s.sock, reply, rh.hdr.len, fds, nfds);
+  // Ring region fds stay open (they name the ring); the rest were copies
+  // for the consumer.
+  for (unsigned i = 0; i < nfds; i++)
+    if (fds[i] != s.ring_fd) close(fds[i]);
+}
+
+// ---- loop ----------------------------------------------------------------------
+
+void Control::print_stats(const char* tag) {
+  uint64_t delivered = st_.delivered.get();
+  uint64_t back = st_.returned.get() + st_.reclaimed.load(std::memory_order_relaxed);
+  std::printf("zcrxd: %s rx=%" PRIu64 " delivered=%" PRIu64 " bytes=%" PRIu64
+              " dropped_no_flow=%" PRIu64 " dropped_no_buffers=%" PRIu64
+              " dropped_empty=%" PRIu64 " cq_full=%" PRIu64 " refilled=%" PRIu64
+              " reclaimed=%" PRIu64 " outstanding=%" PRIu64 " armed=%u rings=%zu\n",
+              tag, st_.rx.get(), delivered, st_.delivered_bytes.get(),
+              st_.dropped_no_flow.get(), st_.dropped_no_buffers.get(),
+              st_.dropped_empty.get(), st_.cq_full.get(), st_.refilled.get(),
+              st_.reclaimed.load(std::memory_order_relaxed),
+              delivered >= back ? delivered - back : 0, dp_.armed(), sessions_.size());
+  std::fflush(stdout);
+}
+
+void Control::run(int signal_fd, void (*stop_datapath)(void*), void* arg) {
+  using clock = std::chrono::steady_clock;
+  auto next_stats = clock::now() + std::chrono::seconds(opt_.stats_seconds);
+  std::vector<pollfd> pfds;
+  for (;;) {
+    pfds.clear();
+    pfds.push_back({signal_fd, POLLIN, 0});
+    pfds.push_back({listen_fd_, POLLIN, 0});
+    for (auto& s : sessions_) pfds.push_back({s->sock, POLLIN, 0});
+    for (auto& e : exports_) pfds.push_back({e->our_end, POLLRDHUP, 0});
+    int n = poll(pfds.data(), pfds.size(), kHousekeepingMs);
+    if (n < 0 && errno != EINTR) break;
+    if (pfds[0].revents) {
+      signalfd_siginfo si;
+      if (read(signal_fd, &si, sizeof(si)) > 0) break;
+    }
+    if (pfds[1].revents & POLLIN) accept_session();
+    size_t i = 2;
+    size_t nsess = pfds.size() - 2 - exports_.size();
+    for (size_t k = 0; k < nsess; k++, i++) {
+      Session& s = *sessions_[k];
+      if (pfds[i].revents & POLLIN) handle_message(s);
+      else if (pfds[i].revents & (POLLHUP | POLLERR)) close_session(s);
+    }
+    for (size_t k = 0; k < exports_.size() && i < pfds.size(); k++, i++) {
+      // Every copy of the exported descriptor is closed: the box goes.
+      if (pfds[i].revents & (POLLHUP | POLLRDHUP | POLLERR)) release_export(*exports_[k]);
+    }
+    // Reap what closed.
+    for (size_t k = 0; k < sessions_.size();)
+      if (sessions_[k]->sock < 0) sessions_.erase(sessions_.begin() + static_cast<long>(k));
+      else k++;
+    for (size_t k = 0; k < exports_.size();)
+      if (!exports_[k]->box) exports_.erase(exports_.begin() + static_cast<long>(k));
+      else k++;
+    housekeeping();
+    if (opt_.stats_seconds && clock::now() >= next_stats) {
+      print_stats("stats");
+      next_stats += std::chrono::seconds(opt_.stats_seconds);
+    }
+  }
+  stop_datapath(arg);
+  print_stats("final");
+  teardown();
+}
+
+void Control::teardown() {
+  for (auto& s : sessions_)
+    if (s->sock >= 0) close_session(*s);
+  sessions_.clear();
+  for (auto& e : exports_)
+    if (e->box) release_export(*e);
+  exports_.clear();
+  housekeeping();
+  // Every buffer should be back now.
+  for (auto& a : areas_)
+    if (a->pool && !a->pool->full())
+      std::fprintf(stderr, "zcrxd: area pool missing %u buffers at exit\n",
+                   a->pool->num_niovs() - a->pool->available());
+}
+
+}  // namespace zcrxd

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+#include "datapath.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+
+#include <thread>
+
+#include "area_pool.h"
+#include "options.h"
+#include "packet.h"
+#include "zcrx/core/engine.h"
+
+namespace zcrxd {
+
+namespace {
+constexpr uint32_t kSqBudget = 64;       // SQEs per ring and iteration
+constexpr uint32_t kRefillBudget = 512;  // RQEs per entry and iteration
+}  // namespace
+
+// mbufs to free at the end of a burst, in one rte_pktmbuf_free_bulk.
+struct Datapath::Burst {
+  static constexpr uint32_t kCap = 2 * kMaxBurst;
+  rte_mbuf* to_free[kCap];
+  uint32_t n_free = 0;
+  void drop(rte_mbuf* m) {
+    if (n_free == kCap) flush();  // a burst of many-segment packets
+    to_free[n_free++] = m;
+  }
+  void flush() {
+    if (n_free) rte_pktmbuf_free_bulk(to_free, n_free);
+    n_free = 0;
+  }
+};
+
+Datapath::Datapath(const DatapathConfig& cfg, DpStats& stats)
+    : cfg_(cfg), st_(stats), owned_(std::make_unique<Snapshot>()) {
+  cur_.store(owned_.get(), std::memory_order_release);
+}
+
+Datapath::~Datapath() = default;
+
+void Datapath::publish(std::unique_ptr<Snapshot> next) {
+  // seq_cst: ordered before the epoch read in synchronize(), so an
+  // iteration that starts after that read loads `next` (see run()).
+  cur_.store(next.get(), std::memory_order_seq_cst);
+  synchronize();
+  owned_ = std::move(next);  // frees the previous snapshot
+}
+
+void Datapath::synchronize() {
+  // seq_cst pairs with the loop's seq_cst epoch increment and snapshot
+  // load: if we read epoch e, iteration e+1 begins after our read in the
+  // single total order, so it (and all later ones) load what was
+  // published before the call. Waiting for e+2 also covers the iteration
+  // running when we read e.
+  uint64_t e = epoch_.load(std::memory_order_seq_cst);
+  while (running_.load(std::memory_order_seq_cst) &&
+         epoch_.load(std::memory_order_seq_cst) < e + 2)
+    std::this_thread::yield();
+}
+
+void Datapath::refill(const Snapshot& s) {
+  Ifq* real = s.real;
+  if (!real) return;
+  uint32_t slots = real->entry_slots();
+  uint32_t total = 0;
+  for (uint32_t i = 0; i < slots; i++) {
+    Ifq* e = real->entry_at(i);
+    if (e) total += e->refill(kRefillBudget);
+  }
+  if (total) st_.refilled.add(total);
+}
+
+void Datapath::deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b) {
+  ParsedPacket p;
+  parse_packet(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->pkt_len, &p);
+  uint32_t g = s.flows.classify(p);
+  if (g == kNoFlow) {
+    st_.dropped_no_flow.add(1);
+    b.drop(m);
+    return;
+  }
+  const FlowGroupDp& group = s.groups[g];
+  const uint32_t n = static_cast<uint32_t>(group.members.size());
+  uint32_t start = n > 1 ? flow_hash(p) % n : 0;
+  RingDp* ring = nullptr;
+  RecvRequest* req = nullptr;
+  for (uint32_t i = 0; i < n && !req; i++) {
+    const FlowMember& fm = group.members[(start + i) % n];
+    req = fm.ring->armed(fm.handle);
+    ring = fm.ring;
+  }
+  if (!req) {
+    st_.dropped_no_flow.add(1);  // nobody is receiving on the flow
+    b.drop(m);
+    return;
+  }
+  // Every segment must be a niov of the bound area (a PMD such as net_ring
+  // hands over mbufs of other pools: those cannot be delivered zero-copy).
+  const AreaPool* pool = s.pool;
+  for (rte_mbuf* seg = m; seg; seg = seg->next) {
+    if (!pool || pool->niov_of(seg) == UINT32_MAX) {
+      st_.dropped_no_buffers.add(1);
+      b.drop(m);
+      return;
+    }
+  }
+  // Header-split emulation: UDP flows get the payload, raw flows the frame.
+  const bool raw = !p.is_udp || s.flows.find(FlowKey{}) == g;
+  uint32_t skip = raw ? 0 : p.payload_off;
+  uint32_t left = raw ? m->pkt_len : p.payload_len;
+  if (left == 0) {
+    st_.dropped_empty.add(1);  // nothing to deliver: an empty datagram
+    b.drop(m);
+    return;
+  }
+  if (!ring->reserve(m->nb_segs + (req->limited ? 1u : 0u))) {
+    st_.cq_full.add(1);
+    ring->count_overflow();
+    b.drop(m);
+    return;
+  }
+  uint64_t bytes = 0;
+  uint32_t niovs = 0;
+  rte_mbuf* seg = m;
+  while (seg) {
+    rte_mbuf* next = seg->next;
+    // Each segment becomes an independent mbuf: it is held (one niov) until
+    // the consumer refills it, then freed alone.
+    seg->next = nullptr;
+    seg->nb_segs = 1;
+    seg->pkt_len = seg->data_len;
+    uint32_t dl = seg->data_len;
+    if (skip >= dl || left == 0 || !req->armed) {
+      skip -= skip >= dl ? dl : skip;
+      b.drop(seg);  // headers only, Ethernet padding, or past the limit
+      seg = next;
+      continue;
+    }
+    uint32_t len = dl - skip < left ? dl - skip : left;
+    uint32_t idx = pool->niov_of(seg);
+    uint64_t off = req->entry->deliver(idx, seg->data_off + skip);
+    uint32_t got = ring->post_data(*req, len, off, tsc);
+    bytes += got;
+    niovs++;
+    left -= len;
+    skip = 0;
+    seg = next;
+  }
+  st_.delivered.add(niovs);
+  st_.delivered_bytes.add(bytes);
+  st_.packets_delivered.add(1);
+}
+
+void Datapath::receive(const Snapshot& s) {
+  rte_mbuf* pkts[kMaxBurst];
+  uint16_t n = rte_eth_rx_burst(cfg_.port, cfg_.queue, pkts,
+                                static_cast<uint16_t>(cfg_.burst));
+  if (!n) return;
+  uint64_t tsc = cfg_.rx_timestamp ? rte_rdtsc() : 0;
+  st_.rx.add(n);
+  Burst b;
+  for (uint16_t i = 0; i < n; i++) {
+    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    deliver(s, pkts[i], tsc, b);
+  }
+  b.flush();
+}
+
+void Datapath::run() {
+  running_.store(true, std::memory_order_seq_cst);
+  Snapshot* s = nullptr;
+  // acquire: pairs with control's release of stop_.
+  while (!stop_.load(std::memory_order_acquire)) {
+    // seq_cst increment then seq_cst load of the snapshot: see synchronize().
+    epoch_.fetch_add(1, std::memory_order_seq_cst);
+    s = cur_.load(std::memory_order_seq_cst);
+    st_.loops.add(1);
+
+    uint32_t armed = 0;
+    for (RingDp* r : s->rings) {
+      st_.sqes.add(r->poll_sq(kSqBudget));
+      armed += r->armed_count();
+    }
+    armed_.store(armed, std::memory_order_relaxed);  // relaxed: a statistic
+
+    refill(*s);
+
+    if (!gate_open_ && armed >= cfg_.rx_gate) gate_open_ = true;
+    bool poll = s->rx && gate_open_;
+    if (poll && cfg_.gate_on_free_buffers && s->pool) {
+      // A virtual PMD allocates while it receives and drops what it cannot
+      // place: poll only when a whole burst fits, so a slow consumer slows
+      // the source instead of losing packets.
+      bool room = s->pool->available() >= cfg_.burst;
+      if (!room) {
+        if (!starved_) s->real->report_no_buffers();
+        st_.rx_polls_gated.add(1);
+      }
+      starved_ = !room;
+      poll = room;
+    }
+    if (poll) receive(*s);
+
+    for (RingDp* r : s->rings)
+      if (r->flush()) r->wake_if_needed();
+  }
+  // Control stops us only to tear everything down: nothing more to post.
+  running_.store(false, std::memory_order_seq_cst);
+}
+
+}  // namespace zcrxd

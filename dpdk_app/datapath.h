@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+// The datapath lcore: one loop serving the queue and every consumer ring.
+//
+//   poll every ring's SQ -> drain every live entry's RQ (niovs back to the
+//   pool) -> rx_burst -> parse -> classify -> post CQE32 on the owning ring
+//   -> publish CQ tails, eventfd wakeups (once per ring and burst at most)
+//
+// The control thread describes the world in an immutable Snapshot it
+// publishes with one atomic pointer store; the loop reads it once per
+// iteration and bumps a quiescent epoch between iterations, so control can
+// retire the old snapshot (and anything it referenced) after synchronize().
+// No lock, allocation or syscall per packet.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "flow.h"
+#include "ring_dp.h"
+#include "stats.h"
+
+struct rte_mbuf;
+
+namespace zcrxd {
+
+class AreaPool;
+class Port;
+
+struct FlowMember {
+  RingDp* ring;
+  uint32_t handle;
+};
+
+/// Rings sharing one flow; packets spread over them by flow hash.
+struct FlowGroupDp {
+  std::vector<FlowMember> members;
+};
+
+struct Snapshot {
+  std::vector<RingDp*> rings;
+  FlowTable flows;
+  std::vector<FlowGroupDp> groups;  // indexed by the FlowTable's group ids
+  Ifq* real = nullptr;              // real ifq bound to the queue
+  AreaPool* pool = nullptr;         // its area's pool
+  bool rx = true;                   // false while the queue is being rebound
+};
+
+struct DatapathConfig {
+  uint16_t port = 0;
+  uint16_t queue = 0;
+  uint32_t burst = 32;
+  uint32_t rx_gate = 0;
+  bool rx_timestamp = false;
+  bool gate_on_free_buffers = false;  // virtual PMDs: poll only with room
+};
+
+class Datapath {
+ public:
+  Datapath(const DatapathConfig& cfg, DpStats& stats);
+  ~Datapath();
+
+  /// Runs the loop until stop(). [datapath thread]
+  void run();
+  /// Asks the loop to end; it flushes its rings before it returns.
+  void stop() { stop_.store(true, std::memory_order_release); }
+
+  /// [control] Publishes `next`, waits until the loop no longer uses the
+  /// previous snapshot and frees it.
+  void publish(std::unique_ptr<Snapshot> next);
+  /// [control] Returns after the loop has passed a quiescent point (at once
+  /// when it is not running).
+  void synchronize();
+
+  /// RECV_ZC requests armed at the last iteration (stats).
+  uint32_t armed() const { return armed_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Burst;
+  void refill(const Snapshot& s);
+  void receive(const Snapshot& s);
+  void deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b);
+
+  DatapathConfig cfg_;
+  DpStats& st_;
+  std::atomic<Snapshot*> cur_{nullptr};
+  std::unique_ptr<Snapshot> owned_;  // control's copy of what cur_ points to
+  // Bumped (seq_cst) at the start of every iteration, before the loop
+  // loads cur_; see synchronize().
+  alignas(64) std::atomic<uint64_t> epoch_{0};
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stop_{false};
+  std::atomic<uint32_t> armed_{0};
+  bool gate_open_ = false;
+  bool starved_ = false;
+};
+
+}  // namespace zcrxd

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+#include "provider.h"
+
+#include <rte_mbuf.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "area_pool.h"
+#include "datapath.h"
+#include "port.h"
+
+namespace zcrxd {
+
+using zcrx::core::Area;
+using zcrx::core::Ifq;
+
+Provider::Provider(Port& port, Datapath& dp, DpStats& stats,
+                   std::function<void()> republish)
+    : port_(port), dp_(dp), st_(stats), republish_(std::move(republish)) {}
+
+int Provider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
+  if (port != port_.id() || rxq != port_.queue()) return -ENODEV;
+  if (bound_) return -EEXIST;
+  AreaPool* pool = staged_;
+  Area* area = ifq.area();
+  if (!pool || !area || pool->base() != area->base() ||
+      pool->num_niovs() != area->num_niovs())
+    return -ENOMEM;
+  area->set_provider_data(pool);
+  // Stop polling, rebind the queue to the area's pool, resume.
+  rx_ = false;
+  republish_();
+  int rc = port_.bind_pool(pool->pool());
+  rx_ = true;
+  if (rc) {
+    republish_();
+    return rc == -ENOMEM ? -ENOMEM : (rc == -ENOTSUP ? -EOPNOTSUPP : rc);
+  }
+  staged_ = nullptr;
+  bound_ = &ifq;
+  bound_pool_ = pool;
+  republish_();
+  return 0;
+}
+
+void Provider::close_queue(Ifq& ifq) {
+  if (bound_ != &ifq) return;
+  // Unpublish first: once republish returns the datapath no longer
+  // delivers into nor refills from the ifq.
+  bound_ = nullptr;
+  AreaPool* pool = bound_pool_;
+  bound_pool_ = nullptr;
+  rx_ = false;
+  republish_();
+  // The PMD gives back what it holds of the area when the queue is set up
+  // again on the fallback pool.
+  if (port_.bind_pool(nullptr))
+    std::fprintf(stderr, "zcrxd: rebinding the queue to the fallback pool failed\n");
+  rx_ = true;
+  republish_();
+  closed_ = pool;
+}
+
+void Provider::synchronize(Ifq&) { dp_.synchronize(); }
+
+void Provider::free_niovs(Area& area, const uint32_t* idx, uint32_t n) {
+  auto* pool = static_cast<AreaPool*>(area.provider_data());
+  if (!pool) return;
+  rte_mbuf* batch[64];
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (idx[i] >= pool->num_niovs()) continue;  // the engine validated it
+    batch[k++] = pool->mbuf(idx[i]);
+    if (k == 64) {
+      rte_pktmbuf_free_bulk(batch, k);
+      k = 0;
+    }
+  }
+  if (k) rte_pktmbuf_free_bulk(batch, k);
+}
+
+void Provider::return_niovs(Area& area, const uint32_t* idx, uint32_t n) {
+  free_niovs(area, idx, n);
+  st_.returned.add(n);
+}
+
+void Provider::reclaim_niovs(Area& area, const uint32_t* idx, uint32_t n) {
+  free_niovs(area, idx, n);
+  // relaxed: a statistic; only the control thread adds.
+  st_.reclaimed.fetch_add(n, std::memory_order_relaxed);
+}
+
+}  // namespace zcrxd
