@@ -77,6 +77,8 @@ EngineStats Engine::stats() const {
   s.ctxs_live = en.ctxs.size();
   s.entries_live = en.entries.size();
   s.boxes_live = en.boxes.size();
+  s.niovs_scrubbed = en.niovs_scrubbed.get();
+  s.niovs_reclaimed = en.niovs_reclaimed.get();
   return s;
 }
 

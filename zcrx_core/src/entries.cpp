@@ -88,7 +88,8 @@ void Engine::Impl::publish(Ifq* entry, uint32_t slot, uint32_t zcrx_id) {
   e.ctx->impl()->table[zcrx_id].store(entry, std::memory_order_release);
 }
 
-void Engine::Impl::reclaim_owned(Ifq* real, uint32_t slot, Counter& counter) {
+void Engine::Impl::reclaim_owned(Ifq* real, uint32_t slot, Counter& counter,
+                                 Counter& total) {
   Area* area = real->impl()->area.get();
   if (area == nullptr) return;
   Area::Impl& a = *area->impl();
@@ -106,12 +107,14 @@ void Engine::Impl::reclaim_owned(Ifq* real, uint32_t slot, Counter& counter) {
     if (k == std::size(batch)) {
       sink.reclaim_niovs(*area, batch, k);
       counter.add(k);
+      total.add(k);
       k = 0;
     }
   }
   if (k != 0) {
     sink.reclaim_niovs(*area, batch, k);
     counter.add(k);
+    total.add(k);
   }
 }
 
@@ -131,7 +134,7 @@ void Engine::Impl::retire(Ifq* entry) {
   binder.synchronize(*real);
   // The datapath holds no pointer to the entry any more: take back every
   // niov still attributed to it.
-  reclaim_owned(real, slot, e.reclaimed);
+  reclaim_owned(real, slot, e.reclaimed, niovs_reclaimed);
   r.slot_used[slot] = false;
   uint32_t top = r.entry_slots.load(std::memory_order_relaxed);
   while (top > 0 && !r.slot_used[top - 1]) top--;

@@ -136,6 +136,7 @@ struct Engine::Impl {
   std::set<Ifq*> entries;  // proxy + import
   std::set<ExportBox*> boxes;
   std::atomic<uint64_t> free_with_master_set{0};
+  Counter niovs_scrubbed, niovs_reclaimed;  // control-thread writers
 
   Impl(QueueBinder& b, BufferSink& s) : binder(b), sink(s) {}
 
@@ -162,7 +163,7 @@ struct Engine::Impl {
   static int setup_rq(Ifq* entry, const RqRegionLayout& layout, Mapping mem);
   void publish(Ifq* entry, uint32_t slot, uint32_t zcrx_id);
   void retire(Ifq* entry);
-  void reclaim_owned(Ifq* real, uint32_t slot, Counter& counter);
+  void reclaim_owned(Ifq* real, uint32_t slot, Counter& counter, Counter& total);
 };
 
 /// Common checks of every IORING_REGISTER_ZCRX_IFQ variant: reserved

@@ -135,7 +135,7 @@ void Engine::Impl::close_queue(Ifq* real) {
 // io_zcrx_scrub: every niov any user still holds goes back, once. Callers
 // closed the queue first, so the datapath touches none of them.
 void Engine::Impl::scrub(Ifq* real) {
-  reclaim_owned(real, kMaxEntriesPerIfq, real->impl()->scrubbed);
+  reclaim_owned(real, kMaxEntriesPerIfq, real->impl()->scrubbed, niovs_scrubbed);
 }
 
 // A proxy goes away: out of the snapshot (its niovs reclaimed), its user

@@ -272,6 +272,8 @@ struct EngineStats {
   // -- additions --
   uint64_t entries_live = 0;          // proxy + import entries not yet freed
   uint64_t boxes_live = 0;            // export boxes not yet released
+  uint64_t niovs_scrubbed = 0;        // returned by scrub (last user gone)
+  uint64_t niovs_reclaimed = 0;       // returned because their entry went away
 };
 
 /// An exported ifq (the kernel's "[zcrx]" box file). Owned by the caller:
