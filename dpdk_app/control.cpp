@@ -77,6 +77,7 @@ Control::Control(const Options& opt, Port& port, Datapath& dp, DpStats& stats)
 
 Control::~Control() {
   teardown();
+  release_areas();
   if (listen_fd_ >= 0) {
     close(listen_fd_);
     unlink(opt_.socket_path.c_str());
@@ -623,9 +624,14 @@ void Control::handle_message(Session& s) {
 
 // ---- loop ----------------------------------------------------------------------
 
-void Control::print_stats(const char* tag) {
+uint64_t Control::outstanding() const {
   uint64_t delivered = st_.delivered.get();
   uint64_t back = st_.returned.get() + st_.reclaimed.load(std::memory_order_relaxed);
+  return delivered >= back ? delivered - back : 0;
+}
+
+void Control::print_stats(const char* tag) {
+  uint64_t delivered = st_.delivered.get();
   std::printf("zcrxd: %s rx=%" PRIu64 " delivered=%" PRIu64 " bytes=%" PRIu64
               " dropped_no_flow=%" PRIu64 " dropped_no_buffers=%" PRIu64
               " dropped_empty=%" PRIu64 " cq_full=%" PRIu64 " refilled=%" PRIu64
@@ -634,7 +640,7 @@ void Control::print_stats(const char* tag) {
               st_.dropped_no_flow.get(), st_.dropped_no_buffers.get(),
               st_.dropped_empty.get(), st_.cq_full.get(), st_.refilled.get(),
               st_.reclaimed.load(std::memory_order_relaxed),
-              delivered >= back ? delivered - back : 0, dp_.armed(), sessions_.size());
+              outstanding(), dp_.armed(), sessions_.size());
   std::fflush(stdout);
 }
 
@@ -692,11 +698,24 @@ void Control::teardown() {
     if (e->box) release_export(*e);
   exports_.clear();
   housekeeping();
-  // Every buffer should be back now.
-  for (auto& a : areas_)
-    if (a->pool && !a->pool->full())
-      std::fprintf(stderr, "zcrxd: area pool missing %u buffers at exit\n",
+}
+
+int Control::release_areas() {
+  // After the port closed: whatever the PMD cached is back too.
+  housekeeping();
+  int missing = 0;
+  for (auto& a : areas_) {
+    if (a->pool && !a->pool->full()) {
+      missing += static_cast<int>(a->pool->num_niovs() - a->pool->available());
+      std::fprintf(stderr, "zcrxd: area %p: %u buffers never came back\n", a->map.base,
                    a->pool->num_niovs() - a->pool->available());
+    }
+    a->pool.reset();
+    munmap(a->map.base, a->map.len);
+    close(a->fd);
+  }
+  areas_.clear();
+  return missing;
 }
 
 }  // namespace zcrxd

@@ -41,6 +41,12 @@ class Control {
   /// loop has ended) and tears every session down.
   void run(int signal_fd, void (*stop_datapath)(void*), void* arg);
 
+  /// [after run() and Port::close()] Frees every area pool; returns the
+  /// number of buffers that never came back (must be 0).
+  int release_areas();
+  /// Buffers delivered and not yet returned (refill or reclaim).
+  uint64_t outstanding() const;
+
   /// One line of counters.
   void print_stats(const char* tag);
 

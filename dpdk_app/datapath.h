@@ -44,7 +44,7 @@ struct Snapshot {
   std::vector<FlowGroupDp> groups;  // indexed by the FlowTable's group ids
   Ifq* real = nullptr;              // real ifq bound to the queue
   AreaPool* pool = nullptr;         // its area's pool
-  bool rx = true;                   // false while the queue is being rebound
+  bool rx = false;                  // the port runs and may be polled
 };
 
 struct DatapathConfig {

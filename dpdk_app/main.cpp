@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cinttypes>
 #include <cstdio>
 #include <thread>
 
@@ -102,6 +103,14 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       control.run(sfd, stop_datapath, &sc);
       close(sfd);
+      // Sessions are gone (every buffer users held was reclaimed); what the
+      // PMD still holds comes back when the port closes.
+      port.close();
+      int missing = control.release_areas();
+      std::printf("zcrxd: exit outstanding=%" PRIu64 " missing=%d\n",
+                  control.outstanding(), missing);
+      std::fflush(stdout);
+      if (missing) rc = 3;
     }
   }
   port.close();

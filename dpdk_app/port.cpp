@@ -42,7 +42,6 @@ int Port::open(const PortConfig& cfg) {
   }
   const rte_bus* bus = info.device ? rte_bus_find_by_device(info.device) : nullptr;
   virtual_ = bus && std::strcmp(rte_bus_name(bus), "vdev") == 0;
-  runtime_setup_ = info.dev_capa & RTE_ETH_DEV_CAPA_RUNTIME_RX_QUEUE_SETUP;
   socket_ = rte_eth_dev_socket_id(cfg.port);
   if (socket_ < 0) socket_ = 0;
   if (cfg_.rx_desc > info.rx_desc_lim.nb_max && info.rx_desc_lim.nb_max)
@@ -68,7 +67,7 @@ int Port::open(const PortConfig& cfg) {
     std::fprintf(stderr, "zcrxd: configure port %u: %s\n", cfg.port, rte_strerror(-rc));
     return rc;
   }
-  for (uint16_t q = 0; q < nb_rx; q++) {
+  for (uint16_t q = 0; q < cfg.queue; q++) {
     rc = setup_rx(q, fallback_);
     if (rc) {
       std::fprintf(stderr, "zcrxd: rx queue %u setup: %s\n", q, rte_strerror(-rc));
@@ -84,28 +83,10 @@ int Port::open(const PortConfig& cfg) {
     }
   }
   rte_eth_promiscuous_enable(cfg.port);  // not every PMD has it; harmless
-  rc = rte_eth_dev_start(cfg.port);
-  if (rc) {
-    std::fprintf(stderr, "zcrxd: start port %u: %s\n", cfg.port, rte_strerror(-rc));
-    return rc;
-  }
-  started_ = true;
   return 0;
 }
 
 int Port::bind_pool(rte_mempool* pool) {
-  if (!pool) pool = fallback_;
-  if (runtime_setup_) {
-    int rc = rte_eth_dev_rx_queue_stop(cfg_.port, cfg_.queue);
-    if (rc == 0 || rc == -ENOTSUP) {
-      rc = setup_rx(cfg_.queue, pool);
-      if (rc == 0) rc = rte_eth_dev_rx_queue_start(cfg_.port, cfg_.queue);
-      if (rc == 0 || rc == -ENOTSUP) return 0;
-    }
-    // fall through to the full restart
-  }
-  // No runtime queue setup: restart the port, as the kernel restarts the
-  // RX queue when it binds a memory provider.
   if (started_) {
     int rc = rte_eth_dev_stop(cfg_.port);
     if (rc) return rc;
@@ -113,20 +94,30 @@ int Port::bind_pool(rte_mempool* pool) {
   }
   int rc = setup_rx(cfg_.queue, pool);
   if (rc) {
-    std::fprintf(stderr, "zcrxd: rx queue setup: %s\n", rte_strerror(-rc));
-    // Leave the port running on the fallback pool.
-    if (pool != fallback_ && setup_rx(cfg_.queue, fallback_) == 0 &&
-        rte_eth_dev_start(cfg_.port) == 0)
-      started_ = true;
+    std::fprintf(stderr, "zcrxd: rx queue setup on the area pool: %s\n", rte_strerror(-rc));
     return rc;
   }
   rc = rte_eth_dev_start(cfg_.port);
-  if (rc) return rc;
+  if (rc) {
+    std::fprintf(stderr, "zcrxd: start port %u: %s\n", cfg_.port, rte_strerror(-rc));
+    return rc;
+  }
   started_ = true;
   return 0;
 }
 
+void Port::unbind() {
+  if (started_) rte_eth_dev_stop(cfg_.port);
+  started_ = false;
+  // Releases the queue and with it whatever buffers the PMD held. A PMD
+  // that cannot set the queue up again (net_pcap infinite_rx) fails here;
+  // the queue then stays released until the next bind.
+  setup_rx(cfg_.queue, fallback_);
+}
+
 void Port::close() {
+  if (closed_) return;
+  closed_ = true;
   if (started_) rte_eth_dev_stop(cfg_.port);
   started_ = false;
   rte_eth_dev_close(cfg_.port);

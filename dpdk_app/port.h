@@ -17,18 +17,26 @@ struct PortConfig {
 
 class Port {
  public:
-  /// Configures `cfg.port` with queues 0..cfg.queue, every RX queue on a
-  /// private fallback pool, and starts it. Returns 0 or -errno (-ENODEV:
-  /// no such port or queue), after printing the reason to stderr.
+  /// Configures `cfg.port` with queues 0..cfg.queue; the queues zcrxd does
+  /// not serve get a private fallback pool. The port starts only when an
+  /// area is bound to the served queue (bind_pool): with no consumer there
+  /// is nowhere to put packets, and a PMD such as net_pcap with
+  /// infinite_rx fills its cache from the first pool it is given.
+  /// Returns 0 or -errno (-ENODEV: no such port or queue), after printing
+  /// the reason to stderr.
   int open(const PortConfig& cfg);
   /// Stops and closes the port.
   void close();
 
-  /// Sets the served queue up on `pool` (nullptr: the fallback pool).
-  /// Uses runtime queue setup where the PMD supports it, otherwise stops
-  /// the port, sets the queue up and starts it again. The caller
-  /// guarantees no thread polls the queue meanwhile. 0 or -errno.
+  /// Sets the served queue up on `pool` and (re)starts the port: the
+  /// kernel likewise restarts an RX queue when it binds a memory provider.
+  /// The caller guarantees no thread polls the queue meanwhile. 0 or
+  /// -errno; on failure the port is left stopped.
   int bind_pool(rte_mempool* pool);
+  /// Stops the port and sets the served queue up on the fallback pool, so
+  /// the PMD gives back every buffer of the area it held.
+  void unbind();
+  bool started() const { return started_; }
 
   uint16_t id() const { return cfg_.port; }
   uint16_t queue() const { return cfg_.queue; }
@@ -47,8 +55,8 @@ class Port {
   PortConfig cfg_{};
   int socket_ = 0;
   bool virtual_ = false;
-  bool runtime_setup_ = false;
   bool started_ = false;
+  bool closed_ = false;
   const char* driver_ = "";
   rte_mempool* fallback_ = nullptr;
 };

@@ -17,7 +17,9 @@ using zcrx::core::Ifq;
 
 Provider::Provider(Port& port, Datapath& dp, DpStats& stats,
                    std::function<void()> republish)
-    : port_(port), dp_(dp), st_(stats), republish_(std::move(republish)) {}
+    : port_(port), dp_(dp), st_(stats), republish_(std::move(republish)) {
+  rx_ = port_.started();
+}
 
 int Provider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
   if (port != port_.id() || rxq != port_.queue()) return -ENODEV;
@@ -32,8 +34,10 @@ int Provider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
   rx_ = false;
   republish_();
   int rc = port_.bind_pool(pool->pool());
-  rx_ = true;
+  rx_ = port_.started();
   if (rc) {
+    port_.unbind();  // give back whatever the failed setup took
+    rx_ = false;
     republish_();
     return rc == -ENOMEM ? -ENOMEM : (rc == -ENOTSUP ? -EOPNOTSUPP : rc);
   }
@@ -54,10 +58,9 @@ void Provider::close_queue(Ifq& ifq) {
   rx_ = false;
   republish_();
   // The PMD gives back what it holds of the area when the queue is set up
-  // again on the fallback pool.
-  if (port_.bind_pool(nullptr))
-    std::fprintf(stderr, "zcrxd: rebinding the queue to the fallback pool failed\n");
-  rx_ = true;
+  // again on the fallback pool; the port stays stopped until the next bind.
+  port_.unbind();
+  rx_ = false;
   republish_();
   closed_ = pool;
 }

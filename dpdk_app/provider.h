@@ -68,7 +68,7 @@ class Provider final : public zcrx::core::QueueBinder,
   AreaPool* closed_ = nullptr;
   zcrx::core::Ifq* bound_ = nullptr;
   AreaPool* bound_pool_ = nullptr;
-  bool rx_ = true;
+  bool rx_ = false;  // the port runs: the datapath may poll
 };
 
 }  // namespace zcrxd
