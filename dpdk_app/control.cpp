@@ -635,11 +635,11 @@ void Control::print_stats(const char* tag) {
   std::printf("zcrxd: %s rx=%" PRIu64 " delivered=%" PRIu64 " bytes=%" PRIu64
               " dropped_no_flow=%" PRIu64 " dropped_no_buffers=%" PRIu64
               " dropped_empty=%" PRIu64 " cq_full=%" PRIu64 " refilled=%" PRIu64
-              " reclaimed=%" PRIu64 " outstanding=%" PRIu64 " armed=%u rings=%zu\n",
+              " returned=%" PRIu64 " reclaimed=%" PRIu64 " outstanding=%" PRIu64 " armed=%u rings=%zu\n",
               tag, st_.rx.get(), delivered, st_.delivered_bytes.get(),
               st_.dropped_no_flow.get(), st_.dropped_no_buffers.get(),
               st_.dropped_empty.get(), st_.cq_full.get(), st_.refilled.get(),
-              st_.reclaimed.load(std::memory_order_relaxed),
+              st_.returned.get(), st_.reclaimed.load(std::memory_order_relaxed),
               outstanding(), dp_.armed(), sessions_.size());
   std::fflush(stdout);
 }
@@ -686,8 +686,12 @@ void Control::run(int signal_fd, void (*stop_datapath)(void*), void* arg) {
     }
   }
   stop_datapath(arg);
-  print_stats("final");
+  // What consumers still held when we stopped; the teardown that follows
+  // reclaims it, so the final line balances (outstanding 0).
+  std::printf("zcrxd: stopping held_by_consumers=%" PRIu64 " rings=%zu\n", outstanding(),
+              sessions_.size());
   teardown();
+  print_stats("final");
 }
 
 void Control::teardown() {

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+#include "daemon.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+namespace itest {
+
+namespace {
+
+std::atomic<int> g_instance{0};
+
+struct Scratch {
+  std::string dir;
+  Scratch() {
+    char tmpl[] = "/tmp/zcrxd-itest-XXXXXX";
+    if (mkdtemp(tmpl)) dir = tmpl;
+  }
+  ~Scratch() {
+    if (!dir.empty()) {
+      std::string cmd = "rm -rf '" + dir + "'";
+      if (std::system(cmd.c_str())) {}
+    }
+  }
+};
+
+}  // namespace
+
+std::string env_path(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::string scratch_dir() {
+  static Scratch s;
+  return s.dir;
+}
+
+bool make_pcap(const std::string& path, uint64_t count, uint32_t payload,
+               const std::string& ports, const std::vector<std::string>& extra) {
+  std::string cmd = env_path("PCAP_GEN") + " --out '" + path + "' --count " +
+                    std::to_string(count) + " --size " + std::to_string(payload) +
+                    " --ports " + ports;
+  for (auto& e : extra) cmd += " " + e;
+  cmd += " >/dev/null";
+  return std::system(cmd.c_str()) == 0;
+}
+
+Daemon::Daemon(const std::string& vdev, const std::vector<std::string>& opts) {
+  int n = g_instance++;
+  std::string prefix = "zit" + std::to_string(getpid()) + "_" + std::to_string(n);
+  socket_ = scratch_dir() + "/" + prefix + ".sock";
+  std::vector<std::string> args = {env_path("ZCRXD"), "--no-huge", "-m", "256",
+                                   "--no-pci", "--no-telemetry", "--file-prefix", prefix,
+                                   "-l", "0", "--log-level", "lib.eal:error",
+                                   "--vdev", vdev, "--", "--socket", socket_};
+  for (auto& o : opts) args.push_back(o);
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return;
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(p[1], 1);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(p[1]);
+  out_fd_ = p[0];
+  read_until("zcrxd: ready", 30000);
+  ready_ = out_.find("zcrxd: ready") != std::string::npos;
+}
+
+Daemon::~Daemon() {
+  if (pid_ > 0) stop();
+  if (out_fd_ >= 0) close(out_fd_);
+}
+
+void Daemon::read_until(const char* needle, int timeout_ms) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (out_.find(needle) == std::string::npos) {
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    end - std::chrono::steady_clock::now())
+                                    .count());
+    if (left <= 0) return;
+    pollfd pfd{out_fd_, POLLIN, 0};
+    if (poll(&pfd, 1, left) <= 0) return;
+    char buf[4096];
+    ssize_t r = read(out_fd_, buf, sizeof(buf));
+    if (r <= 0) return;
+    out_.append(buf, static_cast<size_t>(r));
+  }
+}
+
+int Daemon::stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGINT);
+  read_until("zcrxd: exit", 20000);
+  int status = 0;
+  int rc = -1;
+  for (int i = 0; i < 200; i++) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    usleep(100000);
+  }
+  if (rc == -1) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+  pid_ = -1;
+  size_t f = out_.rfind("zcrxd: final ");
+  if (f != std::string::npos) {
+    std::istringstream line(out_.substr(f + 13, out_.find('\n', f) - f - 13));
+    std::string kv;
+    while (line >> kv) {
+      size_t eq = kv.find('=');
+      if (eq != std::string::npos)
+        final_[kv.substr(0, eq)] = std::strtoull(kv.c_str() + eq + 1, nullptr, 10);
+    }
+  }
+  size_t e = out_.rfind("zcrxd: exit ");
+  if (e != std::string::npos) {
+    unsigned long long o = 0;
+    long long m = 0;
+    if (std::sscanf(out_.c_str() + e, "zcrxd: exit outstanding=%llu missing=%lld", &o, &m) == 2) {
+      exit_outstanding_ = o;
+      exit_missing_ = m;
+    }
+  }
+  return rc;
+}
+
+uint64_t Daemon::final_counter(const std::string& name) const {
+  auto it = final_.find(name);
+  return it == final_.end() ? UINT64_MAX : it->second;
+}
+
+}  // namespace itest
