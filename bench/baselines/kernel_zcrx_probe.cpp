@@ -117,6 +117,6 @@ int main(int argc, char** argv) {
     printf("kernel zcrx: registration failed: %s (errno %d)\n", strerror(e), e);
     j.boolean("supported", false).sint("errno", e).str("step", "register");
   }
-  j.print();
+  j.cpu(cpu_times()).print();
   return 0;
 }
