@@ -215,3 +215,25 @@ TEST_CASE("shutdown: a proxy drops its refs and sets if_rxq = -1") {
   CHECK(h.eng.stats().ifqs_live == 0);
   CHECK(h.eng.stats().free_with_master_set == 0);
 }
+
+TEST_CASE("clone: the error path leaves the master alone even when this ring is the master") {
+  // a registers r; b clones it; a then clones b's proxy back (a clone of
+  // a clone stands for r) with a full table: the undo must not clear a's
+  // master role.
+  Harness h;
+  Ctx* a = h.eng.create_ctx(nullptr);
+  Ctx* b = h.eng.create_ctx(nullptr);
+  Ctx* s = h.eng.create_ctx(nullptr);
+  Ifq* r = h.register_ok(a, 0, 0);
+  h.register_ok(s, 1, 0);
+  h.clone_ok(b, a, 0);
+  for (uint32_t i = 1; i < kMaxZcrxPerCtx; i++) h.clone_ok(a, s, 0);
+  REQUIRE(a->refs() == 3);  // own + master + b's proxy
+  uapi::io_uring_zcrx_ifq_reg reg = clone_reg(0);
+  CHECK(h.eng.clone_ifq(a, reg, b) == -EBUSY);
+  CHECK(r->master_ctx() == a);
+  CHECK(a->refs() == 3);
+  CHECK(b->refs() == 1);
+  CHECK(r->refs() == 2);
+  CHECK(r->user_refs() == 2);
+}

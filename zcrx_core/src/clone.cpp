@@ -60,9 +60,10 @@ int Engine::clone_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg, Ctx* src,
   }
   if (err != 0) {
     // Undo exactly what was taken, in reverse order (the seed leaks both
-    // references on this path).
+    // references on this path). No ctx: a clone never touches the master,
+    // even when `ctx` happens to be the real ifq's master.
     delete proxy;
-    en.unregister(real, ctx);
+    en.unregister(real, nullptr);
     en.put_ctx(src);
     return err;
   }
