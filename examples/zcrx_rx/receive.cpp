@@ -145,7 +145,7 @@ void Loop::progress(double now) {
 }
 
 void Loop::cancel_and_drain() {
-  if (armed_) {
+  if (armed_ && ring_.session_alive()) {
     zcrx::uapi::io_uring_sqe* sqe = ring_.get_sqe();
     if (sqe) {
       zcrx::prep_cancel(sqe, kRecvTag, kCancelTag);
@@ -174,10 +174,19 @@ void Loop::run(const volatile sig_atomic_t& stop) {
     return;
   }
   const auto mode = o_.eventfd ? zcrx::WaitMode::eventfd : zcrx::WaitMode::busy_poll;
+  double last_alive_check = start_;
   for (;;) {
     double now = now_s();
     if (stop || t_.fatal || t_.finished || limits_reached(now)) break;
     progress(now);
+    // A CQ that stays quiet cannot tell a dead zcrxd from an idle flow.
+    if (now - last_alive_check >= 0.5) {
+      last_alive_check = now;
+      if (!ring_.session_alive()) {
+        t_.fatal = -ECONNRESET;
+        break;
+      }
+    }
     int r = ring_.wait_cqe(1, mode, kWaitSliceNs);
     if (r == -ETIME) continue;
     if (r < 0) {

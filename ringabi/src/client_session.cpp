@@ -2,6 +2,7 @@
 // libzcrx control path: the session with zcrxd, ring creation, ifq
 // registration/clone/import/export, flows and the eventfd.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -68,6 +69,13 @@ int Ring::attach(int sock) {
   if (sock < 0) return -EBADF;
   sock_ = sock;
   return 0;
+}
+
+bool Ring::session_alive() const {
+  if (sock_ < 0) return false;
+  pollfd p{sock_, POLLRDHUP, 0};
+  if (poll(&p, 1, 0) < 0) return true;  // EINTR and friends: no news
+  return (p.revents & (POLLHUP | POLLRDHUP | POLLERR)) == 0;
 }
 
 int Ring::call(uint16_t op, const void* req_body, size_t req_len, const int* fds_in,

@@ -380,3 +380,15 @@ TEST_CASE("session: destroying the ring ends the session") {
   char b;
   CHECK(recv(srv.session(0).sock, &b, 1, MSG_DONTWAIT | MSG_PEEK) == 0);
 }
+
+TEST_CASE("session: session_alive turns false when zcrxd hangs up") {
+  fake::Server srv;
+  Ring ring;
+  CHECK_FALSE(ring.session_alive());
+  REQUIRE(ring.attach(srv.open_session()) == 0);
+  REQUIRE(ring.create(8) == 0);
+  CHECK(ring.session_alive());
+  srv.set_hook([](int sock, const MsgHeader&) { shutdown(sock, SHUT_RDWR); });
+  CHECK(ring.flush_rq(0) == -ECONNRESET);
+  CHECK_FALSE(ring.session_alive());
+}

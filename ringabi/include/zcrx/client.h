@@ -162,6 +162,9 @@ class Ring {
   /// activation). 0 or -EISCONN.
   int attach(int sock);
   int socket_fd() const { return sock_; }
+  /// False once zcrxd closed the session (it exited, or terminated the
+  /// ring). One poll(2) with zero timeout: for slow paths, not per packet.
+  bool session_alive() const;
 
   /// CREATE_RING + mapping. Entries as proto::CreateRingReq says (cq 0 =
   /// 2 * sq). 0 or -errno (-EPROTO for a region that fails

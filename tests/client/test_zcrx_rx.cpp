@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: MIT
+// The zcrx_rx example as a separate process against the fake server
+// listening on a unix socket path: register, clone and import through
+// --share, eventfd waits, len-limited requests, damage detection, SIGINT.
+// Every delivered packet must be counted by exactly one consumer and every
+// buffer must come back.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fake_server.h"
+
+extern char** environ;
+
+namespace {
+
+const char* zcrx_rx_bin() {
+  const char* p = std::getenv("ZCRX_RX_BIN");
+  return p && *p ? p : "examples/zcrx_rx/zcrx_rx";
+}
+
+std::string tmp_path(const char* what) {
+  return "/tmp/zcrx-client-test-" + std::to_string(getpid()) + "-" + what + ".sock";
+}
+
+struct Proc {
+  pid_t pid = -1;
+  int out = -1;  // read end of its stdout
+  std::string text;
+  int status = -1;
+  bool reaped = false;
+  Proc() = default;
+  Proc(Proc&& o) noexcept
+      : pid(o.pid), out(o.out), text(std::move(o.text)), status(o.status), reaped(o.reaped) {
+    o.pid = -1;
+    o.out = -1;
+  }
+  // A test that failed half-way must not leave a consumer spinning.
+  ~Proc() {
+    if (pid > 0 && !reaped) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    if (out >= 0) close(out);
+  }
+};
+
+Proc spawn(std::vector<std::string> args) {
+  Proc p;
+  int fds[2];
+  REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  std::vector<char*> argv;
+  args.insert(args.begin(), zcrx_rx_bin());
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int r = posix_spawn(&p.pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  REQUIRE_MESSAGE(r == 0, "cannot run ", std::string(argv[0]));
+  p.out = fds[0];
+  return p;
+}
+
+// Waits for exit (killing it after `timeout_s`) and collects its stdout.
+void finish(Proc& p, int timeout_s = 60) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  char buf[4096];
+  for (;;) {
+    pollfd pf{p.out, POLLIN, 0};
+    if (poll(&pf, 1, 100) > 0) {
+      ssize_t n = read(p.out, buf, sizeof(buf));
+      if (n > 0) {
+        p.text.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (n == 0) break;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(p.pid, SIGKILL);
+      break;
+    }
+  }
+  close(p.out);
+  p.out = -1;
+  waitpid(p.pid, &p.status, 0);
+  p.reaped = true;
+}
+
+int exit_code(const Proc& p) { return WIFEXITED(p.status) ? WEXITSTATUS(p.status) : -1; }
+
+// Value of "key": in the RESULT line (digits only; -1 when absent).
+long long result_value(const Proc& p, const char* key) {
+  size_t r = p.text.find("RESULT {");
+  if (r == std::string::npos) return -1;
+  std::string k = std::string("\"") + key + "\":";
+  size_t at = p.text.find(k, r);
+  if (at == std::string::npos) return -1;
+  return std::atoll(p.text.c_str() + at + k.size());
+}
+
+bool result_flag(const Proc& p, const char* key) {
+  std::string k = std::string("\"") + key + "\":true";
+  return p.text.find(k) != std::string::npos;
+}
+
+// The fake datapath in a thread: a few deliveries, a short pause.
+struct Pump {
+  fake::Server& srv;
+  std::atomic<bool> stop{false};
+  uint64_t seq = 1;
+  uint64_t corrupt = UINT64_MAX;
+  unsigned budget = 64;
+  unsigned pause_us = 50;
+  std::thread th;
+
+  explicit Pump(fake::Server& s) : srv(s) {}
+  void start() {
+    th = std::thread([this] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        srv.pump(budget, &seq, corrupt);
+        usleep(pause_us);
+      }
+    });
+  }
+  void finish() {
+    stop = true;
+    if (th.joinable()) th.join();
+  }
+  ~Pump() { finish(); }
+};
+
+bool wait_until(const std::function<bool()>& cond, int timeout_ms = 20000) {
+  for (int i = 0; i < timeout_ms / 5; i++) {
+    if (cond()) return true;
+    usleep(5000);
+  }
+  return cond();
+}
+
+void check_clean(const Proc& p) {
+  INFO("output: ", p.text);
+  CHECK(exit_code(p) == 0);
+  CHECK(result_value(p, "bad_payloads") == 0);
+  CHECK(result_value(p, "cqe_errors") == 0);
+  CHECK(result_value(p, "bad_offsets") == 0);
+  CHECK(result_value(p, "outstanding") == 0);
+}
+
+// After every consumer exited: each delivery counted once, every buffer back.
+void check_balanced(fake::Server& srv, long long packets_counted) {
+  auto d = srv.datapath_stats();
+  CHECK(static_cast<long long>(d.delivered) == packets_counted);
+  CHECK(d.refilled + d.reclaimed == d.delivered);
+  CHECK(d.bad_refills == 0);
+  CHECK(d.outstanding == 0);
+}
+
+}  // namespace
+
+TEST_CASE("zcrx_rx: register mode receives, verifies and returns every buffer") {
+  fake::Server srv;
+  std::string sock = tmp_path("reg");
+  REQUIRE(srv.listen_on(sock.c_str()) == 0);
+  Pump pump(srv);
+  pump.start();
+  Proc p = spawn({"--socket", sock, "--flow", "udp:9000", "--count", "5000", "--quiet",
+                  "--area-mb", "2", "--rq-entries", "256", "--cq-entries", "512"});
+  finish(p);
+  wait_until([&] { return srv.datapath_stats().outstanding == 0; });
+  pump.finish();
+  check_clean(p);
+  CHECK(result_value(p, "packets") >= 5000);
+  CHECK(result_value(p, "bytes") > 5000 * 64);
+  check_balanced(srv, result_value(p, "packets"));
+  unlink(sock.c_str());
+}
+
+TEST_CASE("zcrx_rx: a master shares its queue with a clone and an importer") {
+  fake::Server srv;
+  std::string sock = tmp_path("share-srv");
+  std::string share = tmp_path("share");
+  REQUIRE(srv.listen_on(sock.c_str()) == 0);
+  Proc master = spawn({"--socket", sock, "--flow", "udp:9000", "--share", share, "--count",
+                       "3000", "--quiet", "--area-mb", "2", "--rq-entries", "512"});
+  // Datapath passes without deliveries pick up the SQEs as they come.
+  uint64_t seq = 1;
+  REQUIRE(wait_until([&] {
+    srv.pump(0, &seq);
+    return srv.armed() == 1;
+  }));
+  Proc clone = spawn({"--socket", sock, "--flow", "udp:9000", "--mode", "clone", "--share",
+                      share, "--count", "1000", "--quiet", "--rq-entries", "512"});
+  Proc imp = spawn({"--socket", sock, "--flow", "udp:9000", "--mode", "import", "--share",
+                    share, "--count", "1000", "--quiet", "--eventfd"});
+  REQUIRE(wait_until([&] {
+    srv.pump(0, &seq);
+    return srv.armed() == 3;
+  }));
+  Pump pump(srv);
+  pump.start();
+  finish(clone);
+  finish(imp);
+  finish(master);
+  wait_until([&] { return srv.datapath_stats().outstanding == 0; });
+  pump.finish();
+  check_clean(master);
+  check_clean(clone);
+  check_clean(imp);
+  CHECK(master.text.find("\"mode\":\"register\"") != std::string::npos);
+  CHECK(clone.text.find("\"mode\":\"clone\"") != std::string::npos);
+  CHECK(imp.text.find("\"mode\":\"import\"") != std::string::npos);
+  CHECK(result_value(clone, "packets") >= 1000);
+  CHECK(result_value(imp, "packets") >= 1000);
+  check_balanced(srv, result_value(master, "packets") + result_value(clone, "packets") +
+                          result_value(imp, "packets"));
+  CHECK(srv.served[zcrx::proto::kOpExport] >= 1);
+  unlink(sock.c_str());
+}
+
+TEST_CASE("zcrx_rx: one damaged byte is reported and fails the run") {
+  fake::Server srv;
+  std::string sock = tmp_path("bad");
+  REQUIRE(srv.listen_on(sock.c_str()) == 0);
+  Pump pump(srv);
+  pump.corrupt = 100;
+  pump.start();
+  Proc p = spawn({"--socket", sock, "--count", "1000", "--quiet", "--area-mb", "1"});
+  finish(p);
+  pump.finish();
+  INFO("output: ", p.text);
+  CHECK(exit_code(p) == 1);
+  CHECK(result_value(p, "bad_payloads") == 1);
+  CHECK(result_value(p, "outstanding") == 0);
+  unlink(sock.c_str());
+}
+
+TEST_CASE("zcrx_rx: a len-limited request ends at its final CQE with exactly len bytes") {
+  fake::Server srv;
+  std::string sock = tmp_path("len");
+  REQUIRE(srv.listen_on(sock.c_str()) == 0);
+  Pump pump(srv);
+  pump.start();
+  Proc p = spawn({"--socket", sock, "--len", "100000", "--quiet", "--area-mb", "1",
+                  "--eventfd", "--duration", "30"});
+  finish(p);
+  pump.finish();
+  check_clean(p);
+  CHECK(result_flag(p, "finished"));
+  CHECK(result_value(p, "bytes") == 100000);
+  unlink(sock.c_str());
+}
+
+TEST_CASE("zcrx_rx: SIGINT stops it cleanly with every buffer returned") {
+  fake::Server srv;
+  std::string sock = tmp_path("int");
+  REQUIRE(srv.listen_on(sock.c_str()) == 0);
+  Pump pump(srv);
+  pump.start();
+  Proc p = spawn({"--socket", sock, "--quiet", "--area-mb", "1"});
+  REQUIRE(wait_until([&] { return srv.datapath_stats().delivered > 2000; }));
+  kill(p.pid, SIGINT);
+  finish(p);
+  wait_until([&] { return srv.datapath_stats().outstanding == 0; });
+  pump.finish();
+  check_clean(p);
+  check_balanced(srv, result_value(p, "packets"));
+  unlink(sock.c_str());
+}
+
+TEST_CASE("zcrx_rx: setup failures exit 2 with a reason") {
+  Proc p = spawn({"--socket", "/nonexistent/zcrxd.sock", "--quiet"});
+  finish(p);
+  CHECK(exit_code(p) == 2);
+  Proc q = spawn({"--mode", "clone"});  // needs --share
+  finish(q);
+  CHECK(exit_code(q) == 2);
+}
