@@ -142,3 +142,17 @@ TEST_CASE("refill: an entry accepts only niovs it owns (per-entry RQ ownership)"
   for (uint32_t i = 0; i < 9; i++) CHECK(h.prov.returned(r->area(), i) == 1);
   h.eng.release_box(box);
 }
+
+TEST_CASE("refill: entries seen before a corrupt tail are not drained after it") {
+  Harness h;
+  Ctx* a = h.eng.create_ctx(nullptr);
+  Ifq* r = h.register_ok(a, 0, 0, 8);
+  Harness::push_rqes(r, h.deliver(r, 6));
+  CHECK(r->refill(2) == 2);  // 4 more are published and known
+  auto* tail = reinterpret_cast<uint32_t*>(static_cast<char*>(r->rq_base()) +
+                                           r->rq_layout().off.tail);
+  *tail += r->rq_layout().rq_entries + 5;
+  CHECK(r->refill(2) == 0);
+  CHECK(r->stats().rq_corrupt == 1);
+  CHECK(r->area()->held_by_users() == 4);
+}

@@ -17,7 +17,11 @@ uint32_t Ifq::refill(uint32_t budget) {
   Area::Impl& a = *area.impl();
   RqConsumer& rq = im.rq.consumer;
 
-  const uint32_t n = rq.peek(budget);
+  // Re-read the consumer's tail on every call (one shared line per burst),
+  // so a corrupt tail stops the RQ at once rather than after the entries
+  // cached from an earlier look.
+  const uint32_t ready = rq.available(~uint32_t{0});
+  const uint32_t n = ready < budget ? ready : budget;
   if (rq.state() != RingState::ok) {
     if (!im.rq_corrupt_seen) {
       im.rq_corrupt_seen = true;

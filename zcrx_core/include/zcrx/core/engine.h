@@ -215,8 +215,11 @@ class Ifq {
   /// each (token, __pad, index, owner == this entry, user reference), drops
   /// the user reference and hands niovs that reach zero to the BufferSink
   /// (return_niovs) in batches. Returns the number of niovs returned. Bad
-  /// RQEs are skipped and counted. Returns 0 when the entry is not live or
-  /// the queue is closed.
+  /// RQEs are skipped and counted. Returns 0 when the entry is not live.
+  /// The RQ tail is re-read on every call; a tail claiming more entries
+  /// than the ring holds (or moving backwards) makes the RQ corrupt: it is
+  /// counted once (rq_corrupt) and never drained again; its niovs come
+  /// back when the entry goes away.
   uint32_t refill(uint32_t budget);
 
   // ---- datapath snapshot of a real ifq's live entries ----
