@@ -36,6 +36,7 @@ void EngineDriver::set_entry(int e, Ifq* p) {
   if (entries_.size() <= static_cast<size_t>(e)) {
     entries_.resize(e + 1, nullptr);
     producers_.resize(e + 1);
+    corrupt_.resize(e + 1, false);
   }
   entries_[e] = p;
   const RqRegionLayout& l = p->rq_layout();
@@ -159,6 +160,9 @@ uint64_t EngineDriver::deliver(int e, uint32_t idx, uint32_t data_offset) {
 void EngineDriver::report_no_buffers(int e) { entries_[e]->report_no_buffers(); }
 
 bool EngineDriver::push_rqe(int e, Rqe rqe) {
+  // Our producer view does not re-read the tail it owns: after
+  // corrupt_rq() it would publish over the broken value.
+  if (corrupt_[e]) return false;
   u::io_uring_zcrx_rqe x{};
   x.off = rqe.off;
   x.len = 4096;  // advisory
@@ -167,6 +171,19 @@ bool EngineDriver::push_rqe(int e, Rqe rqe) {
 }
 
 uint32_t EngineDriver::refill(int e, uint32_t budget) { return entries_[e]->refill(budget); }
+
+void EngineDriver::corrupt_rq(int e) {
+  const Ifq* q = entries_[e];
+  const RqRegionLayout& l = q->rq_layout();
+  auto* tail = reinterpret_cast<uint32_t*>(static_cast<char*>(q->rq_base()) + l.off.tail);
+  // The consumer's own index word; a plain store as a buggy consumer would.
+  *tail += l.rq_entries + 5;
+  corrupt_[e] = true;
+}
+
+bool EngineDriver::set_master(int e, int c) {
+  return engine_->set_master_ctx(entries_[e], ctxs_[c]);
+}
 
 // ---- comparison ---------------------------------------------------------------
 
@@ -208,6 +225,8 @@ std::string compare(const Model& m, const EngineDriver& d) {
   diff.eq(es.ifqs_live, t.ifqs_live, "ifqs_live");
   diff.eq(es.entries_live, t.entries_live, "entries_live");
   diff.eq(es.boxes_live, t.boxes_live, "boxes_live");
+  diff.eq(es.niovs_scrubbed, t.niovs_scrubbed, "niovs_scrubbed");
+  diff.eq(es.niovs_reclaimed, t.niovs_reclaimed, "niovs_reclaimed");
   // Which objects are alive differs: reading the others could touch freed
   // memory.
   if (diff.failed()) return diff.str();
@@ -260,6 +279,8 @@ std::string compare(const Model& m, const EngineDriver& d) {
       diff.eq(q->if_rxq(), mr.open ? static_cast<int32_t>(mr.rxq) : -1, n + " if_rxq");
     if (me.kind == Kind::proxy)
       diff.eq(q->if_rxq(), me.shut ? -1 : static_cast<int32_t>(mr.rxq), n + " if_rxq");
+    if (me.kind == Kind::import && !mr.freed)
+      diff.eq(q->if_rxq(), mr.open ? static_cast<int32_t>(mr.rxq) : -1, n + " if_rxq");
     if (me.live) diff.eq(q->rq_layout().rq_entries, me.rq_entries, n + " rq_entries");
     const core::IfqStats s = q->stats();
     diff.eq(s.delivered, me.stats.delivered, n + " delivered");
@@ -269,6 +290,7 @@ std::string compare(const Model& m, const EngineDriver& d) {
     diff.eq(s.rqe_bad_index, me.stats.rqe_bad_index, n + " rqe_bad_index");
     diff.eq(s.rqe_no_ref, me.stats.rqe_no_ref, n + " rqe_no_ref");
     diff.eq(s.rqe_wrong_owner, me.stats.rqe_wrong_owner, n + " rqe_wrong_owner");
+    diff.eq(s.rq_corrupt, me.stats.rq_corrupt, n + " rq_corrupt");
     if (me.kind == Kind::real) {
       diff.eq(s.scrubbed, mr.scrubbed, n + " scrubbed");
       diff.eq(s.no_buffers, mr.no_buffers, n + " no_buffers");

@@ -58,6 +58,9 @@ class EngineDriver {
   void report_no_buffers(int e);
   bool push_rqe(int e, Rqe rqe);
   uint32_t refill(int e, uint32_t budget);
+  /// Publishes an RQ tail far beyond the head, as a broken consumer might.
+  void corrupt_rq(int e);
+  bool set_master(int e, int c);
 
   core::Engine& engine() { return *engine_; }
   const core::Engine& engine() const { return *engine_; }
@@ -77,6 +80,7 @@ class EngineDriver {
   std::vector<std::unique_ptr<CountingEvents>> events_;
   std::vector<core::Ifq*> entries_;
   std::vector<std::unique_ptr<RqProducer>> producers_;  // per entry
+  std::vector<bool> corrupt_;                           // per entry
   std::vector<core::Ifq*> reals_;
   std::vector<core::FreeList*> lists_;
   std::vector<core::ExportBox*> boxes_;

@@ -144,6 +144,7 @@ void Model::scrub(int r) {
     n.user_refs = 0;
     n.owner = kNone;
     q.scrubbed++;
+    totals_.niovs_scrubbed++;
   }
 }
 
@@ -168,6 +169,7 @@ void Model::entry_away(int e) {
     n.user_refs = 0;
     n.owner = kNone;
     en.stats.reclaimed++;
+    totals_.niovs_reclaimed++;
   }
   en.rq.clear();
 }
@@ -325,8 +327,25 @@ void Model::report_no_buffers(int e) {
   if (q.master != kNone) ctxs_[q.master].no_buffer_events++;
 }
 
+void Model::corrupt_rq(int e) {
+  Entry& en = entries_[e];
+  if (en.rq_corrupt) return;
+  en.rq_corrupt = true;
+  en.stats.rq_corrupt++;
+  en.rq.clear();
+}
+
+bool Model::set_master(int e, int c) {
+  Real& q = reals_[entries_[e].real];
+  if (q.master != kNone) return false;
+  q.master = c;
+  ctxs_[c].refs++;
+  return true;
+}
+
 bool Model::push_rqe(int e, Rqe rqe) {
   Entry& en = entries_[e];
+  if (en.rq_corrupt) return false;
   if (en.rq.size() >= en.rq_entries) return false;
   en.rq.push_back(rqe);
   return true;
@@ -337,7 +356,7 @@ bool Model::push_rqe(int e, Rqe rqe) {
 uint32_t Model::refill(int e, uint32_t budget) {
   Entry& en = entries_[e];
   Real& q = reals_[en.real];
-  if (!en.live || !q.open) return 0;
+  if (!en.live || !q.open || en.rq_corrupt) return 0;
   const uint64_t token_mask = ~((uint64_t{1} << kTokenShift) - 1);
   uint32_t returned = 0;
   while (budget > 0 && !en.rq.empty()) {

@@ -50,6 +50,7 @@ struct EntryStats {
   uint64_t rqe_bad_index = 0;
   uint64_t rqe_no_ref = 0;
   uint64_t rqe_wrong_owner = 0;
+  uint64_t rq_corrupt = 0;
 };
 
 struct Niov {
@@ -88,6 +89,7 @@ struct Entry {
   bool live = false;    // in the real ifq's datapath table
   bool shut = false;    // proxy: refs dropped at shutdown (if_rxq = -1)
   bool freed = false;   // proxy/import: entry object freed with its ring
+  bool rq_corrupt = false;  // the consumer broke its RQ indices
   uint32_t rq_entries = 0;
   std::deque<Rqe> rq;   // RQEs written by the consumer, not yet drained
   EntryStats stats;
@@ -143,6 +145,8 @@ struct Totals {
   uint64_t ctxs_live = 0;
   uint64_t entries_live = 0;  // proxy + import entries not freed
   uint64_t boxes_live = 0;
+  uint64_t niovs_scrubbed = 0;
+  uint64_t niovs_reclaimed = 0;
 };
 
 class Model {
@@ -176,6 +180,12 @@ class Model {
   bool push_rqe(int e, Rqe rqe);
   /// Datapath drains up to `budget` RQEs; returns niovs returned.
   uint32_t refill(int e, uint32_t budget);
+  /// The consumer published an RQ tail beyond what the ring holds: the
+  /// RQ is dead for good (counted once), the entry's buffers stay held
+  /// until the entry goes away.
+  void corrupt_rq(int e);
+  /// zcrx_set_ring_ctx on the real behind entry `e`: true when it set `c`.
+  bool set_master(int e, int c);
 
   // ---- queries ----
   const Ctx& ctx(int c) const { return ctxs_[c]; }
