@@ -15,6 +15,7 @@
 #include <rte_lcore.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 

@@ -12,6 +12,7 @@
 #include <rte_lcore.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "bench_common.h"

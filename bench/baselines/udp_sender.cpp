@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 

@@ -24,6 +24,7 @@ using namespace zcrx::bench;
 
 constexpr int kBufGroup = 7;
 constexpr uint64_t kRecvTag = 1;
+constexpr uint64_t kCancelTag = 2;
 
 struct Options {
   const char* bind_addr = "0.0.0.0";
@@ -161,6 +162,22 @@ int main(int argc, char** argv) {
   const double t_start = now_s();
   __kernel_timespec wait_ts{0, 100000000};  // wake every 100 ms for the clock
 
+  // Reads one received datagram and queues its buffer back to the buffer
+  // ring at `slot` positions past the tail (published by the caller).
+  // False when the completion names no valid buffer.
+  auto consume = [&](const io_uring_cqe* cqe, int slot) {
+    unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+    size_t len = static_cast<size_t>(cqe->res);
+    if (bid >= o.buffers || len > o.buf_size) return false;
+    uint8_t* p = pool + static_cast<size_t>(bid) * o.buf_size;
+    touch += p[0] + p[len - 1];
+    if (o.verify && zcrx::pattern::first_mismatch(p, len) != len) bad++;
+    bytes += len;
+    packets++;
+    io_uring_buf_ring_add(br, p, o.buf_size, static_cast<unsigned short>(bid), mask, slot);
+    return true;
+  };
+
   while (!stop_requested()) {
     io_uring_cqe* cqe = nullptr;
     if (o.busy_poll) {
@@ -176,18 +193,7 @@ int main(int argc, char** argv) {
         seen++;
         if (cqe->user_data != kRecvTag) continue;
         if (cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
-          unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-          size_t len = static_cast<size_t>(cqe->res);
-          if (bid < o.buffers && len <= o.buf_size) {
-            const uint8_t* p = pool + static_cast<size_t>(bid) * o.buf_size;
-            touch += p[0] + p[len - 1];
-            if (o.verify && zcrx::pattern::first_mismatch(p, len) != len) bad++;
-            bytes += len;
-            packets++;
-            io_uring_buf_ring_add(br, const_cast<uint8_t*>(p), o.buf_size,
-                                  static_cast<unsigned short>(bid), mask, static_cast<int>(recycled));
-            recycled++;
-          }
+          if (consume(cqe, static_cast<int>(recycled))) recycled++;
           if (packets == 1) t_first = now;
           t_last = now;
         } else if (cqe->res == -ENOBUFS) {
@@ -213,6 +219,26 @@ int main(int argc, char** argv) {
     if (errors > 1000) {
       fprintf(stderr, "uring_recv_multishot: too many recv errors\n");
       break;
+    }
+  }
+  // Cancel the armed receive and reap its final completion before closing:
+  // io_uring otherwise drops its socket reference asynchronously after
+  // exit, and the port stays bound for a moment.
+  if (io_uring_sqe* sqe = io_uring_get_sqe(&ring)) {
+    io_uring_prep_cancel64(sqe, kRecvTag, 0);
+    io_uring_sqe_set_data64(sqe, kCancelTag);
+    io_uring_submit(&ring);
+    __kernel_timespec slice{0, 10000000};
+    for (int i = 0; i < 100; i++) {
+      io_uring_cqe* cqe = nullptr;
+      if (io_uring_wait_cqe_timeout(&ring, &cqe, &slice) != 0 || !cqe) continue;
+      bool recv_done = cqe->user_data == kRecvTag && !(cqe->flags & IORING_CQE_F_MORE);
+      // A datagram that raced with the cancel is still read and counted.
+      if (cqe->user_data == kRecvTag && cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER) &&
+          consume(cqe, 0))
+        io_uring_buf_ring_advance(br, 1);
+      io_uring_cqe_seen(&ring, cqe);
+      if (recv_done) break;
     }
   }
   io_uring_queue_exit(&ring);
