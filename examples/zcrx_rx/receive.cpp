@@ -113,8 +113,9 @@ void Loop::on_cqe(const io_uring_cqe32& c) {
   }
   if (c.cqe.flags & zcrx::uapi::kCqeFMore) return;
   armed_ = false;
-  if (c.cqe.res == 0 && o_.len) {
-    t_.finished = true;  // len-limited request delivered its bytes
+  if (c.cqe.res == 0) {
+    // The final CQE of a len-limited request, or the flow went away.
+    t_.finished = true;
     return;
   }
   if (cancelling_) return;

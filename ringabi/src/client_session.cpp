@@ -347,7 +347,8 @@ int Ring::disable_eventfd() {
 
 int create_area(size_t len, bool hugetlb, void** base) {
   if (len == 0 || len % area_granule(hugetlb) != 0) return -EINVAL;
-  unsigned flags = MFD_CLOEXEC | (hugetlb ? MFD_HUGETLB : 0);
+  // Sealable, so zcrxd can forbid shrinking the area under the NIC.
+  unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | (hugetlb ? MFD_HUGETLB : 0);
   int fd = memfd_create("zcrx-area", flags);
   if (fd < 0) return -errno;
   if (ftruncate(fd, static_cast<off_t>(len)) < 0) {

@@ -359,7 +359,9 @@ int Server::handle(Session* s, const MsgHeader& h, const unsigned char* body, Re
       // one of another ifq.
       for (auto& other : sessions_)
         for (auto& f : other->flows)
-          if (f.port == req.dst_port && f.group != q->area.get()) return -EEXIST;
+          if (f.port == req.dst_port &&
+              (f.group != q->area.get() || other.get() == s))
+            return -EEXIST;
       uint32_t handle = 100 + next_flow_++;
       s->flows.push_back(Session::Flow{handle, req.dst_port, q->area.get()});
       reply(OpenFlowReply{handle, 0});
@@ -506,7 +508,9 @@ unsigned Server::pump(unsigned budget, uint64_t* seq, uint64_t corrupt_seq) {
           if (qq->id == e.zcrx_ifq_idx) q = qq.get();
         bool flow_ok = false;
         for (auto& f : s.flows) flow_ok |= static_cast<int32_t>(f.handle) == e.fd;
-        if (!q || !flow_ok)
+        if (!flow_ok)
+          dp_.cq_full += !post_cqe(cq, e.user_data, -EBADF, 0);
+        else if (!q || !(e.ioprio & uapi::kRecvMultishot))
           dp_.cq_full += !post_cqe(cq, e.user_data, -EINVAL, 0);
         else
           s.requests.push_back(Session::Request{e.user_data, q, e.len, e.len != 0});

@@ -93,8 +93,9 @@ TEST_CASE("flow: open flow, prep RECV_ZC/NOP/cancel, submit publishes exact SQEs
   Fixture f;
   int flow = f.ring.open_flow(f.id, FlowSpec::udp(9000));
   REQUIRE(flow >= 0);
-  // Another ring with its own ifq may not take the flow; a second open on
-  // the same ifq joins its group.
+  // Another ring with its own ifq may not take the flow, nor may this ring
+  // open it twice; a clone of the ifq on another ring joins its group.
+  CHECK(f.ring.open_flow(f.id, FlowSpec::udp(9000)) == -EEXIST);
   {
     Ring other;
     REQUIRE(other.attach(f.srv.open_session()) == 0);
@@ -107,9 +108,15 @@ TEST_CASE("flow: open flow, prep RECV_ZC/NOP/cancel, submit publishes exact SQEs
     CHECK(other.open_flow(oid, FlowSpec::udp(9000)) == -EEXIST);
     CHECK(other.open_flow(oid, FlowSpec::udp(9001)) >= 0);
   }
-  int joined = f.ring.open_flow(f.id, FlowSpec::udp(9000));
-  CHECK(joined >= 0);
-  CHECK(joined != flow);
+  {
+    Ring other;
+    REQUIRE(other.attach(f.srv.open_session()) == 0);
+    REQUIRE(other.create(8) == 0);
+    Ifq* c = nullptr;
+    int cid = other.clone_ifq(f.ring.ring_fd(), f.id, 16, &c);
+    REQUIRE(cid >= 0);
+    CHECK(other.open_flow(cid, FlowSpec::udp(9000)) >= 0);
+  }
   prep_recv_zc(f.ring.get_sqe(), flow, f.id, 0, true, 11);
   prep_recv_zc(f.ring.get_sqe(), flow, f.id, 4096, false, 12);
   prep_nop(f.ring.get_sqe(), 13);
@@ -391,4 +398,64 @@ TEST_CASE("session: session_alive turns false when zcrxd hangs up") {
   srv.set_hook([](int sock, const MsgHeader&) { shutdown(sock, SHUT_RDWR); });
   CHECK(ring.flush_rq(0) == -ECONNRESET);
   CHECK_FALSE(ring.session_alive());
+}
+
+TEST_CASE("datapath: RECV_ZC on a closed flow is -EBADF, without multishot -EINVAL; NOP and cancel complete") {
+  Fixture f(8, 64, 16);
+  int flow = f.ring.open_flow(f.id, FlowSpec::raw());
+  REQUIRE(flow >= 0);
+  prep_recv_zc(f.ring.get_sqe(), flow + 1000, f.id, 0, true, 1);
+  prep_recv_zc(f.ring.get_sqe(), flow, f.id, 0, false, 2);
+  prep_nop(f.ring.get_sqe(), 3);
+  prep_recv_zc(f.ring.get_sqe(), flow, f.id, 0, true, 4);
+  prep_cancel(f.ring.get_sqe(), 4, 5);
+  prep_cancel(f.ring.get_sqe(), 4, 6);  // already gone
+  CHECK(f.ring.submit() == 6);
+  uint64_t seq = 1;
+  f.srv.pump(0, &seq);
+  REQUIRE(f.ring.wait_cqe(6, WaitMode::busy_poll, 1000000000) == 6);
+  uapi::io_uring_cqe32 c[6];
+  REQUIRE(f.ring.peek_cqes(c, 6) == 6);
+  f.ring.cq_advance(6);
+  CHECK(c[0].cqe.user_data == 1);
+  CHECK(c[0].cqe.res == -EBADF);
+  CHECK(c[1].cqe.res == -EINVAL);
+  CHECK(c[2].cqe.user_data == 3);
+  CHECK(c[2].cqe.res == 0);
+  CHECK(c[3].cqe.user_data == 4);
+  CHECK(c[3].cqe.res == -ECANCELED);
+  CHECK((c[3].cqe.flags & uapi::kCqeFMore) == 0);
+  CHECK(c[4].cqe.user_data == 5);
+  CHECK(c[4].cqe.res == 0);
+  CHECK(c[5].cqe.res == -ENOENT);
+}
+
+TEST_CASE("datapath: pattern deliveries through pump, refilled buffers go back to the free list") {
+  Fixture f(8, 64, 64);
+  int flow = f.ring.open_flow(f.id, FlowSpec::udp(5000));
+  REQUIRE(flow >= 0);
+  prep_recv_zc(f.ring.get_sqe(), flow, f.id, 0, true, 9);
+  f.ring.submit();
+  uint64_t seq = 1;
+  uint64_t got = 0, bad = 0;
+  for (int round = 0; round < 50; round++) {
+    f.srv.pump(32, &seq);
+    f.ring.for_each_cqe([&](const uapi::io_uring_cqe32& c) {
+      const uint8_t* p = f.ifq->data(c);
+      REQUIRE(p != nullptr);
+      size_t len = static_cast<size_t>(c.cqe.res);
+      bad += pattern::first_mismatch(p, len) != len;
+      got++;
+      CHECK(f.ifq->refill(c));
+    });
+    f.ifq->flush_refills();
+  }
+  f.srv.pump(0, &seq);  // drains the last refills
+  auto d = f.srv.datapath_stats();
+  CHECK(got == d.delivered);
+  CHECK(got == seq - 1);
+  CHECK(bad == 0);
+  CHECK(d.refilled == d.delivered);
+  CHECK(d.bad_refills == 0);
+  CHECK(d.outstanding == 0);
 }
