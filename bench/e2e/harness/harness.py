@@ -1,0 +1,12 @@
+# SPDX-License-Identifier: MIT
+"""All scenarios on one object that owns the run's results."""
+
+from .ceiling import Ceiling
+from .latency import Latency
+from .micro import Micro
+from .samewire import SameWire
+from .sharing import Sharing
+
+
+class Harness(Ceiling, SameWire, Sharing, Latency, Micro):
+    """Runs the scenarios; results accumulate in self.results."""

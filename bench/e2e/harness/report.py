@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: MIT
+"""The markdown tables, the ratios against the in-run baselines and the
+target verdicts."""
+
+import time
+
+from .common import fmt, ratio
+
+
+def table(headers, rows):
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(str(c).replace("|", "/") for c in r) + " |")
+    return "\n".join(out)
+
+
+def verdict(v, target, higher=True):
+    if v is None:
+        return "n/a"
+    ok = v >= target if higher else v <= target
+    return "yes" if ok else "NO"
+
+
+def report(h, args):
+    R = h.results
+    lines = []
+    lines.append("## zcrx-dpdk benchmark (%s mode, %s)" % (args.mode, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
+    lines.append("")
+    lines.append("Command: `%s`" % " ".join(["bench/run"] + args.argv))
+    lines.append("")
+    targets = []
+
+    # Scenario 1
+    s1 = R["scenario1"]
+    if s1:
+        lines.append("### Scenario 1: synthetic ceiling (net_null, one datapath core, one consumer)")
+        lines.append("")
+        rows = []
+        for r in s1:
+            base_a = next((x.get("mpps") for x in s1 if x["size"] == r["size"] and x["name"].startswith("A: DPDK rx+free (net_null")), None)
+            if "skip" in r:
+                rows.append([r["name"], r["size"], "SKIP", "-", "-", "-", r["skip"]])
+            else:
+                rows.append([r["name"], r["size"], fmt(r["mpps"]), fmt(r["gbps"]),
+                             fmt(ratio(r["mpps"], base_a)), fmt(r.get("mpps_per_cpu")), r.get("note", "")])
+        lines.append(table(["path", "size B", "Mpps", "Gbit/s", "x baseline A", "Mpps per consumer CPU-s", "note"],
+                           rows))
+        lines.append("")
+        z = next((x for x in s1 if x["size"] == 64 and x["name"].startswith("zcrxd") and "mpps" in x), None)
+        A = next((x for x in s1 if x["size"] == 64 and x["name"].startswith("A: DPDK rx+free (net_null") and "mpps" in x), None)
+        B = next((x for x in s1 if x["size"] == 64 and x["name"].startswith("B:") and "mpps" in x), None)
+        ra = ratio(z and z["mpps"], A and A["mpps"])
+        rb = ratio(z and z["mpps"], B and B["mpps"])
+        targets.append(["1: zcrxd / baseline A, 64 B", ">= 0.5", fmt(ra), verdict(ra, 0.5)])
+        targets.append(["1: zcrxd / baseline B, 64 B", ">= 1.0", fmt(rb), verdict(rb, 1.0)])
+
+    # Scenario 2
+    s2 = R["scenario2"]
+    if R.get("kernel_zcrx"):
+        lines.append(R["kernel_zcrx"]["line"])
+        lines.append("")
+    if s2:
+        lines.append("### Scenario 2: same wire (veth across two namespaces, udp_sender)")
+        lines.append("")
+        rows = []
+        for r in s2:
+            tgt = "max" if not r.get("rate_target") else "%g" % r["rate_target"]
+            if "skip" in r:
+                rows.append([r["receiver"], r["size"], tgt if "rate_target" in r else "-", "SKIP", "-", "-", "-", "-", "-",
+                             "-", r["skip"]])
+            elif r.get("bad_payloads"):
+                rows.append([r["receiver"], r["size"], tgt, "%.0f" % r["rate_pps"], r["sent"], r["received"],
+                             "%.2f%%" % (100 * r["loss"]), "-", "-", "-",
+                             "%d payloads failed the pattern check" % r["bad_payloads"]])
+            else:
+                rows.append([r["receiver"], r["size"], tgt, "%.0f" % r["rate_pps"], r["sent"], r["received"],
+                             "%.2f%%" % (100 * r["loss"]), fmt(r["cpu_per_gb"]), fmt(r["cpu_ns_per_pkt"]),
+                             fmt(r.get("consumer_cpu_per_gb")) if r["receiver"].startswith("zcrxd") else "-",
+                             fmt(r.get("sender_cpu_per_gb"))])
+        lines.append(table(["receiver", "payload B", "rate target pps", "sent pps", "sent", "received",
+                            "loss", "CPU s/GB", "CPU ns/pkt", "zcrx_rx alone s/GB", "sender CPU s/GB"], rows))
+        lines.append("")
+        lines.append("CPU = receiver CPU time of all its threads while traffic flows (/proc/<pid>/task/*/schedstat); "
+                     "for zcrxd rows it is zcrxd + zcrx_rx. Every receiver checks every payload byte against the pattern. "
+                     "On veth the kernel's receive stack runs in the sender's context, so kernel receivers are charged "
+                     "only for their socket reads; the stack's cost shows in the sender CPU column (getrusage of "
+                     "udp_sender), which for zcrxd rows also pays the AF_PACKET tap.")
+        lines.append("")
+        for size in sorted({r["size"] for r in s2 if r["size"] >= 1400}):
+            ok = [r for r in s2 if r["size"] == size and "skip" not in r]
+            kern = [r for r in ok if r["receiver"].startswith("kernel")]
+            zc = [r for r in ok if r["receiver"].startswith("zcrxd af_packet")]
+            fixed = sorted({r["rate_target"] for r in ok if r.get("rate_target")})
+            if kern and zc and fixed:
+                top = fixed[-1]
+                kbest = min((r["cpu_per_gb"] for r in kern if r.get("rate_target") == top and r["cpu_per_gb"]), default=None)
+                zv = next((r["cpu_per_gb"] for r in zc if r.get("rate_target") == top), None)
+                rc = ratio(zv, kbest)
+                targets.append(["2: CPU/GB zcrxd / best kernel, %d B at %g pps" % (size, top), "<= 0.3", fmt(rc),
+                                verdict(rc, 0.3, higher=False)])
+                zc_only = next((r.get("consumer_cpu_per_gb") for r in zc if r.get("rate_target") == top), None)
+                targets.append(["2 (info): CPU/GB zcrx_rx alone / best kernel receiver, %d B at %g pps" % (size, top),
+                                "-", fmt(ratio(zc_only, kbest)), "info"])
+            if kern and zc:
+                lf = lambda rs: max((r["rate_pps"] for r in rs if r["loss"] <= 0.001), default=0.0)
+                kmax = max(lf([r for r in kern if r["receiver"] == k]) for k in {r["receiver"] for r in kern})
+                rl = ratio(lf(zc), kmax)
+                targets.append(["2: max loss-free rate zcrxd / best kernel, %d B" % size, ">= 1.4", fmt(rl),
+                                verdict(rl, 1.4)])
+
+    # Scenario 3
+    s3 = [r for r in R["scenario3"] if "consumers" in r or "skip" in r]
+    if s3:
+        lines.append("### Scenario 3: sharing one queue (64 B, 16 flows)")
+        lines.append("")
+        rows = []
+        for r in s3:
+            if "consumers" not in r:
+                rows.append(["-", "-", "-", "SKIP", "-", "-", r["skip"]])
+            elif "skip" in r:
+                rows.append([r["mode"], r["consumers"], "-", "SKIP", "-", "-", r["skip"]])
+            else:
+                one = next((x.get("mpps") for x in s3 if x.get("mode") == r["mode"] and x.get("consumers") == 1), None)
+                rows.append([r["mode"], r["consumers"], fmt(r["sent_mpps"]), fmt(r["mpps"]),
+                             "%.2f%%" % (100 * r["loss"]), fmt(ratio(r["mpps"], one)), " / ".join(r["shares"])])
+        lines.append(table(["mode", "consumers", "sent Mpps", "aggregate Mpps", "loss", "x 1 consumer",
+                            "per-consumer share"], rows))
+        lines.append("")
+        for mode in ("clone", "import"):
+            one = next((x.get("mpps") for x in s3 if x.get("mode") == mode and x.get("consumers") == 1), None)
+            two = next((x.get("mpps") for x in s3 if x.get("mode") == mode and x.get("consumers") == 2), None)
+            rr = ratio(two, one)
+            targets.append(["3: 2 consumers / 1 consumer (%s)" % mode, ">= 0.9", fmt(rr), verdict(rr, 0.9)])
+
+    # Scenario 4
+    s4 = R["scenario4"]
+    if s4:
+        lines.append("### Scenario 4: delivery latency (64 B)")
+        lines.append("")
+        rows = []
+        for r in s4:
+            if "skip" in r:
+                rows.append([r["receiver"], r["rate"], "SKIP", "-", "-", r["skip"]])
+            else:
+                rows.append([r["receiver"], r["rate"], r["p50"], r["p99"], r["p999"], ""])
+        lines.append(table(["receiver", "rate pps", "p50 ns", "p99 ns", "p99.9 ns", "note"], rows))
+        lines.append("")
+        lines.append("zcrxd: TSC after rte_eth_rx_burst to the consumer reading the CQE. "
+                     "Kernel: SO_TIMESTAMPNS (skb receive) to the program reading the datagram.")
+        lines.append("")
+
+    # Micro
+    mic = R["micro"]
+    if mic:
+        lines.append("### Micro benchmark")
+        lines.append("")
+        A = next((x for x in s1 if x["size"] == 64 and x["name"].startswith("A: DPDK rx+free (net_null") and x.get("mpps")), None)
+        rows = []
+        if A:
+            rows.append(["ceiling loop (baseline A on net_null, 64 B, with the PMD)", "%.1f" % (1e3 / A["mpps"]), ""])
+        for m in mic:
+            if "skip" in m:
+                rows.append([m.get("name", "-"), "SKIP", m["skip"]])
+            elif m.get("ns_per_item"):
+                rows.append([m["name"], "%.1f" % m["ns_per_item"], m.get("error") or ""])
+            else:
+                rows.append([m["name"], "-", "%s %s per iteration %s" % (fmt(m["cpu_time"]), m.get("unit", ""),
+                                                                           m.get("error") or "")])
+        lines.append(table(["benchmark", "ns per packet", "note"], rows))
+        lines.append("")
+
+    if targets:
+        lines.append("### Targets")
+        lines.append("")
+        lines.append(table(["target", "wanted", "measured", "met"], targets))
+        lines.append("")
+    if R["skips"]:
+        lines.append("Skipped: " + "; ".join("%s %s (%s)" % (s["scenario"], s["what"], s["reason"]) for s in R["skips"]))
+        lines.append("")
+    R["targets"] = [dict(zip(["target", "wanted", "measured", "met"], t)) for t in targets]
+    return "\n".join(lines)

@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: MIT
+"""Scenario 2, the same wire as the kernel: one receiver at a time on the
+veth, the sender at fixed rate steps; the kernel zcrx probe."""
+
+import signal
+import sys
+import time
+
+from .base import Base
+from .common import Proc, cpu_of, fmt, note, progress
+from .system import KERNEL_RCVBUF, afp_vdev
+
+
+class SameWire(Base):
+    def scenario2(self, wire):
+        a = self.a
+        sizes = a.s2_sizes
+        rates = a.s2_rates
+        dur = a.s2_duration
+        rows = self.results["scenario2"]
+        progress("scenario 2: kernel zcrx probe on %s" % wire.if_rx)
+        p = Proc([self.bins.probe, "--ifname", wire.if_rx], "probe", netns=wire.ns_rx)
+        p.wait(10)
+        line = next((l for l in p.text().splitlines() if l.startswith("kernel zcrx:")), "kernel zcrx: probe failed")
+        print(line, file=sys.stderr, flush=True)
+        self.results["kernel_zcrx"] = {"line": line, "raw": p.result()}
+        receivers = [("kernel recvmmsg", "recvmmsg"), ("kernel io_uring multishot", "uring"),
+                     ("zcrxd af_packet + zcrx_rx", "zcrxd_afp")]
+        if not a.smoke:
+            receivers.append(("zcrxd af_xdp + zcrx_rx", "zcrxd_xdp"))
+        for size in sizes:
+            for label, kind in receivers:
+                skip = self.s2_skip(kind, size)
+                if skip:
+                    note("SKIP %s size=%d: %s" % (label, size, skip))
+                    rows.append({"receiver": label, "size": size, "skip": skip})
+                    continue
+                for rate in rates:
+                    progress("scenario 2: %s size=%d rate=%s" % (label, size, rate or "max"))
+                    row = self.s2_step(wire, kind, size, rate, dur)
+                    row.update({"receiver": label, "size": size, "rate_target": rate})
+                    if "skip" in row:
+                        note("SKIP: " + row["skip"])
+                    else:
+                        note("sent %d got %d (%.2f%% loss) cpu %.3fs -> %s s/GB" % (
+                            row["sent"], row["received"], 100 * row["loss"], row["cpu_s"] or 0,
+                            fmt(row["cpu_per_gb"])))
+                    rows.append(row)
+                    if "skip" in row and kind.startswith("zcrxd"):
+                        break
+
+    def s2_skip(self, kind, size):
+        if kind == "uring" and not self.bins.have(self.bins.uring):
+            return "built without liburing"
+        if kind.startswith("zcrxd"):
+            why = self.zcrxd_ready()
+            if why:
+                return why
+            if size + 42 + 80 > 2048:
+                return "frame does not fit net_af_packet framesz 2048 (zcrxd sets the queue up before any area exists)"
+        return None
+
+    def s2_step(self, wire, kind, size, rate, dur):
+        port = self.next_port()
+        zd = None
+        try:
+            if kind == "recvmmsg":
+                rx = Proc([self.bins.recvmmsg, "--port", str(port), "--duration", str(dur + 10),
+                           "--idle-exit", "0.5", "--rcvbuf", KERNEL_RCVBUF, "--verify"], "recvmmsg", netns=wire.ns_rx, cpu=1)
+                ok = rx.wait_line(r"ready", 5)
+            elif kind == "uring":
+                rx = Proc([self.bins.uring, "--port", str(port), "--duration", str(dur + 10),
+                           "--idle-exit", "0.5", "--rcvbuf", KERNEL_RCVBUF, "--buffers", "16384",
+                           "--buf-size", str(2048 if size <= 2048 else 4096), "--verify"], "uring", netns=wire.ns_rx,
+                          cpu=1)
+                ok = rx.wait_line(r"ready", 5)
+            else:
+                if kind == "zcrxd_afp":
+                    vdev = afp_vdev(wire)
+                else:
+                    vdev = "net_af_xdp0,iface=%s,start_queue=0,queue_count=1" % wire.if_rx
+                zd, sock = self.start_zcrxd(vdev, "z2", netns=wire.ns_rx)
+                if zd is None:
+                    return {"skip": sock}
+                rx = self.start_consumer(sock, "udp:%d" % port, dur + 10, wait="--eventfd", netns=wire.ns_rx)
+                ok = rx.wait_line(self.READY, 10)
+            if not ok:
+                rx.stop()
+                return {"skip": "receiver did not start: " + rx.tail(2)}
+            time.sleep(0.2)
+            watch = [rx] + ([zd] if zd else [])
+            before = [w.cpu_ns() for w in watch]
+            snd = self.run_sender(wire, size, rate, dur, port=port)
+            time.sleep(0.3)  # let the receiver drain what is queued
+            after = [w.cpu_ns() for w in watch]
+            window = [(b2 - b1) / 1e9 if b1 is not None and b2 is not None else None
+                      for b1, b2 in zip(before, after)]
+            rx.stop(signal.SIGINT, 5)
+            res = rx.result()
+            if res is None:
+                return {"skip": "receiver failed: " + rx.tail(2)}
+            if snd is None:
+                return {"skip": "sender failed"}
+            # Receiver CPU over the traffic window (sender start to drain),
+            # so start-up and shutdown are not charged to the data path.
+            if all(w is not None for w in window):
+                cpu = sum(window)
+            else:
+                cpu = cpu_of(res)
+            zcpu = window[1] if zd else None
+            got = res.get("packets", 0)
+            gbytes = res.get("bytes", 0) / 1e9
+            sent = snd["sent"]
+            return {
+                "sent": sent, "received": got,
+                "loss": max(0.0, (sent - got) / sent) if sent else 0.0,
+                "rate_pps": snd["pps"], "rx_pps": got / snd["elapsed_s"] if snd["elapsed_s"] else 0,
+                "cpu_s": cpu, "zcrxd_cpu_s": zcpu, "consumer_cpu_s": window[0],
+                "lifetime_cpu_s": cpu_of(res),
+                "cpu_per_gb": cpu / gbytes if gbytes > 0 else None,
+                "consumer_cpu_per_gb": window[0] / gbytes if gbytes > 0 and window[0] is not None else None,
+                "cpu_ns_per_pkt": cpu * 1e9 / got if got else None,
+                "sender_cpu_per_gb": cpu_of(snd) / (snd["bytes"] / 1e9) if snd.get("bytes") else None,
+                "bad_payloads": res.get("bad_payloads"), "raw": res, "sender": snd,
+            }
+        finally:
+            if zd:
+                self.stop_zcrxd(zd)
