@@ -64,6 +64,10 @@ def plots(h, outdir):
     for key in sorted({(r["receiver"], r["size"]) for r in s2}):
         pts = sorted((r["rate_pps"], r["cpu_per_gb"]) for r in s2 if (r["receiver"], r["size"]) == key)
         series.append(("%s %d B" % key, pts))
+        if key[0].startswith("zcrxd"):
+            alone = sorted((r["rate_pps"], r["consumer_cpu_per_gb"]) for r in s2
+                           if (r["receiver"], r["size"]) == key and r.get("consumer_cpu_per_gb"))
+            series.append(("zcrx_rx alone %d B" % key[1], alone))
     gp("cpu_per_gb_vs_rate", "Scenario 2: receiver CPU per GB vs rate", "sent rate (packets/s)",
        "CPU seconds per GB", series, logy=True)
 
