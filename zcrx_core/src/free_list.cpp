@@ -118,22 +118,25 @@ uint64_t FreeList::overflows() const {
 
 // ---- QuiescentEpoch ------------------------------------------------------------
 //
-// Control: unpublish (seq_cst store) ... wait(): read the epoch (seq_cst),
-// spin until it moves. Datapath: each iteration ends with a seq_cst
-// increment followed by a seq_cst fence. If the control thread read epoch
-// e, the increment to e+1 follows that read, hence the unpublishing store,
-// in the single total order; the fence after it makes every later load of
-// the datapath (even acquire or relaxed ones) observe the unpublished
-// state. The increment is also a release that the control thread's
-// acquire load of the new value pairs with: everything the datapath did
-// with the old pointers happens before wait() returns.
+// No fences (GCC's ThreadSanitizer does not support them); everything the
+// protocol relies on is a seq_cst operation, all in one total order S:
+//  control:  unpublish U (seq_cst store)  ->  wait(): read epoch e (seq_cst)
+//  datapath: ... iteration k ...  ->  quiescent(): epoch e -> e+1 (seq_cst RMW)
+//            ->  iteration k+1 reads the snapshot with seq_cst loads L.
+// The control read of e precedes the increment in S (it read an older
+// value), so U < read < increment < L in S, and a seq_cst load sees the
+// last store before it in S: L sees U. The increment is also a release the
+// control thread's acquire load of e+1 pairs with, so iteration k's uses
+// of the old pointers happen before wait() returns. Datapath snapshot
+// loads (Ifq::entry_at, entry_slots, live, the master ctx) are seq_cst
+// for this reason; on x86 they cost what an acquire load costs.
 
 void QuiescentEpoch::set_running(bool running) {
   if (running) {
-    // seq_cst + fence: a control thread that saw "not running" did so
-    // before this store; our loads after the fence see its unpublishing.
+    // seq_cst: a control thread that read "not running" did so before this
+    // store in S, hence before our later seq_cst snapshot loads, which
+    // therefore see what it unpublished.
     running_.store(true, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
   } else {
     // seq_cst: after our last use of any pointer; the increment releases
     // that use to a waiter that already read the old epoch.
@@ -143,13 +146,12 @@ void QuiescentEpoch::set_running(bool running) {
 }
 
 void QuiescentEpoch::quiescent() {
-  // seq_cst increment + fence: see the comment above.
+  // seq_cst: see the comment above.
   epoch_.fetch_add(1, std::memory_order_seq_cst);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
 void QuiescentEpoch::wait() const {
-  // seq_cst (both): ordered after the caller's unpublishing store.
+  // seq_cst (both): after the caller's unpublishing store in S.
   const uint64_t e = epoch_.load(std::memory_order_seq_cst);
   if (!running_.load(std::memory_order_seq_cst)) return;
   uint32_t spins = 0;

@@ -18,9 +18,10 @@ uint32_t Ifq::zcrx_id() const { return impl_->zcrx_id; }
 uint32_t Ifq::slot() const { return impl_->slot; }
 
 bool Ifq::live() const {
-  // acquire: pairs with the release in Engine::Impl::publish, so the
-  // entry's RQ view is initialised before it is used.
-  return impl_->live.load(std::memory_order_acquire);
+  // seq_cst: a datapath snapshot load (see QuiescentEpoch in
+  // free_list.cpp); it is also an acquire pairing with publish's release,
+  // so the entry's RQ view is initialised before it is used.
+  return impl_->live.load(std::memory_order_seq_cst);
 }
 
 int32_t Ifq::if_rxq() const {
@@ -93,24 +94,26 @@ uint64_t Ifq::deliver(uint32_t idx, uint32_t data_offset) {
 void Ifq::report_no_buffers() {
   Impl& real = *impl_->real->impl_;
   real.no_buffers.add();
-  // acquire: pairs with the CAS in set_ring_ctx, so the ctx (and its
-  // events pointer) is fully visible. The ctx stays valid until the next
-  // quiescent point: unregister_user synchronizes before dropping the
-  // master's reference.
-  Ctx* master = real.master.load(std::memory_order_acquire);
+  // seq_cst: a datapath snapshot load (see QuiescentEpoch), ordered after
+  // a clearing that synchronize() waited for; also an acquire pairing with
+  // the CAS in set_ring_ctx, so the ctx and its events are visible. The
+  // ctx stays valid until the next quiescent point: unregister_user
+  // synchronizes before dropping the master's reference.
+  Ctx* master = real.master.load(std::memory_order_seq_cst);
   if (master != nullptr && master->events() != nullptr)
     master->events()->on_no_buffers(*impl_->real);
 }
 
 Ifq* Ifq::entry_at(uint32_t slot) const {
   if (slot >= kMaxEntriesPerIfq) return nullptr;
-  // acquire: pairs with publish's release, so the entry is initialised.
-  return impl_->entries[slot].load(std::memory_order_acquire);
+  // seq_cst: a datapath snapshot load (see QuiescentEpoch); also an
+  // acquire pairing with publish's release, so the entry is initialised.
+  return impl_->entries[slot].load(std::memory_order_seq_cst);
 }
 
 uint32_t Ifq::entry_slots() const {
-  // acquire: pairs with publish, which raises it after storing the entry.
-  return impl_->entry_slots.load(std::memory_order_acquire);
+  // seq_cst: as entry_at (publish raises it after storing the entry).
+  return impl_->entry_slots.load(std::memory_order_seq_cst);
 }
 
 uint32_t Ifq::entries_generation() const {

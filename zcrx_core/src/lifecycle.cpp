@@ -27,10 +27,11 @@ bool Engine::Impl::set_ring_ctx(Ifq* real, Ctx* ctx) {
 void Engine::Impl::unregister_user(Ifq* real, Ctx* ctx) {
   Ifq::Impl& r = *real->impl();
   Ctx* expected = ctx;
-  // acq_rel: as in set_ring_ctx; the compare makes "only the master
+  // seq_cst: the clearing must precede synchronize()'s epoch read in the
+  // total order (see QuiescentEpoch); the compare makes "only the master
   // clears it" a single step.
   if (ctx != nullptr &&
-      r.master.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) {
+      r.master.compare_exchange_strong(expected, nullptr, std::memory_order_seq_cst)) {
     // The datapath may have loaded the master just before: let it pass a
     // quiescent point before the ctx can go away.
     binder.synchronize(*real);

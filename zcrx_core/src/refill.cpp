@@ -10,8 +10,9 @@ constexpr uint32_t kReturnBatch = 32;
 
 uint32_t Ifq::refill(uint32_t budget) {
   Impl& im = *impl_;
-  // acquire: pairs with publish; a retired entry is not refilled again.
-  if (!im.live.load(std::memory_order_acquire)) return 0;
+  // seq_cst: a snapshot load (see QuiescentEpoch); a retired entry is not
+  // refilled again.
+  if (!im.live.load(std::memory_order_seq_cst)) return 0;
   Ifq::Impl& real = *im.real->impl_;
   Area& area = *real.area;
   Area::Impl& a = *area.impl();

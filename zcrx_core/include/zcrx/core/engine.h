@@ -223,7 +223,8 @@ class Ifq {
   uint32_t refill(uint32_t budget);
 
   // ---- datapath snapshot of a real ifq's live entries ----
-  /// [datapath] Entry in `slot` (< entry_slots()) or nullptr. Acquire load;
+  /// [datapath] Entry in `slot` (< entry_slots()) or nullptr. A seq_cst
+  /// load (the quiescent-epoch protocol relies on it, see free_list.h);
   /// the pointer stays valid until the datapath's next quiescent point
   /// (QueueBinder::synchronize).
   Ifq* entry_at(uint32_t slot) const;

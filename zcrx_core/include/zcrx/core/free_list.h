@@ -76,6 +76,11 @@ class FreeList final : public BufferSink {
 
 /// Quiescent-state epoch of one datapath thread.
 ///
+/// The protocol is built of seq_cst operations only (no fences, which
+/// GCC's ThreadSanitizer rejects): unpublish with a seq_cst store, wait();
+/// the datapath's quiescent() is a seq_cst increment and its snapshot
+/// reads (Ifq::entry_at, entry_slots, live) are seq_cst loads.
+///
 /// The datapath calls quiescent() at the end of each loop iteration, at a
 /// point where it holds no pointer read from shared engine tables. The
 /// control thread, after unpublishing something, calls wait() which
