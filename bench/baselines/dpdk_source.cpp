@@ -43,6 +43,9 @@ int start_port(uint16_t port, rte_mempool* pool, uint16_t nb_rxd) {
 int RingGenerator::create(const char* name, rte_mempool* mp, uint32_t size) {
   pool = mp;
   pkt_size = size;
+  // The generator builds at most kMaxSegs segments per packet.
+  const uint32_t room = rte_pktmbuf_data_room_size(mp) - RTE_PKTMBUF_HEADROOM;
+  if (room == 0 || (size + room - 1) / room > kMaxSegs) return -EINVAL;
   char rx_name[RTE_RING_NAMESIZE], tx_name[RTE_RING_NAMESIZE];
   snprintf(rx_name, sizeof rx_name, "%s_rx", name);
   snprintf(tx_name, sizeof tx_name, "%s_tx", name);
@@ -64,7 +67,7 @@ int RingGenerator::run(void* arg) {
   auto* g = static_cast<RingGenerator*>(arg);
   const uint32_t room = rte_pktmbuf_data_room_size(g->pool) - RTE_PKTMBUF_HEADROOM;
   const unsigned segs = (g->pkt_size + room - 1) / room;
-  constexpr unsigned kMax = 64 * 8;
+  constexpr unsigned kMax = 64 * kMaxSegs;
   rte_mbuf* heads[64];
   rte_mbuf* all[kMax];
   const unsigned burst = g->burst > 64 ? 64 : g->burst;

@@ -25,6 +25,8 @@ int start_port(uint16_t port, rte_mempool* pool, uint16_t nb_rxd);
 /// A net_ring port whose RX ring a generator thread fills with mbufs of
 /// `pkt_size` bytes (chained segments when pkt_size exceeds the data room).
 struct RingGenerator {
+  static constexpr unsigned kMaxSegs = 8;  // segments per generated packet
+
   rte_ring* rx_ring = nullptr;
   rte_ring* tx_ring = nullptr;
   rte_mempool* pool = nullptr;
@@ -34,7 +36,8 @@ struct RingGenerator {
   uint64_t generated = 0;  // written by the generator, read after it joined
   uint64_t seq = 0;
 
-  /// Creates the rings and the port; returns the port id or -errno.
+  /// Creates the rings and the port; returns the port id, or -EINVAL when a
+  /// packet would need more than kMaxSegs segments, or another -errno.
   int create(const char* name, rte_mempool* pool, uint32_t pkt_size);
   /// Generator loop, for rte_eal_remote_launch (arg = RingGenerator*).
   static int run(void* arg);
