@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 
-#include "zcrx/pattern.h"
+#include "verify.h"
 
 namespace zcrx_rx {
 namespace {
@@ -50,6 +50,7 @@ class Loop {
   const Options& o_;
   Latency* lat_;
   Totals& t_;
+  Verifier verify_;
   bool armed_ = false;
   bool cancelling_ = false;
   bool data_since_arm_ = false;
@@ -95,7 +96,7 @@ void Loop::on_data(const io_uring_cqe32& c) {
   t_.packets++;
   t_.bytes += len;
   data_since_arm_ = true;
-  if (zcrx::pattern::first_mismatch(p, len) != len) t_.bad_payloads++;
+  if (!verify_.intact(p, len)) t_.bad_payloads++;
   if (lat_) lat_->record(c.zcqe.__pad, read_tsc());
   give_back(c);
 }
