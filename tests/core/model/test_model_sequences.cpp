@@ -390,14 +390,11 @@ class Sequence {
 
   // A consumer corrupts its RQ tail: that RQ is dead, its buffers come
   // back only when the entry goes away.
-  // Only an RQ with nothing pending: the datapath reads the tail again
-  // only once it consumed what it already saw (its cached copy), so the
-  // corruption is certain to be seen by the next refill.
+  // refill() re-reads the tail on every call, so the RQ stops at once,
+  // with whatever was pending in it.
   void corrupt_rq() {
-    std::vector<int> v;
-    for (int e : live_entries())
-      if (m_.entry(e).rq.empty()) v.push_back(e);
-    if (v.empty()) return refill();
+    std::vector<int> v = live_entries();
+    if (v.empty()) return register_ifq();
     const int e = rng_.pick(v);
     note("corrupt the RQ of entry" + std::to_string(e));
     m_.corrupt_rq(e);
