@@ -291,6 +291,7 @@ class Sequence {
       }
       const uint32_t data_off = rng_.below(1u << shift);
       const uint64_t off = d_.deliver(e, idx[i], data_off);
+      delivered_++;
       m_.deliver(e, idx[i]);
       const uint64_t want_off = (uint64_t{idx[i]} << shift) + data_off;  // token 0
       if (off != want_off) failure_ = "deliver returned off " + std::to_string(off) + ", want " +
@@ -350,7 +351,9 @@ class Sequence {
     const uint32_t want = m_.refill(e, budget);
     note("write " + std::to_string(k) + " RQEs, refill entry" + std::to_string(e) + " budget " +
          std::to_string(budget) + " -> " + std::to_string(want));
-    expect_eq(static_cast<int>(d_.refill(e, budget)), static_cast<int>(want), "refill");
+    const uint32_t got = d_.refill(e, budget);
+    refilled_ += got;
+    expect_eq(static_cast<int>(got), static_cast<int>(want), "refill");
   }
 
   // Imports one box into one ring until its zcrx ids run out (-EBUSY):
@@ -400,7 +403,9 @@ class Sequence {
     m_.corrupt_rq(e);
     d_.corrupt_rq(e);
     const uint32_t want = m_.refill(e, 16);
-    expect_eq(static_cast<int>(d_.refill(e, 16)), static_cast<int>(want), "refill corrupt RQ");
+    const uint32_t got = d_.refill(e, 16);
+    refilled_ += got;
+    expect_eq(static_cast<int>(got), static_cast<int>(want), "refill corrupt RQ");
     tally()["corrupt RQs"]++;
   }
 
@@ -473,6 +478,13 @@ class Sequence {
       failure_ = "engine: objects live after everything was terminated";
       return;
     }
+    // Every buffer delivered came back exactly one way.
+    if (delivered_ != refilled_ + es.niovs_scrubbed + es.niovs_reclaimed) {
+      failure_ = "engine: " + std::to_string(delivered_) + " delivered, but " +
+                 std::to_string(refilled_) + " refilled + " + std::to_string(es.niovs_scrubbed) +
+                 " scrubbed + " + std::to_string(es.niovs_reclaimed) + " reclaimed";
+      return;
+    }
     for (int r = 0; r < m_.num_reals(); r++) {
       const core::FreeList* fl = d_.free_list(r);
       if (fl->free_count() != fl->capacity() || fl->overflows() != 0) {
@@ -513,6 +525,7 @@ class Sequence {
   Model m_;
   EngineDriver d_;
   uint32_t step_ = 0;
+  uint64_t delivered_ = 0, refilled_ = 0;  // by the engine, over the sequence
   std::string failure_;
   std::string last_op_;
 };

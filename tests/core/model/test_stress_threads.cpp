@@ -169,6 +169,10 @@ class Stress {
                 static_cast<unsigned long long>(bad_rqes_.load(std::memory_order_relaxed)));
     INFO("seed " << seed_ << " (replay with ZCRX_SEED=" << seed_ << ")");
     CHECK(unexpected_ == 0);
+    CHECK(double_held_ == 0);
+    // Every buffer delivered came back exactly one way: through an RQ, by
+    // scrub (last user gone) or because its entry went away.
+    CHECK(delivered_ == refilled_ + s.niovs_scrubbed + s.niovs_reclaimed);
     CHECK(s.free_with_master_set == 0);
     CHECK(s.ctxs_live == 0);
     CHECK(s.ifqs_live == 0);
@@ -356,7 +360,7 @@ class Stress {
     core::QuiescentEpoch& epoch = provider_.epoch();
     epoch.set_running(true);
     uint32_t idx[kDeliverBurst];
-    uint64_t delivered = 0, refilled = 0, no_buffers = 0;
+    uint64_t delivered = 0, refilled = 0, no_buffers = 0, double_held = 0;
     uint32_t data_off = 0;
     // relaxed: a stop flag; what the control thread did before setting it
     // is ordered by join().
@@ -382,6 +386,9 @@ class Stress {
           for (uint32_t k = 0; k < got; k++) {
             data_off = (data_off + 64) & 4095;
             cq.off[(tail + k) % CqRing::kSize] = e->deliver(idx[k], data_off);
+            // A niov the free list handed out must have had no user: one
+            // reference now, or it was in two places at once.
+            if (real->area()->user_refs(idx[k]) != 1) double_held++;
           }
           // release: the offsets are written before the consumer sees them.
           cq.tail.store(tail + got, std::memory_order_release);
@@ -398,6 +405,7 @@ class Stress {
     delivered_ = delivered;
     refilled_ = refilled;
     no_buffers_ = no_buffers;
+    double_held_ = double_held;
   }
 
   // ---- consumer threads ----
@@ -486,7 +494,7 @@ class Stress {
   std::atomic<uint64_t> bad_rqes_{0};  // consumers add before they are joined
 
   // Written by their thread before it is joined.
-  uint64_t delivered_ = 0, refilled_ = 0, no_buffers_ = 0;
+  uint64_t delivered_ = 0, refilled_ = 0, no_buffers_ = 0, double_held_ = 0;
 };
 
 }  // namespace
