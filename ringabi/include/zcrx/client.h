@@ -257,6 +257,7 @@ class Ring {
               uint8_t* own_area, size_t own_len, Ifq** out);
   int register_shared(uint32_t flags, int fd, uint32_t if_rxq, uint32_t rq_entries, Ifq** out);
   uint32_t* cq_flags_word() const;
+  uint32_t* cq_tail_word() const;
 
   int sock_ = -1;
   uint32_t seq_ = 0;

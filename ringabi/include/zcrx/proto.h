@@ -54,9 +54,10 @@ inline constexpr uint16_t kOpLast = kOpUnregisterEventfd;
 /// sleeps on its eventfd (it then re-checks the CQ); zcrxd writes the
 /// eventfd at most once per burst and only while the bit is set, and clears
 /// it when it does. Both sides use a store-then-load (Dekker) order so a
-/// wakeup is never lost: the consumer sets the bit (atomic RMW), issues a
-/// seq_cst fence, then re-reads the CQ tail; zcrxd publishes the CQ tail
-/// (release), issues a seq_cst fence, then reads the bit and, when set,
+/// wakeup is never lost: the consumer sets the bit (seq_cst RMW) and then
+/// re-reads the CQ tail (seq_cst load); zcrxd publishes the CQ tail
+/// (release), issues a seq_cst fence (or, where ThreadSanitizer must follow
+/// it, a seq_cst RMW of the tail word), then reads the bit and, when set,
 /// clears it (atomic RMW) and writes the eventfd.
 inline constexpr uint32_t kCqNeedWakeup = 1u << 0;
 
