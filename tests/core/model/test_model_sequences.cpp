@@ -370,7 +370,9 @@ class Sequence {
     note("fill ctx" + std::to_string(c) + " with imports of box" + std::to_string(b));
     for (uint32_t i = 0; i < kMaxIds + 2 && failure_.empty(); i++) {
       const bool was_master = m_.real(m_.box(b).real).master == c;
+      const bool slots_full = m_.real(m_.box(b).real).live_entries == kMaxEntries;
       const int want = m_.import_ifq(c, ShareSpec{}, b);
+      if (want < 0 && slots_full) tally()["import -EBUSY: entry slots of the real full"]++;
       expect_eq(d_.import_ifq(c, ShareSpec{}, b, want >= 0 ? m_.num_entries() - 1 : kNone), want,
                 "import_ifq");
       if (want < 0 && was_master) tally()["import -EBUSY cleared the master"]++;
@@ -568,7 +570,7 @@ TEST_CASE("model_sequences: engine and reference model agree on every result and
         "refill ok", "niovs reclaimed from a departed entry", "niovs scrubbed", "niovs refilled",
         "rqe bad token", "rqe bad index", "rqe no ref", "rqe wrong owner",
         "no-buffers deliveries", "no-buffers events", "set_master set ok", "set_master kept ok",
-        "corrupt RQs"};
+        "corrupt RQs", "import -EBUSY: entry slots of the real full"};
     for (const char* k : must) {
       INFO("path never taken: " << k);
       CHECK(tally()[k] > 0);
