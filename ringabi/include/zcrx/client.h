@@ -51,7 +51,7 @@ struct IfqParams {
   uint32_t rq_entries = 4096;
   uint32_t rx_buf_len = 0;  // 0 = zcrxd's default (4096)
   /// Area bytes; rounded up to 4096 (or to 2 MiB with hugetlb).
-  size_t area_len = 16u << 20;
+  size_t area_len = 64u << 20;
   /// Back the area with huge pages (MFD_HUGETLB); needs reserved hugepages.
   bool hugetlb = false;
   /// An area memfd of your own (>= area_len bytes) instead of a fresh one;

@@ -58,7 +58,7 @@ struct zcrx_ifq_params {
   int hugetlb;         /* non-zero: MFD_HUGETLB area */
   int area_fd;         /* -1: create a memfd */
 };
-#define ZCRX_IFQ_PARAMS_INIT {0, 0, 4096, 0, (size_t)16 << 20, 0, -1}
+#define ZCRX_IFQ_PARAMS_INIT {0, 0, 4096, 0, (size_t)64 << 20, 0, -1}
 
 /* Ring lifetime. zcrx_ring_new: 0 or -ENOMEM. zcrx_ring_free ends the
  * session (zcrxd terminates the ring) and unmaps everything. */
