@@ -6,6 +6,8 @@
 // measured in the same run (get and put of the same count, nothing else):
 //
 //   roundtrip/engine+free_list    engine over the plain FreeList provider
+//   roundtrip/import_entry+free_list  the same through an import entry of
+//                                 a second ring (export + import)
 //   baseline/free_list            FreeList alloc_bulk + return_niovs only
 //   baseline/plain_stack          a minimal array stack get/put
 //   roundtrip/engine+rte_mempool  engine over an rte_mempool (as zcrxd)  [DPDK]
@@ -57,9 +59,11 @@ constexpr uint32_t kMaxBatch = 32;
 
 // One ring with one real ifq of kNiovs buffers on `binder`/`sink`, and the
 // consumer's producer view of its RQ.
+// With `via_import` the buffers go to an import entry in a second ring
+// (export + ZCRX_REG_IMPORT) instead of the registering ring's own entry.
 class EngineSetup {
  public:
-  EngineSetup(core::QueueBinder& binder, core::BufferSink& sink)
+  EngineSetup(core::QueueBinder& binder, core::BufferSink& sink, bool via_import = false)
       : engine_(binder, sink), area_mem_(std::aligned_alloc(4096, size_t{kNiovs} * kBufLen)) {
     if (area_mem_ == nullptr) std::abort();
     ctx_ = engine_.create_ctx(nullptr);
@@ -75,10 +79,28 @@ class EngineSetup {
       std::exit(1);
     }
     ifq_ = ctx_->lookup(reg.zcrx_id);
+    if (via_import) {
+      u::zcrx_ctrl ctrl{};
+      ctrl.zcrx_id = reg.zcrx_id;
+      ctrl.op = u::ZCRX_CTRL_EXPORT;
+      importer_ = engine_.create_ctx(nullptr);
+      u::io_uring_zcrx_ifq_reg imp{};
+      imp.flags = u::kZcrxRegImport;
+      if (engine_.export_ifq(ctx_, ctrl, &box_) != 0 ||
+          engine_.import_ifq(importer_, imp, box_) != 0) {
+        std::fprintf(stderr, "bench_core: export/import failed\n");
+        std::exit(1);
+      }
+      ifq_ = importer_->lookup(imp.zcrx_id);
+    }
     const zcrx::RqRegionLayout& l = ifq_->rq_layout();
     rq_ = zcrx::rq_producer(ifq_->rq_base(), l.off, l.rq_entries);
   }
   ~EngineSetup() {
+    if (importer_ != nullptr) {
+      engine_.terminate_ctx(importer_);
+      engine_.release_box(box_);
+    }
     engine_.terminate_ctx(ctx_);
     std::free(area_mem_);
   }
@@ -92,6 +114,8 @@ class EngineSetup {
   core::Engine engine_;
   void* area_mem_;
   core::Ctx* ctx_ = nullptr;
+  core::Ctx* importer_ = nullptr;
+  core::ExportBox* box_ = nullptr;
   core::Ifq* ifq_ = nullptr;
   zcrx::RqProducer rq_;
 };
@@ -111,10 +135,10 @@ inline bool deliver_and_refill(core::Ifq& q, zcrx::RqProducer& rq, const uint32_
   return q.refill(n) == n;
 }
 
-void engine_free_list(benchmark::State& state) {
+void engine_free_list_on(benchmark::State& state, bool via_import) {
   const auto n = static_cast<uint32_t>(state.range(0));
   core::PlainProvider provider;
-  EngineSetup s(provider, provider);
+  EngineSetup s(provider, provider, via_import);
   core::FreeList& fl = *core::PlainProvider::free_list(*s.ifq().area());
   uint32_t idx[kMaxBatch];
   for (auto _ : state) {
@@ -125,6 +149,9 @@ void engine_free_list(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n);
 }
+
+void engine_free_list(benchmark::State& state) { engine_free_list_on(state, false); }
+void engine_free_list_import(benchmark::State& state) { engine_free_list_on(state, true); }
 
 // ---- bare providers ------------------------------------------------------------------
 
@@ -292,13 +319,14 @@ class RatioReporter : public benchmark::ConsoleReporter {
   }
 
   void print_ratios() const {
-    std::printf("\n%-30s %8s  %-24s %8s  %6s\n", "engine round trip", "ns/buf", "baseline",
+    std::printf("\n%-34s %8s  %-24s %8s  %6s\n", "engine round trip", "ns/buf", "baseline",
                 "ns/buf", "ratio");
     struct Pair {
       const char* engine;
       const char* baseline;
     };
     const Pair pairs[] = {{"roundtrip/engine+free_list", "baseline/free_list"},
+                          {"roundtrip/import_entry+free_list", "baseline/free_list"},
                           {"roundtrip/engine+free_list", "baseline/plain_stack"},
                           {"roundtrip/engine+rte_mempool", "baseline/rte_mempool"}};
     for (const Pair& p : pairs) {
@@ -307,7 +335,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
         const std::string b = std::string(p.baseline) + "/" + std::to_string(batch);
         auto ie = ns_.find(e), ib = ns_.find(b);
         if (ie == ns_.end() || ib == ns_.end()) continue;
-        std::printf("%-30s %8.2f  %-24s %8.2f  %5.2fx%s\n", e.c_str(), ie->second, b.c_str(),
+        std::printf("%-34s %8.2f  %-24s %8.2f  %5.2fx%s\n", e.c_str(), ie->second, b.c_str(),
                     ib->second, ie->second / ib->second,
                     ie->second / ib->second <= 1.5 ? "" : "  (above the 1.5x target)");
       }
@@ -321,6 +349,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
 void register_all(bool mempool) {
   for (int64_t b : {1, 32}) {
     benchmark::RegisterBenchmark("roundtrip/engine+free_list", engine_free_list)->Arg(b);
+    benchmark::RegisterBenchmark("roundtrip/import_entry+free_list", engine_free_list_import)
+        ->Arg(b);
     benchmark::RegisterBenchmark("baseline/free_list", baseline_free_list)->Arg(b);
     benchmark::RegisterBenchmark("baseline/plain_stack", baseline_plain_stack)->Arg(b);
 #ifdef ZCRX_BENCH_DPDK
