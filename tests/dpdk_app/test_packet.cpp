@@ -54,7 +54,7 @@ std::vector<uint8_t> udp6(uint32_t payload, std::vector<uint8_t> ext = {},
   ip[8] = 0x20;
   ip[39] = 2;
   ip[23] = 1;
-  std::memcpy(&f[54], ext.data(), ext.size());
+  if (!ext.empty()) std::memcpy(&f[54], ext.data(), ext.size());
   size_t u = 54 + ext.size();
   put16(f, u, 5000);
   put16(f, u + 2, 6000);
