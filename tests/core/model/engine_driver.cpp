@@ -50,11 +50,20 @@ void EngineDriver::create_ctx() {
 
 void EngineDriver::terminate_ctx(int c) { engine_->terminate_ctx(ctxs_[c]); }
 
+core::Mapping EngineDriver::rq_memory(RqMem mode, uint32_t rq_entries) {
+  if (mode == RqMem::engine || rq_entries == 0) return {};
+  // Our own arithmetic for the size: the ring layout of the rounded count.
+  const size_t size = rq_region_layout(round_ring_entries(rq_entries, kMaxRqEntries)).size;
+  memory_.push_back(std::make_unique<AlignedMem>(size));
+  return {memory_.back()->p, mode == RqMem::too_small ? size - 64 : size};
+}
+
 int EngineDriver::register_ifq(int c, const RegSpec& s, int r, int e) {
   const uint32_t buf = s.rx_buf_len == 0 ? 4096 : s.rx_buf_len;
   const size_t len = size_t{s.num_niovs} * buf + s.area_len_extra;
   memory_.push_back(std::make_unique<AlignedMem>(len));
   AlignedMem& mem = *memory_.back();
+  const core::Mapping rq_mem = rq_memory(s.rq_mem, s.rq_entries);
 
   u::io_uring_zcrx_area_reg area{};
   area.addr = reinterpret_cast<uint64_t>(mem.p);
@@ -69,11 +78,12 @@ int EngineDriver::register_ifq(int c, const RegSpec& s, int r, int e) {
   reg.area_ptr = reinterpret_cast<uint64_t>(&area);
   if (s.resv_nonzero) reg.__resv[1] = 1;
 
-  int ret = engine_->register_ifq(ctxs_[c], reg, area, core::Mapping{mem.p, len},
-                                  core::Mapping{});
+  const size_t mapped = s.area_mem_small ? len - 4096 : len;
+  int ret = engine_->register_ifq(ctxs_[c], reg, area, core::Mapping{mem.p, mapped}, rq_mem);
   if (ret < 0) return ret;
   Ifq* q = ctxs_[c]->lookup(reg.zcrx_id);
   if (q == nullptr) return -1000;  // reported by the caller as a mismatch
+  if (rq_mem.base != nullptr && q->rq_base() != rq_mem.base) return -1001;
   if (reals_.size() <= static_cast<size_t>(r)) {
     reals_.resize(r + 1, nullptr);
     lists_.resize(r + 1, nullptr);
@@ -126,22 +136,26 @@ void EngineDriver::release_box(int b) {
   boxes_[b] = nullptr;
 }
 
-int EngineDriver::import_ifq(int c, const ShareSpec& s, int b, int e) {
+int EngineDriver::import_ifq(int c, const ShareSpec& s, int b, int e, uint32_t rq_entries) {
   u::io_uring_zcrx_ifq_reg reg = make_share(s);
-  int ret = engine_->import_ifq(ctxs_[c], reg, b == kNone ? nullptr : boxes_[b]);
+  const core::Mapping rq_mem = rq_memory(s.rq_mem, rq_entries);
+  int ret = engine_->import_ifq(ctxs_[c], reg, b == kNone ? nullptr : boxes_[b], rq_mem);
   if (ret < 0) return ret;
   Ifq* q = ctxs_[c]->lookup(reg.zcrx_id);
   if (q == nullptr) return -1000;
+  if (rq_mem.base != nullptr && q->rq_base() != rq_mem.base) return -1001;
   set_entry(e, q);
   return static_cast<int>(reg.zcrx_id);
 }
 
-int EngineDriver::clone_ifq(int c, const ShareSpec& s, int src, int e) {
+int EngineDriver::clone_ifq(int c, const ShareSpec& s, int src, int e, uint32_t rq_entries) {
   u::io_uring_zcrx_ifq_reg reg = make_share(s);
-  int ret = engine_->clone_ifq(ctxs_[c], reg, src == kNone ? nullptr : ctxs_[src]);
+  const core::Mapping rq_mem = rq_memory(s.rq_mem, rq_entries);
+  int ret = engine_->clone_ifq(ctxs_[c], reg, src == kNone ? nullptr : ctxs_[src], rq_mem);
   if (ret < 0) return ret;
   Ifq* q = ctxs_[c]->lookup(reg.zcrx_id);
   if (q == nullptr) return -1000;
+  if (rq_mem.base != nullptr && q->rq_base() != rq_mem.base) return -1001;
   set_entry(e, q);
   return static_cast<int>(reg.zcrx_id);
 }

@@ -48,8 +48,9 @@ class EngineDriver {
   int register_ifq(int c, const RegSpec& spec, int r, int e);
   int export_ifq(int c, const CtrlSpec& spec, int b);
   void release_box(int b);
-  int import_ifq(int c, const ShareSpec& spec, int b, int e);
-  int clone_ifq(int c, const ShareSpec& spec, int src, int e);
+  /// `rq_entries`: the real ifq's, to size a caller-supplied RQ region.
+  int import_ifq(int c, const ShareSpec& spec, int b, int e, uint32_t rq_entries = 0);
+  int clone_ifq(int c, const ShareSpec& spec, int src, int e, uint32_t rq_entries = 0);
   int ctrl(int c, const CtrlSpec& spec);
 
   /// Allocates up to `n` niovs of entry `e`'s area into `out`.
@@ -73,6 +74,8 @@ class EngineDriver {
 
  private:
   void set_entry(int e, core::Ifq* p);
+  /// RQ memory as `mode` asks for `rq_entries` entries ({} for the engine's).
+  core::Mapping rq_memory(RqMem mode, uint32_t rq_entries);
 
   std::unique_ptr<core::PlainProvider> provider_;
   std::unique_ptr<core::Engine> engine_;

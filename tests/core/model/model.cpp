@@ -185,6 +185,7 @@ int Model::register_ifq(int c, const RegSpec& s, int* real_out) {
   if (len == 0) return -kEFAULT;
   if (len % kPage != 0 || len % buf != 0) return -kEINVAL;
   if (s.area_dmabuf) return -kEOPNOTSUPP;
+  if (s.area_mem_small || s.rq_mem == RqMem::too_small) return -kEINVAL;
   const uint32_t id = free_id(c);
   if (id == kMaxIds) return -kEBUSY;
   if (s.port >= kPorts || s.rxq >= kQueues) return -kENODEV;
@@ -252,12 +253,13 @@ int Model::import_ifq(int c, const ShareSpec& s, int b) {
   reals_[r].refs++;
   reals_[r].user_refs++;
   const uint32_t id = free_id(c);
-  if (id == kMaxIds || reals_[r].live_entries == kMaxEntries) {
+  const bool busy = id == kMaxIds || reals_[r].live_entries == kMaxEntries;
+  if (busy || s.rq_mem == RqMem::too_small) {
     // Seed 000: the error path unregisters with this ring, which clears
     // the master when this ring is it.
     unregister_user(r, c);
     put_real(r);
-    return -kEBUSY;
+    return busy ? -kEBUSY : -kEINVAL;
   }
   add_entry(c, Kind::import, r, id);
   return static_cast<int>(id);
@@ -276,6 +278,7 @@ int Model::clone_ifq(int c, const ShareSpec& s, int src) {
   if (!reals_[r].open) return -kEINVAL;
   const uint32_t id = free_id(c);
   if (id == kMaxIds || reals_[r].live_entries == kMaxEntries) return -kEBUSY;
+  if (s.rq_mem == RqMem::too_small) return -kEINVAL;  // undone: nothing changed
   ctxs_[src].refs++;
   reals_[r].refs++;
   reals_[r].user_refs++;

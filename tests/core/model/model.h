@@ -108,6 +108,10 @@ struct Box {
   bool released = false;
 };
 
+/// Where an entry's refill queue lives: allocated by the engine, in
+/// memory the caller mapped (as zcrxd does), or in too little of it.
+enum class RqMem { engine, caller, too_small };
+
 /// Fields of a registration the sequence test varies (everything else is
 /// valid and fixed).
 struct RegSpec {
@@ -119,6 +123,8 @@ struct RegSpec {
   uint32_t flags = 0;
   bool resv_nonzero = false;
   bool area_dmabuf = false;
+  bool area_mem_small = false;  // the mapped area is shorter than area.len
+  RqMem rq_mem = RqMem::engine;
 };
 
 /// A zcrx_ctrl the sequence test builds.
@@ -136,6 +142,7 @@ struct ShareSpec {
   uint32_t rq_entries = 0;
   uint64_t area_ptr = 0, region_ptr = 0;
   bool resv_nonzero = false;
+  RqMem rq_mem = RqMem::engine;
 };
 
 /// Engine-wide counts (the engine's EngineStats).

@@ -157,8 +157,11 @@ class Sequence {
     const uint32_t lens[] = {0, 4096, 8192};
     s.rx_buf_len = lens[rng_.below(3)];
     s.num_niovs = 2 + rng_.below(24);
+    s.rq_mem = rng_.pct(40) ? RqMem::caller : RqMem::engine;
     if (rng_.pct(20)) {  // one invalid field
-      switch (rng_.below(8)) {
+      switch (rng_.below(10)) {
+        case 8: s.area_mem_small = true; break;
+        case 9: s.rq_mem = RqMem::too_small; break;
         case 0: s.flags = 2; break;
         case 1: s.resv_nonzero = true; break;
         case 2: s.rx_buf_len = rng_.pct(50) ? 2048 : 6000; break;
@@ -215,6 +218,8 @@ class Sequence {
 
   ShareSpec share_spec(bool import) {
     ShareSpec s;
+    const uint32_t mem = rng_.below(100);
+    s.rq_mem = mem < 40 ? RqMem::caller : mem < 45 ? RqMem::too_small : RqMem::engine;
     if (rng_.pct(15)) {
       switch (rng_.below(import ? 6 : 2)) {
         case 0: s.resv_nonzero = true; break;
@@ -235,10 +240,11 @@ class Sequence {
     std::vector<int> boxes = unreleased_boxes();
     const int b = boxes.empty() || rng_.pct(8) ? kNone : rng_.pick(boxes);
     ShareSpec s = share_spec(true);
+    const uint32_t rq = b == kNone ? 64 : m_.real(m_.box(b).real).rq_entries;
     const int want = m_.import_ifq(c, s, b);
-    note("import box" + std::to_string(b) + " into ctx" + std::to_string(c) + " -> " +
-         std::to_string(want));
-    expect_eq(d_.import_ifq(c, s, b, want >= 0 ? m_.num_entries() - 1 : kNone), want,
+    note("import box" + std::to_string(b) + " into ctx" + std::to_string(c) + " rq mem " +
+         std::to_string(static_cast<int>(s.rq_mem)) + " -> " + std::to_string(want));
+    expect_eq(d_.import_ifq(c, s, b, want >= 0 ? m_.num_entries() - 1 : kNone, rq), want,
               "import_ifq");
   }
 
@@ -262,11 +268,13 @@ class Sequence {
     else src = c;
     ShareSpec s = share_spec(false);
     s.if_rxq = src == kNone ? 0 : some_id(src);
+    const int se = src == kNone ? kNone : m_.lookup(src, s.if_rxq);
+    const uint32_t rq = se == kNone ? 64 : m_.real(m_.entry(se).real).rq_entries;
     const int want = m_.clone_ifq(c, s, src);
     note("clone ctx" + std::to_string(src) + " id" + std::to_string(s.if_rxq) + " into ctx" +
          std::to_string(c) + (s.resv_nonzero ? " resv" : "") + " flags " +
          std::to_string(s.flags) + " -> " + std::to_string(want));
-    expect_eq(d_.clone_ifq(c, s, src, want >= 0 ? m_.num_entries() - 1 : kNone), want,
+    expect_eq(d_.clone_ifq(c, s, src, want >= 0 ? m_.num_entries() - 1 : kNone, rq), want,
               "clone_ifq");
   }
 
