@@ -63,6 +63,9 @@ class EngineDriver {
   void corrupt_rq(int e);
   bool set_master(int e, int c);
 
+  /// Destroys the engine with whatever is still live (its destructor
+  /// terminates the rings and releases the boxes); the free lists stay.
+  void destroy_engine() { engine_.reset(); }
   core::Engine& engine() { return *engine_; }
   const core::Engine& engine() const { return *engine_; }
   core::PlainProvider& provider() { return *provider_; }

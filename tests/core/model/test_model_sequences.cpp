@@ -67,7 +67,10 @@ class Sequence {
       one_op();
       check();
     }
-    if (failure_.empty()) finish();
+    if (failure_.empty()) {
+      if (rng_.pct(10)) abandon();
+      else finish();
+    }
     return failure_;
   }
 
@@ -459,6 +462,23 @@ class Sequence {
     for (int c = 0; c < m_.num_ctxs(); c++) tally()["no-buffers events"] += m_.ctx(c).no_buffer_events;
   }
 
+  // The engine goes away with rings and boxes still live (zcrxd exiting):
+  // its destructor must take every buffer back, once.
+  void abandon() {
+    note("destroy the engine with everything live");
+    d_.destroy_engine();
+    tally()["engine destroyed with rings live"]++;
+    for (int r = 0; r < m_.num_reals(); r++) {
+      const core::FreeList* fl = d_.free_list(r);
+      if (fl->free_count() != fl->capacity() || fl->overflows() != 0) {
+        failure_ = "after ~Engine, real" + std::to_string(r) + ": " +
+                   std::to_string(fl->free_count()) + " of " + std::to_string(fl->capacity()) +
+                   " niovs free, " + std::to_string(fl->overflows()) + " overflows";
+        return;
+      }
+    }
+  }
+
   void finish() {
     for (int c : open_ctxs()) {
       note("final: terminate ctx" + std::to_string(c));
@@ -578,7 +598,8 @@ TEST_CASE("model_sequences: engine and reference model agree on every result and
         "refill ok", "niovs reclaimed from a departed entry", "niovs scrubbed", "niovs refilled",
         "rqe bad token", "rqe bad index", "rqe no ref", "rqe wrong owner",
         "no-buffers deliveries", "no-buffers events", "set_master set ok", "set_master kept ok",
-        "corrupt RQs", "import -EBUSY: entry slots of the real full"};
+        "corrupt RQs", "import -EBUSY: entry slots of the real full",
+        "engine destroyed with rings live"};
     for (const char* k : must) {
       INFO("path never taken: " << k);
       CHECK(tally()[k] > 0);
