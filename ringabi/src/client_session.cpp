@@ -83,6 +83,7 @@ int Ring::call(uint16_t op, const void* req_body, size_t req_len, const int* fds
                unsigned min_fds_out, unsigned max_fds_out) {
   for (unsigned i = 0; i < max_fds_out; i++) fds_out[i] = -1;
   if (sock_ < 0) return -ENOTCONN;
+  if (control_stuck_) return -ETIMEDOUT;
   unsigned char buf[kMaxMsgSize];
   const MsgHeader h = make_header(op, ++seq_);
   if (h.len != sizeof(MsgHeader) + req_len || h.len > sizeof(buf)) return -EINVAL;
@@ -90,6 +91,16 @@ int Ring::call(uint16_t op, const void* req_body, size_t req_len, const int* fds
   std::memcpy(buf + sizeof(h), req_body, req_len);
   if (int r = send_msg(sock_, buf, h.len, fds_in, nfds_in)) return r;
 
+  pollfd pfd{sock_, POLLIN, 0};
+  int pr;
+  do {
+    pr = poll(&pfd, 1, control_timeout_ms_);
+  } while (pr < 0 && errno == EINTR);
+  if (pr < 0) return -errno;
+  if (pr == 0) {
+    control_stuck_ = true;
+    return -ETIMEDOUT;
+  }
   // One spare byte: an oversized reply shows up as a wrong length.
   unsigned char rbuf[kMaxMsgSize + 1];
   RecvdMsg m;

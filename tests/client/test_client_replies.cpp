@@ -166,3 +166,14 @@ TEST_CASE("replies: a server that hangs up is -ECONNRESET") {
   srv.set_hook([&](int sock, const MsgHeader&) { shutdown(sock, SHUT_RDWR); });
   CHECK(ring.create(8) == -ECONNRESET);
 }
+
+TEST_CASE("replies: no reply within the control timeout is -ETIMEDOUT, then for every call") {
+  fake::Server srv;
+  Ring ring;
+  REQUIRE(ring.attach(srv.open_session()) == 0);
+  ring.set_control_timeout(50);
+  srv.set_hook([](int, const MsgHeader&) {});  // swallow the request
+  CHECK(ring.create(8) == -ETIMEDOUT);
+  CHECK(ring.create(8) == -ETIMEDOUT);  // out of step: no second exchange
+  CHECK(srv.served[kOpCreateRing] == 0);
+}

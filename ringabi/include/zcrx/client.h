@@ -162,6 +162,11 @@ class Ring {
   /// activation). 0 or -EISCONN.
   int attach(int sock);
   int socket_fd() const { return sock_; }
+  /// How long a control call waits for zcrxd's reply (default 30 s; < 0:
+  /// forever). A call that times out returns -ETIMEDOUT, and every later
+  /// control call too (a late reply would be taken for the next one's);
+  /// the datapath keeps working.
+  void set_control_timeout(int ms) { control_timeout_ms_ = ms; }
   /// False once zcrxd closed the session (it exited, or terminated the
   /// ring). One poll(2) with zero timeout: for slow paths, not per packet.
   bool session_alive() const;
@@ -261,6 +266,8 @@ class Ring {
 
   int sock_ = -1;
   uint32_t seq_ = 0;
+  int control_timeout_ms_ = 30000;
+  bool control_stuck_ = false;  // a reply timed out: the exchange is out of step
   int ring_fd_ = -1;
   void* ring_base_ = nullptr;
   RingRegionLayout layout_{};
