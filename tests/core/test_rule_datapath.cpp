@@ -110,6 +110,14 @@ TEST_CASE("datapath: entries come and go while the datapath delivers and refills
   ExportBox* box = h.export_ok(a, 0);
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> delivered{0};
+  std::atomic<uint64_t> rounds{0};
+  // Waits until the datapath finished another loop iteration, so the
+  // control thread's changes really interleave with its work.
+  auto wait_round = [&rounds] {
+    // relaxed: progress only; ordering comes from the engine's protocol.
+    const uint64_t r0 = rounds.load(std::memory_order_relaxed);
+    while (rounds.load(std::memory_order_relaxed) == r0) std::this_thread::yield();
+  };
 
   std::thread datapath([&] {
     QuiescentEpoch& epoch = h.prov.plain.epoch();
@@ -140,15 +148,18 @@ TEST_CASE("datapath: entries come and go while the datapath delivers and refills
       }
       round++;
       epoch.quiescent();
+      rounds.store(round, std::memory_order_relaxed);  // relaxed: progress only
     }
     epoch.set_running(false);
     // relaxed: read after join.
     delivered.store(n, std::memory_order_relaxed);
   });
 
+  wait_round();
   for (int i = 0; i < 200; i++) {
     Ctx* b = h.eng.create_ctx(nullptr);
     h.import_ok(b, box);
+    if (i % 10 == 0) wait_round();
     if (i % 3 == 0) {
       Ctx* c = h.eng.create_ctx(nullptr);
       h.clone_ok(c, b, 0);
