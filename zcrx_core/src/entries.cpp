@@ -77,6 +77,7 @@ void Engine::Impl::publish(Ifq* entry, uint32_t slot, uint32_t zcrx_id) {
   Ifq::Impl& r = *e.real->impl();
   e.slot = slot;
   e.zcrx_id = zcrx_id;
+  IfqAccess::set_datapath(*entry, *r.area, slot);
   r.slot_used[slot] = true;
   // release (all three): the entry, its RQ view and its slot are written
   // before the datapath can find it through the snapshot or the table.

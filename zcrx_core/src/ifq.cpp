@@ -64,7 +64,7 @@ void* Ifq::rq_base() const { return impl_->rq.base; }
 IfqStats Ifq::stats() const {
   const Impl& im = *impl_;
   IfqStats s;
-  s.delivered = im.delivered.get();
+  s.delivered = IfqAccess::delivered(*this);
   s.refilled = im.refilled.get();
   s.scrubbed = im.scrubbed.get();
   s.rqe_bad_token = im.rqe_bad_token.get();
@@ -75,20 +75,6 @@ IfqStats Ifq::stats() const {
   s.rqe_wrong_owner = im.rqe_wrong_owner.get();
   s.reclaimed = im.reclaimed.get();
   return s;
-}
-
-uint64_t Ifq::deliver(uint32_t idx, uint32_t data_offset) {
-  Impl& im = *impl_;
-  Area::Impl& a = *im.real->impl_->area->impl();
-  std::atomic<uint32_t>& st = a.state[idx];
-  // relaxed load and store, no read-modify-write: only this datapath
-  // thread writes the word of a niov of an open queue (internal.h).
-  const uint32_t s = st.load(std::memory_order_relaxed);
-  uint32_t refs = niov_refs(s);
-  if (refs < kNiovRefMask) refs++;  // saturate rather than wrap into owner
-  st.store(niov_word(im.slot, refs), std::memory_order_relaxed);
-  im.delivered.add();
-  return a.token | ((uint64_t{idx} << a.niov_shift) + data_offset);
 }
 
 void Ifq::report_no_buffers() {

@@ -28,6 +28,9 @@ constexpr uint32_t niov_owner(uint32_t s) { return s >> kNiovOwnerShift; }
 constexpr uint32_t niov_word(uint32_t owner, uint32_t refs) {
   return (owner << kNiovOwnerShift) | refs;
 }
+// Ifq::deliver (inline in engine.h) spells the same layout out.
+static_assert(kNiovRefMask == 0xffff && kNiovOwnerShift == 16);
+static_assert(kMaxEntriesPerIfq <= (1u << (32 - kNiovOwnerShift)));
 
 /// A counter with one writing thread: a relaxed load and store instead of
 /// a locked read-modify-write; readers on other threads see some recent
@@ -88,7 +91,7 @@ struct Ifq::Impl {
   bool rq_corrupt_seen = false;       // datapath-owned
 
   // Counters of this entry.
-  Counter delivered, refilled, rqe_bad_token, rqe_bad_index, rqe_no_ref,
+  Counter refilled, rqe_bad_token, rqe_bad_index, rqe_no_ref,
       rqe_wrong_owner, rq_corrupt, reclaimed;
 
   // proxy only
@@ -111,6 +114,20 @@ struct Ifq::Impl {
   std::atomic<uint32_t> entry_slots{0};
   std::atomic<uint32_t> generation{0};
   bool slot_used[kMaxEntriesPerIfq] = {};  // control-owned
+};
+
+/// The engine's access to an Ifq's inline datapath fields.
+struct IfqAccess {
+  static void set_datapath(Ifq& e, Area& area, uint32_t slot) {
+    e.dp_niov_state_ = area.impl()->state.get();
+    e.dp_token_ = area.token();
+    e.dp_niov_shift_ = area.niov_shift();
+    e.dp_slot_ = slot;
+  }
+  static uint64_t delivered(const Ifq& e) {
+    // relaxed: a statistic.
+    return e.dp_delivered_.load(std::memory_order_relaxed);
+  }
 };
 
 struct Ctx::Impl {

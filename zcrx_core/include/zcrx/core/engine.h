@@ -206,8 +206,22 @@ class Ifq {
   /// [datapath] A packet landed in niov `idx` of target()'s area: takes a
   /// user reference, attributes the niov to this entry and returns the CQE
   /// `off` (area token | byte offset) for `data_offset` bytes into it.
-  /// `idx` must come from the area's free pool (not held by any entry).
-  uint64_t deliver(uint32_t idx, uint32_t data_offset);
+  /// `idx` must come from the area's free pool (not held by any entry) and
+  /// the entry must be live. Inline: it runs once per packet.
+  uint64_t deliver(uint32_t idx, uint32_t data_offset) {
+    std::atomic<uint32_t>& st = dp_niov_state_[idx];
+    // relaxed load and store, no read-modify-write: only this datapath
+    // thread writes the state word of a niov of a live entry; the control
+    // thread takes over only after a quiescent point (see src/internal.h).
+    const uint32_t s = st.load(std::memory_order_relaxed);
+    uint32_t refs = s & 0xffff;
+    refs += refs < 0xffff ? 1 : 0;  // saturate rather than wrap into the owner
+    st.store((dp_slot_ << 16) | refs, std::memory_order_relaxed);
+    // relaxed: a single-writer statistic.
+    dp_delivered_.store(dp_delivered_.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
+    return dp_token_ | ((uint64_t{idx} << dp_niov_shift_) + data_offset);
+  }
   /// [datapath] Count a delivery that found no free niov (on the real
   /// ifq) and tell its master ctx, if any (ZCRX_NOTIF_NO_BUFFERS).
   void report_no_buffers();
@@ -240,6 +254,15 @@ class Ifq {
   Impl* impl() const { return impl_.get(); }
 
  private:
+  friend struct IfqAccess;  // the engine's internals (src/internal.h)
+  // What deliver() needs, copied from the real ifq's area when the entry is
+  // published (on the control thread, before the release store that makes
+  // the entry visible) and never changed while it is live.
+  std::atomic<uint32_t>* dp_niov_state_ = nullptr;
+  uint64_t dp_token_ = 0;
+  uint32_t dp_niov_shift_ = 0;
+  uint32_t dp_slot_ = 0;
+  std::atomic<uint64_t> dp_delivered_{0};
   std::unique_ptr<Impl> impl_;
 };
 
