@@ -31,47 +31,69 @@ uint32_t Ifq::refill(uint32_t budget) {
     return 0;
   }
 
+  // Hoisted: the niov state stores below may alias any memory as far as
+  // the compiler knows, which would reload these for every RQE.
+  const uint64_t token = a.token;
+  const uint32_t shift = a.niov_shift;
+  const uint32_t num_niovs = a.num_niovs;
+  const uint32_t slot = im.slot;
+  std::atomic<uint32_t>* const state = a.state.get();
+  BufferSink& sink = im.engine->sink;
+
   uint32_t batch[kReturnBatch];
   uint32_t k = 0;
   uint32_t returned = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    // One copy of the entry: the consumer may rewrite it while we look.
-    const uapi::io_uring_zcrx_rqe rqe = rq.load(i);
-    if ((rqe.off & uapi::kZcrxAreaMask) != a.token || rqe.__pad != 0) {
-      im.rqe_bad_token.add();
-      continue;
-    }
-    const uint64_t idx64 = uapi::area_offset_of(rqe.off) >> a.niov_shift;
-    if (idx64 >= a.num_niovs) {
-      im.rqe_bad_index.add();
-      continue;
-    }
-    const uint32_t idx = static_cast<uint32_t>(idx64);
-    std::atomic<uint32_t>& st = a.state[idx];
-    // relaxed: see the niov state word comment in internal.h.
-    const uint32_t s = st.load(std::memory_order_relaxed);
-    if (niov_refs(s) == 0) {
-      im.rqe_no_ref.add();
-      continue;
-    }
-    if (niov_owner(s) != im.slot) {
-      im.rqe_wrong_owner.add();
-      continue;
-    }
-    st.store(s - 1, std::memory_order_relaxed);
-    if (niov_refs(s) == 1) {
-      batch[k++] = idx;
-      if (k == kReturnBatch) {
-        im.engine->sink.return_niovs(area, batch, k);
-        returned += k;
-        k = 0;
+  uint32_t bad_token = 0, bad_index = 0, no_ref = 0, wrong_owner = 0;
+  uint32_t left = n;
+  while (left != 0) {
+    // Copies of the entries: the consumer may rewrite the ring while we
+    // look, so each is read once and the copy validated.
+    uapi::io_uring_zcrx_rqe rqes[kReturnBatch];
+    const uint32_t chunk = rq.pop_burst(rqes, left < kReturnBatch ? left : kReturnBatch);
+    if (chunk == 0) break;
+    left -= chunk;
+    for (uint32_t i = 0; i < chunk; i++) {
+      const uapi::io_uring_zcrx_rqe& rqe = rqes[i];
+      if ((rqe.off & uapi::kZcrxAreaMask) != token || rqe.__pad != 0) {
+        bad_token++;
+        continue;
+      }
+      const uint64_t idx64 = uapi::area_offset_of(rqe.off) >> shift;
+      if (idx64 >= num_niovs) {
+        bad_index++;
+        continue;
+      }
+      const uint32_t idx = static_cast<uint32_t>(idx64);
+      // relaxed: see the niov state word comment in internal.h.
+      const uint32_t s = state[idx].load(std::memory_order_relaxed);
+      if (niov_refs(s) == 0) {
+        no_ref++;
+        continue;
+      }
+      if (niov_owner(s) != slot) {
+        wrong_owner++;
+        continue;
+      }
+      state[idx].store(s - 1, std::memory_order_relaxed);
+      if (niov_refs(s) == 1) {
+        batch[k++] = idx;
+        if (k == kReturnBatch) {
+          sink.return_niovs(area, batch, k);
+          returned += k;
+          k = 0;
+        }
       }
     }
   }
-  rq.advance(n);
   if (k != 0) {
-    im.engine->sink.return_niovs(area, batch, k);
+    sink.return_niovs(area, batch, k);
     returned += k;
+  }
+  if (bad_token | bad_index | no_ref | wrong_owner) {
+    im.rqe_bad_token.add(bad_token);
+    im.rqe_bad_index.add(bad_index);
+    im.rqe_no_ref.add(no_ref);
+    im.rqe_wrong_owner.add(wrong_owner);
   }
   im.refilled.add(returned);
   return returned;
