@@ -4,10 +4,12 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -458,4 +460,37 @@ TEST_CASE("datapath: pattern deliveries through pump, refilled buffers go back t
   CHECK(d.refilled == d.delivered);
   CHECK(d.bad_refills == 0);
   CHECK(d.outstanding == 0);
+}
+
+TEST_CASE("area: sizes, sealing, and hugetlb where the machine has free huge pages") {
+  void* base = nullptr;
+  CHECK(create_area(0, false, &base) == -EINVAL);
+  CHECK(create_area(4095, false, &base) == -EINVAL);
+  CHECK(create_area(4096, true, &base) == -EINVAL);  // hugetlb needs 2 MiB units
+  int fd = create_area(8192, false, &base);
+  REQUIRE(fd >= 0);
+  static_cast<uint8_t*>(base)[8191] = 0xab;  // mapped RW, whole length
+  // zcrxd seals it against shrinking under the NIC.
+  CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) == 0);
+  CHECK(ftruncate(fd, 4096) == -1);
+  CHECK(errno == EPERM);
+  munmap(base, 8192);
+  close(fd);
+
+  long free_huge = 0;
+  if (FILE* f = fopen("/proc/meminfo", "r")) {
+    char line[128];
+    while (fgets(line, sizeof(line), f))
+      if (sscanf(line, "HugePages_Free: %ld", &free_huge) == 1) break;
+    fclose(f);
+  }
+  fd = create_area(2u << 20, true, &base);
+  if (free_huge > 0) {
+    REQUIRE(fd >= 0);
+    munmap(base, 2u << 20);
+    close(fd);
+  } else {
+    MESSAGE("no free huge pages: the hugetlb area must fail cleanly");
+    CHECK(fd == -ENOMEM);
+  }
 }

@@ -22,7 +22,8 @@
 // Threading: a Ring and its Ifqs belong to one thread at a time (the rings
 // are single-producer / single-consumer). Datapath calls (get_sqe, submit,
 // cq_ready, for_each_cqe, data, refill, flush_refills) make no syscall and
-// no allocation; control calls talk to zcrxd and block until it answers.
+// no allocation; control calls talk to zcrxd and block until it answers
+// (at most the control timeout, see set_control_timeout).
 //
 // Everything read from the shared regions or the socket is untrusted: CQE
 // offsets are bounds-checked against the area, ring indices by the ring
