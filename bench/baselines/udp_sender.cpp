@@ -4,9 +4,8 @@
 // packet rate or as fast as it can, from one or more source sockets (flows)
 // to one or more destination ports.
 //
-// No per-packet copy or fill: the pattern byte i >= 8 depends only on the low
-// 8 bits of the sequence number, so 256 prebuilt payload bodies are enough;
-// each datagram is an iovec of its own 8-byte sequence header plus the body.
+// No per-packet copy or fill (sender_payload.h): each datagram is an iovec
+// of its own 8-byte sequence header plus one of 256 prebuilt bodies.
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <netinet/in.h>
@@ -20,7 +19,7 @@
 #include <vector>
 
 #include "bench_common.h"
-#include "zcrx/pattern.h"
+#include "sender_payload.h"
 
 namespace {
 
@@ -125,10 +124,8 @@ int main(int argc, char** argv) {
     socks.push_back(fd);
   }
 
-  // 256 payload bodies: body k is the pattern of any seq with seq & 0xff == k.
+  const PayloadTemplates payloads(o.size);
   const size_t body_len = o.size;
-  std::vector<uint8_t> bodies(256 * (body_len ? body_len : 1));
-  for (uint64_t k = 0; k < 256; k++) zcrx::pattern::fill(&bodies[k * body_len], body_len, k);
 
   const size_t batch = static_cast<size_t>(o.batch);
   std::vector<uint64_t> seqhdr(batch);
@@ -160,16 +157,7 @@ int main(int argc, char** argv) {
       uint64_t s = seq + i;
       mmsghdr& m = msgs[i];
       m = {};
-      size_t body_off = (s & 0xff) * body_len;
-      if (body_len >= 8) {
-        seqhdr[i] = s;  // little endian host: the pattern's first 8 bytes
-        iov[2 * i] = {&seqhdr[i], 8};
-        iov[2 * i + 1] = {&bodies[body_off + 8], body_len - 8};
-        m.msg_hdr.msg_iovlen = 2;
-      } else {
-        iov[2 * i] = {&bodies[body_off], body_len};
-        m.msg_hdr.msg_iovlen = 1;
-      }
+      m.msg_hdr.msg_iovlen = static_cast<size_t>(payloads.iovecs(s, &seqhdr[i], &iov[2 * i]));
       m.msg_hdr.msg_iov = &iov[2 * i];
       m.msg_hdr.msg_name = &dsts[s % dsts.size()];
       m.msg_hdr.msg_namelen = sizeof(sockaddr_in);
