@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,6 +70,9 @@ Daemon::Daemon(const std::string& vdev, const std::vector<std::string>& opts) {
   if (pipe2(p, O_CLOEXEC) < 0) return;
   pid_ = fork();
   if (pid_ == 0) {
+    // A crashed test must not leave zcrxd running (and holding the test
+    // runner's stderr open).
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     dup2(p[1], 1);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
