@@ -10,6 +10,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <random>
+#include <vector>
 
 #include "fake_server.h"
 #include "zcrx/client.h"
@@ -176,4 +178,37 @@ TEST_CASE("replies: no reply within the control timeout is -ETIMEDOUT, then for 
   CHECK(ring.create(8) == -ETIMEDOUT);
   CHECK(ring.create(8) == -ETIMEDOUT);  // out of step: no second exchange
   CHECK(srv.served[kOpCreateRing] == 0);
+}
+
+TEST_CASE("replies: random reply bytes with random fds never crash, leak or succeed wrongly") {
+  fake::Server srv;
+  Ring ring;
+  REQUIRE(ring.attach(srv.open_session()) == 0);
+  std::mt19937_64 rng(99);
+  int fd_pool[2] = {region_fd(4096), region_fd(8192)};
+  const int before = open_fd_count();
+  for (int iter = 0; iter < 300; iter++) {
+    std::vector<unsigned char> junk(rng() % (kMaxMsgSize + 2) + 1);
+    for (auto& b : junk) b = static_cast<unsigned char>(rng());
+    bool plausible = (iter & 1) && junk.size() >= sizeof(ReplyHeader);
+    unsigned nfds = static_cast<unsigned>(rng() % 3);
+    srv.set_hook([&](int sock, const MsgHeader& h) {
+      if (plausible) {  // right framing, random result and body
+        ReplyHeader rh = make_reply_header(h, 0, 0);
+        rh.hdr.len = static_cast<uint32_t>(junk.size());
+        std::memcpy(&rh.result, junk.data() + 16, 4);
+        rh.resv = 0;
+        std::memcpy(junk.data(), &rh, sizeof(rh));
+      }
+      send_msg(sock, junk.data(), junk.size(), fd_pool, nfds);
+    });
+    int r = ring.open_flow(0, FlowSpec::raw());
+    // A junk reply may only pass as an error from the kernel's range or,
+    // when it is a well-formed OPEN_FLOW success, as a handle.
+    CHECK(r >= -4095);
+    if (r >= 0) CHECK(junk.size() == sizeof(Reply<OpenFlowReply>));
+    CHECK(open_fd_count() == before);
+  }
+  close(fd_pool[0]);
+  close(fd_pool[1]);
 }
