@@ -97,9 +97,13 @@ int main(int argc, char** argv) {
       if (worker < RTE_MAX_LCORE && rte_eal_remote_launch(datapath_main, &dp, worker) == 0) {
         sc.lcore = worker;
       } else {
-        // One lcore: the datapath gets a plain thread. Its mempool puts go
-        // through the shared ring instead of a per-lcore cache.
-        main_loop = std::thread([&dp] { dp.run(); });
+        // One lcore: the datapath gets a thread of its own, registered with
+        // the EAL so it has an lcore id and with it per-lcore mempool caches.
+        main_loop = std::thread([&dp] {
+          bool registered = rte_thread_register() == 0;
+          dp.run();
+          if (registered) rte_thread_unregister();
+        });
       }
       std::printf("zcrxd: ready socket=%s port=%u queue=%u driver=%s lcore=%s\n",
                   opt.socket_path.c_str(), port.id(), port.queue(), port.driver(),
