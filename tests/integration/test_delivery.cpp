@@ -15,6 +15,7 @@
 
 #include "consumer.h"
 #include "daemon.h"
+#include "pcap_write.h"
 
 using namespace itest;
 
@@ -241,4 +242,70 @@ TEST_CASE("a SIGKILLed clone's buffers are reclaimed while the master keeps rece
   CHECK(d.final_counter("reclaimed") >= held_by_child);
   CHECK(d.final_counter("delivered") ==
         d.final_counter("returned") + d.final_counter("reclaimed"));
+}
+
+TEST_CASE("rings joining one flow group share it by flow: each flow to one ring, each packet once") {
+  // 8 flows (source ports) x 100 packets to UDP 9000; seq = flow * 1000 + i.
+  std::vector<UdpFrame> frames;
+  for (uint64_t i = 0; i < 100; i++)
+    for (uint16_t fl = 0; fl < 8; fl++)
+      frames.push_back({static_cast<uint16_t>(41000 + fl), 9000, fl * 1000u + i, 300});
+  std::string pcap = scratch_dir() + "/group.pcap";
+  REQUIRE(write_pcap(pcap, frames));
+  Daemon d(pcap_vdev(pcap), {"--rx-gate", "2"});
+  REQUIRE(d.ready());
+  {
+    zcrx::Ring master;
+    zcrx::Ifq* ifq = nullptr;
+    int id = setup_master(master, d.socket().c_str(), &ifq);
+    REQUIRE(id >= 0);
+    int out[2];
+    REQUIRE(pipe(out) == 0);
+    pid_t kid = fork();
+    if (kid == 0) {
+      close(out[0]);
+      zcrx::Ring ring;
+      zcrx::Ifq* cifq = nullptr;
+      if (ring.connect(d.socket().c_str()) || ring.create(64, 4096)) _exit(10);
+      int cid = ring.clone_ifq(master.ring_fd(), static_cast<uint32_t>(id), 4096, &cifq);
+      if (cid < 0 || arm_udp(ring, static_cast<uint32_t>(cid), 9000, 1) < 0) _exit(11);
+      RxResult r = receive(ring, cifq, 1, 800, 3000);
+      if (r.bad_payloads || r.errors) _exit(12);
+      uint64_t n = r.seqs.size();
+      if (write(out[1], &n, sizeof(n)) != sizeof(n)) _exit(13);
+      if (n && write(out[1], r.seqs.data(), n * 8) != static_cast<ssize_t>(n * 8)) _exit(13);
+      _exit(0);
+    }
+    close(out[1]);
+    REQUIRE(arm_udp(master, static_cast<uint32_t>(id), 9000, 1) >= 0);
+    RxResult r = receive(master, ifq, 1, 800, 3000);
+    CHECK(r.bad_payloads == 0);
+    uint64_t n = 0;
+    REQUIRE(read(out[0], &n, sizeof(n)) == sizeof(n));
+    std::vector<uint64_t> theirs(n);
+    size_t got = 0;
+    while (got < n * 8) {
+      ssize_t k = read(out[0], reinterpret_cast<char*>(theirs.data()) + got, n * 8 - got);
+      REQUIRE(k > 0);
+      got += static_cast<size_t>(k);
+    }
+    int st = 0;
+    REQUIRE(waitpid(kid, &st, 0) == kid);
+    CHECK(WEXITSTATUS(st) == 0);
+    close(out[0]);
+    std::set<uint64_t> mine_flows, their_flows;
+    for (uint64_t s : r.seqs) mine_flows.insert(s / 1000);
+    for (uint64_t s : theirs) their_flows.insert(s / 1000);
+    CHECK(mine_flows.size() + their_flows.size() == 8);  // no flow split
+    CHECK_FALSE(mine_flows.empty());                     // both rings get flows
+    CHECK_FALSE(their_flows.empty());
+    std::vector<uint64_t> all = r.seqs;
+    all.insert(all.end(), theirs.begin(), theirs.end());
+    std::sort(all.begin(), all.end());
+    std::vector<uint64_t> expect;
+    for (uint16_t fl = 0; fl < 8; fl++)
+      for (uint64_t i = 0; i < 100; i++) expect.push_back(fl * 1000u + i);
+    CHECK(all == expect);  // every packet exactly once across the group
+  }
+  check_balanced(d);
 }

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT
+// A minimal pcap writer for tests that need traffic pcap_gen does not make
+// (several flows): Ethernet / IPv4 / UDP frames with pattern payloads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace itest {
+
+struct UdpFrame {
+  uint16_t src_port;
+  uint16_t dst_port;
+  uint64_t seq;       // pattern sequence number of the payload
+  uint32_t payload;   // bytes
+};
+
+/// Writes `frames` to `path` (10.0.0.1 -> 10.0.0.2). False on I/O errors.
+bool write_pcap(const std::string& path, const std::vector<UdpFrame>& frames);
+
+}  // namespace itest
