@@ -78,6 +78,7 @@ IfqStats Ifq::stats() const {
 }
 
 void Ifq::report_no_buffers() {
+  if (impl_->real == nullptr) return;  // a proxy that dropped its refs
   Impl& real = *impl_->real->impl_;
   real.no_buffers.add();
   // seq_cst: a datapath snapshot load (see QuiescentEpoch), ordered after
