@@ -3,10 +3,13 @@
 // segment, payload reassembled byte-exact), eventfd wakeups with the
 // need-wakeup flag, --rx-timestamp stamps, raw flows (whole frames).
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -144,4 +147,27 @@ TEST_CASE("a raw flow takes whole frames no UDP flow claims") {
   }
   CHECK(d.stop() == 0);
   CHECK(d.exit_outstanding() == 0);
+}
+
+TEST_CASE("socket permissions, periodic stats, --help without an EAL") {
+  std::string pcap = scratch_dir() + "/opts.pcap";
+  REQUIRE(make_pcap(pcap, 10, 100, "9000"));
+  Daemon d("net_pcap0,rx_pcap=" + pcap, {"--socket-mode", "0660", "--stats", "1"});
+  REQUIRE(d.ready());
+  struct stat st {};
+  REQUIRE(stat(d.socket().c_str(), &st) == 0);
+  CHECK(S_ISSOCK(st.st_mode));
+  CHECK((st.st_mode & 0777) == 0660);
+  sleep(2);
+  CHECK(d.stop() == 0);
+  CHECK(d.output().find("zcrxd: stats rx=") != std::string::npos);
+  // The socket goes away with the daemon.
+  CHECK(stat(d.socket().c_str(), &st) == -1);
+  std::string help = env_path("ZCRXD") + " --help >/dev/null";
+  CHECK(std::system(help.c_str()) == 0);
+  std::string bad = env_path("ZCRXD") + " --no-huge --no-pci -m 64 --no-telemetry --file-prefix zit_bad" + std::to_string(getpid()) + "
+                    " -l 0 --log-level lib.eal:error -- --burst 0 >/dev/null 2>&1";
+  int rc = std::system(bad.c_str());
+  CHECK(WIFEXITED(rc));
+  CHECK(WEXITSTATUS(rc) == 2);
 }
