@@ -165,7 +165,9 @@ TEST_CASE("socket permissions, periodic stats, --help without an EAL") {
   CHECK(stat(d.socket().c_str(), &st) == -1);
   std::string help = env_path("ZCRXD") + " --help >/dev/null";
   CHECK(std::system(help.c_str()) == 0);
-  std::string bad = env_path("ZCRXD") + " --no-huge --no-pci -m 64 --no-telemetry --file-prefix zit_bad" + std::to_string(getpid()) + "
+  std::string bad = env_path("ZCRXD") +
+                    " --no-huge --no-pci -m 64 --no-telemetry --file-prefix zit_bad" +
+                    std::to_string(getpid()) +
                     " -l 0 --log-level lib.eal:error -- --burst 0 >/dev/null 2>&1";
   int rc = std::system(bad.c_str());
   CHECK(WIFEXITED(rc));
