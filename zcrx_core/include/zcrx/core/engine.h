@@ -11,6 +11,21 @@
 // time (the caller serialises them); functions marked [datapath] run on the
 // single datapath thread that serves the ifq's queue, concurrently with the
 // control thread. Nothing on the datapath takes a lock or allocates.
+//
+// Entries. Every id in a ring's zcrx table is its own Ifq: the registered
+// (real) ifq, a clone proxy, or an import. Each entry has its own refill
+// queue, and each niov records the entry it was delivered to, so a
+// consumer can only hand back its own buffers and a ring that dies (a
+// SIGKILLed consumer) gives back exactly what it held while the others
+// keep receiving. The real ifq keeps a lock-free table of its live
+// entries for the datapath (Ifq::entry_at); removing an entry waits for
+// the datapath to pass a quiescent point (QueueBinder::synchronize).
+//
+// The datapath, per loop iteration: for each live entry of the ifq it
+// serves, refill(budget); for each packet, take a free niov from the
+// area's pool, deliver(idx, off) on the entry of the ring that receives it
+// (Ctx::lookup, not resolve) and post the CQE; report_no_buffers() when
+// the pool is empty; then pass a quiescent point.
 #pragma once
 
 #include <atomic>
@@ -33,8 +48,8 @@ class Engine;
 
 /// Where niovs go when nobody holds them any more: the datapath owner's
 /// free pool (zcrxd: the queue's mempool; tests: a plain free list).
-/// Called from the datapath (refill) and from the control thread (scrub):
-/// implementations must be safe against both.
+/// Called from the datapath (refill: return_niovs) and from the control
+/// thread (scrub, entry teardown: reclaim_niovs), possibly at once.
 class BufferSink {
  public:
   virtual ~BufferSink() = default;
@@ -54,8 +69,11 @@ class QueueBinder {
  public:
   virtual ~QueueBinder() = default;
   /// Makes `ifq`'s area the memory provider of queue (port, rxq); from then
-  /// on the datapath may deliver into `ifq`. -ENODEV: no such port/queue;
-  /// -EEXIST: queue already bound; -EOPNOTSUPP, -ENOMEM as the device says.
+  /// on the datapath may deliver into `ifq`. ifq.area() exists already
+  /// (the binder may attach its pool with Area::set_provider_data); the
+  /// ifq is not yet in any table and its if_rxq() is still -1.
+  /// -ENODEV: no such port/queue; -EEXIST: queue already bound;
+  /// -EOPNOTSUPP, -ENOMEM as the device says.
   virtual int open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) = 0;
   /// Stops delivery into `ifq`. On return the datapath has quiesced: it
   /// will not deliver into, nor refill from, `ifq` (or any entry of it)
