@@ -298,9 +298,13 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   area.addr = 1ull << 30;
   zcrx::RqRegionLayout rq{};
   if (int rc = engine_->check_ifq_reg(r.reg, area, &rq)) return rc;
-  // Keep the consumer from truncating the area under the PMD (best effort:
-  // a memfd created without MFD_ALLOW_SEALING refuses seals).
+  // The PMD writes into the area and zcrxd reads nothing else: a consumer
+  // that shrank the file under us would fault zcrxd (SIGBUS). Only an area
+  // sealed against shrinking is accepted (memfd_create(MFD_ALLOW_SEALING);
+  // zcrxd adds the seal itself).
   fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
+  int seals = fcntl(fd, F_GET_SEALS);
+  if (seals < 0 || !(seals & F_SEAL_SHRINK)) return -EINVAL;
   void* map = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
                    static_cast<off_t>(off));
   if (map == MAP_FAILED) return -ENOMEM;

@@ -167,6 +167,12 @@ TEST_CASE("control calls fail with the kernel's errno") {
   proto::OpenFlowReq of{0, proto::kFlowUdpPort, 0, 0, {}, {}, 0, 9000, 0};
   CHECK(a.call(proto::kOpOpenFlow, of) == -EINVAL);  // no zcrx id 0 yet
 
+  // An area that cannot be sealed against shrinking could fault zcrxd.
+  int unsealable = memfd_create("itest-unsealable", MFD_CLOEXEC);
+  REQUIRE(ftruncate(unsealable, 4u << 20) == 0);
+  CHECK(a.call(proto::kOpRegisterIfq, reg_req(), unsealable) == -EINVAL);
+  close(unsealable);
+
   REQUIRE(a.call(proto::kOpRegisterIfq, reg_req(), area) == 0);
   CHECK(a.nfds == 1);  // the RQ region
   CHECK(a.call(proto::kOpRegisterIfq, r, a_ring) == -EBADFD);  // clone of self
