@@ -293,6 +293,8 @@ class Ctx {
   Ifq* lookup(uint32_t zcrx_id) const;
   /// What RECV_ZC on `zcrx_id` uses: lookup() resolved through proxy;
   /// nullptr when there is no such id or the entry was shut down.
+  /// May run on the datapath, but not concurrently with terminate_ctx() of
+  /// this ring (zcrxd stops polling a ring's SQ before terminating it).
   /// Deliveries must still go through lookup()'s entry (its RQ, its
   /// ownership); resolve() names the queue and area they land in.
   Ifq* resolve(uint32_t zcrx_id) const;
