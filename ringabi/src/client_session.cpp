@@ -173,7 +173,8 @@ int Ring::add_ifq(const RegisterIfqReply& rep, int rq_fd, int area_fd, uint8_t* 
   if (rep.rq_region_size == 0 || rep.rq_region_size > kMaxRegion || rep.resv != 0 ||
       (token & ~uapi::kZcrxAreaMask) != 0 || !is_pow2_u32(rx_buf_len) ||
       validate_rq_region(reg.offsets, reg.rq_entries, rep.rq_region_size) != 0 ||
-      !file_covers(rq_fd, rep.rq_region_size) || ifq(reg.zcrx_id) != nullptr)
+      !file_covers(rq_fd, rep.rq_region_size) || reg.zcrx_id > INT_MAX ||
+      ifq(reg.zcrx_id) != nullptr)
     return -EPROTO;
 
   std::unique_ptr<Ifq> q(new Ifq);
@@ -213,7 +214,7 @@ int Ring::add_ifq(const RegisterIfqReply& rep, int rq_fd, int area_fd, uint8_t* 
   q->rq_fd_ = rq_fd;
   *out = q.get();
   ifqs_.push_back(std::move(q));
-  return static_cast<int>(reg.zcrx_id & INT_MAX);
+  return static_cast<int>(reg.zcrx_id);
 }
 
 int Ring::register_ifq(const IfqParams& p, Ifq** out) {

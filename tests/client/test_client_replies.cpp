@@ -140,6 +140,7 @@ TEST_CASE("replies: a REGISTER_IFQ reply with a bad RQ region is -EPROTO, area u
   SUBCASE("token with offset bits") { rep.area.rq_area_token = 4096; }
   SUBCASE("region bigger than the memfd") { fd_size = 4096; rep.rq_region_size = 8192; }
   SUBCASE("rx_buf_len not a power of two") { rep.reg.rx_buf_len = 3000; }
+  SUBCASE("zcrx id beyond the int return range") { rep.reg.zcrx_id = 0x80000000u; }
   int fd = region_fd(fd_size);
   srv.set_hook([&](int sock, const MsgHeader& h) { send_reply(sock, h, 0, &rep, &fd, 1); });
   IfqParams p;
@@ -192,7 +193,9 @@ TEST_CASE("replies: random reply bytes with random fds never crash, leak or succ
     for (auto& b : junk) b = static_cast<unsigned char>(rng());
     bool plausible = (iter & 1) && junk.size() >= sizeof(ReplyHeader);
     unsigned nfds = static_cast<unsigned>(rng() % 3);
-    srv.set_hook([&](int sock, const MsgHeader& h) {
+    // The hook owns its copy: the client may free `junk` as soon as the
+    // reply is in the socket, before the server's sendmsg has returned.
+    srv.set_hook([junk, plausible, nfds, &fd_pool](int sock, const MsgHeader& h) mutable {
       if (plausible) {  // right framing, random result and body
         ReplyHeader rh = make_reply_header(h, 0, 0);
         rh.hdr.len = static_cast<uint32_t>(junk.size());
