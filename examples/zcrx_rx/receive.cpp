@@ -71,10 +71,13 @@ bool Loop::arm() {
 }
 
 void Loop::give_back(const io_uring_cqe32& c) {
+  // data() already checked this (private) copy of the CQE: push it as is.
+  const uint32_t len = static_cast<uint32_t>(c.cqe.res);
+  if (ifq_.refill(c.zcqe.off, len)) return;
   // The RQ is full only while zcrxd is behind draining it: publish what we
   // queued and let it catch up (bounded, so a stalled zcrxd cannot hang us).
   const double give_up = now_s() + 1.0;
-  while (!ifq_.refill(c)) {
+  while (!ifq_.refill(c.zcqe.off, len)) {
     flush();
     if (ifq_.rq_state() != zcrx::RingState::ok || now_s() > give_up) return;
   }
