@@ -18,6 +18,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <rte_ethdev.h>
+
 #include "area_pool.h"
 #include "port.h"
 
@@ -645,6 +647,11 @@ void Control::print_stats(const char* tag) {
               st_.dropped_empty.get(), st_.cq_full.get(), st_.refilled.get(),
               st_.returned.get(), st_.reclaimed.load(std::memory_order_relaxed),
               outstanding(), dp_.armed(), sessions_.size());
+  // What the device itself could not place (no free niov, ring full).
+  rte_eth_stats es{};
+  if (rte_eth_stats_get(port_.id(), &es) == 0 && (es.rx_nombuf || es.imissed))
+    std::printf("zcrxd: %s nic_rx_nombuf=%" PRIu64 " nic_imissed=%" PRIu64 "\n", tag,
+                es.rx_nombuf, es.imissed);
   std::fflush(stdout);
 }
 
