@@ -128,9 +128,9 @@ struct CreateRingReply {
 // nothing across processes: `port` and the passed fd are used);
 // reg.flags must be 0 or 1; reg.area_ptr, reg.region_ptr, reg.zcrx_id and
 // reg.__resv must be 0; reg.offsets and area.rq_area_token are outputs and
-// ignored; area.dmabuf_fd and area.__resv2 must be 0; resv must be 0. rq_entries (not import) is
-// rounded up to a power of two, [1, kMaxRqEntries]; reg.rx_buf_len 0 means
-// 4096.
+// ignored; area.dmabuf_fd and area.__resv2 must be 0; resv must be 0.
+// rq_entries (not import) is rounded up to a power of two, [1,
+// kMaxRqEntries]; reg.rx_buf_len 0 means 4096.
 // Reply: reg with zcrx_id, offsets (of the RQ region), rq_entries and
 // rx_buf_len filled; area with rq_area_token and, for clone/import, the
 // shared area's addr (offset in fd[1]) and len; rq_region_size.
@@ -171,8 +171,15 @@ struct CtrlReq {
 //    src_port 0.
 //  * kFlowFiveTuple: ip_version 4 or 6; ports non-zero.
 //  * kFlowRaw: ip_version, addresses and ports all 0.
-// Reply: the flow handle to put in the RECV_ZC SQE's fd. -EEXIST when the
-// flow belongs to another flow group with a different ifq.
+// Reply: the flow handle to put in the RECV_ZC SQE's fd. -EEXIST when this
+// ring already has the flow open, or it belongs to a flow group of another
+// real ifq (rings whose ifqs share one real ifq join its group); -EINVAL
+// for an unknown zcrx_id; -EMFILE past zcrxd's per-ring flow limit.
+//
+// RECV_ZC completions (not replies, CQEs): a handle not open -EBADF, an
+// unknown zcrx id or a missing IORING_RECV_MULTISHOT -EINVAL, a second
+// RECV_ZC on a handle that has one armed -EBUSY; a flow closed under an
+// armed request ends it with a final CQE of res 0 (no F_MORE).
 
 struct OpenFlowReq {
   uint32_t zcrx_id;
