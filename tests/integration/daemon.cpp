@@ -125,7 +125,7 @@ int Daemon::stop() {
     waitpid(pid_, &status, 0);
   }
   pid_ = -1;
-  size_t f = out_.rfind("zcrxd: final ");
+  size_t f = out_.rfind("zcrxd: final rx=");
   if (f != std::string::npos) {
     std::istringstream line(out_.substr(f + 13, out_.find('\n', f) - f - 13));
     std::string kv;
