@@ -650,7 +650,7 @@ void Control::print_stats(const char* tag) {
   // What the device itself could not place (no free niov, ring full).
   rte_eth_stats es{};
   if (rte_eth_stats_get(port_.id(), &es) == 0 && (es.rx_nombuf || es.imissed))
-    std::printf("zcrxd: %s nic_rx_nombuf=%" PRIu64 " nic_imissed=%" PRIu64 "\n", tag,
+    std::printf("zcrxd: device(%s) rx_nombuf=%" PRIu64 " imissed=%" PRIu64 "\n", tag,
                 es.rx_nombuf, es.imissed);
   std::fflush(stdout);
 }
