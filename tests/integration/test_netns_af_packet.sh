@@ -36,8 +36,8 @@ in_ns ip neigh replace 10.99.0.2 lladdr "$vb_mac" dev va nud permanent
 # Started directly (not through a shell function) so $! is zcrxd itself:
 # `ip netns exec` execs the command.
 ip netns exec "$ns" "$ZCRXD" --no-huge -m 256 --no-pci --no-telemetry --file-prefix "$ns" -l 0 \
-  --log-level lib.eal:error --vdev net_af_packet0,iface=vb -- \
-  --socket "$dir/zcrxd.sock" --rx-gate 1 >"$dir/zcrxd.log" 2>&1 &
+  --log-level lib.eal:error --vdev net_af_packet0,iface=vb,framecnt=4096 -- \
+  --socket "$dir/zcrxd.sock" --rx-gate 1 --stats 1 >"$dir/zcrxd.log" 2>&1 &
 zpid=$!
 for _ in $(seq 300); do
   grep -q "zcrxd: ready" "$dir/zcrxd.log" && break
@@ -52,9 +52,12 @@ in_ns timeout 60 "$ZCRX_RX" --socket "$dir/zcrxd.sock" --flow udp:9000 --count "
   --quiet --area-mb 16 >"$dir/rx.out" 2>"$dir/rx.err" &
 rxpid=$!
 # The sender starts once the consumer's RECV_ZC is armed (zcrxd polls the
-# port only from then on, --rx-gate 1): wait for its area to be bound.
-sleep 1
-in_ns "$UDP_SEND" --dst 10.99.0.2 --port 9000 --count "$N" --size 1200 --gap-us 20
+# port only from then on, --rx-gate 1; its stats line says armed=1).
+for _ in $(seq 300); do
+  grep -q "armed=1" "$dir/zcrxd.log" && break
+  sleep 0.1
+done
+in_ns "$UDP_SEND" --dst 10.99.0.2 --port 9000 --count "$N" --size 1200 --gap-us 50
 wait "$rxpid"
 rxrc=$?
 kill -INT "$zpid"
@@ -62,7 +65,7 @@ wait "$zpid"
 zrc=$?
 zpid=
 cat "$dir/rx.out"
-grep "zcrxd: final\|zcrxd: exit" "$dir/zcrxd.log"
+grep "zcrxd: final\|zcrxd: exit\|zcrxd: device" "$dir/zcrxd.log"
 result=$(grep '^RESULT ' "$dir/rx.out")
 fail=0
 [ "$rxrc" -eq 0 ] || { echo "FAIL: zcrx_rx exit $rxrc"; cat "$dir/rx.err"; fail=1; }
