@@ -56,7 +56,9 @@ struct IfqParams {
   /// Back the area with huge pages (MFD_HUGETLB); needs reserved hugepages.
   bool hugetlb = false;
   /// An area memfd of your own (>= area_len bytes) instead of a fresh one;
-  /// -1 creates one. The Ring dups it.
+  /// -1 creates one. It must be sealable (MFD_ALLOW_SEALING): zcrxd seals
+  /// it against shrinking and refuses (-EINVAL) one it cannot seal. The
+  /// Ring dups it.
   int area_fd = -1;
 };
 

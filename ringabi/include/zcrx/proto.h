@@ -116,7 +116,9 @@ struct CreateRingReply {
 //  * register (reg.flags 0): the area memfd. `port` is the DPDK port id,
 //    reg.if_rxq the queue. area.addr is the byte offset of the area in the
 //    memfd and area.len its length (both multiples of 4096, len > 0);
-//    area.flags must be 0 (no dmabuf).
+//    area.flags must be 0 (no dmabuf). The memfd must accept F_SEAL_SHRINK
+//    (created with MFD_ALLOW_SEALING): zcrxd seals it so the consumer cannot
+//    truncate the area under the NIC; a memfd that refuses is -EINVAL.
 //  * clone (reg.flags kZcrxIfqRegClone, fd = another session's ring region
 //    memfd, matched by (st_dev, st_ino)): reg.if_rxq = source zcrx id.
 //    Same ring -EBADFD, no such ifq -EINVAL.
