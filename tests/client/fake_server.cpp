@@ -265,6 +265,8 @@ int Server::handle(Session* s, const MsgHeader& h, const unsigned char* body, Re
         off_t size;
         if (!stat_of(fd, &dev, &ino, &size)) return -EBADF;
         if (static_cast<uint64_t>(size) < req.area.addr + req.area.len) return -EINVAL;
+        // As zcrxd: the consumer must not be able to shrink the area.
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) != 0) return -EINVAL;
         area = std::make_shared<Area>();
         area->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
         void* p = mmap(nullptr, req.area.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,

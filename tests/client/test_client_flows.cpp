@@ -494,3 +494,39 @@ TEST_CASE("area: sizes, sealing, and hugetlb where the machine has free huge pag
     CHECK(fd == -ENOMEM);
   }
 }
+
+TEST_CASE("area: a caller's area fd is used when sealable; an unsealable one is -EINVAL") {
+  fake::Server srv;
+  Ring ring;
+  REQUIRE(ring.attach(srv.open_session()) == 0);
+  REQUIRE(ring.create(8) == 0);
+  IfqParams p;
+  p.area_len = 64 << 10;
+  Ifq* q = nullptr;
+  p.area_fd = memfd_create("no-seals", MFD_CLOEXEC);
+  REQUIRE(p.area_fd >= 0);
+  REQUIRE(ftruncate(p.area_fd, 64 << 10) == 0);
+  CHECK(ring.register_ifq(p, &q) == -EINVAL);
+  close(p.area_fd);
+  p.area_fd = memfd_create("sealable", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  REQUIRE(p.area_fd >= 0);
+  REQUIRE(ftruncate(p.area_fd, 32 << 10) == 0);
+  CHECK(ring.register_ifq(p, &q) == -EINVAL);  // smaller than area_len: refused locally
+  REQUIRE(ftruncate(p.area_fd, 64 << 10) == 0);
+  uint8_t* mine = static_cast<uint8_t*>(
+      mmap(nullptr, 64 << 10, PROT_READ | PROT_WRITE, MAP_SHARED, p.area_fd, 0));
+  REQUIRE(mine != MAP_FAILED);
+  int id = ring.register_ifq(p, &q);
+  REQUIRE(id >= 0);
+  close(p.area_fd);  // the ring holds its own reference
+  uint8_t payload[100];
+  pattern::fill(payload, sizeof(payload), 3);
+  REQUIRE(srv.post(0, id, 4096, payload, sizeof(payload), 1));
+  REQUIRE(ring.wait_cqe(1, WaitMode::busy_poll, 1000000000) == 1);
+  uapi::io_uring_cqe32 c;
+  REQUIRE(ring.peek_cqes(&c, 1) == 1);
+  REQUIRE(q->data(c) != nullptr);
+  // The same memory through the caller's own mapping.
+  CHECK(std::memcmp(mine + 4096, payload, sizeof(payload)) == 0);
+  munmap(mine, 64 << 10);
+}
