@@ -5,6 +5,7 @@
 // queue and each flow goes only to its owner; every buffer comes back.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -308,4 +309,55 @@ TEST_CASE("rings joining one flow group share it by flow: each flow to one ring,
     CHECK(all == expect);  // every packet exactly once across the group
   }
   check_balanced(d);
+}
+
+TEST_CASE("the master SIGKILLed: its clone in another process keeps receiving") {
+  std::string pcap = scratch_dir() + "/killmaster.pcap";
+  REQUIRE(make_pcap(pcap, 1000, 512, "9000,9001"));
+  Daemon d(pcap_vdev(pcap, true), {"--rx-gate", "2"});
+  REQUIRE(d.ready());
+  {
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    pid_t master = fork();
+    if (master == 0) {
+      close(sv[0]);
+      zcrx::Ring ring;
+      zcrx::Ifq* ifq = nullptr;
+      int id = setup_master(ring, d.socket().c_str(), &ifq);
+      if (id < 0 || arm_udp(ring, static_cast<uint32_t>(id), 9000, 1) < 0) _exit(10);
+      int fd = ring.ring_fd();
+      uint32_t zid = static_cast<uint32_t>(id);
+      if (zcrx::proto::send_msg(sv[1], &zid, sizeof(zid), &fd, 1)) _exit(11);
+      for (;;) receive(ring, ifq, 1, UINT64_MAX, 1000);  // until killed
+    }
+    close(sv[1]);
+    uint32_t zid = 0;
+    zcrx::proto::RecvdMsg m;
+    REQUIRE(zcrx::proto::recv_msg(sv[0], &zid, sizeof(zid), m) == 0);
+    REQUIRE(m.nfds == 1);
+    zcrx::Ring clone;
+    zcrx::Ifq* ifq = nullptr;
+    REQUIRE(clone.connect(d.socket().c_str()) == 0);
+    REQUIRE(clone.create(64, 4096) == 0);
+    int cid = clone.clone_ifq(m.fds[0], zid, 4096, &ifq);
+    REQUIRE(cid >= 0);
+    zcrx::proto::close_fds(m);
+    REQUIRE(arm_udp(clone, static_cast<uint32_t>(cid), 9001, 2) >= 0);
+    RxResult before = receive(clone, ifq, 2, 2000, 30000);
+    CHECK(before.packets >= 2000);
+    kill(master, SIGKILL);
+    int st = 0;
+    waitpid(master, &st, 0);
+    close(sv[0]);
+    // The queue stays open for the clone (a proxy is a user of it).
+    RxResult after = receive(clone, ifq, 2, 3000, 30000);
+    CHECK(after.packets >= 3000);
+    CHECK(after.bad_payloads == 0);
+    CHECK(after.errors == 0);
+    CHECK_FALSE(after.ended);
+  }
+  check_balanced(d);
+  CHECK(d.final_counter("delivered") ==
+        d.final_counter("returned") + d.final_counter("reclaimed"));
 }
