@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Real traffic: a veth pair in a network namespace made for the test, a
-# kernel UDP sender on one end, zcrxd on net_af_packet on the other, zcrx_rx
-# verifying every byte. SKIP (77) only where a namespace cannot be made.
+# Real traffic from the kernel, in a network namespace made for the test:
+#   af_packet (default): a veth pair, a kernel UDP sender on one end,
+#                        zcrxd on net_af_packet on the other;
+#   tap:                 zcrxd on net_tap, the kernel routing a UDP sender's
+#                        datagrams out of the tap interface;
+# zcrx_rx verifying every byte. SKIP (77) only where a namespace cannot be
+# made. Usage: test_netns_af_packet.sh [af_packet|tap].
 # Environment: ZCRXD, ZCRX_RX, UDP_SEND (paths).
 set -u
+mode=${1:-af_packet}
 N=${N:-3000}
 ns=zcrxit$$
 dir=$(mktemp -d /tmp/zcrxd-netns-XXXXXX)
@@ -21,22 +26,27 @@ if ! ip netns add "$ns" 2>"$dir/err"; then
 fi
 in_ns() { ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up
-if ! in_ns ip link add va type veth peer name vb 2>"$dir/err"; then
-  echo "SKIP: cannot create a veth pair: $(cat "$dir/err")"
-  exit 77
+if [ "$mode" = af_packet ]; then
+  if ! in_ns ip link add va type veth peer name vb 2>"$dir/err"; then
+    echo "SKIP: cannot create a veth pair: $(cat "$dir/err")"
+    exit 77
+  fi
+  in_ns ip link set va up
+  in_ns ip link set vb up
+  in_ns ip addr add 10.99.0.1/24 dev va
+  # vb has no address: zcrxd owns it through AF_PACKET. The sender resolves
+  # 10.99.0.2 to vb's MAC statically (nobody answers ARP there).
+  vb_mac=$(in_ns cat /sys/class/net/vb/address)
+  in_ns ip neigh replace 10.99.0.2 lladdr "$vb_mac" dev va nud permanent
+  vdev="net_af_packet0,iface=vb,framecnt=4096"
+else
+  vdev="net_tap0,iface=ztap0"
 fi
-in_ns ip link set va up
-in_ns ip link set vb up
-in_ns ip addr add 10.99.0.1/24 dev va
-# vb has no address: zcrxd owns it through AF_PACKET. The sender resolves
-# 10.99.0.2 to vb's MAC statically (nobody answers ARP there).
-vb_mac=$(in_ns cat /sys/class/net/vb/address)
-in_ns ip neigh replace 10.99.0.2 lladdr "$vb_mac" dev va nud permanent
 
 # Started directly (not through a shell function) so $! is zcrxd itself:
 # `ip netns exec` execs the command.
 ip netns exec "$ns" "$ZCRXD" --no-huge -m 256 --no-pci --no-telemetry --file-prefix "$ns" -l 0 \
-  --log-level lib.eal:error --vdev net_af_packet0,iface=vb,framecnt=4096 -- \
+  --log-level lib.eal:error --vdev "$vdev" -- \
   --socket "$dir/zcrxd.sock" --rx-gate 1 --stats 1 >"$dir/zcrxd.log" 2>&1 &
 zpid=$!
 for _ in $(seq 300); do
@@ -46,6 +56,12 @@ for _ in $(seq 300); do
 done
 if ! grep -q "zcrxd: ready" "$dir/zcrxd.log"; then
   echo "FAIL: zcrxd did not start"; cat "$dir/zcrxd.log"; exit 1
+fi
+if [ "$mode" = tap ]; then
+  # The PMD created ztap0; the kernel sends to 10.99.0.2 through it.
+  in_ns ip link set ztap0 up
+  in_ns ip addr add 10.99.0.1/24 dev ztap0
+  in_ns ip neigh replace 10.99.0.2 lladdr 02:00:00:00:00:22 dev ztap0 nud permanent
 fi
 
 in_ns timeout 60 "$ZCRX_RX" --socket "$dir/zcrxd.sock" --flow udp:9000 --count "$N" \
@@ -74,5 +90,5 @@ echo "$result" | grep -q '"bad_payloads":0,' || { echo "FAIL: bad payloads"; fai
 echo "$result" | grep -q '"outstanding":0,' || { echo "FAIL: consumer kept buffers"; fail=1; }
 [ "$zrc" -eq 0 ] || { echo "FAIL: zcrxd exit $zrc"; fail=1; }
 grep -q "zcrxd: exit outstanding=0 missing=0" "$dir/zcrxd.log" || { echo "FAIL: zcrxd buffers do not balance"; fail=1; }
-[ $fail -eq 0 ] && echo "PASS: $N datagrams from a kernel sender over veth, every byte verified"
+[ $fail -eq 0 ] && echo "PASS: $N datagrams from a kernel sender ($mode), every byte verified"
 exit $fail
