@@ -35,6 +35,8 @@ class AreaPool {
   size_t len() const { return len_; }
   uint32_t num_niovs() const { return static_cast<uint32_t>(mbufs_.size()); }
   uint32_t niov_shift() const { return shift_; }
+  /// Bytes per niov (rx_buf_len).
+  uint32_t niov_size() const { return 1u << shift_; }
 
   /// niov index of the buffer `m` is attached to, or UINT32_MAX when `m`
   /// is not one of this pool's buffers (e.g. a PMD handed over a foreign

@@ -640,11 +640,13 @@ void Control::print_stats(const char* tag) {
   uint64_t delivered = st_.delivered.get();
   std::printf("zcrxd: %s rx=%" PRIu64 " delivered=%" PRIu64 " bytes=%" PRIu64
               " dropped_no_flow=%" PRIu64 " dropped_no_buffers=%" PRIu64
-              " dropped_empty=%" PRIu64 " cq_full=%" PRIu64 " refilled=%" PRIu64
+              " dropped_empty=%" PRIu64 " dropped_bad_len=%" PRIu64 " cq_full=%" PRIu64
+              " refilled=%" PRIu64
               " returned=%" PRIu64 " reclaimed=%" PRIu64 " outstanding=%" PRIu64 " armed=%u rings=%zu\n",
               tag, st_.rx.get(), delivered, st_.delivered_bytes.get(),
               st_.dropped_no_flow.get(), st_.dropped_no_buffers.get(),
-              st_.dropped_empty.get(), st_.cq_full.get(), st_.refilled.get(),
+              st_.dropped_empty.get(), st_.dropped_bad_len.get(), st_.cq_full.get(),
+              st_.refilled.get(),
               st_.returned.get(), st_.reclaimed.load(std::memory_order_relaxed),
               outstanding(), dp_.armed(), sessions_.size());
   // What the device itself could not place (no free niov, ring full).

@@ -100,10 +100,18 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b) {
   }
   // Every segment must be a niov of the bound area (a PMD such as net_ring
   // hands over mbufs of other pools: those cannot be delivered zero-copy).
+  // A segment must also lie inside its niov: a PMD that sets data_len past
+  // the buffer (net_null with size > the data room does) would otherwise
+  // have us post a CQE reaching into the next niov, or past the area.
   const AreaPool* pool = s.pool;
   for (rte_mbuf* seg = m; seg; seg = seg->next) {
     if (!pool || pool->niov_of(seg) == UINT32_MAX) {
       st_.dropped_no_buffers.add(1);
+      b.drop(m);
+      return;
+    }
+    if (uint32_t{seg->data_off} + seg->data_len > pool->niov_size()) {
+      st_.dropped_bad_len.add(1);
       b.drop(m);
       return;
     }

@@ -35,6 +35,7 @@ struct DpStats {
   Counter dropped_no_flow;      // no flow matched, or no ring armed for it
   Counter dropped_no_buffers;   // foreign buffer, or the area ran out
   Counter dropped_empty;        // UDP datagrams without payload
+  Counter dropped_bad_len;      // a segment the PMD claims runs past its niov
   Counter cq_full;              // the owning ring's CQ had no room
   Counter refilled;             // niovs returned through refill queues
   Counter returned;             // niovs handed back to the pool by refill
