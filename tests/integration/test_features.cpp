@@ -173,3 +173,27 @@ TEST_CASE("socket permissions, periodic stats, --help without an EAL") {
   CHECK(WIFEXITED(rc));
   CHECK(WEXITSTATUS(rc) == 2);
 }
+
+TEST_CASE("a PMD segment longer than its niov is dropped and counted, never posted") {
+  // net_null with size 9000 sets data_len past the 4 KiB buffer it
+  // allocated: no CQE may describe bytes outside that niov.
+  Daemon d("net_null0,size=9000");
+  REQUIRE(d.ready());
+  {
+    zcrx::Ring ring;
+    zcrx::Ifq* ifq = nullptr;
+    int id = setup_master(ring, d.socket().c_str(), &ifq);
+    REQUIRE(id >= 0);
+    int raw = ring.open_flow(static_cast<uint32_t>(id), zcrx::FlowSpec::raw());
+    REQUIRE(raw >= 0);
+    zcrx::prep_recv_zc(ring.get_sqe(), raw, static_cast<uint32_t>(id), 0, true, 3);
+    ring.submit();
+    RxResult r = receive(ring, ifq, 3, 1, 500);
+    CHECK(r.packets == 0);
+    CHECK(r.bad_offsets == 0);
+  }
+  CHECK(d.stop() == 0);
+  CHECK(d.final_counter("dropped_bad_len") > 0);
+  CHECK(d.final_counter("delivered") == 0);
+  CHECK(d.exit_outstanding() == 0);
+}
