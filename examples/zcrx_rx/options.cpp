@@ -80,6 +80,10 @@ void usage(FILE* out) {
       "  --latency           rx-to-consumer latency from the CQE's TSC stamp\n"
       "                      (zcrxd --rx-timestamp)\n"
       "  --quiet             no progress lines (stderr, once a second)\n"
+      "  --touch             read only the first and last byte of each payload\n"
+      "                      (no pattern check, none counted bad): the\n"
+      "                      benchmark consumer, for sources without the\n"
+      "                      pattern such as net_null\n"
       "  --port N --queue N  DPDK port and RX queue to register (default 0 0)\n"
       "  --sq-entries N --cq-entries N --rq-entries N\n"
       "                      ring sizes (default 64, 4096, 4096)\n"
@@ -93,7 +97,7 @@ void usage(FILE* out) {
 int parse_options(int argc, char** argv, Options& o) {
   enum {
     kSocket = 256, kFlow, kMode, kShare, kCount, kDuration, kLen, kBusy, kEventfd,
-    kLatency, kQuiet, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kHugetlb, kHelp,
+    kLatency, kQuiet, kTouch, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kHugetlb, kHelp,
   };
   static const option longopts[] = {
       {"socket", required_argument, nullptr, kSocket},
@@ -107,6 +111,7 @@ int parse_options(int argc, char** argv, Options& o) {
       {"eventfd", no_argument, nullptr, kEventfd},
       {"latency", no_argument, nullptr, kLatency},
       {"quiet", no_argument, nullptr, kQuiet},
+      {"touch", no_argument, nullptr, kTouch},
       {"port", required_argument, nullptr, kPort},
       {"queue", required_argument, nullptr, kQueue},
       {"sq-entries", required_argument, nullptr, kSq},
@@ -146,6 +151,7 @@ int parse_options(int argc, char** argv, Options& o) {
       case kEventfd: o.eventfd = true; break;
       case kLatency: o.latency = true; break;
       case kQuiet: o.quiet = true; break;
+      case kTouch: o.touch = true; break;
       case kPort: ok = parse_u32(optarg, &o.port); break;
       case kQueue: ok = parse_u32(optarg, &o.queue); break;
       case kSq: ok = parse_u32(optarg, &o.sq_entries); break;

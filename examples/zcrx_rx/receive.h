@@ -21,6 +21,7 @@ struct Totals {
   uint64_t received = 0;      // buffers handed to us
   uint64_t refilled = 0;      // buffers handed back (published RQEs)
   uint64_t rearms = 0;        // the request ended and was armed again
+  uint64_t touched = 0;       // --touch: xor of every first and last byte read
   double elapsed_s = 0;
   bool finished = false;      // len-limited request ended with its final CQE
   int fatal = 0;              // -errno that stopped the loop early, or 0

@@ -262,6 +262,25 @@ TEST_CASE("zcrx_rx: one damaged byte is reported and fails the run") {
   unlink(sock.c_str());
 }
 
+TEST_CASE("zcrx_rx: --touch reads first and last bytes only, so damage is not counted") {
+  fake::Server srv;
+  std::string sock = tmp_path("touch");
+  REQUIRE(srv.listen_on(sock.c_str()) == 0);
+  Pump pump(srv);
+  pump.corrupt = 100;
+  pump.start();
+  Proc p = spawn({"--socket", sock, "--count", "1000", "--quiet", "--area-mb", "1", "--touch"});
+  finish(p);
+  pump.finish();
+  INFO("output: ", p.text);
+  check_clean(p);
+  CHECK(p.text.find("\"check\":\"touch\"") != std::string::npos);
+  CHECK(result_value(p, "packets") >= 1000);
+  CHECK(result_value(p, "bad_payloads") == 0);
+  CHECK(result_value(p, "outstanding") == 0);
+  unlink(sock.c_str());
+}
+
 TEST_CASE("zcrx_rx: a len-limited request ends at its final CQE with exactly len bytes") {
   fake::Server srv;
   std::string sock = tmp_path("len");

@@ -60,13 +60,16 @@ class Base:
         return cpu
 
     def start_consumer(self, sock, flow, duration, mode="register", share=None, wait="--busy-poll",
-                       latency=False, netns=None, cpu=None):
+                       latency=False, netns=None, cpu=None, touch=False):
         argv = [self.bins.zcrx_rx, "--socket", sock, "--flow", flow, "--mode", mode,
                 "--duration", "%.2f" % duration, wait]
         if share:
             argv += ["--share", share]
         if latency:
             argv.append("--latency")
+        if touch:
+            # First and last payload byte only, like baselines A and B.
+            argv.append("--touch")
         return Proc(argv, "zcrx_rx", netns=netns, cpu=cpu)
 
     def run_dpdk_once(self, argv, tag):

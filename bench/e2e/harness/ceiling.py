@@ -118,7 +118,7 @@ class Ceiling(Base):
         if zd is None:
             return sock
         try:
-            c = self.start_consumer(sock, "raw", dur, cpu=self.a.consumer_cpu)
+            c = self.start_consumer(sock, "raw", dur, cpu=self.a.consumer_cpu, touch=True)
             c.wait(dur + 20)
             res = c.result()
             if res is None:
