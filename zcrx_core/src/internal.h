@@ -123,6 +123,8 @@ struct IfqAccess {
     e.dp_token_ = area.token();
     e.dp_niov_shift_ = area.niov_shift();
     e.dp_slot_ = slot;
+    e.dp_num_niovs_ = area.num_niovs();
+    e.dp_area_ = &area;
   }
   static uint64_t delivered(const Ifq& e) {
     // relaxed: a statistic.

@@ -5,24 +5,96 @@
 
 namespace zcrx::core {
 namespace {
+// niovs handed to BufferSink::return_niovs per call by refill().
 constexpr uint32_t kReturnBatch = 32;
 }  // namespace
 
-uint32_t Ifq::refill(uint32_t budget) {
+namespace {
+
+// What the RQE scan needs, in locals (registers): the niov state stores
+// may alias any memory as far as the compiler knows, which would reload
+// fields of the entry for every RQE.
+struct RqeScan {
+  const uapi::io_uring_zcrx_rqe* entries;  // the RQE array
+  uint32_t mask;                           // entries - 1
+  uint64_t token;                          // the area's token
+  uint32_t shift;                          // niov_shift
+  uint32_t num_niovs;
+  uint32_t slot;                           // this entry's owner slot
+  std::atomic<uint32_t>* state;            // the area's niov state words
+};
+
+// A skipped RQE, counted on the spot: rare, and out of the loop's way
+// (no per-call tallies to set up and add).
+[[gnu::noinline, gnu::cold]] void count_skip(Counter& c) { c.add(); }
+
+// Validates the `n` RQEs at ring positions pos.., drops one user reference
+// of each valid one and writes the niovs that reached zero to `out`;
+// returns how many it wrote. No call inside, so the loop keeps its state
+// in registers.
+inline uint32_t scan_rqes(const RqeScan& c, uint32_t pos, uint32_t n, uint32_t* out,
+                          Ifq::Impl& im) {
+  const RqeScan sc = c;
+  uint32_t k = 0;
+  const uint32_t end = pos + n;
+  for (uint32_t p = pos; p != end; p++) {
+    // The consumer may rewrite the slot while we look: each field we use
+    // is read once into a local and only the local is validated. Two
+    // field-sized loads, not one 16-byte copy: the producer writes the
+    // fields one by one, and a wider load would not be forwarded from
+    // those stores when it runs on this core.
+    const uapi::io_uring_zcrx_rqe* const e = &sc.entries[p & sc.mask];
+    uint64_t off;
+    uint32_t pad;
+    __builtin_memcpy(&off, &e->off, sizeof off);
+    __builtin_memcpy(&pad, &e->__pad, sizeof pad);
+    // off ^ token has zero token bits exactly when the token matches, and
+    // then it is the byte offset (fewer constants held in registers than
+    // masking twice).
+    const uint64_t rel = off ^ sc.token;
+    if (((rel & uapi::kZcrxAreaMask) | pad) != 0) [[unlikely]] {
+      count_skip(im.rqe_bad_token);
+      continue;
+    }
+    const uint64_t idx64 = rel >> sc.shift;
+    if (idx64 >= sc.num_niovs) [[unlikely]] {
+      count_skip(im.rqe_bad_index);
+      continue;
+    }
+    const uint32_t idx = static_cast<uint32_t>(idx64);
+    // relaxed: see the niov state word comment in internal.h.
+    const uint32_t s = sc.state[idx].load(std::memory_order_relaxed);
+    if (niov_refs(s) == 0) [[unlikely]] {
+      count_skip(im.rqe_no_ref);
+      continue;
+    }
+    if (niov_owner(s) != sc.slot) [[unlikely]] {
+      count_skip(im.rqe_wrong_owner);
+      continue;
+    }
+    sc.state[idx].store(s - 1, std::memory_order_relaxed);
+    // Branch-free: always write, keep it when that was the last reference.
+    out[k] = idx;
+    k += niov_refs(s) == 1 ? 1 : 0;
+  }
+  return k;
+}
+
+}  // namespace
+
+// inline: only this file calls it, and refill_burst() is then one call.
+inline uint32_t Ifq::drain(uint32_t budget, uint32_t* out, BufferSink* sink) {
   Impl& im = *impl_;
   // seq_cst: a snapshot load (see QuiescentEpoch); a retired entry is not
-  // refilled again.
+  // refilled again. It is also an acquire pairing with publish's release,
+  // so the dp_* fields and the RQ view below are initialised.
   if (!im.live.load(std::memory_order_seq_cst)) return 0;
-  Ifq::Impl& real = *im.real->impl_;
-  Area& area = *real.area;
-  Area::Impl& a = *area.impl();
   RqConsumer& rq = im.rq.consumer;
 
   // Re-read the consumer's tail on every call (one shared line per burst),
   // so a corrupt tail stops the RQ at once rather than after the entries
   // cached from an earlier look.
   const uint32_t ready = rq.available(~uint32_t{0});
-  const uint32_t n = ready < budget ? ready : budget;
   if (rq.state() != RingState::ok) {
     if (!im.rq_corrupt_seen) {
       im.rq_corrupt_seen = true;
@@ -30,73 +102,40 @@ uint32_t Ifq::refill(uint32_t budget) {
     }
     return 0;
   }
+  const uint32_t n = ready < budget ? ready : budget;
+  if (n == 0) return 0;
 
-  // Hoisted: the niov state stores below may alias any memory as far as
-  // the compiler knows, which would reload these for every RQE.
-  const uint64_t token = a.token;
-  const uint32_t shift = a.niov_shift;
-  const uint32_t num_niovs = a.num_niovs;
-  const uint32_t slot = im.slot;
-  std::atomic<uint32_t>* const state = a.state.get();
-  BufferSink& sink = im.engine->sink;
-
-  uint32_t batch[kReturnBatch];
-  uint32_t k = 0;
+  // The dp_* copies spare the walk entry -> real -> area -> state.
+  const uint32_t head = rq.head();
+  const uint32_t mask = rq.size() - 1;
+  const RqeScan scan{&rq.at(0) - (head & mask), mask, dp_token_, dp_niov_shift_,
+                     dp_num_niovs_, dp_slot_, dp_niov_state_};
   uint32_t returned = 0;
-  uint32_t bad_token = 0, bad_index = 0, no_ref = 0, wrong_owner = 0;
-  uint32_t left = n;
-  while (left != 0) {
-    // Copies of the entries: the consumer may rewrite the ring while we
-    // look, so each is read once and the copy validated.
-    uapi::io_uring_zcrx_rqe rqes[kReturnBatch];
-    const uint32_t chunk = rq.pop_burst(rqes, left < kReturnBatch ? left : kReturnBatch);
-    if (chunk == 0) break;
-    left -= chunk;
-    for (uint32_t i = 0; i < chunk; i++) {
-      const uapi::io_uring_zcrx_rqe& rqe = rqes[i];
-      if ((rqe.off & uapi::kZcrxAreaMask) != token || rqe.__pad != 0) {
-        bad_token++;
-        continue;
-      }
-      const uint64_t idx64 = uapi::area_offset_of(rqe.off) >> shift;
-      if (idx64 >= num_niovs) {
-        bad_index++;
-        continue;
-      }
-      const uint32_t idx = static_cast<uint32_t>(idx64);
-      // relaxed: see the niov state word comment in internal.h.
-      const uint32_t s = state[idx].load(std::memory_order_relaxed);
-      if (niov_refs(s) == 0) {
-        no_ref++;
-        continue;
-      }
-      if (niov_owner(s) != slot) {
-        wrong_owner++;
-        continue;
-      }
-      state[idx].store(s - 1, std::memory_order_relaxed);
-      if (niov_refs(s) == 1) {
-        batch[k++] = idx;
-        if (k == kReturnBatch) {
-          sink.return_niovs(area, batch, k);
-          returned += k;
-          k = 0;
-        }
-      }
+  if (sink == nullptr) {
+    returned = scan_rqes(scan, head, n, out, im);
+  } else {
+    for (uint32_t done = 0; done < n;) {
+      const uint32_t chunk = n - done < kReturnBatch ? n - done : kReturnBatch;
+      const uint32_t k = scan_rqes(scan, head + done, chunk, out, im);
+      if (k != 0) sink->return_niovs(*dp_area_, out, k);
+      returned += k;
+      done += chunk;
     }
   }
-  if (k != 0) {
-    sink.return_niovs(area, batch, k);
-    returned += k;
-  }
-  if (bad_token | bad_index | no_ref | wrong_owner) {
-    im.rqe_bad_token.add(bad_token);
-    im.rqe_bad_index.add(bad_index);
-    im.rqe_no_ref.add(no_ref);
-    im.rqe_wrong_owner.add(wrong_owner);
-  }
+  // Our reads of the n slots are done: hand them back to the producer
+  // (RingConsumer::advance publishes the head with release).
+  rq.advance(n);
   im.refilled.add(returned);
   return returned;
+}
+
+uint32_t Ifq::refill(uint32_t budget) {
+  uint32_t batch[kReturnBatch];
+  return drain(budget, batch, &impl_->engine->sink);
+}
+
+uint32_t Ifq::refill_burst(uint32_t budget, uint32_t* out) {
+  return drain(budget, out, nullptr);
 }
 
 }  // namespace zcrx::core

@@ -25,7 +25,10 @@
 // serves, refill(budget); for each packet, take a free niov from the
 // area's pool, deliver(idx, off) on the entry of the ring that receives it
 // (Ctx::lookup, not resolve) and post the CQE; report_no_buffers() when
-// the pool is empty; then pass a quiescent point.
+// the pool is empty; then pass a quiescent point. The burst forms do the
+// same per call for many buffers: refill_burst(budget, out) hands the
+// freed niovs to the caller for one bulk put into the pool, and
+// deliver_burst() delivers a run of packets that land in one entry.
 #pragma once
 
 #include <atomic>
@@ -240,6 +243,33 @@ class Ifq {
                         std::memory_order_relaxed);
     return dp_token_ | ((uint64_t{idx} << dp_niov_shift_) + data_offset);
   }
+  /// [datapath] deliver() for a burst: niov `idx[i]` gets the CQE offset
+  /// `off_out[i]` (`data_offset` bytes into it), for i < n. Same contract
+  /// as deliver() for every index; the entry's fields are read once and
+  /// the delivered counter is added once per call. zcrxd-style callers
+  /// that land a burst of packets in one entry use it instead of n
+  /// deliver() calls.
+  void deliver_burst(const uint32_t* idx, uint32_t n, uint32_t data_offset,
+                     uint64_t* off_out) {
+    // Locals: the state stores below may alias this object as far as the
+    // compiler knows, which would reload the fields for every buffer.
+    std::atomic<uint32_t>* const state = dp_niov_state_;
+    const uint64_t token = dp_token_;
+    const uint32_t shift = dp_niov_shift_;
+    const uint32_t owner = dp_slot_ << 16;
+    for (uint32_t i = 0; i < n; i++) {
+      const uint32_t j = idx[i];
+      // relaxed: as in deliver().
+      const uint32_t s = state[j].load(std::memory_order_relaxed);
+      uint32_t refs = s & 0xffff;
+      refs += refs < 0xffff ? 1 : 0;
+      state[j].store(owner | refs, std::memory_order_relaxed);
+      off_out[i] = token | ((uint64_t{j} << shift) + data_offset);
+    }
+    // relaxed: a single-writer statistic.
+    dp_delivered_.store(dp_delivered_.load(std::memory_order_relaxed) + n,
+                        std::memory_order_relaxed);
+  }
   /// [datapath] Count a delivery that found no free niov (on the real
   /// ifq) and tell its master ctx, if any (ZCRX_NOTIF_NO_BUFFERS).
   void report_no_buffers();
@@ -253,6 +283,14 @@ class Ifq {
   /// counted once (rq_corrupt) and never drained again; its niovs come
   /// back when the entry goes away.
   uint32_t refill(uint32_t budget);
+  /// [datapath] refill() without the BufferSink: validates and drains up
+  /// to `budget` RQEs exactly as refill() does, but writes the niovs whose
+  /// last user reference dropped to `out` (room for `budget` indices)
+  /// instead of calling BufferSink::return_niovs; the caller puts them
+  /// back into the area's free pool itself, typically in one bulk call
+  /// (zcrxd: one rte_mempool put). Returns how many it wrote (0 when the
+  /// entry is not live or its RQ is corrupt). Counters as refill().
+  uint32_t refill_burst(uint32_t budget, uint32_t* out);
 
   // ---- datapath snapshot of a real ifq's live entries ----
   /// [datapath] Entry in `slot` (< entry_slots()) or nullptr. A seq_cst
@@ -273,14 +311,19 @@ class Ifq {
 
  private:
   friend struct IfqAccess;  // the engine's internals (src/internal.h)
-  // What deliver() needs, copied from the real ifq's area when the entry is
+  // What deliver() and refill() need, copied from the real ifq's area when the entry is
   // published (on the control thread, before the release store that makes
   // the entry visible) and never changed while it is live.
   std::atomic<uint32_t>* dp_niov_state_ = nullptr;
   uint64_t dp_token_ = 0;
   uint32_t dp_niov_shift_ = 0;
   uint32_t dp_slot_ = 0;
+  uint32_t dp_num_niovs_ = 0;
+  Area* dp_area_ = nullptr;
   std::atomic<uint64_t> dp_delivered_{0};
+  // refill() and refill_burst() (src/refill.cpp): with `sink`, `out` is a
+  // scratch batch the returned niovs pass through; without, it gets them all.
+  uint32_t drain(uint32_t budget, uint32_t* out, BufferSink* sink);
   std::unique_ptr<Impl> impl_;
 };
 
