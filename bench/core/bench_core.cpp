@@ -5,17 +5,32 @@
 // to the provider), for batches of 1 and 32, against the bare provider
 // measured in the same run (get and put of the same count, nothing else):
 //
-//   roundtrip/engine+free_list    engine over the plain FreeList provider
-//   roundtrip/import_entry+free_list  the same through an import entry of
-//                                 a second ring (export + import)
+//   roundtrip/engine+free_list    engine over the plain FreeList provider,
+//                                 per-buffer deliver() and refill() (the
+//                                 BufferSink returns each batch)
+//   roundtrip/engine_burst+free_list  the burst API: deliver_burst() and
+//                                 refill_burst(), whose niovs the caller
+//                                 puts back with one FreeList call
+//   roundtrip/import_entry+free_list  as engine+free_list through an
+//                                 import entry of a second ring
 //   baseline/free_list            FreeList alloc_bulk + return_niovs only
+//   baseline/free_list+rq         the same plus what any round trip through
+//                                 a consumer inherently adds: each index
+//                                 written as an RQE into an SPSC ring of
+//                                 the same geometry and read back from it
+//                                 (no validation, no per-niov state)
 //   baseline/plain_stack          a minimal array stack get/put
 //   roundtrip/engine+rte_mempool  engine over an rte_mempool (as zcrxd)  [DPDK]
+//   roundtrip/engine_burst+rte_mempool  burst API, one put per burst     [DPDK]
 //   baseline/rte_mempool          rte_mempool_get_bulk + put_bulk only   [DPDK]
+//
+// The consumer writes each RQE field by field into its ring slot, as a
+// liburing consumer does (no staging array).
 //
 // After the usual table the program prints ns/buffer (CPU time) of each
 // engine case, of its baselines, and the ratio (target: engine <= 1.5x its
-// provider); with --benchmark_repetitions the medians are compared.
+// provider); with --benchmark_repetitions the medians are compared. Every
+// case runs in the same process over the same batch sizes.
 // The rte_mempool cases need an EAL (started with
 // on one lcore, --no-huge --no-shconf); without DPDK, or when the EAL does not start, they are
 // left out and the reason printed.
@@ -122,19 +137,39 @@ class EngineSetup {
   zcrx::RqProducer rq_;
 };
 
+// The consumer: hands the CQE offsets `off` back as RQEs, written in
+// place. False when the RQ has no room.
+inline bool hand_back(zcrx::RqProducer& rq, const uint64_t* off, uint32_t n) {
+  if (!rq.reserve_bulk(n)) return false;
+  for (uint32_t i = 0; i < n; i++) {
+    u::io_uring_zcrx_rqe& rqe = rq.slot(i);
+    rqe.off = off[i];
+    rqe.len = kBufLen;
+    rqe.__pad = 0;
+  }
+  rq.commit(n);
+  return true;
+}
+
 // The part of a round trip after the provider handed out `idx`: deliver
 // each buffer, the consumer hands each CQE offset back as an RQE, refill.
 // Returns false when refill did not return every buffer.
 inline bool deliver_and_refill(core::Ifq& q, zcrx::RqProducer& rq, const uint32_t* idx,
                                uint32_t n) {
-  u::io_uring_zcrx_rqe rqe[kMaxBatch];
-  for (uint32_t i = 0; i < n; i++) {
-    rqe[i].off = q.deliver(idx[i], 0);
-    rqe[i].len = kBufLen;
-    rqe[i].__pad = 0;
-  }
-  if (!rq.push_bulk(rqe, n)) return false;
+  uint64_t off[kMaxBatch];
+  for (uint32_t i = 0; i < n; i++) off[i] = q.deliver(idx[i], 0);
+  if (!hand_back(rq, off, n)) return false;
   return q.refill(n) == n;
+}
+
+// The same with the burst API: the niovs refill frees come back in
+// `freed` (room for n) for the caller to return. Returns how many.
+inline uint32_t deliver_and_refill_burst(core::Ifq& q, zcrx::RqProducer& rq,
+                                         const uint32_t* idx, uint32_t n, uint32_t* freed) {
+  uint64_t off[kMaxBatch];
+  q.deliver_burst(idx, n, 0, off);
+  if (!hand_back(rq, off, n)) return 0;
+  return q.refill_burst(n, freed);
 }
 
 void engine_free_list_on(benchmark::State& state, bool via_import) {
@@ -153,6 +188,24 @@ void engine_free_list_on(benchmark::State& state, bool via_import) {
 }
 
 void engine_free_list(benchmark::State& state) { engine_free_list_on(state, false); }
+
+void engine_burst_free_list(benchmark::State& state) {
+  const auto n = static_cast<uint32_t>(state.range(0));
+  core::PlainProvider provider;
+  EngineSetup s(provider, provider);
+  core::Area& area = *s.ifq().area();
+  core::FreeList& fl = *core::PlainProvider::free_list(area);
+  uint32_t idx[kMaxBatch];
+  uint32_t freed[kMaxBatch];
+  for (auto _ : state) {
+    if (!fl.alloc_bulk(idx, n) || deliver_and_refill_burst(s.ifq(), s.rq(), idx, n, freed) != n) {
+      state.SkipWithError("a buffer did not come back");
+      break;
+    }
+    fl.return_niovs(area, freed, n);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n);
+}
 void engine_free_list_import(benchmark::State& state) { engine_free_list_on(state, true); }
 
 // ---- bare providers ------------------------------------------------------------------
@@ -172,6 +225,48 @@ void baseline_free_list(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(idx);
     fl.return_niovs(area, idx, n);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n);
+}
+
+// The FreeList plus the handoff every round trip through a consumer
+// includes: the indices go out as RQE offsets (area token | byte offset)
+// written into an SPSC ring of the engine's RQ geometry and come back
+// from it, read field by field, before they are returned. What the engine
+// adds on top is its per-niov state, validation and accounting.
+void baseline_free_list_rq(benchmark::State& state) {
+  const auto n = static_cast<uint32_t>(state.range(0));
+  core::PlainProvider provider;
+  EngineSetup s(provider, provider);
+  core::Area& area = *s.ifq().area();
+  core::FreeList& fl = *core::PlainProvider::free_list(area);
+  // A second ring of the same geometry, private to this case.
+  const zcrx::RqRegionLayout& l = s.ifq().rq_layout();
+  std::unique_ptr<char[]> mem(new char[l.size]());
+  zcrx::RqProducer prod = zcrx::rq_producer(mem.get(), l.off, l.rq_entries);
+  zcrx::RqConsumer cons = zcrx::rq_consumer(mem.get(), l.off, l.rq_entries);
+  const uint64_t token = area.token();
+  const uint32_t shift = area.niov_shift();
+  uint32_t idx[kMaxBatch];
+  uint64_t off[kMaxBatch];
+  uint32_t back[kMaxBatch];
+  for (auto _ : state) {
+    if (!fl.alloc_bulk(idx, n)) {
+      state.SkipWithError("free list ran dry");
+      break;
+    }
+    for (uint32_t i = 0; i < n; i++) off[i] = token | (uint64_t{idx[i]} << shift);
+    if (!hand_back(prod, off, n) || cons.peek(n) != n) {
+      state.SkipWithError("ring handoff failed");
+      break;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      uint64_t o;
+      __builtin_memcpy(&o, &cons.at(i).off, sizeof o);
+      back[i] = static_cast<uint32_t>(u::area_offset_of(o) >> shift);
+    }
+    cons.advance(n);
+    fl.return_niovs(area, back, n);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n);
 }
@@ -279,6 +374,29 @@ void engine_mempool(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n);
 }
 
+void engine_burst_mempool(benchmark::State& state) {
+  const auto n = static_cast<uint32_t>(state.range(0));
+  MempoolProvider provider(*g_pool);
+  EngineSetup s(provider, provider);
+  void* objs[kMaxBatch];
+  uint32_t idx[kMaxBatch];
+  uint32_t freed[kMaxBatch];
+  for (auto _ : state) {
+    if (rte_mempool_get_bulk(g_pool->pool(), objs, n) != 0) {
+      state.SkipWithError("mempool ran dry");
+      break;
+    }
+    for (uint32_t i = 0; i < n; i++) idx[i] = *static_cast<uint32_t*>(objs[i]);
+    if (deliver_and_refill_burst(s.ifq(), s.rq(), idx, n, freed) != n) {
+      state.SkipWithError("a buffer did not come back");
+      break;
+    }
+    for (uint32_t i = 0; i < n; i++) objs[i] = g_pool->obj(freed[i]);
+    rte_mempool_put_bulk(g_pool->pool(), objs, n);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n);
+}
+
 void baseline_mempool(benchmark::State& state) {
   const auto n = static_cast<uint32_t>(state.range(0));
   void* objs[kMaxBatch];
@@ -327,23 +445,27 @@ class RatioReporter : public benchmark::ConsoleReporter {
   }
 
   void print_ratios() const {
-    std::printf("\n%-34s %8s  %-24s %8s  %6s\n", "engine round trip", "ns/buf", "baseline",
+    std::printf("\n%-36s %8s  %-24s %8s  %6s\n", "engine round trip", "ns/buf", "baseline",
                 "ns/buf", "ratio");
     struct Pair {
       const char* engine;
       const char* baseline;
     };
     const Pair pairs[] = {{"roundtrip/engine+free_list", "baseline/free_list"},
+                          {"roundtrip/engine_burst+free_list", "baseline/free_list"},
                           {"roundtrip/import_entry+free_list", "baseline/free_list"},
+                          {"roundtrip/engine+free_list", "baseline/free_list+rq"},
+                          {"roundtrip/engine_burst+free_list", "baseline/free_list+rq"},
                           {"roundtrip/engine+free_list", "baseline/plain_stack"},
-                          {"roundtrip/engine+rte_mempool", "baseline/rte_mempool"}};
+                          {"roundtrip/engine+rte_mempool", "baseline/rte_mempool"},
+                          {"roundtrip/engine_burst+rte_mempool", "baseline/rte_mempool"}};
     for (const Pair& p : pairs) {
       for (int batch : {1, 32}) {
         const std::string e = std::string(p.engine) + "/" + std::to_string(batch);
         const std::string b = std::string(p.baseline) + "/" + std::to_string(batch);
         auto ie = ns_.find(e), ib = ns_.find(b);
         if (ie == ns_.end() || ib == ns_.end()) continue;
-        std::printf("%-34s %8.2f  %-24s %8.2f  %5.2fx%s\n", e.c_str(), ie->second, b.c_str(),
+        std::printf("%-36s %8.2f  %-24s %8.2f  %5.2fx%s\n", e.c_str(), ie->second, b.c_str(),
                     ib->second, ie->second / ib->second,
                     ie->second / ib->second <= 1.5 ? "" : "  (above the 1.5x target)");
       }
@@ -358,13 +480,18 @@ class RatioReporter : public benchmark::ConsoleReporter {
 void register_all(bool mempool) {
   for (int64_t b : {1, 32}) {
     benchmark::RegisterBenchmark("roundtrip/engine+free_list", engine_free_list)->Arg(b);
+    benchmark::RegisterBenchmark("roundtrip/engine_burst+free_list", engine_burst_free_list)
+        ->Arg(b);
     benchmark::RegisterBenchmark("roundtrip/import_entry+free_list", engine_free_list_import)
         ->Arg(b);
     benchmark::RegisterBenchmark("baseline/free_list", baseline_free_list)->Arg(b);
+    benchmark::RegisterBenchmark("baseline/free_list+rq", baseline_free_list_rq)->Arg(b);
     benchmark::RegisterBenchmark("baseline/plain_stack", baseline_plain_stack)->Arg(b);
 #ifdef ZCRX_BENCH_DPDK
     if (mempool) {
       benchmark::RegisterBenchmark("roundtrip/engine+rte_mempool", engine_mempool)->Arg(b);
+      benchmark::RegisterBenchmark("roundtrip/engine_burst+rte_mempool", engine_burst_mempool)
+          ->Arg(b);
       benchmark::RegisterBenchmark("baseline/rte_mempool", baseline_mempool)->Arg(b);
     }
 #else
