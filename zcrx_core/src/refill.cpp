@@ -18,15 +18,29 @@ struct RqeScan {
   const uapi::io_uring_zcrx_rqe* entries;  // the RQE array
   uint32_t mask;                           // entries - 1
   uint64_t token;                          // the area's token
+  uint64_t limit;                          // num_niovs << niov_shift
   uint32_t shift;                          // niov_shift
-  uint32_t num_niovs;
-  uint32_t slot;                           // this entry's owner slot
+  uint32_t held_lo;                        // niov_word(this entry's slot, 1)
   std::atomic<uint32_t>* state;            // the area's niov state words
 };
 
-// A skipped RQE, counted on the spot: rare, and out of the loop's way
-// (no per-call tallies to set up and add).
-[[gnu::noinline, gnu::cold]] void count_skip(Counter& c) { c.add(); }
+// Counts a skipped RQE by its reason, from what the scan saw: `rel` (off
+// ^ token), `pad`, and, when the index was in range, the state word.
+[[gnu::noinline, gnu::cold]] void count_bad_rqe(Ifq::Impl& im, uint64_t rel, uint32_t pad) {
+  if ((rel & uapi::kZcrxAreaMask) != 0 || pad != 0)
+    im.rqe_bad_token.add();
+  else
+    im.rqe_bad_index.add();
+}
+[[gnu::noinline, gnu::cold]] void count_bad_owner(Ifq::Impl& im, uint32_t s) {
+  if (niov_refs(s) == 0)
+    im.rqe_no_ref.add();
+  else
+    im.rqe_wrong_owner.add();
+}
+
+// Skipped RQEs are counted on the spot by the cold functions above: rare,
+// and out of the loop's way (no per-call tallies to set up and add).
 
 // Validates the `n` RQEs at ring positions pos.., drops one user reference
 // of each valid one and writes the niovs that reached zero to `out`;
@@ -48,34 +62,29 @@ inline uint32_t scan_rqes(const RqeScan& c, uint32_t pos, uint32_t n, uint32_t* 
     uint32_t pad;
     __builtin_memcpy(&off, &e->off, sizeof off);
     __builtin_memcpy(&pad, &e->__pad, sizeof pad);
-    // off ^ token has zero token bits exactly when the token matches, and
-    // then it is the byte offset (fewer constants held in registers than
-    // masking twice).
+    // off ^ token is the byte offset when the token matches; a wrong token
+    // sets bits at or above kZcrxAreaShift, so one compare against the
+    // area's length rejects both a wrong token and an index out of range
+    // (the cold path tells them apart). register caps an area at 1 GiB,
+    // far below 1 << kZcrxAreaShift.
     const uint64_t rel = off ^ sc.token;
-    if (((rel & uapi::kZcrxAreaMask) | pad) != 0) [[unlikely]] {
-      count_skip(im.rqe_bad_token);
+    if (rel >= sc.limit || pad != 0) [[unlikely]] {
+      count_bad_rqe(im, rel, pad);
       continue;
     }
-    const uint64_t idx64 = rel >> sc.shift;
-    if (idx64 >= sc.num_niovs) [[unlikely]] {
-      count_skip(im.rqe_bad_index);
-      continue;
-    }
-    const uint32_t idx = static_cast<uint32_t>(idx64);
+    const uint32_t idx = static_cast<uint32_t>(rel >> sc.shift);
     // relaxed: see the niov state word comment in internal.h.
     const uint32_t s = sc.state[idx].load(std::memory_order_relaxed);
-    if (niov_refs(s) == 0) [[unlikely]] {
-      count_skip(im.rqe_no_ref);
-      continue;
-    }
-    if (niov_owner(s) != sc.slot) [[unlikely]] {
-      count_skip(im.rqe_wrong_owner);
+    // One compare for "owned by this entry and at least one reference":
+    // s lies in [niov_word(slot, 1), niov_word(slot, 0xffff)].
+    if (s - sc.held_lo >= kNiovRefMask) [[unlikely]] {
+      count_bad_owner(im, s);
       continue;
     }
     sc.state[idx].store(s - 1, std::memory_order_relaxed);
     // Branch-free: always write, keep it when that was the last reference.
     out[k] = idx;
-    k += niov_refs(s) == 1 ? 1 : 0;
+    k += s == sc.held_lo ? 1 : 0;
   }
   return k;
 }
@@ -108,8 +117,13 @@ inline uint32_t Ifq::drain(uint32_t budget, uint32_t* out, BufferSink* sink) {
   // The dp_* copies spare the walk entry -> real -> area -> state.
   const uint32_t head = rq.head();
   const uint32_t mask = rq.size() - 1;
-  const RqeScan scan{&rq.at(0) - (head & mask), mask, dp_token_, dp_niov_shift_,
-                     dp_num_niovs_, dp_slot_, dp_niov_state_};
+  const RqeScan scan{&rq.at(0) - (head & mask),
+                     mask,
+                     dp_token_,
+                     uint64_t{dp_num_niovs_} << dp_niov_shift_,
+                     dp_niov_shift_,
+                     niov_word(dp_slot_, 1),
+                     dp_niov_state_};
   uint32_t returned = 0;
   if (sink == nullptr) {
     returned = scan_rqes(scan, head, n, out, im);
