@@ -67,55 +67,105 @@ int normalize(FlowKey* k) {
   return -EINVAL;
 }
 
-FlowTable::FlowTable(const std::vector<std::pair<FlowKey, uint32_t>>& flows) {
-  size_t hashed = 0;
-  for (const auto& f : flows)
-    if (f.first.kind == FlowKind::raw) raw_ = f.second;
-    else hashed++;
-  if (!hashed) return;
+namespace {
+
+/// The UDP-port table's key: IP version (0, 4 or 6) and port in one word;
+/// never 0 because a port flow's port is never 0.
+constexpr uint32_t port_word(uint8_t ip_version, uint16_t port) {
+  return uint32_t{ip_version} << 16 | port;
+}
+
+uint32_t table_size(size_t n) {
   uint32_t size = 8;
-  while (size < 2 * hashed) size <<= 1;
-  slots_.resize(size);
-  mask_ = size - 1;
+  while (size < 2 * n) size <<= 1;  // load factor <= 1/2
+  return size;
+}
+
+}  // namespace
+
+FlowTable::FlowTable(const std::vector<std::pair<FlowKey, uint32_t>>& flows) {
+  size_t n_tuples = 0, n_ports = 0;
   for (const auto& f : flows) {
-    if (f.first.kind == FlowKind::raw) continue;
-    uint32_t i = hash_key(f.first) & mask_;
-    while (slots_[i].group != kNoFlow) i = (i + 1) & mask_;
-    slots_[i].key = f.first;
-    slots_[i].group = f.second;
+    if (f.first.kind == FlowKind::raw) raw_ = f.second;
+    else if (f.first.kind == FlowKind::udp_port) n_ports++;
+    else n_tuples++;
+  }
+  if (n_tuples) {
+    tuples_.resize(table_size(n_tuples));
+    tuple_mask_ = static_cast<uint32_t>(tuples_.size()) - 1;
+  }
+  if (n_ports) {
+    uint32_t size = table_size(n_ports);
+    ports_.resize(size);
+    port_mask_ = size - 1;
+    port_shift_ = 32 - static_cast<uint32_t>(__builtin_ctz(size));
+  }
+  for (const auto& f : flows) {
+    const FlowKey& k = f.first;
+    if (k.kind == FlowKind::udp_port) {
+      uint32_t w = port_word(k.ip_version, k.dst_port);
+      uint32_t i = (w * 0x9e3779b1u) >> port_shift_;
+      while (ports_[i].group != kNoFlow) i = (i + 1) & port_mask_;
+      ports_[i] = {w, f.second};
+      port_versions_ |= static_cast<uint8_t>(1u << k.ip_version);
+    } else if (k.kind == FlowKind::five_tuple) {
+      uint32_t i = hash_key(k) & tuple_mask_;
+      while (tuples_[i].group != kNoFlow) i = (i + 1) & tuple_mask_;
+      tuples_[i].key = k;
+      tuples_[i].group = f.second;
+    }
   }
 }
 
-uint32_t FlowTable::find(const FlowKey& key) const {
-  if (key.kind == FlowKind::raw) return raw_;
-  if (slots_.empty()) return kNoFlow;
+uint32_t FlowTable::find_port(uint32_t w) const {
   // Load factor <= 1/2, so an empty slot ends every probe.
-  for (uint32_t i = hash_key(key) & mask_;; i = (i + 1) & mask_) {
-    const Slot& s = slots_[i];
+  for (uint32_t i = (w * 0x9e3779b1u) >> port_shift_;; i = (i + 1) & port_mask_) {
+    const PortSlot& s = ports_[i];
+    if (s.group == kNoFlow) return kNoFlow;
+    if (s.key == w) return s.group;
+  }
+}
+
+uint32_t FlowTable::find_tuple(const FlowKey& key) const {
+  for (uint32_t i = hash_key(key) & tuple_mask_;; i = (i + 1) & tuple_mask_) {
+    const TupleSlot& s = tuples_[i];
     if (s.group == kNoFlow) return kNoFlow;
     if (s.key == key) return s.group;
   }
 }
 
+uint32_t FlowTable::find(const FlowKey& key) const {
+  switch (key.kind) {
+    case FlowKind::raw:
+      return raw_;
+    case FlowKind::udp_port:
+      return ports_.empty() ? kNoFlow : find_port(port_word(key.ip_version, key.dst_port));
+    case FlowKind::five_tuple:
+      return tuples_.empty() ? kNoFlow : find_tuple(key);
+  }
+  return kNoFlow;
+}
+
 uint32_t FlowTable::classify(const ParsedPacket& p) const {
-  if (p.is_udp && !slots_.empty()) {
+  if (!p.is_udp) return raw_;
+  const uint8_t version = p.l3 == L3::ipv4 ? 4 : 6;
+  if (!tuples_.empty()) {
     FlowKey k{};
     k.kind = FlowKind::five_tuple;
-    k.ip_version = p.l3 == L3::ipv4 ? 4 : 6;
+    k.ip_version = version;
     k.src_port = p.src_port;
     k.dst_port = p.dst_port;
     std::memcpy(k.src_addr, p.src_addr, 16);
     std::memcpy(k.dst_addr, p.dst_addr, 16);
-    uint32_t g = find(k);
+    uint32_t g = find_tuple(k);
     if (g != kNoFlow) return g;
-    FlowKey port{};
-    port.kind = FlowKind::udp_port;
-    port.ip_version = k.ip_version;
-    port.dst_port = p.dst_port;
-    g = find(port);
+  }
+  if (port_versions_ & (1u << version)) {
+    uint32_t g = find_port(port_word(version, p.dst_port));
     if (g != kNoFlow) return g;
-    port.ip_version = 0;
-    g = find(port);
+  }
+  if (port_versions_ & 1u) {
+    uint32_t g = find_port(port_word(0, p.dst_port));
     if (g != kNoFlow) return g;
   }
   return raw_;

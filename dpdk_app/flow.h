@@ -35,6 +35,12 @@ int normalize(FlowKey* key);
 inline constexpr uint32_t kNoFlow = UINT32_MAX;
 
 /// Immutable key → group-id map. Lookups never allocate.
+///
+/// Each flow kind has its own table so classification probes only kinds
+/// that have flows: UDP-port flows sit in a small table keyed by one 32-bit
+/// word (IP version and port, hashed with one multiply), 5-tuples in a
+/// table of full keys, raw is a single group id. A packet costs one probe
+/// per populated kind, none for an empty one.
 class FlowTable {
  public:
   FlowTable() = default;
@@ -49,15 +55,31 @@ class FlowTable {
   /// Exact lookup of a normalized key (control side).
   uint32_t find(const FlowKey& key) const;
 
-  bool empty() const { return slots_.empty() && raw_ == kNoFlow; }
+  /// The raw flow's group (kNoFlow when there is none).
+  uint32_t raw_group() const { return raw_; }
+
+  bool empty() const { return tuples_.empty() && ports_.empty() && raw_ == kNoFlow; }
 
  private:
-  struct Slot {
+  struct TupleSlot {
     FlowKey key;
     uint32_t group = kNoFlow;
   };
-  std::vector<Slot> slots_;  // open addressing, power-of-two size
-  uint32_t mask_ = 0;
+  struct PortSlot {
+    uint32_t key = 0;  // port_word(); never 0 for a real flow
+    uint32_t group = kNoFlow;
+  };
+  uint32_t find_port(uint32_t word) const;
+  uint32_t find_tuple(const FlowKey& key) const;
+
+  std::vector<TupleSlot> tuples_;  // open addressing, power-of-two size
+  uint32_t tuple_mask_ = 0;
+  std::vector<PortSlot> ports_;    // open addressing, power-of-two size
+  uint32_t port_mask_ = 0;
+  uint32_t port_shift_ = 32;       // multiplicative hash: top bits
+  // Which IP versions have port flows (bit 0: either, 4: v4, 6: v6), so a
+  // packet probes only the port lookups that can hit.
+  uint8_t port_versions_ = 0;
   uint32_t raw_ = kNoFlow;
 };
 

@@ -109,6 +109,41 @@ TEST_CASE("a table of many ports finds each and nothing else") {
   }
 }
 
+TEST_CASE("port flows of each IP version and 5-tuples share ports without mixing") {
+  // The same port number in every port table key, plus 5-tuples and raw:
+  // each packet lands in the most specific of the kinds that have flows.
+  std::vector<std::pair<FlowKey, uint32_t>> flows;
+  for (uint16_t p = 1; p <= 200; p++) {
+    flows.push_back({port_key(p, 4), 1000u + p});
+    if (p % 2) flows.push_back({port_key(p, 6), 2000u + p});
+    if (p % 3 == 0) flows.push_back({port_key(p), 3000u + p});
+    if (p % 5 == 0) flows.push_back({tuple_key(udp(6, 7, p)), 4000u + p});
+  }
+  FlowKey raw{};
+  flows.push_back({raw, 9});
+  FlowTable t(flows);
+  CHECK(t.raw_group() == 9);
+  for (uint16_t p = 1; p <= 200; p++) {
+    CHECK(t.classify(udp(4, 7, p)) == 1000u + p);
+    uint32_t v6 = p % 5 == 0 ? 4000u + p : p % 2 ? 2000u + p : p % 3 == 0 ? 3000u + p : 9u;
+    CHECK(t.classify(udp(6, 7, p)) == v6);
+    // Another source: the 5-tuple does not match, the port flows do.
+    uint32_t v6_other = p % 2 ? 2000u + p : p % 3 == 0 ? 3000u + p : 9u;
+    CHECK(t.classify(udp(6, 8, p)) == v6_other);
+    CHECK(t.find(port_key(p, 4)) == 1000u + p);
+    CHECK(t.find(port_key(p)) == (p % 3 == 0 ? 3000u + p : kNoFlow));
+  }
+  CHECK(t.classify(udp(4, 7, 201)) == 9);
+  ParsedPacket arp;
+  CHECK(t.classify(arp) == 9);
+  // Only 5-tuples: a port lookup finds nothing, other packets go nowhere.
+  FlowTable tuples({{tuple_key(udp(4, 7, 5)), 1}});
+  CHECK(tuples.classify(udp(4, 7, 5)) == 1);
+  CHECK(tuples.classify(udp(4, 8, 5)) == kNoFlow);
+  CHECK(tuples.find(port_key(5)) == kNoFlow);
+  CHECK(tuples.raw_group() == kNoFlow);
+}
+
 TEST_CASE("flow_hash is a function of the flow, not of the packet") {
   ParsedPacket a = udp(4, 1000, 9000, 1);
   ParsedPacket a2 = a;
