@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 
 #include "area_pool.h"
@@ -638,17 +639,24 @@ uint64_t Control::outstanding() const {
 
 void Control::print_stats(const char* tag) {
   uint64_t delivered = st_.delivered.get();
+  // Cumulative datapath cycles: busy ones are those of iterations that
+  // did work, so CPU cost can be compared with receivers that sleep.
+  uint64_t busy = st_.busy_cycles.get();
+  uint64_t total = st_.total_cycles.get();
   std::printf("zcrxd: %s rx=%" PRIu64 " delivered=%" PRIu64 " bytes=%" PRIu64
               " dropped_no_flow=%" PRIu64 " dropped_no_buffers=%" PRIu64
               " dropped_empty=%" PRIu64 " dropped_bad_len=%" PRIu64 " cq_full=%" PRIu64
               " refilled=%" PRIu64
-              " returned=%" PRIu64 " reclaimed=%" PRIu64 " outstanding=%" PRIu64 " armed=%u rings=%zu\n",
+              " returned=%" PRIu64 " reclaimed=%" PRIu64 " outstanding=%" PRIu64 " armed=%u rings=%zu"
+              " busy_cycles=%" PRIu64 " total_cycles=%" PRIu64 " busy_pct=%.1f tsc_hz=%" PRIu64 "\n",
               tag, st_.rx.get(), delivered, st_.delivered_bytes.get(),
               st_.dropped_no_flow.get(), st_.dropped_no_buffers.get(),
               st_.dropped_empty.get(), st_.dropped_bad_len.get(), st_.cq_full.get(),
               st_.refilled.get(),
               st_.returned.get(), st_.reclaimed.load(std::memory_order_relaxed),
-              outstanding(), dp_.armed(), sessions_.size());
+              outstanding(), dp_.armed(), sessions_.size(), busy, total,
+              total ? 100.0 * static_cast<double>(busy) / static_cast<double>(total) : 0.0,
+              rte_get_tsc_hz());
   // What the device itself could not place (no free niov, ring full).
   rte_eth_stats es{};
   if (rte_eth_stats_get(port_.id(), &es) == 0 && (es.rx_nombuf || es.imissed))

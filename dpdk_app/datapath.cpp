@@ -20,8 +20,24 @@ constexpr uint32_t kSqBudget = 64;       // SQEs per ring and iteration
 constexpr uint32_t kRefillBudget = 512;  // RQEs per entry and iteration
 }  // namespace
 
-// mbufs to free at the end of a burst, in one rte_pktmbuf_free_bulk.
+// mbufs to free at the end of a burst, in one rte_pktmbuf_free_bulk, and
+// the burst's counters, added to the shared DpStats once per burst.
 struct Datapath::Burst {
+  uint64_t delivered = 0, bytes = 0, packets = 0;
+  uint64_t no_flow = 0, no_buffers = 0, empty = 0, bad_len = 0, cq_full = 0;
+  void publish(DpStats& st) const {
+    if (delivered) {
+      st.delivered.add(delivered);
+      st.delivered_bytes.add(bytes);
+      st.packets_delivered.add(packets);
+    }
+    if (no_flow) st.dropped_no_flow.add(no_flow);
+    if (no_buffers) st.dropped_no_buffers.add(no_buffers);
+    if (empty) st.dropped_empty.add(empty);
+    if (bad_len) st.dropped_bad_len.add(bad_len);
+    if (cq_full) st.cq_full.add(cq_full);
+  }
+
   static constexpr uint32_t kCap = 2 * kMaxBurst;
   rte_mbuf* to_free[kCap];
   uint32_t n_free = 0;
@@ -62,9 +78,9 @@ void Datapath::synchronize() {
     std::this_thread::yield();
 }
 
-void Datapath::refill(const Snapshot& s) {
+uint32_t Datapath::refill(const Snapshot& s) {
   Ifq* real = s.real;
-  if (!real) return;
+  if (!real) return 0;
   uint32_t slots = real->entry_slots();
   uint32_t total = 0;
   for (uint32_t i = 0; i < slots; i++) {
@@ -72,6 +88,7 @@ void Datapath::refill(const Snapshot& s) {
     if (e) total += e->refill(kRefillBudget);
   }
   if (total) st_.refilled.add(total);
+  return total;
 }
 
 void Datapath::deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b) {
@@ -79,7 +96,7 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b) {
   parse_packet(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->pkt_len, &p);
   uint32_t g = s.flows.classify(p);
   if (g == kNoFlow) {
-    st_.dropped_no_flow.add(1);
+    b.no_flow++;
     b.drop(m);
     return;
   }
@@ -88,13 +105,13 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b) {
   uint32_t start = n > 1 ? flow_hash(p) % n : 0;
   RingDp* ring = nullptr;
   RecvRequest* req = nullptr;
-  for (uint32_t i = 0; i < n && !req; i++) {
-    const FlowMember& fm = group.members[(start + i) % n];
+  for (uint32_t i = 0, at = start; i < n && !req; i++, at = at + 1 == n ? 0 : at + 1) {
+    const FlowMember& fm = group.members[at];
     req = fm.ring->armed(fm.handle);
     ring = fm.ring;
   }
   if (!req) {
-    st_.dropped_no_flow.add(1);  // nobody is receiving on the flow
+    b.no_flow++;  // nobody is receiving on the flow
     b.drop(m);
     return;
   }
@@ -106,27 +123,27 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b) {
   const AreaPool* pool = s.pool;
   for (rte_mbuf* seg = m; seg; seg = seg->next) {
     if (!pool || pool->niov_of(seg) == UINT32_MAX) {
-      st_.dropped_no_buffers.add(1);
+      b.no_buffers++;
       b.drop(m);
       return;
     }
     if (uint32_t{seg->data_off} + seg->data_len > pool->niov_size()) {
-      st_.dropped_bad_len.add(1);
+      b.bad_len++;
       b.drop(m);
       return;
     }
   }
   // Header-split emulation: UDP flows get the payload, raw flows the frame.
-  const bool raw = !p.is_udp || s.flows.find(FlowKey{}) == g;
+  const bool raw = !p.is_udp || s.flows.raw_group() == g;
   uint32_t skip = raw ? 0 : p.payload_off;
   uint32_t left = raw ? m->pkt_len : p.payload_len;
   if (left == 0) {
-    st_.dropped_empty.add(1);  // nothing to deliver: an empty datagram
+    b.empty++;  // nothing to deliver: an empty datagram
     b.drop(m);
     return;
   }
   if (!ring->reserve(m->nb_segs + (req->limited ? 1u : 0u))) {
-    st_.cq_full.add(1);
+    b.cq_full++;
     ring->count_overflow();
     b.drop(m);
     return;
@@ -158,29 +175,36 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b) {
     skip = 0;
     seg = next;
   }
-  st_.delivered.add(niovs);
-  st_.delivered_bytes.add(bytes);
-  st_.packets_delivered.add(1);
+  b.delivered += niovs;
+  b.bytes += bytes;
+  b.packets++;
 }
 
-void Datapath::receive(const Snapshot& s) {
+uint32_t Datapath::receive(const Snapshot& s) {
   rte_mbuf* pkts[kMaxBurst];
   uint16_t n = rte_eth_rx_burst(cfg_.port, cfg_.queue, pkts,
                                 static_cast<uint16_t>(cfg_.burst));
-  if (!n) return;
+  if (!n) return 0;
   uint64_t tsc = cfg_.rx_timestamp ? rte_rdtsc() : 0;
   st_.rx.add(n);
   Burst b;
+  // The next packet's headers and the mbuf after it: both are cold when
+  // the PMD wrote them on another core (or the NIC without DDIO).
+  if (n > 1) rte_prefetch0(pkts[1]);
   for (uint16_t i = 0; i < n; i++) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    if (i + 2 < n) rte_prefetch0(pkts[i + 2]);
     deliver(s, pkts[i], tsc, b);
   }
   b.flush();
+  b.publish(st_);
+  return n;
 }
 
 void Datapath::run() {
   running_.store(true, std::memory_order_seq_cst);
   Snapshot* s = nullptr;
+  uint64_t last_tsc = rte_rdtsc();
   // acquire: pairs with control's release of stop_.
   while (!stop_.load(std::memory_order_acquire)) {
     // seq_cst increment then seq_cst load of the snapshot: see synchronize().
@@ -189,13 +213,16 @@ void Datapath::run() {
     st_.loops.add(1);
 
     uint32_t armed = 0;
+    uint32_t sqes = 0;
     for (RingDp* r : s->rings) {
-      st_.sqes.add(r->poll_sq(kSqBudget));
+      sqes += r->poll_sq(kSqBudget);
       armed += r->armed_count();
     }
+    if (sqes) st_.sqes.add(sqes);
     armed_.store(armed, std::memory_order_relaxed);  // relaxed: a statistic
 
-    refill(*s);
+    bool worked = sqes != 0;
+    worked |= refill(*s) != 0;
 
     if (!gate_open_ && armed >= cfg_.rx_gate) gate_open_ = true;
     bool poll = s->rx && gate_open_;
@@ -211,10 +238,20 @@ void Datapath::run() {
       starved_ = !room;
       poll = room;
     }
-    if (poll) receive(*s);
+    if (poll) worked |= receive(*s) != 0;
 
     for (RingDp* r : s->rings)
-      if (r->flush()) r->wake_if_needed();
+      if (r->flush()) {
+        r->wake_if_needed();
+        worked = true;
+      }
+
+    // One TSC read per iteration prices it; iterations that did work count
+    // as busy, so a polling core's cost can be charged by what it did.
+    uint64_t now = rte_rdtsc();
+    st_.total_cycles.add(now - last_tsc);
+    if (worked) st_.busy_cycles.add(now - last_tsc);
+    last_tsc = now;
   }
   // Control stops us only to tear everything down: nothing more to post.
   running_.store(false, std::memory_order_seq_cst);

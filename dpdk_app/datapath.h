@@ -78,8 +78,10 @@ class Datapath {
 
  private:
   struct Burst;
-  void refill(const Snapshot& s);
-  void receive(const Snapshot& s);
+  /// Returns the niovs refilled.
+  uint32_t refill(const Snapshot& s);
+  /// Returns the packets received.
+  uint32_t receive(const Snapshot& s);
   void deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b);
 
   DatapathConfig cfg_;

@@ -42,6 +42,8 @@ struct DpStats {
   Counter sqes;                 // SQEs consumed
   Counter loops;                // datapath iterations
   Counter rx_polls_gated;       // iterations that skipped rx (gate/back-pressure)
+  Counter busy_cycles;          // TSC cycles of iterations that did work
+  Counter total_cycles;         // TSC cycles of all iterations
   std::atomic<uint64_t> reclaimed{0};  // niovs returned by scrub (control)
 };
 
