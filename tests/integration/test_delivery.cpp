@@ -82,6 +82,15 @@ TEST_CASE("one consumer receives every packet exactly once, byte-exact") {
   check_balanced(d);
   CHECK(d.final_counter("delivered") == n);
   CHECK(d.final_counter("refilled") == n);
+  // Cycle accounting: the loop ran, delivering n packets was busy work,
+  // busy cycles are a part of all cycles and busy_pct is their share.
+  const uint64_t busy = d.final_counter("busy_cycles");
+  const uint64_t total = d.final_counter("total_cycles");
+  CHECK(total != UINT64_MAX);
+  CHECK(busy > 0);
+  CHECK(busy <= total);
+  CHECK(d.final_counter("tsc_hz") > 0);
+  CHECK(d.output().find(" busy_pct=") != std::string::npos);
 }
 
 TEST_CASE("IPv6 with a VLAN tag: payloads located and delivered exactly once") {
