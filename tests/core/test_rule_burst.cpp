@@ -46,20 +46,13 @@ TEST_CASE("refill_burst: returns exactly the freed niovs, bypasses the sink, cou
   // A second reference on offs[3]'s niov: its first RQE frees nothing.
   const uint32_t again = niov_of(r, offs[3]);
   r->deliver(again, 0);
-  auto rqe = [](uint64_t off, uint32_t pad = 0) {
-    uapi::io_uring_zcrx_rqe e{};
-    e.off = off;
-    e.len = 1;
-    e.__pad = pad;
-    return e;
-  };
-  Harness::push_raw(r, rqe(offs[0]));                         // freed
-  Harness::push_raw(r, rqe(offs[1] | uapi::area_token(1)));   // bad token
-  Harness::push_raw(r, rqe(uint64_t{8} << 12));               // index 8 of 8
-  Harness::push_raw(r, rqe(uint64_t{6} << 12));               // never delivered
-  Harness::push_raw(r, rqe(offs[3]));                         // one ref of two
-  Harness::push_raw(r, rqe(offs[2]));                         // freed
-  Harness::push_raw(r, rqe(offs[3]));                         // freed now
+  Harness::push_raw(r, make_rqe(offs[0]));                         // freed
+  Harness::push_raw(r, make_rqe(offs[1] | uapi::area_token(1)));   // bad token
+  Harness::push_raw(r, make_rqe(uint64_t{8} << 12));               // index 8 of 8
+  Harness::push_raw(r, make_rqe(uint64_t{6} << 12));               // never delivered
+  Harness::push_raw(r, make_rqe(offs[3]));                         // one ref of two
+  Harness::push_raw(r, make_rqe(offs[2]));                         // freed
+  Harness::push_raw(r, make_rqe(offs[3]));                         // freed now
   const uint64_t sink_calls = h.prov.refilled_calls;
   uint32_t out[64];
   uint32_t n = r->refill_burst(64, out);

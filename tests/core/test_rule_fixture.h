@@ -168,6 +168,15 @@ struct Harness {
   }
 };
 
+/// An RQE as a consumer writes it; `pad` != 0 makes it invalid.
+inline uapi::io_uring_zcrx_rqe make_rqe(uint64_t off, uint32_t pad = 0) {
+  uapi::io_uring_zcrx_rqe e{};
+  e.off = off;
+  e.len = 1;
+  e.__pad = pad;
+  return e;
+}
+
 inline uint32_t niov_of(const Ifq* entry, uint64_t off) {
   return static_cast<uint32_t>(uapi::area_offset_of(off) >> entry->area()->niov_shift());
 }

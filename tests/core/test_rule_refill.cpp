@@ -20,21 +20,14 @@ TEST_CASE("refill: wrong token, index out of range or no user reference are skip
   CHECK(uapi::area_offset_of(offs[1]) == 1 * 4096 + 128);
   CHECK((offs[1] & uapi::kZcrxAreaMask) == r->area()->token());
 
-  auto rqe = [](uint64_t off, uint32_t pad = 0) {
-    uapi::io_uring_zcrx_rqe e{};
-    e.off = off;
-    e.len = 1;
-    e.__pad = pad;
-    return e;
-  };
-  Harness::push_raw(r, rqe(offs[0]));                                   // ok
-  Harness::push_raw(r, rqe(offs[1] | uapi::area_token(1)));             // bad token
-  Harness::push_raw(r, rqe(offs[1], 7));                                // __pad set
-  Harness::push_raw(r, rqe(uint64_t{8} << 12));                         // index 8 of 8
-  Harness::push_raw(r, rqe((uint64_t{1} << 47) | 5));                   // far out
-  Harness::push_raw(r, rqe(uint64_t{6} << 12));                         // never delivered
-  Harness::push_raw(r, rqe(offs[2] + 3000));                            // ok (same niov)
-  Harness::push_raw(r, rqe(offs[0]));                                   // already returned
+  Harness::push_raw(r, make_rqe(offs[0]));                                   // ok
+  Harness::push_raw(r, make_rqe(offs[1] | uapi::area_token(1)));             // bad token
+  Harness::push_raw(r, make_rqe(offs[1], 7));                                // __pad set
+  Harness::push_raw(r, make_rqe(uint64_t{8} << 12));                         // index 8 of 8
+  Harness::push_raw(r, make_rqe((uint64_t{1} << 47) | 5));                   // far out
+  Harness::push_raw(r, make_rqe(uint64_t{6} << 12));                         // never delivered
+  Harness::push_raw(r, make_rqe(offs[2] + 3000));                            // ok (same niov)
+  Harness::push_raw(r, make_rqe(offs[0]));                                   // already returned
   CHECK(r->refill(64) == 2);
   const IfqStats s = r->stats();
   CHECK(s.rqe_bad_token == 2);
