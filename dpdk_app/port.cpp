@@ -52,7 +52,10 @@ int Port::open(const PortConfig& cfg) {
   unsigned n = 2 * cfg_.rx_desc + 512;
   char name[RTE_MEMPOOL_NAMESIZE];
   std::snprintf(name, sizeof(name), "zcrxd_fallback%u", cfg.port);
-  fallback_ = rte_pktmbuf_pool_create(name, n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+  uint32_t room = cfg_.buf_len > RTE_MBUF_DEFAULT_BUF_SIZE ? cfg_.buf_len
+                                                           : RTE_MBUF_DEFAULT_BUF_SIZE;
+  if (room > UINT16_MAX) room = UINT16_MAX;  // the data room is 16 bits
+  fallback_ = rte_pktmbuf_pool_create(name, n, 256, 0, static_cast<uint16_t>(room),
                                       socket_);
   if (!fallback_) {
     std::fprintf(stderr, "zcrxd: fallback pool: %s\n", rte_strerror(rte_errno));

@@ -13,6 +13,11 @@ struct PortConfig {
   uint16_t port = 0;
   uint16_t queue = 0;
   uint32_t rx_desc = 1024;
+  /// Buffer size of the fallback pool's mbufs (headroom included), the
+  /// same as an area's niov: a PMD that sizes its frames by the first pool
+  /// it sees (net_af_packet checks framesz against it) then accepts frames
+  /// as large as the area can take.
+  uint32_t buf_len = 4096;
 };
 
 class Port {
