@@ -33,9 +33,24 @@ class Loop {
 
  private:
   bool arm();
-  void on_cqe(const io_uring_cqe32& c);
+  // The common completion (data, request still armed) stays inline in the
+  // batch loop; everything else goes through on_other_cqe.
+  void on_cqe(const io_uring_cqe32& c) {
+    if (c.cqe.user_data == kRecvTag && c.cqe.res > 0 && (c.cqe.flags & zcrx::uapi::kCqeFMore))
+        [[likely]] {
+      on_data(c);
+      return;
+    }
+    on_other_cqe(c);
+  }
+  [[gnu::noinline]] void on_other_cqe(const io_uring_cqe32& c);
   void on_data(const io_uring_cqe32& c);
-  void give_back(const io_uring_cqe32& c);
+  void give_back(const io_uring_cqe32& c) {
+    // data() already checked this (private) copy of the CQE: push it as is.
+    if (!ifq_.refill(c.zcqe.off, static_cast<uint32_t>(c.cqe.res))) [[unlikely]]
+      give_back_slow(c);
+  }
+  [[gnu::noinline]] void give_back_slow(const io_uring_cqe32& c);
   void flush();
   void progress(double now);
   void cancel_and_drain();
@@ -70,10 +85,8 @@ bool Loop::arm() {
   return true;
 }
 
-void Loop::give_back(const io_uring_cqe32& c) {
-  // data() already checked this (private) copy of the CQE: push it as is.
+void Loop::give_back_slow(const io_uring_cqe32& c) {
   const uint32_t len = static_cast<uint32_t>(c.cqe.res);
-  if (ifq_.refill(c.zcqe.off, len)) return;
   // The RQ is full only while zcrxd is behind draining it: publish what we
   // queued and let it catch up (bounded, so a stalled zcrxd cannot hang us).
   const double give_up = now_s() + 1.0;
@@ -88,9 +101,9 @@ void Loop::flush() {
   ifq_.flush_refills();
 }
 
-void Loop::on_data(const io_uring_cqe32& c) {
+inline void Loop::on_data(const io_uring_cqe32& c) {
   const uint8_t* p = ifq_.data(c);
-  if (!p) {
+  if (!p) [[unlikely]] {
     t_.bad_offsets++;
     return;
   }
@@ -109,7 +122,7 @@ void Loop::on_data(const io_uring_cqe32& c) {
   give_back(c);
 }
 
-void Loop::on_cqe(const io_uring_cqe32& c) {
+void Loop::on_other_cqe(const io_uring_cqe32& c) {
   if (c.cqe.user_data == kCancelTag) return;  // 0 or -ENOENT: the request's own CQE tells
   if (c.cqe.user_data != kRecvTag) {
     t_.cqe_errors++;  // nothing else was submitted
@@ -167,13 +180,13 @@ void Loop::cancel_and_drain() {
                                kWaitSliceNs);
         if (r == -ETIME) continue;
         if (r < 0) break;
-        ring_.for_each_cqe([&](const io_uring_cqe32& c) { on_cqe(c); });
+        ring_.for_each_cqe(ifq_, [&](const io_uring_cqe32& c) { on_cqe(c); });
         flush();
       }
     }
   }
   // Whatever is still in the CQ holds buffers too.
-  ring_.for_each_cqe([&](const io_uring_cqe32& c) { on_cqe(c); });
+  ring_.for_each_cqe(ifq_, [&](const io_uring_cqe32& c) { on_cqe(c); });
   flush();
 }
 
@@ -203,7 +216,7 @@ void Loop::run(const volatile sig_atomic_t& stop) {
       t_.fatal = r;
       break;
     }
-    ring_.for_each_cqe([&](const io_uring_cqe32& c) { on_cqe(c); });
+    ring_.for_each_cqe(ifq_, [&](const io_uring_cqe32& c) { on_cqe(c); });
     flush();
   }
   t_.elapsed_s = now_s() - start_;

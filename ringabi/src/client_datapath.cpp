@@ -15,15 +15,6 @@
 namespace zcrx {
 namespace {
 
-// [offset, offset + len) of a CQE's buffer, if it lies inside an area of
-// `area_len` bytes and inside one rx buffer (a CQE never spans two: each
-// segment of a packet gets its own). `len` > 0.
-bool buffer_in_bounds(uint64_t offset, uint64_t len, size_t area_len, uint32_t rx_buf_len) {
-  if (offset >= area_len || len > area_len - offset) return false;
-  // rx_buf_len is a power of two: same buffer iff the bits above it agree.
-  return ((offset ^ (offset + len - 1)) & ~uint64_t{rx_buf_len - 1}) == 0;
-}
-
 int64_t now_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -47,27 +38,6 @@ Ifq::~Ifq() {
   if (area_) munmap(area_, area_len_);
   if (rq_fd_ >= 0) close(rq_fd_);
   if (area_fd_ >= 0) close(area_fd_);
-}
-
-const uint8_t* Ifq::data(const uapi::io_uring_cqe32& cqe) const {
-  if (cqe.cqe.res <= 0) return nullptr;
-  const uint64_t off = cqe.zcqe.off;
-  if ((off & uapi::kZcrxAreaMask) != area_token_) return nullptr;
-  const uint64_t o = uapi::area_offset_of(off);
-  if (!buffer_in_bounds(o, static_cast<uint64_t>(cqe.cqe.res), area_len_, rx_buf_len_))
-    return nullptr;
-  return area_ + o;
-}
-
-bool Ifq::refill(const uapi::io_uring_cqe32& cqe) {
-  if (!data(cqe)) return false;
-  return refill(cqe.zcqe.off, static_cast<uint32_t>(cqe.cqe.res));
-}
-
-bool Ifq::refill(uint64_t off, uint32_t len) {
-  if (!rq_base_ || rq_.reserve(1) == 0) return false;
-  rq_.slot(rq_queued_++) = uapi::io_uring_zcrx_rqe{off, len, 0};
-  return true;
 }
 
 void Ifq::flush_refills() {

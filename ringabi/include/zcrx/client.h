@@ -104,16 +104,45 @@ class Ifq {
 
   /// Payload of a RECV_ZC completion carrying data (res > 0): nullptr
   /// unless off's token is this ifq's and [offset, offset + res) lies inside
-  /// the area and inside one rx buffer.
-  const uint8_t* data(const uapi::io_uring_cqe32& cqe) const;
+  /// the area and inside one rx buffer. Inline: it runs once per packet.
+  const uint8_t* data(const uapi::io_uring_cqe32& cqe) const {
+    const int32_t res = cqe.cqe.res;
+    const uint64_t off = cqe.zcqe.off;
+    if (res <= 0 || (off & uapi::kZcrxAreaMask) != area_token_) return nullptr;
+    const uint64_t o = uapi::area_offset_of(off);
+    const uint64_t len = static_cast<uint64_t>(res);
+    if (o >= area_len_ || len > area_len_ - o) return nullptr;
+    // rx_buf_len is a power of two: one buffer iff the bits above it agree
+    // (a CQE never spans two: each segment of a packet gets its own).
+    if (((o ^ (o + len - 1)) & ~uint64_t{rx_buf_len_ - 1}) != 0) return nullptr;
+    return area_ + o;
+  }
+
+  /// Starts loading the first and last payload line of `cqe` into the
+  /// cache. Only a hint: nothing is read, and an offset outside the area
+  /// is ignored (a prefetch cannot fault, but it is not issued either).
+  void prefetch(const uapi::io_uring_cqe32& cqe) const {
+    const uint64_t o = uapi::area_offset_of(cqe.zcqe.off);
+    const uint64_t last = o + static_cast<uint32_t>(cqe.cqe.res) - 1;
+    if (o < area_len_) __builtin_prefetch(area_ + o);
+    if (last > o && last < area_len_) __builtin_prefetch(area_ + last);
+  }
 
   /// Queues the buffer of `cqe` (res > 0, token checked as data() does) for
   /// refill; published by flush_refills(). False when the cqe does not name
   /// a buffer of this ifq, or the refill queue is full or corrupt (flush,
   /// let zcrxd drain it, retry).
-  bool refill(const uapi::io_uring_cqe32& cqe);
-  /// Queues one RQE as is (off = token | offset, len advisory).
-  bool refill(uint64_t off, uint32_t len);
+  bool refill(const uapi::io_uring_cqe32& cqe) {
+    if (!data(cqe)) return false;
+    return refill(cqe.zcqe.off, static_cast<uint32_t>(cqe.cqe.res));
+  }
+  /// Queues one RQE as is (off = token | offset, len advisory). Inline, and
+  /// zcrxd's head is read only when the slots known free run out.
+  bool refill(uint64_t off, uint32_t len) {
+    if (!rq_base_ || rq_.reserve(1) == 0) return false;
+    rq_.slot(rq_queued_++) = uapi::io_uring_zcrx_rqe{off, len, 0};
+    return true;
+  }
   /// Publishes every queued RQE to zcrxd (one release store).
   void flush_refills();
   /// RQEs queued and not yet published.
@@ -238,17 +267,24 @@ class Ring {
   /// Consumes `n` completions (at most the number ready).
   void cq_advance(unsigned n) { cq_.advance(n); }
   /// Calls f(const io_uring_cqe32&) on a private copy of every ready
-  /// completion, then consumes them. Returns how many.
+  /// completion and consumes them. Returns how many. The CQ tail is read
+  /// once; completions are copied out and consumed in batches of
+  /// kCqeBatch (one head store per batch), so zcrxd sees room early. `f`
+  /// must not consume completions itself (cq_advance, another
+  /// for_each_cqe).
   template <class F>
   unsigned for_each_cqe(F&& f) {
-    unsigned n = cq_.peek(cq_.size());
-    for (unsigned i = 0; i < n; i++) {
-      const uapi::io_uring_cqe32 c = cq_.load(i);
-      f(c);
-    }
-    cq_.advance(n);
-    return n;
+    return for_each_cqe_impl(nullptr, f);
   }
+  /// The same, and prefetches the payloads of each batch in `ifq`'s area
+  /// (Ifq::prefetch) before `f` sees the first of them, so their cache
+  /// misses overlap instead of coming one per completion.
+  template <class F>
+  unsigned for_each_cqe(const Ifq& ifq, F&& f) {
+    return for_each_cqe_impl(&ifq, f);
+  }
+  /// Completions for_each_cqe copies out and consumes at a time.
+  static constexpr unsigned kCqeBatch = 32;
   RingState cq_state() const { return cq_.state(); }
   RingState sq_state() const { return sq_.state(); }
   /// The CQ's overflow counter as zcrxd last wrote it.
@@ -266,6 +302,24 @@ class Ring {
   int register_shared(uint32_t flags, int fd, uint32_t if_rxq, uint32_t rq_entries, Ifq** out);
   uint32_t* cq_flags_word() const;
   uint32_t* cq_tail_word() const;
+
+  template <class F>
+  unsigned for_each_cqe_impl(const Ifq* prefetch_from, F& f) {
+    const unsigned n = cq_.peek(cq_.size());
+    uapi::io_uring_cqe32 batch[kCqeBatch];
+    for (unsigned done = 0; done < n;) {
+      const unsigned m = n - done < kCqeBatch ? n - done : kCqeBatch;
+      // One copy of each: zcrxd may rewrite the slot; the copy is what is
+      // checked and used.
+      for (unsigned i = 0; i < m; i++) batch[i] = cq_.load(i);
+      if (prefetch_from)
+        for (unsigned i = 0; i < m; i++) prefetch_from->prefetch(batch[i]);
+      for (unsigned i = 0; i < m; i++) f(static_cast<const uapi::io_uring_cqe32&>(batch[i]));
+      cq_.advance(m);
+      done += m;
+    }
+    return n;
+  }
 
   int sock_ = -1;
   uint32_t seq_ = 0;
