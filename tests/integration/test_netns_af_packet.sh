@@ -2,10 +2,13 @@
 # Real traffic from the kernel, in a network namespace made for the test:
 #   af_packet (default): a veth pair, a kernel UDP sender on one end,
 #                        zcrxd on net_af_packet on the other;
+#   af_packet_jumbo:     the same with a 3000 B MTU, framesz=3072 and
+#                        2800 B payloads: frames larger than a 2048 B mbuf
+#                        data room reach the 4096 B niovs whole;
 #   tap:                 zcrxd on net_tap, the kernel routing a UDP sender's
 #                        datagrams out of the tap interface;
 # zcrx_rx verifying every byte. SKIP (77) only where a namespace cannot be
-# made. Usage: test_netns_af_packet.sh [af_packet|tap].
+# made. Usage: test_netns_af_packet.sh [af_packet|af_packet_jumbo|tap].
 # Environment: ZCRXD, ZCRX_RX, UDP_SEND (paths).
 set -u
 mode=${1:-af_packet}
@@ -26,10 +29,16 @@ if ! ip netns add "$ns" 2>"$dir/err"; then
 fi
 in_ns() { ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up
-if [ "$mode" = af_packet ]; then
+size=1200
+if [ "$mode" = af_packet_jumbo ]; then size=2800; fi
+if [ "$mode" != tap ]; then
   if ! in_ns ip link add va type veth peer name vb 2>"$dir/err"; then
     echo "SKIP: cannot create a veth pair: $(cat "$dir/err")"
     exit 77
+  fi
+  if [ "$mode" = af_packet_jumbo ]; then
+    in_ns ip link set va mtu 3000
+    in_ns ip link set vb mtu 3000
   fi
   in_ns ip link set va up
   in_ns ip link set vb up
@@ -39,6 +48,9 @@ if [ "$mode" = af_packet ]; then
   vb_mac=$(in_ns cat /sys/class/net/vb/address)
   in_ns ip neigh replace 10.99.0.2 lladdr "$vb_mac" dev va nud permanent
   vdev="net_af_packet0,iface=vb,framecnt=4096"
+  # 3072 B frames, four per 12 KiB block (the PMD assumes frames that tile
+  # the ring): room for a 3000 B MTU frame.
+  [ "$mode" = af_packet_jumbo ] && vdev="$vdev,framesz=3072,blocksz=12288"
 else
   vdev="net_tap0,iface=ztap0"
 fi
@@ -73,7 +85,7 @@ for _ in $(seq 300); do
   grep -q "armed=1" "$dir/zcrxd.log" && break
   sleep 0.1
 done
-in_ns "$UDP_SEND" --dst 10.99.0.2 --port 9000 --count "$N" --size 1200 --gap-us 50
+in_ns "$UDP_SEND" --dst 10.99.0.2 --port 9000 --count "$N" --size "$size" --gap-us 50
 wait "$rxpid"
 rxrc=$?
 kill -INT "$zpid"
@@ -90,5 +102,5 @@ echo "$result" | grep -q '"bad_payloads":0,' || { echo "FAIL: bad payloads"; fai
 echo "$result" | grep -q '"outstanding":0,' || { echo "FAIL: consumer kept buffers"; fail=1; }
 [ "$zrc" -eq 0 ] || { echo "FAIL: zcrxd exit $zrc"; fail=1; }
 grep -q "zcrxd: exit outstanding=0 missing=0" "$dir/zcrxd.log" || { echo "FAIL: zcrxd buffers do not balance"; fail=1; }
-[ $fail -eq 0 ] && echo "PASS: $N datagrams from a kernel sender ($mode), every byte verified"
+[ $fail -eq 0 ] && echo "PASS: $N datagrams of $size B from a kernel sender ($mode), every byte verified"
 exit $fail
