@@ -77,6 +77,9 @@ void usage(FILE* out) {
       "  --len BYTES         len-limited RECV_ZC: stop at its final CQE\n"
       "  --busy-poll         spin on the CQ (default)\n"
       "  --eventfd           sleep on an eventfd between completions\n"
+      "  --adaptive          spin like --busy-poll for --spin-us, then sleep\n"
+      "                      like --eventfd (no CPU burnt on an idle queue)\n"
+      "  --spin-us N         --adaptive's spin before sleeping (default 50)\n"
       "  --latency           rx-to-consumer latency from the CQE's TSC stamp\n"
       "                      (zcrxd --rx-timestamp)\n"
       "  --quiet             no progress lines (stderr, once a second)\n"
@@ -96,7 +99,7 @@ void usage(FILE* out) {
 
 int parse_options(int argc, char** argv, Options& o) {
   enum {
-    kSocket = 256, kFlow, kMode, kShare, kCount, kDuration, kLen, kBusy, kEventfd,
+    kSocket = 256, kFlow, kMode, kShare, kCount, kDuration, kLen, kBusy, kEventfd, kAdaptive, kSpinUs,
     kLatency, kQuiet, kTouch, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kHugetlb, kHelp,
   };
   static const option longopts[] = {
@@ -109,6 +112,8 @@ int parse_options(int argc, char** argv, Options& o) {
       {"len", required_argument, nullptr, kLen},
       {"busy-poll", no_argument, nullptr, kBusy},
       {"eventfd", no_argument, nullptr, kEventfd},
+      {"adaptive", no_argument, nullptr, kAdaptive},
+      {"spin-us", required_argument, nullptr, kSpinUs},
       {"latency", no_argument, nullptr, kLatency},
       {"quiet", no_argument, nullptr, kQuiet},
       {"touch", no_argument, nullptr, kTouch},
@@ -147,8 +152,16 @@ int parse_options(int argc, char** argv, Options& o) {
         break;
       }
       case kLen: ok = parse_u32(optarg, &o.len); break;
-      case kBusy: o.eventfd = false; break;
-      case kEventfd: o.eventfd = true; break;
+      case kBusy: o.eventfd = o.adaptive = false; break;
+      case kEventfd:
+        o.eventfd = true;
+        o.adaptive = false;
+        break;
+      case kAdaptive:
+        o.adaptive = true;
+        o.eventfd = false;
+        break;
+      case kSpinUs: ok = parse_u32(optarg, &o.spin_us) && o.spin_us <= 1000000; break;
       case kLatency: o.latency = true; break;
       case kQuiet: o.quiet = true; break;
       case kTouch: o.touch = true; break;

@@ -22,6 +22,8 @@ struct Options {
   double duration = 0;       // seconds; 0 = no limit
   uint32_t len = 0;          // RECV_ZC byte limit; 0 = unlimited
   bool eventfd = false;      // else busy-poll
+  bool adaptive = false;     // spin spin_us, then sleep on the eventfd
+  uint32_t spin_us = 50;
   bool latency = false;
   bool quiet = false;
   /// Read only the first and last payload byte (the scenario-1 consumer

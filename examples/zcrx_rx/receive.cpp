@@ -18,6 +18,11 @@ constexpr uint64_t kCancelTag = 2;
 constexpr int64_t kWaitSliceNs = 100 * 1000 * 1000;  // re-check limits this often
 constexpr unsigned kMaxFailedArms = 3;               // arms that ended without data
 
+zcrx::WaitMode wait_mode(const Options& o) {
+  if (o.adaptive) return zcrx::WaitMode::adaptive;
+  return o.eventfd ? zcrx::WaitMode::eventfd : zcrx::WaitMode::busy_poll;
+}
+
 double now_s() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -176,8 +181,7 @@ void Loop::cancel_and_drain() {
       cancelling_ = true;
       const double give_up = now_s() + 2.0;
       while (armed_ && now_s() < give_up) {
-        int r = ring_.wait_cqe(1, o_.eventfd ? zcrx::WaitMode::eventfd : zcrx::WaitMode::busy_poll,
-                               kWaitSliceNs);
+        int r = ring_.wait_cqe(1, wait_mode(o_), kWaitSliceNs);
         if (r == -ETIME) continue;
         if (r < 0) break;
         ring_.for_each_cqe(ifq_, [&](const io_uring_cqe32& c) { on_cqe(c); });
@@ -196,7 +200,7 @@ void Loop::run(const volatile sig_atomic_t& stop) {
     t_.fatal = -EBUSY;
     return;
   }
-  const auto mode = o_.eventfd ? zcrx::WaitMode::eventfd : zcrx::WaitMode::busy_poll;
+  const auto mode = wait_mode(o_);
   double last_alive_check = start_;
   for (;;) {
     double now = now_s();

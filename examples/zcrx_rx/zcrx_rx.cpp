@@ -108,8 +108,9 @@ int run(const Options& o) {
                           id);
   int flow = ring.open_flow(ifq->id(), o.flow);
   if (flow < 0) return fail("open flow", flow);
-  if (o.eventfd) {
+  if (o.eventfd || o.adaptive) {
     if (int r = ring.enable_eventfd()) return fail("register eventfd", r);
+    ring.set_spin_ns(int64_t{o.spin_us} * 1000);
   }
 
   ShareOffer offer;
@@ -126,7 +127,7 @@ int run(const Options& o) {
   }
   if (!o.quiet)
     std::fprintf(stderr, "zcrx_rx: %s zcrx id %u flow %s handle %d, %s\n", mode_name(o.mode),
-                 ifq->id(), o.flow_text.c_str(), flow, o.eventfd ? "eventfd" : "busy-poll");
+                 ifq->id(), o.flow_text.c_str(), flow, o.adaptive ? "adaptive" : o.eventfd ? "eventfd" : "busy-poll");
 
   std::unique_ptr<Latency> lat;
   if (o.latency) lat = std::make_unique<Latency>(o.count && o.count < (1u << 22) ? o.count : (1u << 22));

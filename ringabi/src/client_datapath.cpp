@@ -89,18 +89,31 @@ uint32_t Ring::cq_overflow() const {
 
 int Ring::wait_cqe(unsigned min, WaitMode mode, int64_t timeout_ns) {
   if (!ring_base_ || min == 0 || min > cq_.size()) return -EINVAL;
-  if (mode == WaitMode::eventfd && efd_ < 0) return -EINVAL;
-  const int64_t deadline = timeout_ns < 0 ? INT64_MAX : now_ns() + timeout_ns;
+  if (mode != WaitMode::busy_poll && efd_ < 0) return -EINVAL;
+  // Completions already there: no clock read.
+  if (cq_.available(min) >= min) return static_cast<int>(cq_.available(min));
+  if (cq_.state() != RingState::ok) return -EPROTO;
+  const int64_t start = now_ns();
+  const int64_t deadline = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
+  // adaptive spins until spin_end, then sleeps as eventfd does.
+  const int64_t spin_end = mode == WaitMode::adaptive ? start + spin_ns_ : INT64_MAX;
+  bool sleep = mode == WaitMode::eventfd;
   std::atomic_ref<uint32_t> flags(*cq_flags_word());
   for (unsigned spins = 0;; spins++) {
     unsigned n = cq_.available(min);
     if (cq_.state() != RingState::ok) return -EPROTO;
     if (n >= min) return static_cast<int>(n);
-    if (mode == WaitMode::busy_poll) {
+    if (!sleep) {
       // The clock is read every 256 spins only: cheap, but not free.
-      if ((spins & 255) == 0 && now_ns() >= deadline) return -ETIME;
-      cpu_relax();
-      continue;
+      if ((spins & 255) == 0) {
+        const int64_t t = now_ns();
+        if (t >= deadline) return -ETIME;
+        sleep = t >= spin_end;
+      }
+      if (!sleep) {
+        cpu_relax();
+        continue;
+      }
     }
     // seq_cst RMW of the bit, then a seq_cst load of the tail: both join
     // the single total order, and zcrxd publishes the tail, issues a

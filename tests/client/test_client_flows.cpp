@@ -572,3 +572,39 @@ TEST_CASE("cq batches: for_each_cqe visits every completion once, in order, acro
   for (uint32_t i = 0; i < total; i++)
     CHECK(rqes[i].off == (f.ifq->area_token() | (uint64_t{i} * buf + 64)));
 }
+
+TEST_CASE("adaptive: needs the eventfd; spins, then sleeps until zcrxd wakes it") {
+  Fixture f;
+  CHECK(f.ring.wait_cqe(1, WaitMode::adaptive, 1000) == -EINVAL);  // none registered
+  REQUIRE(f.ring.enable_eventfd() == 0);
+  auto* flags = reinterpret_cast<uint32_t*>(static_cast<char*>(f.srv.session(0).ring_base) +
+                                            f.ring.layout().cq_off.flags);
+  // Spinning only: the timeout comes before the spin ends, no wakeup asked.
+  f.ring.set_spin_ns(1000000000);
+  CHECK(f.ring.wait_cqe(1, WaitMode::adaptive, 2000000) == -ETIME);
+  CHECK((std::atomic_ref<uint32_t>(*flags).load(std::memory_order_acquire) & kCqNeedWakeup) == 0);
+  // Ready completions return at once whatever the mode.
+  uint8_t payload[32] = {};
+  REQUIRE(f.srv.post(0, f.id, 0, payload, sizeof(payload), 5));
+  CHECK(f.ring.wait_cqe(1, WaitMode::adaptive, 0) == 1);
+  f.ring.cq_advance(1);
+  // A short spin, then a sleep: the server sees the wakeup request, posts, wakes.
+  f.ring.set_spin_ns(100000);
+  std::thread dp([&] {
+    bool woke = false;
+    for (int i = 0; i < 20000 && !woke; i++) {
+      usleep(100);
+      if (std::atomic_ref<uint32_t>(*flags).load(std::memory_order_acquire) & kCqNeedWakeup) {
+        f.srv.post(0, f.id, 4096, payload, sizeof(payload), 6);
+        woke = f.srv.maybe_wake(0);
+      }
+    }
+    CHECK(woke);
+  });
+  int n = f.ring.wait_cqe(1, WaitMode::adaptive, 5000000000);
+  dp.join();
+  CHECK(n == 1);
+  uapi::io_uring_cqe32 c{};
+  REQUIRE(f.ring.peek_cqes(&c, 1) == 1);
+  CHECK(c.cqe.user_data == 6);
+}

@@ -281,6 +281,23 @@ TEST_CASE("zcrx_rx: --touch reads first and last bytes only, so damage is not co
   unlink(sock.c_str());
 }
 
+TEST_CASE("zcrx_rx: --adaptive receives, verifies and returns every buffer") {
+  fake::Server srv;
+  std::string sock = tmp_path("adaptive");
+  REQUIRE(srv.listen_on(sock.c_str()) == 0);
+  Pump pump(srv);
+  pump.start();
+  Proc p = spawn({"--socket", sock, "--count", "3000", "--quiet", "--area-mb", "1", "--adaptive",
+                  "--spin-us", "20"});
+  finish(p);
+  wait_until([&] { return srv.datapath_stats().outstanding == 0; });
+  pump.finish();
+  check_clean(p);
+  CHECK(result_value(p, "packets") >= 3000);
+  check_balanced(srv, result_value(p, "packets"));
+  unlink(sock.c_str());
+}
+
 TEST_CASE("zcrx_rx: a len-limited request ends at its final CQE with exactly len bytes") {
   fake::Server srv;
   std::string sock = tmp_path("len");

@@ -174,6 +174,11 @@ class Ifq {
 enum class WaitMode : uint8_t {
   busy_poll,  // spin on the CQ tail
   eventfd,    // sleep on the registered eventfd (kCqNeedWakeup protocol)
+  /// Spin like busy_poll for up to Ring::set_spin_ns() (default 50 us),
+  /// then sleep like eventfd: busy-poll delivery while traffic flows, and
+  /// no CPU burnt on an idle queue (on a shared core the woken consumer is
+  /// also scheduled sooner than a spinner that used up its share).
+  adaptive,
 };
 
 /// A consumer ring: one session with zcrxd, its SQ/CQ region and its ifqs.
@@ -243,6 +248,8 @@ class Ring {
   /// UNREGISTER_EVENTFD and close it. 0 or -errno.
   int disable_eventfd();
   int event_fd() const { return efd_; }
+  /// How long WaitMode::adaptive spins before it sleeps (ns, >= 0).
+  void set_spin_ns(int64_t ns) { spin_ns_ = ns < 0 ? 0 : ns; }
 
   // ---- SQ -------------------------------------------------------------------------
 
@@ -260,7 +267,8 @@ class Ring {
   /// Waits until at least `min` (1..CQ size) completions are ready or
   /// `timeout_ns` passes (< 0: forever). Returns the number ready, -ETIME
   /// on timeout, -EPROTO when the CQ is corrupt, -EINVAL for a bad `min`
-  /// (or eventfd mode without enable_eventfd()), -errno of poll/read.
+  /// (or eventfd/adaptive mode without enable_eventfd()), -errno of
+  /// poll/read.
   int wait_cqe(unsigned min, WaitMode mode, int64_t timeout_ns);
   /// Copies out up to `max` ready completions without consuming them.
   unsigned peek_cqes(uapi::io_uring_cqe32* dst, unsigned max);
@@ -332,6 +340,7 @@ class Ring {
   CqConsumer cq_;
   uint32_t sq_taken_ = 0;
   int efd_ = -1;
+  int64_t spin_ns_ = 50 * 1000;
   std::vector<std::unique_ptr<Ifq>> ifqs_;
 };
 
