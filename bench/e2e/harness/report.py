@@ -53,6 +53,13 @@ def report(h, args):
         rb = ratio(z and z["mpps"], B and B["mpps"])
         targets.append(["1: zcrxd / baseline A, 64 B", ">= 0.5", fmt(ra), verdict(ra, 0.5)])
         targets.append(["1: zcrxd / baseline B, 64 B", ">= 1.0", fmt(rb), verdict(rb, 1.0)])
+        za = next((x for x in s1 if x["size"] == 64 and x["name"].startswith("zcrxd + zcrx_rx --adaptive")
+                   and "mpps" in x), None)
+        if za:
+            targets.append(["1 (info): zcrxd, adaptive consumer / baseline A, 64 B", "-",
+                            fmt(ratio(za["mpps"], A and A["mpps"])), "info"])
+            targets.append(["1 (info): zcrxd, adaptive consumer / baseline B, 64 B", "-",
+                            fmt(ratio(za["mpps"], B and B["mpps"])), "info"])
 
     # Scenario 2
     s2 = R["scenario2"]
