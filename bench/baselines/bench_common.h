@@ -4,8 +4,12 @@
 // final line `RESULT {json}` that bench/run parses.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -197,6 +201,28 @@ inline bool parse_scaled(const char* s, double* out) {
   if (*end != '\0') return false;
   *out = v;
   return true;
+}
+
+/// A UDP socket bound to `addr`:`port` with SO_RCVBUFFORCE `rcvbuf` (root
+/// only; ignored otherwise), as every kernel receiver here opens it.
+/// Returns the fd, or -1 after printing "`tag`: <call>: <error>".
+inline int open_udp_receiver(const char* addr, int port, int rcvbuf, const char* tag) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) {
+    fprintf(stderr, "%s: socket: %m\n", tag);
+    return -1;
+  }
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1 ||
+      bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    fprintf(stderr, "%s: bind %s:%d: %m\n", tag, addr, port);
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 }  // namespace zcrx::bench

@@ -94,23 +94,11 @@ int main(int argc, char** argv) {
   }
   install_stop_handlers();
 
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  if (fd < 0) {
-    perror("udp_recvmmsg: socket");
-    return 1;
-  }
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &o.rcvbuf, sizeof o.rcvbuf);
+  int fd = open_udp_receiver(o.bind_addr, o.port, o.rcvbuf, "udp_recvmmsg");
+  if (fd < 0) return 1;
   if (o.latency) {
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
-  }
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(o.port));
-  if (inet_pton(AF_INET, o.bind_addr, &sa.sin_addr) != 1 ||
-      bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    perror("udp_recvmmsg: bind");
-    return 1;
   }
   // Blocking receives wake up every 100 ms to look at the clock and signals.
   timeval tv{0, 100000};

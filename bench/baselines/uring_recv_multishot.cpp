@@ -104,20 +104,8 @@ int main(int argc, char** argv) {
   }
   install_stop_handlers();
 
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  if (fd < 0) {
-    perror("uring_recv_multishot: socket");
-    return 1;
-  }
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &o.rcvbuf, sizeof o.rcvbuf);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(o.port));
-  if (inet_pton(AF_INET, o.bind_addr, &sa.sin_addr) != 1 ||
-      bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    perror("uring_recv_multishot: bind");
-    return 1;
-  }
+  int fd = open_udp_receiver(o.bind_addr, o.port, o.rcvbuf, "uring_recv_multishot");
+  if (fd < 0) return 1;
 
   io_uring ring;
   int ret = io_uring_queue_init(64, &ring, 0);
