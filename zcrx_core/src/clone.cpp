@@ -42,40 +42,22 @@ int Engine::clone_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg, Ctx* src,
   Ifq* real = nullptr;
   if (int err = find_clone_source(ctx, src, reg.if_rxq, &real)) return err;
 
-  Ifq::Impl& r = *real->impl();
   en.get_ctx(src);
-  // relaxed: control-thread-only counts.
-  r.refs.store(r.refs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  r.user_refs.store(r.user_refs.load(std::memory_order_relaxed) + 1,
-                    std::memory_order_relaxed);
-
-  const int id = en.alloc_id(ctx);
-  const int slot = en.alloc_slot(real);
-  int err = id < 0 ? id : slot < 0 ? slot : 0;
-  Ifq* proxy = nullptr;
-  const RqRegionLayout layout = rq_region_layout(r.rq_entries);
-  if (err == 0) {
-    proxy = en.new_entry(IfqKind::proxy, ctx, real);
-    err = Impl::setup_rq(proxy, layout, rq_mem);
-  }
-  if (err != 0) {
+  Impl::get_user(real);
+  Impl::Attached a;
+  if (int err = en.attach_entry(IfqKind::proxy, ctx, real, rq_mem, &a)) {
     // Undo exactly what was taken, in reverse order (the seed leaks both
     // references on this path). No ctx: a clone never touches the master,
     // even when `ctx` happens to be the real ifq's master.
-    delete proxy;
     en.unregister(real, nullptr);
     en.put_ctx(src);
     return err;
   }
-  Ifq::Impl& p = *proxy->impl();
+  Ifq::Impl& p = *a.entry->impl();
   p.src_ctx = src;
   // relaxed: a report (Ifq::if_rxq); publish() releases the entry.
-  p.if_rxq.store(r.if_rxq.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  en.entries.insert(proxy);
-  en.publish(proxy, static_cast<uint32_t>(slot), static_cast<uint32_t>(id));
-  reg.zcrx_id = static_cast<uint32_t>(id);
-  reg.offsets = layout.off;
-  reg.rq_entries = layout.rq_entries;
+  p.if_rxq.store(real->impl()->if_rxq.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  en.publish_entry(a, reg);
   return 0;
 }
 

@@ -35,6 +35,38 @@ Ifq* Engine::Impl::new_entry(IfqKind kind, Ctx* ctx, Ifq* real) {
   return new Ifq(std::move(im));
 }
 
+void Engine::Impl::get_user(Ifq* real) {
+  Ifq::Impl& r = *real->impl();
+  // relaxed: control-thread-only counts.
+  r.refs.store(r.refs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  r.user_refs.store(r.user_refs.load(std::memory_order_relaxed) + 1,
+                    std::memory_order_relaxed);
+}
+
+int Engine::Impl::attach_entry(IfqKind kind, Ctx* ctx, Ifq* real, Mapping rq_mem,
+                               Attached* out) {
+  const int id = alloc_id(ctx);
+  if (id < 0) return id;
+  const int slot = alloc_slot(real);
+  if (slot < 0) return slot;
+  const RqRegionLayout layout = rq_region_layout(real->impl()->rq_entries);
+  Ifq* entry = new_entry(kind, ctx, real);
+  if (int err = setup_rq(entry, layout, rq_mem)) {
+    delete entry;
+    return err;
+  }
+  *out = {entry, static_cast<uint32_t>(id), static_cast<uint32_t>(slot), layout};
+  return 0;
+}
+
+void Engine::Impl::publish_entry(const Attached& a, uapi::io_uring_zcrx_ifq_reg& reg) {
+  entries.insert(a.entry);
+  publish(a.entry, a.slot, a.id);
+  reg.zcrx_id = a.id;
+  reg.offsets = a.layout.off;
+  reg.rq_entries = a.layout.rq_entries;
+}
+
 int Engine::Impl::alloc_id(const Ctx* ctx) const {
   for (uint32_t id = 0; id < kMaxZcrxPerCtx; id++) {
     // relaxed: the table is written by this (control) thread only.

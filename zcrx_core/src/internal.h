@@ -175,6 +175,23 @@ struct Engine::Impl {
   void drop_proxy(Ifq* proxy);
 
   // ---- entries (entries.cpp) ----
+  /// An import or proxy entry between attach_entry() and publish_entry().
+  struct Attached {
+    Ifq* entry = nullptr;
+    uint32_t id = 0;
+    uint32_t slot = 0;
+    RqRegionLayout layout{};
+  };
+  /// refs + 1 and user_refs + 1 on `real` (a box, an import, a proxy).
+  static void get_user(Ifq* real);
+  /// What import and clone do once they hold their references on `real`:
+  /// a zcrx id in `ctx`, a slot in `real`'s entry table, a new entry of
+  /// `kind` with its RQ (in `rq_mem`, or engine-allocated when empty). On
+  /// failure returns -errno and leaves none of these behind (the caller
+  /// undoes its own references); on success the entry is not yet visible.
+  int attach_entry(IfqKind kind, Ctx* ctx, Ifq* real, Mapping rq_mem, Attached* out);
+  /// Makes an attached entry live and fills the registration's outputs.
+  void publish_entry(const Attached& a, uapi::io_uring_zcrx_ifq_reg& reg);
   Ifq* new_real(Ctx* ctx, uint32_t port, uint32_t rq_entries);
   Ifq* new_entry(IfqKind kind, Ctx* ctx, Ifq* real);
   int alloc_id(const Ctx* ctx) const;

@@ -27,11 +27,7 @@ int Engine::export_ifq(Ctx* ctx, const uapi::zcrx_ctrl& ctrl, ExportBox** box_ou
   if (ctrl.op != uapi::ZCRX_CTRL_EXPORT) return -EOPNOTSUPP;
   if (!export_zero(ctrl.zc_export)) return -EINVAL;
   Ifq* real = e->impl()->real;
-  Ifq::Impl& r = *real->impl();
-  // relaxed: control-thread-only counts.
-  r.refs.store(r.refs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  r.user_refs.store(r.user_refs.load(std::memory_order_relaxed) + 1,
-                    std::memory_order_relaxed);
+  Impl::get_user(real);
   auto* box = new ExportBox{real};
   en.boxes.insert(box);
   *box_out = box;
@@ -65,33 +61,15 @@ int Engine::import_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg, ExportBox* bo
   if (box == nullptr || en.boxes.count(box) == 0) return -EBADF;
 
   Ifq* real = box->real;
-  Ifq::Impl& r = *real->impl();
-  // relaxed: control-thread-only counts.
-  r.refs.store(r.refs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  r.user_refs.store(r.user_refs.load(std::memory_order_relaxed) + 1,
-                    std::memory_order_relaxed);
-
+  Impl::get_user(real);
   // From here every failure undoes with zcrx_unregister(ifq, ctx), as
   // the kernel's import error path does (seed 000).
-  const int id = en.alloc_id(ctx);
-  const int slot = en.alloc_slot(real);
-  int err = id < 0 ? id : slot < 0 ? slot : 0;
-  Ifq* entry = nullptr;
-  const RqRegionLayout layout = rq_region_layout(r.rq_entries);
-  if (err == 0) {
-    entry = en.new_entry(IfqKind::import, ctx, real);
-    err = Impl::setup_rq(entry, layout, rq_mem);
-  }
-  if (err != 0) {
-    delete entry;
+  Impl::Attached a;
+  if (int err = en.attach_entry(IfqKind::import, ctx, real, rq_mem, &a)) {
     en.unregister(real, ctx);
     return err;
   }
-  en.entries.insert(entry);
-  en.publish(entry, static_cast<uint32_t>(slot), static_cast<uint32_t>(id));
-  reg.zcrx_id = static_cast<uint32_t>(id);
-  reg.offsets = layout.off;
-  reg.rq_entries = layout.rq_entries;
+  en.publish_entry(a, reg);
   return 0;
 }
 
