@@ -194,16 +194,9 @@ int run_secondary(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    }
-  int eal = rte_eal_init(argc, argv);
-  if (eal < 0) {
-    fprintf(stderr, "dpdk_mp_handoff: rte_eal_init: %s\n", rte_strerror(rte_errno));
-    return 1;
-  }
+  int eal = init_eal(argc, argv, "dpdk_mp_handoff", usage);
+  if (eal == kEalHelpShown) return 0;
+  if (eal < 0) return 1;
   argc -= eal;
   argv += eal;
   Options o;

@@ -75,16 +75,9 @@ bool parse(int argc, char** argv, Options* o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    }
-  int eal = rte_eal_init(argc, argv);
-  if (eal < 0) {
-    fprintf(stderr, "dpdk_rx_loop: rte_eal_init: %s\n", rte_strerror(rte_errno));
-    return 1;
-  }
+  int eal = init_eal(argc, argv, "dpdk_rx_loop", usage);
+  if (eal == kEalHelpShown) return 0;
+  if (eal < 0) return 1;
   argc -= eal;
   argv += eal;
   Options o;

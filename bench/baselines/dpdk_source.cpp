@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "dpdk_source.h"
 
+#include <rte_eal.h>
 #include <rte_errno.h>
 #if BENCH_HAVE_NET_RING
 #include <rte_eth_ring.h>
@@ -14,6 +15,20 @@
 #include "zcrx/pattern.h"
 
 namespace zcrx::bench {
+
+int init_eal(int argc, char** argv, const char* tag, void (*usage)(FILE*)) {
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(stdout);
+      return kEalHelpShown;
+    }
+  int eal = rte_eal_init(argc, argv);
+  if (eal < 0) {
+    fprintf(stderr, "%s: rte_eal_init: %s\n", tag, rte_strerror(rte_errno));
+    return -1;
+  }
+  return eal;
+}
 
 rte_mempool* create_pool(const char* name, unsigned nb_mbufs, unsigned data_room) {
   return rte_pktmbuf_pool_create(name, nb_mbufs, 256, 0,

@@ -11,8 +11,18 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 
 namespace zcrx::bench {
+
+/// What init_eal() returns when it printed the usage text for --help / -h.
+inline constexpr int kEalHelpShown = -2;
+
+/// The start of every baseline's main(): --help or -h anywhere prints
+/// `usage` to stdout (before the EAL, which would reject the option) and
+/// returns kEalHelpShown; otherwise rte_eal_init, returning how many
+/// arguments it consumed, or -1 after printing "`tag`: rte_eal_init: ...".
+int init_eal(int argc, char** argv, const char* tag, void (*usage)(FILE*));
 
 /// Creates the packet mempool: `nb_mbufs` mbufs with `data_room` bytes of
 /// data each (plus RTE_PKTMBUF_HEADROOM). nullptr with rte_errno on failure.
