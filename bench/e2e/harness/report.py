@@ -74,21 +74,25 @@ def report(h, args):
             tgt = "max" if not r.get("rate_target") else "%g" % r["rate_target"]
             if "skip" in r:
                 rows.append([r["receiver"], r["size"], tgt if "rate_target" in r else "-", "SKIP", "-", "-", "-", "-", "-",
-                             "-", r["skip"]])
+                             "-", "-", r["skip"]])
             elif r.get("bad_payloads"):
                 rows.append([r["receiver"], r["size"], tgt, "%.0f" % r["rate_pps"], r["sent"], r["received"],
-                             "%.2f%%" % (100 * r["loss"]), "-", "-", "-",
+                             "%.2f%%" % (100 * r["loss"]), "-", "-", "-", "-",
                              "%d payloads failed the pattern check" % r["bad_payloads"]])
             else:
                 rows.append([r["receiver"], r["size"], tgt, "%.0f" % r["rate_pps"], r["sent"], r["received"],
                              "%.2f%%" % (100 * r["loss"]), fmt(r["cpu_per_gb"]), fmt(r["cpu_ns_per_pkt"]),
                              fmt(r.get("consumer_cpu_per_gb")) if r["receiver"].startswith("zcrxd") else "-",
+                             fmt(r.get("wall_cpu_per_gb")) if r["receiver"].startswith("zcrxd") else "-",
                              fmt(r.get("sender_cpu_per_gb"))])
         lines.append(table(["receiver", "payload B", "rate target pps", "sent pps", "sent", "received",
-                            "loss", "CPU s/GB", "CPU ns/pkt", "zcrx_rx alone s/GB", "sender CPU s/GB"], rows))
+                            "loss", "CPU s/GB", "CPU ns/pkt", "zcrx_rx alone s/GB", "whole polling core s/GB",
+                            "sender CPU s/GB"], rows))
         lines.append("")
         lines.append("CPU = receiver CPU time of all its threads while traffic flows (/proc/<pid>/task/*/schedstat); "
-                     "for zcrxd rows it is zcrxd + zcrx_rx. Every receiver checks every payload byte against the pattern. "
+                     "for zcrxd rows it is zcrx_rx plus zcrxd's busy cycles (datapath iterations that received, delivered or "
+                     "refilled; zcrxd prints busy_cycles and tsc_hz), while \"whole polling core\" charges every "
+                     "zcrxd thread for the whole window, idle polling included. Every receiver checks every payload byte against the pattern. "
                      "On veth the kernel's receive stack runs in the sender's context, so kernel receivers are charged "
                      "only for their socket reads; the stack's cost shows in the sender CPU column (getrusage of "
                      "udp_sender), which for zcrxd rows also pays the AF_PACKET tap.")

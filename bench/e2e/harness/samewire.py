@@ -2,6 +2,7 @@
 """Scenario 2, the same wire as the kernel: one receiver at a time on the
 veth, the sender at fixed rate steps; the kernel zcrx probe."""
 
+import re
 import signal
 import sys
 import time
@@ -9,6 +10,18 @@ import time
 from .base import Base
 from .common import Proc, cpu_of, fmt, note, progress
 from .system import KERNEL_RCVBUF, afp_vdev
+
+
+def zcrxd_busy_s(text):
+    """Seconds of datapath work in zcrxd's final stats line
+    (busy_cycles / tsc_hz), or None when it did not print one."""
+    found = None
+    for line in text.splitlines():
+        if line.startswith("zcrxd: final ") and " queue=" not in line:  # the all-queue sum
+            m = re.search(r"\bbusy_cycles=(\d+)\b.*\btsc_hz=(\d+)", line)
+            if m and int(m.group(2)):
+                found = int(m.group(1)) / int(m.group(2))
+    return found
 
 
 class SameWire(Base):
@@ -97,6 +110,11 @@ class SameWire(Base):
                       for b1, b2 in zip(before, after)]
             rx.stop(signal.SIGINT, 5)
             res = rx.result()
+            busy = None
+            if zd:
+                self.stop_zcrxd(zd)
+                busy = zcrxd_busy_s(zd.text())
+                zd = None
             if res is None:
                 return {"skip": "receiver failed: " + rx.tail(2)}
             if snd is None:
@@ -104,10 +122,16 @@ class SameWire(Base):
             # Receiver CPU over the traffic window (sender start to drain),
             # so start-up and shutdown are not charged to the data path.
             if all(w is not None for w in window):
-                cpu = sum(window)
+                wall = sum(window)
             else:
-                cpu = cpu_of(res)
-            zcpu = window[1] if zd else None
+                wall = cpu_of(res)
+            zcpu = window[1] if len(window) > 1 else None
+            # A polling zcrxd spends its idle iterations waiting for the
+            # sender; it is charged the cycles of iterations that did work
+            # (its busy_cycles), the kernel receivers their socket reads.
+            cpu = wall
+            if busy is not None and window[0] is not None:
+                cpu = window[0] + busy
             got = res.get("packets", 0)
             gbytes = res.get("bytes", 0) / 1e9
             sent = snd["sent"]
@@ -115,7 +139,8 @@ class SameWire(Base):
                 "sent": sent, "received": got,
                 "loss": max(0.0, (sent - got) / sent) if sent else 0.0,
                 "rate_pps": snd["pps"], "rx_pps": got / snd["elapsed_s"] if snd["elapsed_s"] else 0,
-                "cpu_s": cpu, "zcrxd_cpu_s": zcpu, "consumer_cpu_s": window[0],
+                "cpu_s": cpu, "zcrxd_cpu_s": zcpu, "zcrxd_busy_s": busy, "consumer_cpu_s": window[0],
+                "wall_cpu_per_gb": wall / gbytes if gbytes > 0 else None,
                 "lifetime_cpu_s": cpu_of(res),
                 "cpu_per_gb": cpu / gbytes if gbytes > 0 else None,
                 "consumer_cpu_per_gb": window[0] / gbytes if gbytes > 0 and window[0] is not None else None,
