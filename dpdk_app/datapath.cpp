@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "area_pool.h"
+#include "copy_fallback.h"
 #include "options.h"
 #include "packet.h"
 #include "zcrx/core/engine.h"
@@ -18,18 +19,28 @@ namespace zcrxd {
 namespace {
 constexpr uint32_t kSqBudget = 64;       // SQEs per ring and iteration
 constexpr uint32_t kRefillBudget = 512;  // RQEs per entry and iteration
+// niovs the copy fallback takes from the area pool at once: a burst of
+// small foreign packets then costs one bulk get (and one put of the rest).
+constexpr uint32_t kCopyBatch = 32;
 }  // namespace
 
-// mbufs to free at the end of a burst, in one rte_pktmbuf_free_bulk, and
-// the burst's counters, added to the shared DpStats once per burst.
+// mbufs to free at the end of a burst, in one rte_pktmbuf_free_bulk, the
+// niovs taken for copies, and the burst's counters, added to the shared
+// DpStats once per burst.
 struct Datapath::Burst {
   uint64_t delivered = 0, bytes = 0, packets = 0;
+  uint64_t copied = 0, copied_bytes = 0, copied_packets = 0;
   uint64_t no_flow = 0, no_buffers = 0, empty = 0, bad_len = 0, cq_full = 0;
   void publish(DpStats& st) const {
     if (delivered) {
       st.delivered.add(delivered);
       st.delivered_bytes.add(bytes);
       st.packets_delivered.add(packets);
+    }
+    if (copied) {
+      st.copied.add(copied);
+      st.copied_bytes.add(copied_bytes);
+      st.packets_copied.add(copied_packets);
     }
     if (no_flow) st.dropped_no_flow.add(no_flow);
     if (no_buffers) st.dropped_no_buffers.add(no_buffers);
@@ -49,6 +60,8 @@ struct Datapath::Burst {
     if (n_free) rte_pktmbuf_free_bulk(to_free, n_free);
     n_free = 0;
   }
+
+  NiovStash stash;  // free niovs for the copy fallback
 };
 
 Datapath::Datapath(const DatapathConfig& cfg, DpStats& stats)
@@ -115,41 +128,68 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b) {
     b.drop(m);
     return;
   }
-  // Every segment must be a niov of the bound area (a PMD such as net_ring
-  // hands over mbufs of other pools: those cannot be delivered zero-copy).
-  // A segment must also lie inside its niov: a PMD that sets data_len past
-  // the buffer (net_null with size > the data room does) would otherwise
-  // have us post a CQE reaching into the next niov, or past the area.
-  const AreaPool* pool = s.pool;
-  for (rte_mbuf* seg = m; seg; seg = seg->next) {
-    if (!pool || pool->niov_of(seg) == UINT32_MAX) {
-      b.no_buffers++;
-      b.drop(m);
-      return;
-    }
-    if (uint32_t{seg->data_off} + seg->data_len > pool->niov_size()) {
-      b.bad_len++;
-      b.drop(m);
-      return;
-    }
-  }
   // Header-split emulation: UDP flows get the payload, raw flows the frame.
   const bool raw = !p.is_udp || s.flows.raw_group() == g;
-  uint32_t skip = raw ? 0 : p.payload_off;
-  uint32_t left = raw ? m->pkt_len : p.payload_len;
-  if (left == 0) {
+  const uint32_t skip0 = raw ? 0 : p.payload_off;
+  const uint32_t left0 = raw ? m->pkt_len : p.payload_len;
+  AreaPool* pool = s.pool;
+  if (!pool) {  // rx runs only with an area bound; never delivered without
+    b.no_buffers++;
+    b.drop(m);
+    return;
+  }
+  // First pass: check every segment and count the CQEs and the niovs the
+  // packet needs, so that it is delivered whole or not at all.
+  //  - A niov of the bound area is delivered in place; it must lie inside
+  //    its niov: a PMD that sets data_len past the buffer (net_null with
+  //    size > the data room does) would otherwise have us post a CQE
+  //    reaching into the next niov, or past the area.
+  //  - Any other buffer (net_ring hands over the sender's mbufs) is copied
+  //    into free niovs of the area, one per niov-sized chunk.
+  const uint32_t shift = pool->niov_shift();
+  uint32_t cqes = 0, copies = 0;
+  {
+    uint32_t skip = skip0, left = left0;
+    for (const rte_mbuf* seg = m; seg; seg = seg->next) {
+      const uint32_t dl = seg->data_len;
+      const bool own = pool->niov_of(seg) != UINT32_MAX;
+      const uint32_t room = own ? pool->niov_size() : seg->buf_len;
+      if (uint32_t{seg->data_off} + dl > room) {
+        b.bad_len++;
+        b.drop(m);
+        return;
+      }
+      if (skip >= dl || left == 0) {
+        skip -= skip >= dl ? dl : skip;
+        continue;
+      }
+      const uint32_t len = dl - skip < left ? dl - skip : left;
+      left -= len;
+      skip = 0;
+      const uint32_t n = own ? 1 : niovs_for_copy(len, shift);
+      cqes += n;
+      if (!own) copies += n;
+    }
+  }
+  if (left0 == 0) {
     b.empty++;  // nothing to deliver: an empty datagram
     b.drop(m);
     return;
   }
-  if (!ring->reserve(m->nb_segs + (req->limited ? 1u : 0u))) {
+  if (!ring->reserve(cqes + (req->limited ? 1u : 0u))) {
     b.cq_full++;
     ring->count_overflow();
     b.drop(m);
     return;
   }
-  uint64_t bytes = 0;
-  uint32_t niovs = 0;
+  if (copies && !b.stash.reserve(*pool, copies, kCopyBatch)) {
+    b.no_buffers++;  // the area is exhausted
+    b.drop(m);
+    return;
+  }
+  uint64_t bytes = 0, copied_bytes = 0;
+  uint32_t niovs = 0, copied = 0;
+  uint32_t skip = skip0, left = left0;
   rte_mbuf* seg = m;
   while (seg) {
     rte_mbuf* next = seg->next;
@@ -158,19 +198,38 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b) {
     seg->next = nullptr;
     seg->nb_segs = 1;
     seg->pkt_len = seg->data_len;
-    uint32_t dl = seg->data_len;
+    const uint32_t dl = seg->data_len;
     if (skip >= dl || left == 0 || !req->armed) {
       skip -= skip >= dl ? dl : skip;
       b.drop(seg);  // headers only, Ethernet padding, or past the limit
       seg = next;
       continue;
     }
-    uint32_t len = dl - skip < left ? dl - skip : left;
-    uint32_t idx = pool->niov_of(seg);
-    uint64_t off = req->entry->deliver(idx, seg->data_off + skip);
-    uint32_t got = ring->post_data(*req, len, off, tsc);
-    bytes += got;
-    niovs++;
+    const uint32_t len = dl - skip < left ? dl - skip : left;
+    const uint32_t idx = pool->niov_of(seg);
+    if (idx != UINT32_MAX) {
+      const uint64_t off = req->entry->deliver(idx, seg->data_off + skip);
+      bytes += ring->post_data(*req, len, off, tsc);
+      niovs++;
+    } else {
+      // Copy: the payload at offset 0 of fresh niovs; the foreign mbuf
+      // goes back to its pool with the burst's other drops.
+      const uint8_t* src = rte_pktmbuf_mtod_offset(seg, const uint8_t*, skip);
+      const uint32_t chunk_max = pool->niov_size();
+      for (uint32_t done = 0; done < len && req->armed;) {
+        const uint32_t chunk = len - done < chunk_max ? len - done : chunk_max;
+        const uint32_t c = b.stash.take();
+        copy_into_niov(*pool, c, src + done, chunk);
+        const uint64_t off = req->entry->deliver(c, 0);
+        const uint32_t got = ring->post_data(*req, chunk, off, tsc);
+        bytes += got;
+        copied_bytes += got;
+        niovs++;
+        copied++;
+        done += chunk;
+      }
+      b.drop(seg);
+    }
     left -= len;
     skip = 0;
     seg = next;
@@ -178,6 +237,11 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b) {
   b.delivered += niovs;
   b.bytes += bytes;
   b.packets++;
+  if (copied) {
+    b.copied += copied;
+    b.copied_bytes += copied_bytes;
+    b.copied_packets++;
+  }
 }
 
 uint32_t Datapath::receive(const Snapshot& s) {
@@ -196,8 +260,12 @@ uint32_t Datapath::receive(const Snapshot& s) {
     if (i + 2 < n) rte_prefetch0(pkts[i + 2]);
     deliver(s, pkts[i], tsc, b);
   }
+  // Niovs the copies did not use go back before the mbufs are freed.
+  b.stash.release();
   b.flush();
   b.publish(st_);
+  if (b.no_buffers && s.real) s.real->report_no_buffers();  // once per burst
+  if (b.copied && s.real) report_copy(*s.real, b.copied, b.copied_bytes);
   return n;
 }
 

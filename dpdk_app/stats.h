@@ -29,11 +29,18 @@ class Counter {
 
 struct DpStats {
   Counter rx;                   // packets taken from the queue
-  Counter delivered;            // CQEs carrying data (one per segment)
+  Counter delivered;            // CQEs carrying data (one niov each)
   Counter delivered_bytes;
   Counter packets_delivered;    // packets that produced at least one CQE
+  // The copy fallback's share of the three above (a segment not in the
+  // area, copied into free niovs): zero-copy = delivered - copied. Kept
+  // inside `delivered` because copied niovs come back through refill like
+  // any other (returned + reclaimed balance delivered).
+  Counter copied;               // CQEs whose niov was filled by a copy
+  Counter copied_bytes;
+  Counter packets_copied;       // packets with at least one copied segment
   Counter dropped_no_flow;      // no flow matched, or no ring armed for it
-  Counter dropped_no_buffers;   // foreign buffer, or the area ran out
+  Counter dropped_no_buffers;   // the area ran out of free niovs
   Counter dropped_empty;        // UDP datagrams without payload
   Counter dropped_bad_len;      // a segment the PMD claims runs past its niov
   Counter cq_full;              // the owning ring's CQ had no room

@@ -1,0 +1,557 @@
+// SPDX-License-Identifier: MIT
+// zcrxd's datapath under a real EAL (--no-huge, --no-pci): a net_ring port
+// built in-process (rte_eth_from_ring), an area pool over a memfd bound to
+// it through the engine (with a provider doing what zcrxd's does), one
+// consumer ring with an armed RECV_ZC, and the Datapath loop on its own
+// thread. net_ring hands over the
+// mbufs it is given, so every packet arrives in a foreign buffer and takes
+// the copy fallback: the payload must land byte-exact at the CQE's offset,
+// the copy counters must be exact, and every mbuf and niov must come back.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "area_pool.h"
+#include "copy_fallback.h"
+#include "datapath.h"
+#include "ring_dp.h"
+#include "zcrx/core/engine.h"
+#include "zcrx/ring_layout.h"
+
+using namespace zcrxd;
+namespace uapi = zcrx::uapi;
+
+namespace {
+
+constexpr uint16_t kUdpPort = 9000;
+constexpr uint32_t kNiov = 4096;
+constexpr uint32_t kHeaders = 14 + 20 + 8;  // Ethernet + IPv4 + UDP
+constexpr uint64_t kUserData = 42;
+
+struct Memfd {
+  int fd = -1;
+  void* base = nullptr;
+  size_t len = 0;
+  explicit Memfd(size_t l) : len(l) {
+    fd = memfd_create("test-dp-area", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, static_cast<off_t>(len)) < 0) return;
+    base = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) base = nullptr;
+  }
+  ~Memfd() {
+    if (base) munmap(base, len);
+    if (fd >= 0) close(fd);
+  }
+};
+
+/// Payload byte `i` of datagram `seq`: differs between datagrams and
+/// positions, so a payload at the wrong offset or from the wrong packet
+/// shows.
+uint8_t payload_byte(uint32_t seq, uint32_t i) {
+  return static_cast<uint8_t>(seq * 131u + i * 7u + (i >> 8));
+}
+
+/// Ethernet + IPv4 + UDP headers for `payload` bytes to kUdpPort.
+void write_headers(uint8_t* p, uint32_t payload) {
+  const uint32_t ip_len = 20 + 8 + payload;
+  std::memset(p, 0, kHeaders);
+  p[12] = 0x08;  // IPv4
+  uint8_t* ip = p + 14;
+  ip[0] = 0x45;
+  ip[2] = static_cast<uint8_t>(ip_len >> 8);
+  ip[3] = static_cast<uint8_t>(ip_len);
+  ip[8] = 64;
+  ip[9] = IPPROTO_UDP;
+  ip[12] = 10, ip[15] = 1;
+  ip[16] = 10, ip[19] = 2;
+  uint8_t* udp = ip + 20;
+  udp[0] = 0x30, udp[1] = 0x39;
+  udp[2] = kUdpPort >> 8, udp[3] = kUdpPort & 0xff;
+  udp[4] = static_cast<uint8_t>((8 + payload) >> 8);
+  udp[5] = static_cast<uint8_t>(8 + payload);
+}
+
+/// A datagram of `payload` bytes (sequence `seq`) in mbufs of `mp`, split
+/// into segments of at most `seg_max` bytes (the first holds at least the
+/// headers). nullptr when the pool is empty.
+rte_mbuf* make_datagram(rte_mempool* mp, uint32_t seq, uint32_t payload, uint32_t seg_max) {
+  std::vector<uint8_t> frame(kHeaders + payload);
+  write_headers(frame.data(), payload);
+  for (uint32_t i = 0; i < payload; i++) frame[kHeaders + i] = payload_byte(seq, i);
+  rte_mbuf* head = nullptr;
+  uint32_t at = 0;
+  while (at < frame.size()) {
+    rte_mbuf* m = rte_pktmbuf_alloc(mp);
+    if (!m) {
+      rte_pktmbuf_free(head);
+      return nullptr;
+    }
+    uint32_t n = static_cast<uint32_t>(frame.size()) - at;
+    if (n > seg_max) n = seg_max;
+    if (at == 0 && n < kHeaders) n = kHeaders;
+    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(n)), frame.data() + at, n);
+    if (!head) head = m;
+    else if (rte_pktmbuf_chain(head, m) != 0) {
+      rte_pktmbuf_free(head);
+      rte_pktmbuf_free(m);
+      return nullptr;
+    }
+    at += n;
+  }
+  return head;
+}
+
+/// CQE lengths the copy fallback must produce for a datagram: each
+/// segment's payload bytes, cut into niov-sized chunks.
+void expected_chunks(uint32_t payload, uint32_t seg_max, std::vector<uint32_t>* out) {
+  const uint32_t frame = kHeaders + payload;
+  uint32_t at = 0;
+  while (at < frame) {
+    uint32_t n = frame - at;
+    if (n > seg_max) n = seg_max;
+    if (at == 0 && n < kHeaders) n = kHeaders;
+    uint32_t lo = at < kHeaders ? kHeaders : at;
+    uint32_t bytes = at + n > lo ? at + n - lo : 0;
+    while (bytes) {
+      uint32_t c = bytes < kNiov ? bytes : kNiov;
+      out->push_back(c);
+      bytes -= c;
+    }
+    at += n;
+  }
+}
+
+bool wait_for(const std::function<bool()>& done, int ms = 5000) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
+/// The engine's provider for one net_ring queue, as zcrxd's Provider does
+/// it for its port: binding sets the queue up on the area's pool and starts
+/// the port; buffers nobody holds go back to the pool in bulk.
+struct RingProvider final : zcrx::core::QueueBinder, zcrx::core::BufferSink {
+  uint16_t port = 0;
+  Datapath* dp = nullptr;
+  AreaPool* staged = nullptr;
+  zcrx::core::Ifq* bound = nullptr;
+  AreaPool* bound_pool = nullptr;
+  std::function<void()> republish;
+  DpStats* st = nullptr;
+
+  int open_queue(zcrx::core::Ifq& ifq, uint32_t p, uint32_t rxq) override {
+    if (p != port || rxq != 0) return -ENODEV;
+    if (!staged || ifq.area()->base() != staged->base()) return -ENOMEM;
+    ifq.area()->set_provider_data(staged);
+    int rc = rte_eth_rx_queue_setup(port, 0, 256, 0, nullptr, staged->pool());
+    if (rc == 0) rc = rte_eth_dev_start(port);
+    if (rc) return rc;
+    bound = &ifq;
+    bound_pool = staged;
+    staged = nullptr;
+    republish();
+    return 0;
+  }
+  void close_queue(zcrx::core::Ifq& ifq) override {
+    if (bound != &ifq) return;
+    bound = nullptr;
+    bound_pool = nullptr;
+    republish();
+    rte_eth_dev_stop(port);
+  }
+  void synchronize(zcrx::core::Ifq&) override { dp->synchronize(); }
+  void return_niovs(zcrx::core::Area& area, const uint32_t* idx, uint32_t n) override {
+    auto* pool = static_cast<AreaPool*>(area.provider_data());
+    for (uint32_t i = 0; i < n; i++) {
+      rte_mbuf* m = pool->mbuf(idx[i]);
+      rte_pktmbuf_free_bulk(&m, 1);
+    }
+    st->returned.add(n);
+  }
+};
+
+/// Everything from the NIC queue to the consumer ring, in one process.
+struct Harness {
+  std::string tag;
+  Memfd area;
+  rte_ring* wire = nullptr;  // what net_ring receives from
+  uint16_t port_id = 0;
+  DpStats st;
+  std::unique_ptr<Datapath> dp;
+  RingProvider prov;
+  std::unique_ptr<zcrx::core::Engine> eng;
+  std::unique_ptr<AreaPool> pool;
+  zcrx::core::Ctx* ctx = nullptr;
+  zcrx::core::Ifq* ifq = nullptr;
+  zcrx::RingRegionLayout ring_l{};
+  void* ring_mem = nullptr;
+  std::unique_ptr<RingDp> ring;
+  zcrx::CqConsumer cq;
+  zcrx::RqProducer rq;
+  std::thread loop;
+  bool ok = false;
+
+  Harness(const char* name, uint32_t niovs, bool gate_on_free_buffers)
+      : tag(name), area(size_t{niovs} * kNiov) {
+    REQUIRE(area.base);
+    wire = rte_ring_create(("w_" + tag).c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    REQUIRE(wire);
+    int id = rte_eth_from_ring(wire);
+    REQUIRE(id >= 0);
+    port_id = static_cast<uint16_t>(id);
+    rte_eth_conf conf{};
+    REQUIRE(rte_eth_dev_configure(port_id, 1, 1, &conf) == 0);
+    REQUIRE(rte_eth_tx_queue_setup(port_id, 0, 256, 0, nullptr) == 0);
+    DatapathConfig cfg;
+    cfg.port = port_id;
+    cfg.queue = 0;
+    cfg.burst = 32;
+    cfg.gate_on_free_buffers = gate_on_free_buffers;
+    dp = std::make_unique<Datapath>(cfg, st);
+    prov.port = port_id;
+    prov.dp = dp.get();
+    prov.st = &st;
+    prov.republish = [this] { republish(); };
+    eng = std::make_unique<zcrx::core::Engine>(prov, prov);
+
+    static uint32_t pool_id = 700;
+    int err = 0;
+    pool = AreaPool::create(area.base, area.len, kNiov, pool_id++, 0, -1, &err);
+    REQUIRE(pool);
+    ctx = eng->create_ctx(nullptr);
+    uapi::io_uring_zcrx_ifq_reg reg{};
+    uapi::io_uring_zcrx_area_reg areg{};
+    reg.if_idx = port_id;
+    reg.if_rxq = 0;
+    reg.rq_entries = 1024;
+    areg.addr = reinterpret_cast<uint64_t>(area.base);
+    areg.len = area.len;
+    prov.staged = pool.get();
+    REQUIRE(eng->register_ifq(ctx, reg, areg, {area.base, area.len}, {}) == 0);
+    REQUIRE(prov.bound == ifq_of(reg.zcrx_id));
+    ifq = ctx->lookup(reg.zcrx_id);
+    REQUIRE(ifq);
+    rq = zcrx::rq_producer(ifq->rq_base(), ifq->rq_layout().off,
+                           ifq->rq_layout().rq_entries);
+
+    ring_l = zcrx::ring_region_layout(64, 4096);
+    ring_mem = std::aligned_alloc(4096, ring_l.size);
+    zcrx::init_ring_region(ring_mem, ring_l);
+    ring = std::make_unique<RingDp>(ring_mem, ring_l);
+    cq = zcrx::cq_consumer(ring_mem, ring_l);
+    ring->set_entry(reg.zcrx_id, ifq, ifq);
+    ring->set_flow(0, ifq);
+    republish();
+
+    uapi::io_uring_sqe sqe{};
+    sqe.opcode = uapi::kOpRecvZc;
+    sqe.ioprio = uapi::kRecvMultishot;
+    sqe.fd = 0;
+    sqe.zcrx_ifq_idx = reg.zcrx_id;
+    sqe.user_data = kUserData;
+    zcrx::SqProducer sq = zcrx::sq_producer(ring_mem, ring_l);
+    REQUIRE(sq.push(sqe));
+
+    loop = std::thread([this] {
+      // An lcore id, so the datapath uses the pools' per-lcore caches as
+      // zcrxd's does.
+      bool registered = rte_thread_register() == 0;
+      dp->run();
+      if (registered) rte_thread_unregister();
+    });
+    ok = wait_for([this] { return dp->armed() == 1; });
+    REQUIRE(ok);
+  }
+
+  void republish() {
+    auto s = std::make_unique<Snapshot>();
+    s->real = prov.bound;
+    s->pool = prov.bound_pool;
+    s->rx = prov.bound != nullptr;
+    if (ring && s->real) {
+      s->rings.push_back(ring.get());
+      FlowKey key{};
+      key.kind = FlowKind::udp_port;
+      key.dst_port = kUdpPort;
+      normalize(&key);
+      s->flows = FlowTable({{key, 0}});
+      s->groups.push_back(FlowGroupDp{{{ring.get(), 0}}});
+    }
+    dp->publish(std::move(s));
+  }
+
+  void send(std::vector<rte_mbuf*>& pkts) {
+    size_t at = 0;
+    while (at < pkts.size()) {
+      at += rte_ring_enqueue_burst(wire, reinterpret_cast<void**>(pkts.data() + at),
+                                   static_cast<unsigned>(pkts.size() - at), nullptr);
+      if (at < pkts.size()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  }
+
+  /// Hands the niovs of `cqes` back through the refill queue.
+  void refill(const std::vector<uapi::io_uring_cqe32>& cqes) {
+    for (const auto& c : cqes) {
+      uapi::io_uring_zcrx_rqe rqe{c.zcqe.off, static_cast<uint32_t>(c.cqe.res), 0};
+      REQUIRE(wait_for([&] { return rq.push(rqe); }));
+    }
+  }
+
+  /// Stops the loop; the engine then gives back what the ring still holds.
+  void stop() {
+    if (loop.joinable()) {
+      dp->stop();
+      loop.join();
+    }
+  }
+
+  ~Harness() {
+    stop();
+    if (ctx) eng->terminate_ctx(ctx);
+    eng.reset();
+    ring.reset();
+    std::free(ring_mem);
+    rte_eth_dev_close(port_id);
+    pool.reset();
+    if (wire) rte_ring_free(wire);
+  }
+
+  zcrx::core::Ifq* ifq_of(uint32_t id) const { return ctx->lookup(id); }
+
+  const uint8_t* at(uint64_t off) const {
+    return static_cast<const uint8_t*>(area.base) + uapi::area_offset_of(off);
+  }
+};
+
+/// Reaps `n` CQEs (waiting for them) into `out`.
+bool reap(Harness& h, size_t n, std::vector<uapi::io_uring_cqe32>* out) {
+  return wait_for([&] {
+    uapi::io_uring_cqe32 c[64];
+    uint32_t got = h.cq.pop_burst(c, 64);
+    out->insert(out->end(), c, c + got);
+    return out->size() >= n;
+  });
+}
+
+}  // namespace
+
+TEST_CASE("copy_into_niov and the stash take niovs from the area pool and give them back") {
+  Memfd area(64 * kNiov);
+  REQUIRE(area.base);
+  int err = 0;
+  auto pool = AreaPool::create(area.base, area.len, kNiov, 690, 0, -1, &err);
+  REQUIRE(pool);
+  {
+    NiovStash stash;
+    REQUIRE(stash.reserve(*pool, 3, 8));
+    CHECK(stash.held() == 8);  // rounded up to the batch
+    CHECK(pool->available() == 56);
+    std::set<uint32_t> seen;
+    for (int i = 0; i < 3; i++) {
+      uint32_t idx = stash.take();
+      REQUIRE(idx < 64);
+      CHECK(seen.insert(idx).second);
+      // The index names the niov whose mbuf the pool handed out.
+      CHECK(pool->niov_of(pool->mbuf(idx)) == idx);
+    }
+    uint8_t src[kNiov];
+    for (uint32_t i = 0; i < kNiov; i++) src[i] = static_cast<uint8_t>(i * 13 + 5);
+    uint32_t idx = *seen.begin();
+    copy_into_niov(*pool, idx, src, kNiov);
+    CHECK(std::memcmp(static_cast<uint8_t*>(area.base) + size_t{idx} * kNiov, src, kNiov) == 0);
+    // Asking for more than the pool holds takes nothing.
+    CHECK_FALSE(stash.reserve(*pool, 5 + 56 + 1, 8));
+    CHECK(stash.held() == 5);
+    CHECK(pool->available() == 56);
+    // Exactly what is left: the batch cannot be had, the need can.
+    REQUIRE(stash.reserve(*pool, 5 + 56, 64));
+    CHECK(pool->available() == 0);
+    CHECK_FALSE(stash.reserve(*pool, NiovStash::kCap + 1, 1));
+    stash.release();
+    CHECK(stash.held() == 0);
+    CHECK(pool->available() == 61);
+    // The three taken niovs go back as the refill path returns them.
+    for (uint32_t i : seen) rte_pktmbuf_free(pool->mbuf(i));
+  }
+  CHECK(pool->full());
+  CHECK(niovs_for_copy(1, 12) == 1);
+  CHECK(niovs_for_copy(4096, 12) == 1);
+  CHECK(niovs_for_copy(4097, 12) == 2);
+  CHECK(niovs_for_copy(9000, 12) == 3);
+}
+
+TEST_CASE("foreign mbufs are copied into area niovs, delivered byte-exact and all returned") {
+  Harness h("copy", 1024, true);
+  rte_mempool* foreign =
+      rte_pktmbuf_pool_create("foreign_copy", 1023, 0, 0, 10000 + RTE_PKTMBUF_HEADROOM, 0);
+  REQUIRE(foreign);
+  const unsigned foreign_n = rte_mempool_avail_count(foreign);
+
+  // Small, large, a payload over two niovs in one segment, chained
+  // segments: the cases the fallback cuts differently.
+  struct Spec {
+    uint32_t payload, seg_max;
+  };
+  std::vector<Spec> specs;
+  for (uint32_t i = 0; i < 150; i++) specs.push_back({1 + (i * 97) % 1472, 10000});
+  specs.push_back({9000, 10000});  // one segment, three niovs
+  specs.push_back({4096, 10000});  // exactly one niov
+  specs.push_back({4097, 10000});  // one byte over
+  for (uint32_t i = 0; i < 20; i++) specs.push_back({3000 + i * 211, 1024});  // chains
+
+  std::vector<rte_mbuf*> pkts;
+  std::vector<uint32_t> chunk_len;  // expected CQE lengths, in order
+  std::vector<std::pair<uint32_t, uint32_t>> chunk_src;  // (seq, payload offset)
+  uint64_t payload_bytes = 0;
+  for (uint32_t seq = 0; seq < specs.size(); seq++) {
+    rte_mbuf* m = make_datagram(foreign, seq, specs[seq].payload, specs[seq].seg_max);
+    REQUIRE(m);
+    pkts.push_back(m);
+    size_t first = chunk_len.size();
+    expected_chunks(specs[seq].payload, specs[seq].seg_max, &chunk_len);
+    uint32_t off = 0;
+    for (size_t i = first; i < chunk_len.size(); i++) {
+      chunk_src.push_back({seq, off});
+      off += chunk_len[i];
+    }
+    REQUIRE(off == specs[seq].payload);
+    payload_bytes += specs[seq].payload;
+  }
+  h.send(pkts);
+
+  std::vector<uapi::io_uring_cqe32> cqes;
+  REQUIRE(reap(h, chunk_len.size(), &cqes));
+  CHECK(cqes.size() == chunk_len.size());
+  std::set<uint64_t> niovs;
+  for (size_t i = 0; i < cqes.size(); i++) {
+    const auto& c = cqes[i];
+    CHECK(c.cqe.user_data == kUserData);
+    CHECK(c.cqe.flags == uapi::kCqeFMore);
+    REQUIRE(c.cqe.res == static_cast<int32_t>(chunk_len[i]));
+    const uint64_t off = uapi::area_offset_of(c.zcqe.off);
+    CHECK(off % kNiov == 0);  // a copy starts its niov
+    CHECK((c.zcqe.off & uapi::kZcrxAreaMask) == h.ifq->area()->token());
+    CHECK(niovs.insert(off / kNiov).second);  // every CQE its own niov
+    const uint8_t* p = h.at(c.zcqe.off);
+    uint32_t bad = 0;
+    for (uint32_t j = 0; j < chunk_len[i]; j++)
+      if (p[j] != payload_byte(chunk_src[i].first, chunk_src[i].second + j)) bad++;
+    CHECK_MESSAGE(bad == 0, "CQE " << i << " of datagram " << chunk_src[i].first);
+  }
+  // The counters: every CQE a copy, nothing dropped.
+  CHECK(h.st.rx.get() == specs.size());
+  CHECK(h.st.packets_delivered.get() == specs.size());
+  CHECK(h.st.packets_copied.get() == specs.size());
+  CHECK(h.st.delivered.get() == chunk_len.size());
+  CHECK(h.st.copied.get() == chunk_len.size());
+  CHECK(h.st.copied_bytes.get() == payload_bytes);
+  CHECK(h.st.delivered_bytes.get() == payload_bytes);
+  CHECK(h.st.dropped_no_buffers.get() == 0);
+  CHECK(h.st.dropped_no_flow.get() == 0);
+  CHECK(h.st.dropped_bad_len.get() == 0);
+  // The foreign mbufs went back to their pool (once per burst).
+  CHECK(wait_for([&] { return rte_mempool_avail_count(foreign) == foreign_n; }));
+  // The consumer hands every niov back; the refill path returns them all.
+  CHECK(h.pool->available() == 1024 - chunk_len.size());
+  h.refill(cqes);
+  CHECK(wait_for([&] { return h.st.returned.get() == chunk_len.size(); }));
+  h.stop();
+  CHECK(h.st.refilled.get() == chunk_len.size());
+  CHECK(h.pool->full());
+  CHECK(h.ifq->area()->held_by_users() == 0);
+  rte_mempool_free(foreign);
+}
+
+TEST_CASE("an exhausted area drops whole datagrams as no-buffers and reports it") {
+  // No gate: the loop polls even when the area is empty, so packets meet
+  // an exhausted area.
+  Harness h("exhaust", 64, false);
+  rte_mempool* foreign =
+      rte_pktmbuf_pool_create("foreign_exh", 255, 0, 0, 10000 + RTE_PKTMBUF_HEADROOM, 0);
+  REQUIRE(foreign);
+  const unsigned foreign_n = rte_mempool_avail_count(foreign);
+
+  // 62 one-niov datagrams, then one needing three niovs with two left: it
+  // is dropped whole (no partial CQE), and one more small one fits.
+  std::vector<rte_mbuf*> pkts;
+  for (uint32_t seq = 0; seq < 62; seq++)
+    pkts.push_back(make_datagram(foreign, seq, 100 + seq, 10000));
+  pkts.push_back(make_datagram(foreign, 62, 9000, 10000));
+  pkts.push_back(make_datagram(foreign, 63, 777, 10000));
+  for (rte_mbuf* m : pkts) REQUIRE(m);
+  h.send(pkts);
+  CHECK(wait_for([&] { return h.st.rx.get() == pkts.size(); }));
+
+  std::vector<uapi::io_uring_cqe32> cqes;
+  REQUIRE(reap(h, 63, &cqes));
+  CHECK(cqes.size() == 63);  // nothing of the dropped datagram
+  for (size_t i = 0; i < cqes.size(); i++) {
+    const uint32_t seq = i < 62 ? static_cast<uint32_t>(i) : 63;
+    const uint32_t len = seq < 62 ? 100 + seq : 777;
+    REQUIRE(cqes[i].cqe.res == static_cast<int32_t>(len));
+    const uint8_t* p = h.at(cqes[i].zcqe.off);
+    uint32_t bad = 0;
+    for (uint32_t j = 0; j < len; j++)
+      if (p[j] != payload_byte(seq, j)) bad++;
+    CHECK(bad == 0);
+  }
+  CHECK(h.st.delivered.get() == 63);
+  CHECK(h.st.copied.get() == 63);
+  CHECK(h.st.dropped_no_buffers.get() == 1);
+  CHECK(h.ifq->stats().no_buffers >= 1);  // report_no_buffers() was called
+  CHECK(h.pool->available() == 1);
+  CHECK(wait_for([&] { return rte_mempool_avail_count(foreign) == foreign_n; }));
+
+  // Refilled, the area takes the next datagrams again.
+  h.refill(cqes);
+  CHECK(wait_for([&] { return h.st.returned.get() == 63; }));
+  std::vector<rte_mbuf*> more{make_datagram(foreign, 64, 9000, 10000)};
+  REQUIRE(more[0]);
+  h.send(more);
+  std::vector<uapi::io_uring_cqe32> last;
+  REQUIRE(reap(h, 3, &last));
+  CHECK(h.st.copied_bytes.get() == (62 * 100 + 61 * 62 / 2) + 777 + 9000);
+  h.refill(last);
+  CHECK(wait_for([&] { return h.st.returned.get() == 66; }));
+  h.stop();
+  CHECK(h.pool->full());
+  CHECK(wait_for([&] { return rte_mempool_avail_count(foreign) == foreign_n; }));
+  rte_mempool_free(foreign);
+}
+
+int main(int argc, char** argv) {
+  std::string prefix = "zcrxd_dp_" + std::to_string(getpid());
+  const char* eal[] = {"test", "--no-huge", "-m", "256", "--no-pci", "--no-telemetry",
+                       "--file-prefix", prefix.c_str(), "-l", "0",
+                       "--log-level", "lib.eal:error"};
+  if (rte_eal_init(static_cast<int>(sizeof(eal) / sizeof(eal[0])),
+                   const_cast<char**>(eal)) < 0) {
+    std::printf("SKIP: EAL init failed (no --no-huge support here?)\n");
+    return 77;
+  }
+  doctest::Context ctx(argc, argv);
+  int rc = ctx.run();
+  rte_eal_cleanup();
+  return rc;
+}
