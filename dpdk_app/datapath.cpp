@@ -269,51 +269,54 @@ uint32_t Datapath::receive(const Snapshot& s) {
   return n;
 }
 
+bool Datapath::poll_once() {
+  // seq_cst increment then seq_cst load of the snapshot: see synchronize().
+  epoch_.fetch_add(1, std::memory_order_seq_cst);
+  Snapshot* s = cur_.load(std::memory_order_seq_cst);
+  st_.loops.add(1);
+
+  uint32_t armed = 0;
+  uint32_t sqes = 0;
+  for (RingDp* r : s->rings) {
+    sqes += r->poll_sq(kSqBudget);
+    armed += r->armed_count();
+  }
+  if (sqes) st_.sqes.add(sqes);
+  armed_.store(armed, std::memory_order_relaxed);  // relaxed: a statistic
+
+  bool worked = sqes != 0;
+  worked |= refill(*s) != 0;
+
+  if (!gate_open_ && armed >= cfg_.rx_gate) gate_open_ = true;
+  bool poll = s->rx && gate_open_;
+  if (poll && cfg_.gate_on_free_buffers && s->pool) {
+    // A virtual PMD allocates while it receives and drops what it cannot
+    // place: poll only when a whole burst fits, so a slow consumer slows
+    // the source instead of losing packets.
+    bool room = s->pool->available() >= cfg_.burst;
+    if (!room) {
+      if (!starved_) s->real->report_no_buffers();
+      st_.rx_polls_gated.add(1);
+    }
+    starved_ = !room;
+    poll = room;
+  }
+  if (poll) worked |= receive(*s) != 0;
+
+  for (RingDp* r : s->rings)
+    if (r->flush()) {
+      r->wake_if_needed();
+      worked = true;
+    }
+  return worked;
+}
+
 void Datapath::run() {
   running_.store(true, std::memory_order_seq_cst);
-  Snapshot* s = nullptr;
   uint64_t last_tsc = rte_rdtsc();
   // acquire: pairs with control's release of stop_.
   while (!stop_.load(std::memory_order_acquire)) {
-    // seq_cst increment then seq_cst load of the snapshot: see synchronize().
-    epoch_.fetch_add(1, std::memory_order_seq_cst);
-    s = cur_.load(std::memory_order_seq_cst);
-    st_.loops.add(1);
-
-    uint32_t armed = 0;
-    uint32_t sqes = 0;
-    for (RingDp* r : s->rings) {
-      sqes += r->poll_sq(kSqBudget);
-      armed += r->armed_count();
-    }
-    if (sqes) st_.sqes.add(sqes);
-    armed_.store(armed, std::memory_order_relaxed);  // relaxed: a statistic
-
-    bool worked = sqes != 0;
-    worked |= refill(*s) != 0;
-
-    if (!gate_open_ && armed >= cfg_.rx_gate) gate_open_ = true;
-    bool poll = s->rx && gate_open_;
-    if (poll && cfg_.gate_on_free_buffers && s->pool) {
-      // A virtual PMD allocates while it receives and drops what it cannot
-      // place: poll only when a whole burst fits, so a slow consumer slows
-      // the source instead of losing packets.
-      bool room = s->pool->available() >= cfg_.burst;
-      if (!room) {
-        if (!starved_) s->real->report_no_buffers();
-        st_.rx_polls_gated.add(1);
-      }
-      starved_ = !room;
-      poll = room;
-    }
-    if (poll) worked |= receive(*s) != 0;
-
-    for (RingDp* r : s->rings)
-      if (r->flush()) {
-        r->wake_if_needed();
-        worked = true;
-      }
-
+    bool worked = poll_once();
     // One TSC read per iteration prices it; iterations that did work count
     // as busy, so a polling core's cost can be charged by what it did.
     uint64_t now = rte_rdtsc();

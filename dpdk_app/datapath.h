@@ -63,6 +63,11 @@ class Datapath {
 
   /// Runs the loop until stop(). [datapath thread]
   void run();
+  /// One iteration of run(): a quiescent point, then SQs, refills, one rx
+  /// burst and the CQ flushes. For benchmarks and tests that drive the loop on
+  /// their own thread instead of run() (publish() then does not wait for
+  /// it). Returns true when it did any work. [datapath thread]
+  bool poll_once();
   /// Asks the loop to end; it flushes its rings before it returns.
   void stop() { stop_.store(true, std::memory_order_release); }
 
