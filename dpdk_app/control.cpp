@@ -70,16 +70,19 @@ bool is_eventfd(int fd) {
 
 }  // namespace
 
-Control::Control(const Options& opt, Port& port, Datapath& dp, DpStats& stats)
+Control::Control(const Options& opt, Device& dev, const std::vector<ServedQueue*>& queues)
     : opt_(opt),
-      port_(port),
-      dp_(dp),
-      st_(stats),
-      provider_(port, dp, stats, [this] { republish(); }),
-      engine_(std::make_unique<core::Engine>(provider_, provider_)) {}
+      dev_(dev),
+      qs_(std::make_unique<QueueSet>(dev, queues, [this](uint32_t k) { republish(k); })),
+      engine_(std::make_unique<core::Engine>(*qs_, *qs_)) {
+  // A whole-port restart pauses every queue's datapath, and a deferred
+  // start resumes the queues bound before it.
+  dev_.set_pause_hook([this](bool) { republish_all(); });
+}
 
 Control::~Control() {
   teardown();
+  dev_.set_pause_hook(nullptr);
   release_areas();
   if (listen_fd_ >= 0) {
     close(listen_fd_);
@@ -144,13 +147,20 @@ int Control::listen_socket() {
 
 // ---- datapath snapshot -------------------------------------------------------
 
-void Control::republish() {
+void Control::republish_all() {
+  for (uint32_t k = 0; k < qs_->size(); k++) republish(k);
+}
+
+void Control::republish(uint32_t k) {
+  Provider& p = qs_->provider(k);
   auto s = std::make_unique<Snapshot>();
   for (auto& sess : sessions_)
-    if (sess->dp && !sess->closing) s->rings.push_back(sess->dp.get());
-  s->real = provider_.bound();
-  s->pool = provider_.pool();
-  s->rx = provider_.rx();
+    if (sess->dp && !sess->closing && ring_queue(*sess) == k) s->rings.push_back(sess->dp.get());
+  s->real = p.bound();
+  s->pool = p.pool();
+  // Polled only while bound and the port runs (not paused for a restart,
+  // not waiting for the other queues' areas).
+  s->rx = p.bound() != nullptr && qs_->queue(k).port.started();
   std::vector<std::pair<FlowKey, uint32_t>> keys;
   for (auto& [bytes, g] : groups_) {
     if (!s->real || g.real != s->real) continue;  // not on the bound queue
@@ -164,7 +174,33 @@ void Control::republish() {
     s->groups.push_back(std::move(dg));
   }
   s->flows = FlowTable(keys);
-  dp_.publish(std::move(s));
+  qs_->queue(k).dp.publish(std::move(s));
+}
+
+void Control::assign_ring(Session& s, int k) {
+  uint32_t from = ring_queue(s);
+  s.queue = k;
+  uint32_t to = ring_queue(s);
+  if (from == to || !s.dp) return;
+  // One CQ, one producer: the old datapath lets go (publish waits for its
+  // quiescent point) before the new one may touch the ring.
+  republish(from);
+  republish(to);
+}
+
+int Control::check_ring_queue(const Session& s, int k, const char* what) {
+  if (k < 0 || s.queue < 0 || s.queue == k) return 0;
+  std::fprintf(stderr,
+               "zcrxd: %s on rx queue %u refused (-EOPNOTSUPP): the ring's entries are on "
+               "rx queue %u, and one ring has one CQ producer\n",
+               what, qs_->queue(static_cast<uint32_t>(k)).port.queue(),
+               qs_->queue(static_cast<uint32_t>(s.queue)).port.queue());
+  return -EOPNOTSUPP;
+}
+
+void Control::take_closed_pools() {
+  for (uint32_t k = 0; k < qs_->size(); k++)
+    if (AreaPool* p = qs_->provider(k).take_closed()) retire_pool(p);
 }
 
 // ---- sessions ------------------------------------------------------------------
@@ -183,11 +219,11 @@ void Control::close_session(Session& s) {
   s.closing = true;
   for (uint32_t h = 0; h < kMaxFlowsPerRing; h++)
     if (s.flows[h].open) op_close_flow(s, h);
-  republish();
+  republish(ring_queue(s));
   // 2. The kernel's ring teardown (may close and scrub the queue).
   if (s.ctx) engine_->terminate_ctx(s.ctx);
   s.ctx = nullptr;
-  if (AreaPool* p = provider_.take_closed()) retire_pool(p);
+  take_closed_pools();
   // 3. Every entry of the ring left the datapath: unmap what it used.
   for (Mapped& m : s.rqs) munmap(m.base, m.len);
   s.rqs.clear();
@@ -202,7 +238,7 @@ void Control::close_session(Session& s) {
 void Control::release_export(Export& e) {
   engine_->release_box(e.box);
   e.box = nullptr;
-  if (AreaPool* p = provider_.take_closed()) retire_pool(p);
+  take_closed_pools();
   close(e.our_end);
   e.our_end = -1;
 }
@@ -217,7 +253,8 @@ void Control::housekeeping() {
   // returned what users held; the PMD gave back the rest on rebind).
   for (size_t i = 0; i < areas_.size();) {
     AreaRec& a = *areas_[i];
-    if (a.real == nullptr && a.pool && a.pool->full()) {
+    // A queue left unpolled may still point at the pool (see port.h).
+    if (a.real == nullptr && a.pool && a.pool->full() && !dev_.uses_pool(a.pool->pool())) {
       a.pool.reset();
       munmap(a.map.base, a.map.len);
       close(a.fd);
@@ -257,7 +294,7 @@ int Control::op_create_ring(Session& s, const proto::CreateRingReq& r,
   s.ino = st.st_ino;
   s.dp = std::make_unique<RingDp>(map, l);
   s.ctx = engine_->create_ctx(nullptr);
-  republish();
+  republish(ring_queue(s));
   *out = {};
   out->sq_off = l.sq_off;
   out->cq_off = l.cq_off;
@@ -301,6 +338,9 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   area.addr = 1ull << 30;
   zcrx::RqRegionLayout rq{};
   if (int rc = engine_->check_ifq_reg(r.reg, area, &rq)) return rc;
+  // The queue's index among the served ones (-1: the binder refuses it).
+  const int k = r.port == dev_.id() ? qs_->index_of(static_cast<int32_t>(r.reg.if_rxq)) : -1;
+  if (int rc = check_ring_queue(s, k, "an ifq registration")) return rc;
   // The PMD writes into the area and zcrxd reads nothing else: a consumer
   // that shrank the file under us would fault zcrxd (SIGBUS). Only an area
   // sealed against shrinking is accepted (memfd_create(MFD_ALLOW_SEALING);
@@ -314,9 +354,9 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   area.addr = reinterpret_cast<uint64_t>(map);
   int err = 0;
   uint32_t id = next_area_id_++;
-  int dma_port = port_.needs_dma_map() ? port_.id() : -1;
+  int dma_port = dev_.needs_dma_map() ? dev_.id() : -1;
   std::unique_ptr<AreaPool> pool =
-      AreaPool::create(map, len, buf_len, id, port_.socket(), dma_port, &err);
+      AreaPool::create(map, len, buf_len, id, dev_.socket(), dma_port, &err);
   if (!pool) {
     munmap(map, len);
     return err ? err : -ENOMEM;
@@ -327,12 +367,19 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
     munmap(map, len);
     return rc;
   }
-  provider_.stage(pool.get());
+  // The ring's datapath becomes the queue's before the queue delivers.
+  const int ring_had = s.queue;
+  if (k >= 0) {
+    assign_ring(s, k);
+    qs_->provider(static_cast<uint32_t>(k)).stage(pool.get());
+  }
   int rc = engine_->register_ifq(s.ctx, r.reg, area, {map, len}, rq_map);
-  if (provider_.unstage() || rc) {
+  bool unused = k >= 0 && qs_->provider(static_cast<uint32_t>(k)).unstage();
+  if (unused || rc) {
     // Not bound (validation failed, or the queue refused): undo. A pool the
     // engine bound and then closed again went through close_queue.
-    if (AreaPool* p = provider_.take_closed()) (void)p;
+    if (k >= 0) (void)qs_->provider(static_cast<uint32_t>(k)).take_closed();
+    assign_ring(s, ring_had);
     pool.reset();
     munmap(map, len);
     munmap(rq_map.base, rq_map.len);
@@ -375,14 +422,26 @@ int Control::register_shared(Session& s, proto::RegisterIfqReq& r, int fd,
   int rc = src ? engine_->clone_rq_layout(s.ctx, src->ctx, r.reg.if_rxq, &rq)
                : engine_->import_rq_layout(exp->box, &rq);
   if (rc) return rc;
+  // The queue the new entry will receive from: the source entry's.
+  int32_t rxq = -1;
+  if (src) {
+    if (Ifq* e = src->ctx->lookup(r.reg.if_rxq)) rxq = e->target().if_rxq();
+  } else if (Ifq* real = core::Engine::box_ifq(exp->box)) {
+    rxq = real->if_rxq();
+  }
+  const int k = qs_->index_of(rxq);
+  if ((rc = check_ring_queue(s, k, src ? "a clone" : "an import"))) return rc;
   int rq_fd = -1;
   core::Mapping rq_map;
   if ((rc = make_rq_region(s, rq, &rq_fd, &rq_map))) return rc;
+  const int ring_had = s.queue;
+  if (k >= 0) assign_ring(s, k);
   r.reg.if_idx = 0;
   rc = src ? engine_->clone_ifq(s.ctx, r.reg, src->ctx, rq_map)
            : engine_->import_ifq(s.ctx, r.reg, exp->box, rq_map);
-  if (AreaPool* p = provider_.take_closed()) retire_pool(p);
+  take_closed_pools();
   if (rc) {
+    assign_ring(s, ring_had);
     munmap(rq_map.base, rq_map.len);
     s.rqs.pop_back();
     close(rq_fd);
@@ -476,7 +535,7 @@ int Control::op_open_flow(Session& s, const proto::OpenFlowReq& r, uint32_t* han
   g.members.push_back({&s, h});
   s.flows[h] = {true, k, real};
   s.dp->set_flow(h, real);
-  republish();
+  republish(ring_queue(s));
   *handle = h;
   return 0;
 }
@@ -495,7 +554,7 @@ int Control::op_close_flow(Session& s, uint32_t h) {
   }
   s.flows[h] = {};
   if (s.dp) s.dp->set_flow(h, nullptr);
-  if (!s.closing) republish();
+  if (!s.closing) republish(ring_queue(s));
   return 0;
 }
 
@@ -512,7 +571,7 @@ int Control::op_register_eventfd(Session& s, int fd) {
 int Control::op_unregister_eventfd(Session& s) {
   if (s.eventfd < 0) return -ENXIO;
   s.dp->set_eventfd(-1);
-  dp_.synchronize();  // the datapath may be about to write it
+  qs_->queue(ring_queue(s)).dp.synchronize();  // its datapath may be about to write it
   close(s.eventfd);
   s.eventfd = -1;
   return 0;
@@ -631,35 +690,94 @@ void Control::handle_message(Session& s) {
 
 // ---- loop ----------------------------------------------------------------------
 
-uint64_t Control::outstanding() const {
-  uint64_t delivered = st_.delivered.get();
-  uint64_t back = st_.returned.get() + st_.reclaimed.load(std::memory_order_relaxed);
+uint64_t Control::outstanding(uint32_t k) const {
+  const DpStats& st = qs_->queue(k).stats;
+  uint64_t delivered = st.delivered.get();
+  uint64_t back = st.returned.get() + st.reclaimed.load(std::memory_order_relaxed);
   return delivered >= back ? delivered - back : 0;
 }
 
-void Control::print_stats(const char* tag) {
-  uint64_t delivered = st_.delivered.get();
+uint64_t Control::outstanding() const {
+  uint64_t sum = 0;
+  for (uint32_t k = 0; k < qs_->size(); k++) sum += outstanding(k);
+  return sum;
+}
+
+std::string Control::outstanding_per_queue() const {
+  std::string s;
+  for (uint32_t k = 0; k < qs_->size(); k++) {
+    if (k) s += ',';
+    s += std::to_string(qs_->queue(k).port.queue()) + ':' + std::to_string(outstanding(k));
+  }
+  return s;
+}
+
+void Control::print_counters(const char* tag, int queue, const DpStats& st,
+                             uint64_t outstanding, uint32_t armed) {
   // Cumulative datapath cycles: busy ones are those of iterations that
   // did work, so CPU cost can be compared with receivers that sleep.
-  uint64_t busy = st_.busy_cycles.get();
-  uint64_t total = st_.total_cycles.get();
-  std::printf("zcrxd: %s rx=%" PRIu64 " delivered=%" PRIu64 " bytes=%" PRIu64
+  uint64_t busy = st.busy_cycles.get();
+  uint64_t total = st.total_cycles.get();
+  char q[24] = "";
+  if (queue >= 0) std::snprintf(q, sizeof(q), " queue=%d", queue);
+  std::printf("zcrxd: %s%s rx=%" PRIu64 " delivered=%" PRIu64 " bytes=%" PRIu64
               " dropped_no_flow=%" PRIu64 " dropped_no_buffers=%" PRIu64
               " dropped_empty=%" PRIu64 " dropped_bad_len=%" PRIu64 " cq_full=%" PRIu64
               " refilled=%" PRIu64
               " returned=%" PRIu64 " reclaimed=%" PRIu64 " outstanding=%" PRIu64 " armed=%u rings=%zu"
               " busy_cycles=%" PRIu64 " total_cycles=%" PRIu64 " busy_pct=%.1f tsc_hz=%" PRIu64 "\n",
-              tag, st_.rx.get(), delivered, st_.delivered_bytes.get(),
-              st_.dropped_no_flow.get(), st_.dropped_no_buffers.get(),
-              st_.dropped_empty.get(), st_.dropped_bad_len.get(), st_.cq_full.get(),
-              st_.refilled.get(),
-              st_.returned.get(), st_.reclaimed.load(std::memory_order_relaxed),
-              outstanding(), dp_.armed(), sessions_.size(), busy, total,
+              tag, q, st.rx.get(), st.delivered.get(), st.delivered_bytes.get(),
+              st.dropped_no_flow.get(), st.dropped_no_buffers.get(),
+              st.dropped_empty.get(), st.dropped_bad_len.get(), st.cq_full.get(),
+              st.refilled.get(),
+              st.returned.get(), st.reclaimed.load(std::memory_order_relaxed),
+              outstanding, armed, sessions_.size(), busy, total,
               total ? 100.0 * static_cast<double>(busy) / static_cast<double>(total) : 0.0,
               rte_get_tsc_hz());
+}
+
+namespace {
+
+void add_counter(Counter& to, const Counter& from) { to.add(from.get()); }
+
+// The sum of every queue's counters, for the all-queue line.
+void add_stats(DpStats& to, const DpStats& from) {
+  add_counter(to.rx, from.rx);
+  add_counter(to.delivered, from.delivered);
+  add_counter(to.delivered_bytes, from.delivered_bytes);
+  add_counter(to.packets_delivered, from.packets_delivered);
+  add_counter(to.dropped_no_flow, from.dropped_no_flow);
+  add_counter(to.dropped_no_buffers, from.dropped_no_buffers);
+  add_counter(to.dropped_empty, from.dropped_empty);
+  add_counter(to.dropped_bad_len, from.dropped_bad_len);
+  add_counter(to.cq_full, from.cq_full);
+  add_counter(to.refilled, from.refilled);
+  add_counter(to.returned, from.returned);
+  add_counter(to.sqes, from.sqes);
+  add_counter(to.loops, from.loops);
+  add_counter(to.rx_polls_gated, from.rx_polls_gated);
+  add_counter(to.busy_cycles, from.busy_cycles);
+  add_counter(to.total_cycles, from.total_cycles);
+  // relaxed: statistics.
+  to.reclaimed.fetch_add(from.reclaimed.load(std::memory_order_relaxed),
+                         std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void Control::print_stats(const char* tag) {
+  DpStats sum;
+  uint32_t armed = 0;
+  for (uint32_t k = 0; k < qs_->size(); k++) {
+    ServedQueue& q = qs_->queue(k);
+    add_stats(sum, q.stats);
+    armed += q.dp.armed();
+    if (qs_->size() > 1) print_counters(tag, q.port.queue(), q.stats, outstanding(k), q.dp.armed());
+  }
+  print_counters(tag, -1, sum, outstanding(), armed);
   // What the device itself could not place (no free niov, ring full).
   rte_eth_stats es{};
-  if (rte_eth_stats_get(port_.id(), &es) == 0 && (es.rx_nombuf || es.imissed))
+  if (rte_eth_stats_get(dev_.id(), &es) == 0 && (es.rx_nombuf || es.imissed))
     std::printf("zcrxd: device(%s) rx_nombuf=%" PRIu64 " imissed=%" PRIu64 "\n", tag,
                 es.rx_nombuf, es.imissed);
   std::fflush(stdout);

@@ -5,6 +5,12 @@
 // (zcrx_core). Memory and capabilities arrive only as descriptors; a ring
 // (for CLONE) and an export (for IMPORT) are recognised by (st_dev,
 // st_ino) of the descriptor passed, never by a number the peer sends.
+//
+// Several served queues: each has its own real ifq, area pool, datapath
+// and snapshot. A ring's SQ and CQ are served by exactly one datapath, the
+// one of the queue of its first entry (a ring without entries is polled by
+// the first queue's): one CQ has one producer. An entry on another queue is
+// refused with -EOPNOTSUPP.
 #pragma once
 
 #include <sys/types.h>
@@ -19,6 +25,7 @@
 #include "flow.h"
 #include "options.h"
 #include "provider.h"
+#include "queue_set.h"
 #include "stats.h"
 #include "zcrx/core/engine.h"
 #include "zcrx/proto.h"
@@ -26,29 +33,36 @@
 namespace zcrxd {
 
 class AreaPool;
-class Port;
+class Device;
 
 class Control {
  public:
-  Control(const Options& opt, Port& port, Datapath& dp, DpStats& stats);
+  /// `queues` are the served queues, in the device's order.
+  Control(const Options& opt, Device& dev, const std::vector<ServedQueue*>& queues);
   ~Control();
 
   /// Creates, binds and listens on the control socket. 0 or -errno (the
   /// reason printed).
   int listen_socket();
   /// Serves until SIGINT/SIGTERM (read from `signal_fd`, a signalfd), then
-  /// stops the datapath (through `stop_datapath`, which returns when the
+  /// stops the datapaths (through `stop_datapath`, which returns when every
   /// loop has ended) and tears every session down.
   void run(int signal_fd, void (*stop_datapath)(void*), void* arg);
 
-  /// [after run() and Port::close()] Frees every area pool; returns the
+  /// [after run() and Device::close()] Frees every area pool; returns the
   /// number of buffers that never came back (must be 0).
   int release_areas();
-  /// Buffers delivered and not yet returned (refill or reclaim).
+  /// Buffers delivered and not yet returned (refill or reclaim), over all
+  /// queues.
   uint64_t outstanding() const;
+  /// The same for the k-th served queue.
+  uint64_t outstanding(uint32_t k) const;
 
-  /// One line of counters.
+  /// One line of counters summed over the queues, preceded by one line per
+  /// queue (`zcrxd: TAG queue=N ...`) when there are several.
   void print_stats(const char* tag);
+  /// "0:N,1:M": outstanding buffers per served queue (for the exit line).
+  std::string outstanding_per_queue() const;
 
  private:
   struct Mapped {
@@ -74,6 +88,7 @@ class Control {
     int eventfd = -1;
     bool closing = false;
     bool reported_broken = false;
+    int queue = -1;  // served-queue index of its entries; -1: none yet
   };
   struct Export {
     int our_end = -1;
@@ -101,7 +116,19 @@ class Control {
   void handle_message(Session& s);
   void close_session(Session& s);
   void release_export(Export& e);
-  void republish();
+  /// Rebuilds and publishes queue k's snapshot.
+  void republish(uint32_t k);
+  void republish_all();
+  /// Index of the datapath that polls `s`'s SQ.
+  static uint32_t ring_queue(const Session& s) { return s.queue < 0 ? 0u : uint32_t(s.queue); }
+  /// Moves `s` to the datapath of queue index `k` (-1: none): the old one
+  /// drops it (and quiesces) before the new one takes it.
+  void assign_ring(Session& s, int k);
+  /// -EOPNOTSUPP (logged) when `s` has entries on another queue than `k`.
+  int check_ring_queue(const Session& s, int k, const char* what);
+  void take_closed_pools();
+  void print_counters(const char* tag, int queue, const DpStats& st, uint64_t outstanding,
+                      uint32_t armed);
   void housekeeping();
   void teardown();
 
@@ -126,10 +153,8 @@ class Control {
   void retire_pool(AreaPool* pool);
 
   const Options& opt_;
-  Port& port_;
-  Datapath& dp_;
-  DpStats& st_;
-  Provider provider_;
+  Device& dev_;
+  std::unique_ptr<QueueSet> qs_;
   std::unique_ptr<zcrx::core::Engine> engine_;
   int listen_fd_ = -1;
   std::vector<std::unique_ptr<Session>> sessions_;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // zcrxd entry point: EAL with the user's arguments, zcrxd's own options
-// after `--`, the served port, the datapath (a worker lcore when the EAL
-// has one, else the main lcore) and the control thread.
+// after `--`, the served port, one datapath per served queue (on the k-th
+// worker lcore, or on an EAL-registered thread when the workers run out)
+// and the control thread.
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -11,12 +12,16 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "control.h"
 #include "datapath.h"
 #include "options.h"
 #include "port.h"
+#include "queue_set.h"
 #include "stats.h"
 
 namespace {
@@ -26,17 +31,45 @@ int datapath_main(void* arg) {
   return 0;
 }
 
-struct StopCtx {
-  zcrxd::Datapath* dp;
-  unsigned lcore;  // RTE_MAX_LCORE: runs on the main thread
-  std::thread* main_loop;
+// Where one queue's datapath runs: a worker lcore, or (when the EAL has
+// fewer workers than queues) a thread registered with the EAL so it has an
+// lcore id and with it per-lcore mempool caches.
+struct Runner {
+  zcrxd::Datapath* dp = nullptr;
+  unsigned lcore = RTE_MAX_LCORE;  // RTE_MAX_LCORE: a thread of its own
+  std::thread thread;
+
+  void start(unsigned worker) {
+    if (worker < RTE_MAX_LCORE && rte_eal_remote_launch(datapath_main, dp, worker) == 0) {
+      lcore = worker;
+      return;
+    }
+    zcrxd::Datapath* d = dp;
+    thread = std::thread([d] {
+      bool registered = rte_thread_register() == 0;
+      d->run();
+      if (registered) rte_thread_unregister();
+    });
+  }
+  void stop() {
+    dp->stop();
+  }
+  void join() {
+    if (lcore < RTE_MAX_LCORE) rte_eal_wait_lcore(lcore);
+    else if (thread.joinable()) thread.join();
+  }
 };
 
-void stop_datapath(void* arg) {
-  auto* c = static_cast<StopCtx*>(arg);
-  c->dp->stop();
-  if (c->lcore < RTE_MAX_LCORE) rte_eal_wait_lcore(c->lcore);
-  else if (c->main_loop && c->main_loop->joinable()) c->main_loop->join();
+void stop_datapaths(void* arg) {
+  auto* runners = static_cast<std::vector<Runner>*>(arg);
+  for (Runner& r : *runners) r.stop();
+  for (Runner& r : *runners) r.join();
+}
+
+std::string queue_list(const std::vector<uint16_t>& q) {
+  std::string s;
+  for (size_t i = 0; i < q.size(); i++) s += (i ? "," : "") + std::to_string(q[i]);
+  return s;
 }
 
 }  // namespace
@@ -70,58 +103,72 @@ int main(int argc, char** argv) {
     rte_eal_cleanup();
     return 2;
   }
-  Port port;
-  if (port.open({opt.port, opt.queue, opt.rx_desc})) {
+  Device dev;
+  PortConfig pcfg;
+  pcfg.port = opt.port;
+  pcfg.queues = opt.queues;
+  pcfg.rx_desc = opt.rx_desc;
+  // A finite source (--rx-gate) must not be rewound by a restart.
+  pcfg.start_when_all_bound = opt.rx_gate > 0;
+  if (dev.open(pcfg)) {
+    dev.close();
     rte_eal_cleanup();
     return 1;
   }
-  DpStats stats;
-  DatapathConfig dcfg;
-  dcfg.port = port.id();
-  dcfg.queue = port.queue();
-  dcfg.burst = opt.burst;
-  dcfg.rx_gate = opt.rx_gate;
-  dcfg.rx_timestamp = opt.rx_timestamp;
-  dcfg.gate_on_free_buffers = port.is_virtual();
+  // One datapath (and its counters) per served queue.
+  std::vector<std::unique_ptr<ServedQueue>> queues;
+  std::vector<ServedQueue*> served;
+  for (uint32_t k = 0; k < dev.num_queues(); k++) {
+    DatapathConfig dcfg;
+    dcfg.port = dev.id();
+    dcfg.queue = dev.queue(k).queue();
+    dcfg.burst = opt.burst;
+    dcfg.rx_gate = opt.rx_gate;
+    dcfg.rx_timestamp = opt.rx_timestamp;
+    dcfg.gate_on_free_buffers = dev.is_virtual();
+    queues.push_back(std::make_unique<ServedQueue>(dev.queue(k), dcfg));
+    served.push_back(queues.back().get());
+  }
   int rc = 0;
   {
-    Datapath dp(dcfg, stats);
-    Control control(opt, port, dp, stats);
+    Control control(opt, dev, served);
     if (control.listen_socket()) {
       rc = 1;
     } else {
       int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+      std::vector<Runner> runners(queues.size());
       unsigned worker = rte_get_next_lcore(-1, 1, 0);
-      std::thread main_loop;
-      StopCtx sc{&dp, RTE_MAX_LCORE, &main_loop};
-      if (worker < RTE_MAX_LCORE && rte_eal_remote_launch(datapath_main, &dp, worker) == 0) {
-        sc.lcore = worker;
-      } else {
-        // One lcore: the datapath gets a thread of its own, registered with
-        // the EAL so it has an lcore id and with it per-lcore mempool caches.
-        main_loop = std::thread([&dp] {
-          bool registered = rte_thread_register() == 0;
-          dp.run();
-          if (registered) rte_thread_unregister();
-        });
+      unsigned on_workers = 0;
+      for (size_t k = 0; k < queues.size(); k++) {
+        runners[k].dp = &queues[k]->dp;
+        runners[k].start(worker);
+        if (runners[k].lcore < RTE_MAX_LCORE) {
+          on_workers++;
+          worker = rte_get_next_lcore(worker, 1, 0);
+        } else {
+          worker = RTE_MAX_LCORE;  // no more workers: threads for the rest
+        }
       }
-      std::printf("zcrxd: ready socket=%s port=%u queue=%u driver=%s lcore=%s\n",
-                  opt.socket_path.c_str(), port.id(), port.queue(), port.driver(),
-                  sc.lcore < RTE_MAX_LCORE ? "worker" : "thread");
+      const char* where = on_workers == queues.size() ? "worker"
+                          : on_workers == 0           ? "thread"
+                                                      : "worker+thread";
+      std::printf("zcrxd: ready socket=%s port=%u queue=%u queues=%s driver=%s lcore=%s\n",
+                  opt.socket_path.c_str(), dev.id(), opt.queues.front(),
+                  queue_list(opt.queues).c_str(), dev.driver(), where);
       std::fflush(stdout);
-      control.run(sfd, stop_datapath, &sc);
+      control.run(sfd, stop_datapaths, &runners);
       close(sfd);
       // Sessions are gone (every buffer users held was reclaimed); what the
       // PMD still holds comes back when the port closes.
-      port.close();
+      dev.close();
       int missing = control.release_areas();
-      std::printf("zcrxd: exit outstanding=%" PRIu64 " missing=%d\n",
-                  control.outstanding(), missing);
+      std::printf("zcrxd: exit outstanding=%" PRIu64 " missing=%d per_queue=%s\n",
+                  control.outstanding(), missing, control.outstanding_per_queue().c_str());
       std::fflush(stdout);
       if (missing) rc = 3;
     }
   }
-  port.close();
+  dev.close();
   rte_eal_cleanup();
   return rc;
 }

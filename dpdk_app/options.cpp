@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 
 #include "zcrx/proto.h"
 
@@ -14,7 +15,7 @@ namespace zcrxd {
 void print_usage(FILE* out) {
   std::fprintf(out,
       "usage: zcrxd [EAL options] -- [zcrxd options]\n"
-      "DPDK primary that owns one RX queue and hands its packets, zero-copy,\n"
+      "DPDK primary that owns RX queues and hands their packets, zero-copy,\n"
       "to consumer processes through io_uring zcrx-layout rings. Consumers\n"
       "connect to the control socket (SOCK_SEQPACKET, see zcrx/proto.h).\n"
       "\n"
@@ -25,7 +26,10 @@ void print_usage(FILE* out) {
       "\n"
       "zcrxd options (after --):\n"
       "  --port N            ethdev port to serve (default 0)\n"
-      "  --queue N           RX queue of that port (default 0)\n"
+      "  --queue LIST        RX queues of that port to serve (default 0): N,\n"
+      "                      N,M,... or ranges A-B, e.g. 0,2-3; at most %u,\n"
+      "                      each on its own datapath lcore (worker lcores\n"
+      "                      first, then EAL-registered threads)\n"
       "  --socket PATH       control socket (default $XDG_RUNTIME_DIR/zcrx/\n"
       "                      zcrxd.sock, else /run/zcrx/zcrxd.sock)\n"
       "  --socket-mode OCTAL permissions of the socket (default 0600)\n"
@@ -36,12 +40,15 @@ void print_usage(FILE* out) {
       "                      io_uring_zcrx_cqe.__pad (latency measurement)\n"
       "  --rx-desc N         RX descriptors of the queue (default 1024)\n"
       "  --rx-gate N         poll the queue only once N RECV_ZC requests are\n"
-      "                      armed (finite sources such as a pcap file)\n"
+      "                      armed (finite sources such as a pcap file); with\n"
+      "                      several queues on a port that cannot set queues up\n"
+      "                      while running, the port also starts only once every\n"
+      "                      served queue has an area (a restart rewinds net_pcap)\n"
       "  --help              this text\n"
       "\n"
       "Prints \"zcrxd: ready socket=PATH\" when it accepts consumers.\n"
       "SIGINT/SIGTERM: clean shutdown; final counters are printed.\n",
-      kMaxBurst);
+      kMaxQueues, kMaxBurst);
 }
 
 bool wants_help(int argc, char** argv) {
@@ -65,12 +72,57 @@ bool parse_uint(const char* s, int base, uint64_t max, uint64_t* v) {
   return true;
 }
 
+// One decimal number of a queue list: digits only.
+bool parse_queue_index(const char* b, const char* e, uint32_t* v) {
+  if (b == e || e - b > 5) return false;
+  uint32_t x = 0;
+  for (const char* p = b; p < e; p++) {
+    if (*p < '0' || *p > '9') return false;
+    x = x * 10 + static_cast<uint32_t>(*p - '0');
+  }
+  *v = x;
+  return true;
+}
+
 enum Opt : int {
   kPort = 256, kQueue, kSocket, kSocketMode, kSocketGroup, kBurst, kStats,
   kRxTimestamp, kRxDesc, kRxGate, kHelp,
 };
 
 }  // namespace
+
+int parse_queue_list(const char* s, std::vector<uint16_t>* out, FILE* err) {
+  static_assert(kMaxQueues == 16 && kMaxQueueIndex == 1023, "the reasons below name them");
+  std::vector<uint16_t> q;
+  auto fail = [&](const char* why) {
+    std::fprintf(err, "zcrxd: invalid --queue '%s': %s\n", s ? s : "", why);
+    return -EINVAL;
+  };
+  if (!s || !*s) return fail("empty");
+  const char* p = s;
+  for (;;) {
+    const char* end = std::strchr(p, ',');
+    if (!end) end = p + std::strlen(p);
+    const char* dash = std::find(p, end, '-');
+    uint32_t a = 0, b = 0;
+    if (!parse_queue_index(p, dash, &a)) return fail("expected N or A-B between commas");
+    b = a;
+    if (dash != end && !parse_queue_index(dash + 1, end, &b))
+      return fail("expected N or A-B between commas");
+    if (a > kMaxQueueIndex || b > kMaxQueueIndex) return fail("queue index above 1023");
+    if (a > b) return fail("range A-B with A > B");
+    for (uint32_t x = a; x <= b; x++) {
+      if (std::find(q.begin(), q.end(), x) != q.end()) return fail("a queue named twice");
+      if (q.size() == kMaxQueues) return fail("more than 16 queues");
+      q.push_back(static_cast<uint16_t>(x));
+    }
+    if (!*end) break;
+    p = end + 1;
+  }
+  std::sort(q.begin(), q.end());
+  *out = std::move(q);
+  return 0;
+}
 
 int parse_options(int argc, char** argv, Options* o, FILE* err) {
   static const option longopts[] = {
@@ -102,8 +154,8 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
         o->port = static_cast<uint16_t>(v);
         break;
       case kQueue:
-        if (!parse_uint(optarg, 0, UINT16_MAX - 1, &v)) return bad("--queue");
-        o->queue = static_cast<uint16_t>(v);
+        if (int rc = parse_queue_list(optarg, &o->queues, err)) return rc;
+        o->queue = o->queues.front();
         break;
       case kSocket:
         if (!*optarg || std::strlen(optarg) >= 108) return bad("--socket");

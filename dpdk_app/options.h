@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace zcrxd {
 
 struct Options {
   uint16_t port = 0;
-  uint16_t queue = 0;
+  uint16_t queue = 0;             // the first of `queues`
+  std::vector<uint16_t> queues{0};  // RX queues served, ascending, distinct
   std::string socket_path;        // empty: zcrx::proto::default_socket_path()
   uint32_t socket_mode = 0600;
   std::string socket_group;       // empty: leave the group alone
@@ -24,6 +26,17 @@ struct Options {
 };
 
 inline constexpr uint32_t kMaxBurst = 512;
+/// Queues one zcrxd serves (one datapath lcore each).
+inline constexpr uint32_t kMaxQueues = 16;
+/// Highest RX queue index --queue accepts.
+inline constexpr uint32_t kMaxQueueIndex = 1023;
+
+/// Parses a --queue list: `N`, `N,M,...`, ranges `A-B`, or a mix
+/// ("0,2-3"). Fills `out` with the queues in ascending order. Returns 0,
+/// or -EINVAL after writing a one-line reason to `err` (empty item,
+/// not a number, index above kMaxQueueIndex, A > B, a queue named twice,
+/// more than kMaxQueues).
+int parse_queue_list(const char* s, std::vector<uint16_t>* out, FILE* err);
 
 /// Parses zcrxd's options (argv[0] is a program name, as getopt expects).
 /// Returns 0, or -EINVAL after writing a one-line reason to `err`.

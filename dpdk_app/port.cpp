@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -16,16 +17,69 @@ namespace {
 constexpr uint16_t kTxDesc = 256;
 }
 
-int Port::setup_rx(uint16_t q, rte_mempool* pool) {
+// ---- Port: one served queue ---------------------------------------------------
+
+int Port::bind_pool(rte_mempool* pool) { return dev_.bind(index_, pool); }
+void Port::unbind() { dev_.unbind(index_); }
+bool Port::started() const { return dev_.running(index_); }
+uint16_t Port::id() const { return dev_.id(); }
+uint16_t Port::queue() const { return dev_.cfg_.queues[index_]; }
+int Port::socket() const { return dev_.socket(); }
+bool Port::is_virtual() const { return dev_.is_virtual(); }
+bool Port::needs_dma_map() const { return dev_.needs_dma_map(); }
+rte_mempool* Port::fallback_pool() const { return dev_.fallback_pool(); }
+const char* Port::driver() const { return dev_.driver(); }
+
+// ---- Device --------------------------------------------------------------------
+
+namespace {
+
+int setup_queue(uint16_t port, uint16_t q, uint32_t desc, int socket, rte_mempool* pool,
+                bool deferred) {
   rte_eth_rxconf rxconf{};
   rte_eth_dev_info info{};
-  if (rte_eth_dev_info_get(cfg_.port, &info) == 0) rxconf = info.default_rxconf;
-  return rte_eth_rx_queue_setup(cfg_.port, q, static_cast<uint16_t>(cfg_.rx_desc),
-                                static_cast<unsigned>(socket_), &rxconf, pool);
+  if (rte_eth_dev_info_get(port, &info) == 0) rxconf = info.default_rxconf;
+  rxconf.rx_deferred_start = deferred ? 1 : 0;
+  return rte_eth_rx_queue_setup(port, q, static_cast<uint16_t>(desc),
+                                static_cast<unsigned>(socket), &rxconf, pool);
 }
 
-int Port::open(const PortConfig& cfg) {
+}  // namespace
+
+int Device::setup_rx(uint32_t k, rte_mempool* pool) {
+  // With runtime setup a served queue on the fallback pool is not started
+  // with the port: it starts when an area is bound to it.
+  bool deferred = runtime_setup_ && pool == fallback_;
+  int rc = setup_queue(cfg_.port, cfg_.queues[k], cfg_.rx_desc, socket_, pool, deferred);
+  if (rc == 0) st_[k].pool = pool;
+  return rc;
+}
+
+int Device::index_of(uint32_t rxq) const {
+  for (size_t k = 0; k < cfg_.queues.size(); k++)
+    if (cfg_.queues[k] == rxq) return static_cast<int>(k);
+  return -1;
+}
+
+bool Device::uses_pool(const rte_mempool* pool) const {
+  if (closed_) return false;
+  for (const QueueState& s : st_)
+    if (s.pool == pool) return true;
+  return false;
+}
+
+bool Device::all_bound() const {
+  return std::all_of(st_.begin(), st_.end(), [](const QueueState& s) { return s.bound; });
+}
+
+void Device::pause(bool on) {
+  paused_ = on;
+  if (pause_hook_) pause_hook_(on);
+}
+
+int Device::open(const PortConfig& cfg) {
   cfg_ = cfg;
+  if (cfg_.queues.empty()) cfg_.queues = {0};
   if (!rte_eth_dev_is_valid_port(cfg.port)) {
     std::fprintf(stderr, "zcrxd: no port %u (%u ports available)\n", cfg.port,
                  rte_eth_dev_count_avail());
@@ -35,21 +89,24 @@ int Port::open(const PortConfig& cfg) {
   int rc = rte_eth_dev_info_get(cfg.port, &info);
   if (rc) return rc;
   driver_ = info.driver_name ? info.driver_name : "";
-  if (cfg.queue >= info.max_rx_queues) {
+  const uint16_t top = *std::max_element(cfg_.queues.begin(), cfg_.queues.end());
+  if (top >= info.max_rx_queues) {
     std::fprintf(stderr, "zcrxd: port %u has %u RX queues, queue %u asked\n",
-                 cfg.port, info.max_rx_queues, cfg.queue);
+                 cfg.port, info.max_rx_queues, top);
     return -ENODEV;
   }
   const rte_bus* bus = info.device ? rte_bus_find_by_device(info.device) : nullptr;
   virtual_ = bus && std::strcmp(rte_bus_name(bus), "vdev") == 0;
+  runtime_setup_ = (info.dev_capa & RTE_ETH_DEV_CAPA_RUNTIME_RX_QUEUE_SETUP) != 0;
   socket_ = rte_eth_dev_socket_id(cfg.port);
   if (socket_ < 0) socket_ = 0;
   if (cfg_.rx_desc > info.rx_desc_lim.nb_max && info.rx_desc_lim.nb_max)
     cfg_.rx_desc = info.rx_desc_lim.nb_max;
 
   // Queues no area is bound to still need a pool; packets there are
-  // dropped (counted as no-flow).
-  unsigned n = 2 * cfg_.rx_desc + 512;
+  // dropped. One pool serves them all: only unserved queues (never
+  // polled) and served queues between areas use it.
+  unsigned n = (top + 2u) * cfg_.rx_desc + 512;
   char name[RTE_MEMPOOL_NAMESIZE];
   std::snprintf(name, sizeof(name), "zcrxd_fallback%u", cfg.port);
   uint32_t room = cfg_.buf_len > RTE_MBUF_DEFAULT_BUF_SIZE ? cfg_.buf_len
@@ -61,8 +118,9 @@ int Port::open(const PortConfig& cfg) {
     std::fprintf(stderr, "zcrxd: fallback pool: %s\n", rte_strerror(rte_errno));
     return -rte_errno;
   }
+  closed_ = false;
 
-  uint16_t nb_rx = static_cast<uint16_t>(cfg.queue + 1);
+  uint16_t nb_rx = static_cast<uint16_t>(top + 1);
   uint16_t nb_tx = info.max_tx_queues ? 1 : 0;
   rte_eth_conf conf{};
   rc = rte_eth_dev_configure(cfg.port, nb_rx, nb_tx, &conf);
@@ -70,8 +128,17 @@ int Port::open(const PortConfig& cfg) {
     std::fprintf(stderr, "zcrxd: configure port %u: %s\n", cfg.port, rte_strerror(-rc));
     return rc;
   }
-  for (uint16_t q = 0; q < cfg.queue; q++) {
-    rc = setup_rx(q, fallback_);
+  st_.assign(cfg_.queues.size(), QueueState{});
+  queues_.clear();
+  for (uint32_t k = 0; k < cfg_.queues.size(); k++)
+    queues_.push_back(std::make_unique<Port>(*this, k));
+  for (uint16_t q = 0; q < nb_rx; q++) {
+    // Served queues are set up when their area is bound, or on the
+    // fallback pool when the port starts without them: a PMD such as
+    // net_pcap with infinite_rx fills its cache from the first pool a
+    // queue is set up on.
+    if (index_of(q) >= 0) continue;
+    rc = setup_queue(cfg.port, q, cfg_.rx_desc, socket_, fallback_, false);
     if (rc) {
       std::fprintf(stderr, "zcrxd: rx queue %u setup: %s\n", q, rte_strerror(-rc));
       return rc;
@@ -89,18 +156,22 @@ int Port::open(const PortConfig& cfg) {
   return 0;
 }
 
-int Port::bind_pool(rte_mempool* pool) {
-  if (started_) {
-    int rc = rte_eth_dev_stop(cfg_.port);
-    if (rc) return rc;
-    started_ = false;
+int Device::start_port() {
+  // A queue left unpolled still points at an area's pool: back to the
+  // fallback pool before the PMD may touch it again.
+  for (uint32_t j = 0; j < st_.size(); j++) {
+    if (st_[j].stale && setup_rx(j, fallback_) == 0) st_[j].stale = false;
+    // A served queue still without an area: the port needs it set up.
+    if (!st_[j].pool) {
+      int rc = setup_rx(j, fallback_);
+      if (rc) {
+        std::fprintf(stderr, "zcrxd: rx queue %u setup: %s\n", cfg_.queues[j],
+                     rte_strerror(-rc));
+        return rc;
+      }
+    }
   }
-  int rc = setup_rx(cfg_.queue, pool);
-  if (rc) {
-    std::fprintf(stderr, "zcrxd: rx queue setup on the area pool: %s\n", rte_strerror(-rc));
-    return rc;
-  }
-  rc = rte_eth_dev_start(cfg_.port);
+  int rc = rte_eth_dev_start(cfg_.port);
   if (rc) {
     std::fprintf(stderr, "zcrxd: start port %u: %s\n", cfg_.port, rte_strerror(-rc));
     return rc;
@@ -109,21 +180,98 @@ int Port::bind_pool(rte_mempool* pool) {
   return 0;
 }
 
-void Port::unbind() {
+int Device::restart_port(uint32_t k, rte_mempool* pool) {
+  // The PMD cannot set a queue up while running: every datapath stops
+  // polling, the port stops, the queue is set up, the port starts again.
+  pause(true);
+  int rc = rte_eth_dev_stop(cfg_.port);
+  if (rc) {
+    pause(false);
+    return rc;
+  }
+  started_ = false;
+  rc = setup_rx(k, pool);
+  if (rc) {
+    std::fprintf(stderr, "zcrxd: rx queue %u setup on the area pool: %s\n",
+                 cfg_.queues[k], rte_strerror(-rc));
+    setup_rx(k, fallback_);  // the other queues keep running
+  } else {
+    st_[k].bound = true;
+  }
+  int src = start_port();
+  pause(false);
+  return rc ? rc : src;
+}
+
+int Device::bind(uint32_t k, rte_mempool* pool) {
+  st_[k].stale = false;
+  if (started_ && runtime_setup_) {
+    rte_eth_dev_rx_queue_stop(cfg_.port, cfg_.queues[k]);  // -EINVAL if not running
+    int rc = setup_queue(cfg_.port, cfg_.queues[k], cfg_.rx_desc, socket_, pool, false);
+    if (rc == 0) rc = rte_eth_dev_rx_queue_start(cfg_.port, cfg_.queues[k]);
+    if (rc) {
+      std::fprintf(stderr, "zcrxd: rx queue %u runtime setup: %s\n", cfg_.queues[k],
+                   rte_strerror(-rc));
+      return rc;
+    }
+    st_[k].pool = pool;
+    st_[k].bound = true;
+    return 0;
+  }
+  if (started_) return restart_port(k, pool);
+  int rc = setup_rx(k, pool);
+  if (rc) {
+    std::fprintf(stderr, "zcrxd: rx queue %u setup on the area pool: %s\n", cfg_.queues[k],
+                 rte_strerror(-rc));
+    return rc;
+  }
+  st_[k].bound = true;
+  if (cfg_.start_when_all_bound && !runtime_setup_ && !all_bound()) return 0;
+  rc = start_port();
+  if (rc) {
+    st_[k].bound = false;
+    return rc;
+  }
+  // Queues bound earlier waited for this start: they may poll now.
+  bool waited = false;
+  for (uint32_t j = 0; j < st_.size(); j++) waited |= j != k && st_[j].bound;
+  if (waited) pause(false);
+  return 0;
+}
+
+void Device::unbind(uint32_t k) {
+  st_[k].bound = false;
+  if (started_ && runtime_setup_) {
+    rte_eth_dev_rx_queue_stop(cfg_.port, cfg_.queues[k]);
+    setup_rx(k, fallback_);
+    return;
+  }
+  bool others = std::any_of(st_.begin(), st_.end(), [](const QueueState& s) { return s.bound; });
+  if (started_ && others) {
+    // Stopping the port would stop the queues still receiving (and make
+    // net_pcap replay their files): leave this one unpolled instead. A
+    // virtual PMD holds no buffers between bursts; one that does gives
+    // them back when the queue is next set up or the port closes.
+    st_[k].stale = true;
+    return;
+  }
   if (started_) rte_eth_dev_stop(cfg_.port);
   started_ = false;
   // Releases the queue and with it whatever buffers the PMD held. A PMD
   // that cannot set the queue up again (net_pcap infinite_rx) fails here;
   // the queue then stays released until the next bind.
-  setup_rx(cfg_.queue, fallback_);
+  setup_rx(k, fallback_);
+  for (uint32_t j = 0; j < st_.size(); j++)
+    if (st_[j].stale && setup_rx(j, fallback_) == 0) st_[j].stale = false;
 }
 
-void Port::close() {
+void Device::close() {
   if (closed_) return;
   closed_ = true;
   if (started_) rte_eth_dev_stop(cfg_.port);
   started_ = false;
   rte_eth_dev_close(cfg_.port);
+  for (QueueState& s : st_) s = QueueState{};
   if (fallback_) rte_mempool_free(fallback_);
   fallback_ = nullptr;
 }

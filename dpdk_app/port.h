@@ -1,31 +1,99 @@
 // SPDX-License-Identifier: MIT
-// The served ethdev port: configuration, a private fallback pool for queues
-// no area is bound to, and rebinding the served RX queue to another pool.
+// The served ethdev port (Device) and its served RX queues (Port, one per
+// queue): configuration, a private fallback pool for queues no area is
+// bound to, and rebinding one served queue to another pool without
+// disturbing the others where the PMD allows it.
+//
+// Binding queue q to an area's pool:
+//  * the port is not running yet: set q up on the pool; start the port
+//    (with `start_when_all_bound`, only once every served queue has a pool);
+//  * the PMD sets queues up while running (RTE_ETH_DEV_CAPA_RUNTIME_RX_-
+//    QUEUE_SETUP): stop q alone, set it up, start it; served queues are
+//    configured with deferred start so none runs before it has an area;
+//  * otherwise: every datapath is paused (the pause hook; no one may poll a
+//    stopped queue), the port stops, q is set up, the port starts again and
+//    the datapaths resume. The kernel likewise restarts an RX queue when it
+//    binds a memory provider.
+// Unbinding queue q: with runtime setup, q stops and goes back to the
+// fallback pool; without it, when other served queues are bound and
+// receiving, the port keeps running and q is only left unpolled (it is
+// set up on the fallback pool at the next restart or when the port
+// closes, whichever comes first), so they lose nothing; when q was the
+// last bound queue the port stops and q is set up on the fallback pool.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
 
 struct rte_mempool;
 
 namespace zcrxd {
 
+class Device;
+
 struct PortConfig {
   uint16_t port = 0;
-  uint16_t queue = 0;
+  std::vector<uint16_t> queues{0};  // served RX queues, ascending, distinct
   uint32_t rx_desc = 1024;
   /// Buffer size of the fallback pool's mbufs (headroom included), the
   /// same as an area's niov: a PMD that sizes its frames by the first pool
   /// it sees (net_af_packet checks framesz against it) then accepts frames
   /// as large as the area can take.
   uint32_t buf_len = 4096;
+  /// Without runtime queue setup, start the port only when every served
+  /// queue has an area, so no bind restarts it (a restart makes net_pcap
+  /// replay its files from the start; infinite_rx cannot set a queue up
+  /// after a stop at all).
+  bool start_when_all_bound = false;
 };
 
+/// One served RX queue of the Device: what the engine's provider binds.
 class Port {
  public:
-  /// Configures `cfg.port` with queues 0..cfg.queue; the queues zcrxd does
-  /// not serve get a private fallback pool. The port starts only when an
-  /// area is bound to the served queue (bind_pool): with no consumer there
-  /// is nowhere to put packets, and a PMD such as net_pcap with
+  Port(Device& dev, uint32_t index) : dev_(dev), index_(index) {}
+
+  /// Sets the queue up on `pool` and starts it (see the file comment). The
+  /// caller guarantees no thread polls this queue meanwhile; the others
+  /// are paused through the device's pause hook when needed. 0 or -errno;
+  /// on failure the queue is left stopped.
+  int bind_pool(rte_mempool* pool);
+  /// Gives the queue back to the fallback pool (see the file comment).
+  /// The caller guarantees no thread polls this queue any more.
+  void unbind();
+  /// The queue is bound and the port runs: its datapath may poll it.
+  bool started() const;
+
+  uint16_t id() const;
+  uint16_t queue() const;
+  /// Position of this queue among the served ones.
+  uint32_t index() const { return index_; }
+  int socket() const;
+  /// True for a device on the vdev bus: it holds no mbufs between bursts
+  /// (it allocates while receiving), so free buffers can gate polling.
+  bool is_virtual() const;
+  /// Whether the device needs IOVA DMA mappings of external memory.
+  bool needs_dma_map() const;
+  rte_mempool* fallback_pool() const;
+  const char* driver() const;
+  Device& device() const { return dev_; }
+
+ private:
+  Device& dev_;
+  uint32_t index_;
+};
+
+class Device {
+ public:
+  Device() = default;
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  /// Configures `cfg.port` with RX queues 0..max(cfg.queues) (and a TX
+  /// queue when the PMD has one); every queue starts on a private fallback
+  /// pool. The port starts only when an area is bound: with no consumer
+  /// there is nowhere to put packets, and a PMD such as net_pcap with
   /// infinite_rx fills its cache from the first pool it is given.
   /// Returns 0 or -errno (-ENODEV: no such port or queue), after printing
   /// the reason to stderr.
@@ -33,37 +101,59 @@ class Port {
   /// Stops and closes the port.
   void close();
 
-  /// Sets the served queue up on `pool` and (re)starts the port: the
-  /// kernel likewise restarts an RX queue when it binds a memory provider.
-  /// The caller guarantees no thread polls the queue meanwhile. 0 or
-  /// -errno; on failure the port is left stopped.
-  int bind_pool(rte_mempool* pool);
-  /// Stops the port and sets the served queue up on the fallback pool, so
-  /// the PMD gives back every buffer of the area it held.
-  void unbind();
-  bool started() const { return started_; }
+  /// Called on the control thread with `true` before the whole port stops
+  /// (every datapath must stop polling before it returns) and with `false`
+  /// once it runs again, or once it started with several queues bound.
+  void set_pause_hook(std::function<void(bool pause)> hook) { pause_hook_ = std::move(hook); }
+  /// True between the two pause hook calls.
+  bool paused() const { return paused_; }
+
+  uint32_t num_queues() const { return static_cast<uint32_t>(queues_.size()); }
+  /// The k-th served queue (k < num_queues()).
+  Port& queue(uint32_t k) { return *queues_[k]; }
+  /// Position of RX queue `rxq` among the served ones, or -1.
+  int index_of(uint32_t rxq) const;
+  /// Whether `pool` may still be referenced by the PMD (a queue left
+  /// unpolled keeps its pool until the next restart): it must not be freed.
+  bool uses_pool(const rte_mempool* pool) const;
+  bool runtime_queue_setup() const { return runtime_setup_; }
 
   uint16_t id() const { return cfg_.port; }
-  uint16_t queue() const { return cfg_.queue; }
   int socket() const { return socket_; }
-  /// True for a device on the vdev bus: it holds no mbufs between bursts
-  /// (it allocates while receiving), so free buffers can gate polling.
   bool is_virtual() const { return virtual_; }
-  /// Whether the device needs IOVA DMA mappings of external memory.
   bool needs_dma_map() const { return !virtual_; }
   rte_mempool* fallback_pool() const { return fallback_; }
   const char* driver() const { return driver_; }
 
  private:
-  int setup_rx(uint16_t q, rte_mempool* pool);
+  friend class Port;
+  struct QueueState {
+    rte_mempool* pool = nullptr;  // what the PMD's queue is set up on
+    bool bound = false;           // an area's pool is (to be) in use
+    bool stale = false;           // unbound, still set up on the area's pool
+  };
+
+  int setup_rx(uint32_t k, rte_mempool* pool);
+  int bind(uint32_t k, rte_mempool* pool);
+  void unbind(uint32_t k);
+  bool running(uint32_t k) const { return started_ && st_[k].bound && st_[k].pool && !paused_; }
+  int start_port();
+  int restart_port(uint32_t k, rte_mempool* pool);
+  void pause(bool on);
+  bool all_bound() const;
 
   PortConfig cfg_{};
   int socket_ = 0;
   bool virtual_ = false;
+  bool runtime_setup_ = false;
   bool started_ = false;
-  bool closed_ = false;
+  bool paused_ = false;
+  bool closed_ = true;
   const char* driver_ = "";
   rte_mempool* fallback_ = nullptr;
+  std::vector<std::unique_ptr<Port>> queues_;
+  std::vector<QueueState> st_;
+  std::function<void(bool)> pause_hook_;
 };
 
 }  // namespace zcrxd

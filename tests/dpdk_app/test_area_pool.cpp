@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The extbuf area pool under a real EAL (--no-huge, net_null): every mbuf
 // is attached to exactly one niov of the memfd area, the niov <-> mbuf
-// maps agree, and a PMD bound to the pool receives into the area.
+// maps agree, and a PMD bound to the pool receives into the area; the
+// device binds several served queues without losing the others.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <rte_eal.h>
@@ -91,8 +92,11 @@ TEST_CASE("a PMD bound to the area pool receives into the area") {
   int err = 0;
   auto pool = AreaPool::create(a.base, a.len, 4096, 904, 0, -1, &err);
   REQUIRE(pool);
-  Port port;
-  REQUIRE(port.open({0, 0, 256}) == 0);
+  Device dev;
+  PortConfig cfg;
+  cfg.rx_desc = 256;
+  REQUIRE(dev.open(cfg) == 0);
+  Port& port = dev.queue(0);
   CHECK_FALSE(port.started());  // nothing to receive into yet
   REQUIRE(port.bind_pool(pool->pool()) == 0);
   CHECK(port.started());
@@ -104,15 +108,107 @@ TEST_CASE("a PMD bound to the area pool receives into the area") {
   rte_pktmbuf_free_bulk(pkts, n);
   port.unbind();
   CHECK_FALSE(port.started());
-  port.close();
+  CHECK_FALSE(dev.uses_pool(pool->pool()));
+  dev.close();
   CHECK(pool->full());
+}
+
+// Receives one burst on `q` and checks every mbuf is a niov of `pool`.
+void expect_rx_into(uint16_t port, uint16_t q, const AreaPool& pool) {
+  rte_mbuf* pkts[32];
+  uint16_t n = 0;
+  for (int i = 0; i < 100 && n == 0; i++) n = rte_eth_rx_burst(port, q, pkts, 32);
+  REQUIRE(n > 0);
+  for (uint16_t i = 0; i < n; i++) CHECK(pool.niov_of(pkts[i]) != UINT32_MAX);
+  rte_pktmbuf_free_bulk(pkts, n);
+}
+
+TEST_CASE("two served queues: binding the second restarts the port with both paused; "
+          "unbinding one leaves the other running") {
+  Area a0(4u << 20), a1(4u << 20);
+  int err = 0;
+  auto p0 = AreaPool::create(a0.base, a0.len, 4096, 905, 0, -1, &err);
+  auto p1 = AreaPool::create(a1.base, a1.len, 4096, 906, 0, -1, &err);
+  REQUIRE(p0);
+  REQUIRE(p1);
+  Device dev;
+  PortConfig cfg;
+  cfg.port = 1;  // each test closes its port: a port of its own
+  cfg.queues = {0, 1};
+  cfg.rx_desc = 256;
+  REQUIRE(dev.open(cfg) == 0);
+  REQUIRE(dev.num_queues() == 2);
+  CHECK(dev.index_of(1) == 1);
+  CHECK(dev.index_of(2) == -1);
+  CHECK_FALSE(dev.runtime_queue_setup());  // net_null: stop, set up, start
+  std::vector<bool> hook;
+  dev.set_pause_hook([&](bool pause) {
+    hook.push_back(pause);
+    // While paused no queue may be polled.
+    if (pause) CHECK_FALSE(dev.queue(0).started());
+  });
+  REQUIRE(dev.queue(0).bind_pool(p0->pool()) == 0);
+  CHECK(dev.queue(0).started());
+  CHECK_FALSE(dev.queue(1).started());
+  CHECK(hook.empty());  // the first bind starts the port: nothing to pause
+  REQUIRE(dev.queue(1).bind_pool(p1->pool()) == 0);
+  CHECK(hook == std::vector<bool>{true, false});
+  CHECK(dev.queue(0).started());
+  CHECK(dev.queue(1).started());
+  expect_rx_into(1, 0, *p0);
+  expect_rx_into(1, 1, *p1);
+  // Queue 0 leaves: the port keeps running for queue 1, which is not paused.
+  dev.queue(0).unbind();
+  CHECK(hook.size() == 2);
+  CHECK_FALSE(dev.queue(0).started());
+  CHECK(dev.queue(1).started());
+  CHECK(dev.uses_pool(p0->pool()));  // left set up until the next restart
+  expect_rx_into(1, 1, *p1);
+  // The last one leaves: the port stops and both go back to the fallback.
+  dev.queue(1).unbind();
+  CHECK_FALSE(dev.queue(1).started());
+  CHECK_FALSE(dev.uses_pool(p0->pool()));
+  CHECK_FALSE(dev.uses_pool(p1->pool()));
+  dev.close();
+  CHECK(p0->full());
+  CHECK(p1->full());
+}
+
+TEST_CASE("start_when_all_bound: the port starts once every served queue has a pool") {
+  Area a0(4u << 20), a1(4u << 20);
+  int err = 0;
+  auto p0 = AreaPool::create(a0.base, a0.len, 4096, 907, 0, -1, &err);
+  auto p1 = AreaPool::create(a1.base, a1.len, 4096, 908, 0, -1, &err);
+  REQUIRE(p0);
+  REQUIRE(p1);
+  Device dev;
+  PortConfig cfg;
+  cfg.port = 2;
+  cfg.queues = {0, 1};
+  cfg.rx_desc = 256;
+  cfg.start_when_all_bound = true;
+  REQUIRE(dev.open(cfg) == 0);
+  int resumed = 0, paused = 0;
+  dev.set_pause_hook([&](bool pause) { (pause ? paused : resumed)++; });
+  REQUIRE(dev.queue(1).bind_pool(p1->pool()) == 0);
+  CHECK_FALSE(dev.queue(1).started());  // waits for queue 0
+  REQUIRE(dev.queue(0).bind_pool(p0->pool()) == 0);
+  CHECK(dev.queue(0).started());
+  CHECK(dev.queue(1).started());
+  CHECK(paused == 0);   // no restart
+  CHECK(resumed == 1);  // queue 1 is told it may poll now
+  expect_rx_into(2, 1, *p1);
+  dev.close();
+  CHECK(p0->full());
+  CHECK(p1->full());
 }
 
 int main(int argc, char** argv) {
   std::string prefix = "zcrxd_unit_" + std::to_string(getpid());
   const char* eal[] = {"test", "--no-huge", "-m", "128", "--no-pci", "--no-telemetry",
                        "--file-prefix", prefix.c_str(), "-l", "0",
-                       "--log-level", "lib.eal:error", "--vdev", "net_null0"};
+                       "--log-level", "lib.eal:error", "--vdev", "net_null0",
+                       "--vdev", "net_null1", "--vdev", "net_null2"};
   if (rte_eal_init(static_cast<int>(sizeof(eal) / sizeof(eal[0])),
                    const_cast<char**>(eal)) < 0) {
     std::printf("SKIP: EAL init failed (no --no-huge support here?)\n");

@@ -88,3 +88,73 @@ TEST_CASE("--help is seen after -- or without --, not inside EAL args") {
   for (auto& s : c) x.push_back(s.data());
   CHECK_FALSE(wants_help(5, x.data()));
 }
+
+TEST_CASE("--queue takes one number, a list and ranges, served in ascending order") {
+  Options o;
+  REQUIRE(run({"--queue", "3"}, &o) == 0);
+  CHECK(o.queues == std::vector<uint16_t>{3});
+  CHECK(o.queue == 3);
+  Options d;
+  REQUIRE(run({}, &d) == 0);
+  CHECK(d.queues == std::vector<uint16_t>{0});
+  Options l;
+  REQUIRE(run({"--queue", "0,1"}, &l) == 0);
+  CHECK(l.queues == std::vector<uint16_t>{0, 1});
+  Options r;
+  REQUIRE(run({"--queue", "0-1"}, &r) == 0);
+  CHECK(r.queues == std::vector<uint16_t>{0, 1});
+  Options m;
+  REQUIRE(run({"--queue", "7,2-4,0"}, &m) == 0);
+  CHECK(m.queues == std::vector<uint16_t>{0, 2, 3, 4, 7});
+  CHECK(m.queue == 0);  // the first served queue
+  Options s;
+  REQUIRE(run({"--queue", "5-5"}, &s) == 0);
+  CHECK(s.queues == std::vector<uint16_t>{5});
+  Options big;
+  REQUIRE(run({"--queue", "1008-1023"}, &big) == 0);  // 16 queues, the highest index
+  CHECK(big.queues.size() == kMaxQueues);
+  CHECK(big.queues.back() == kMaxQueueIndex);
+}
+
+TEST_CASE("--queue rejects duplicates, bad ranges, out-of-range and too many queues") {
+  Options o;
+  CHECK(run({"--queue", "1,1"}, &o) == -EINVAL);
+  CHECK(run({"--queue", "0-2,2"}, &o) == -EINVAL);
+  CHECK(run({"--queue", "3-1"}, &o) == -EINVAL);
+  CHECK(run({"--queue", "1024"}, &o) == -EINVAL);
+  CHECK(run({"--queue", "0-16"}, &o) == -EINVAL);  // 17 queues
+  CHECK(run({"--queue", ""}, &o) == -EINVAL);
+  CHECK(run({"--queue", "0,"}, &o) == -EINVAL);
+  CHECK(run({"--queue", ",0"}, &o) == -EINVAL);
+  CHECK(run({"--queue", "-1"}, &o) == -EINVAL);
+  CHECK(run({"--queue", "1-"}, &o) == -EINVAL);
+  CHECK(run({"--queue", "0-1-2"}, &o) == -EINVAL);
+  CHECK(run({"--queue", "x"}, &o) == -EINVAL);
+  CHECK(run({"--queue", "+1"}, &o) == -EINVAL);
+  CHECK(run({"--queue", "99999999"}, &o) == -EINVAL);
+  // A failed parse leaves the served queues alone.
+  CHECK(o.queues == std::vector<uint16_t>{0});
+}
+
+TEST_CASE("a bad --queue says why in one line") {
+  std::vector<uint16_t> q;
+  char buf[256] = {};
+  FILE* f = fmemopen(buf, sizeof(buf) - 1, "w");
+  REQUIRE(f);
+  CHECK(parse_queue_list("2,2", &q, f) == -EINVAL);
+  std::fclose(f);
+  std::string msg(buf);
+  CHECK(msg == "zcrxd: invalid --queue '2,2': a queue named twice\n");
+  CHECK(q.empty());
+}
+
+TEST_CASE("--help documents --queue lists") {
+  char buf[8192] = {};
+  FILE* f = fmemopen(buf, sizeof(buf) - 1, "w");
+  REQUIRE(f);
+  print_usage(f);
+  std::fclose(f);
+  std::string text(buf);
+  CHECK(text.find("--queue LIST") != std::string::npos);
+  CHECK(text.find("A-B") != std::string::npos);
+}
