@@ -13,12 +13,16 @@
 #include <memory>
 #include <vector>
 
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 
 namespace zcrxd {
 
 class AreaPool {
  public:
+  static constexpr uint32_t kPutBatch = 64;  // mbufs per put_niovs() put
+
   /// Builds the pool over `len` bytes at `base` (page aligned, a multiple
   /// of `buf_len`, which is a power of two >= 2048). `dma_port` >= 0 maps
   /// the memory for that port's device. Returns nullptr and sets `*err`
@@ -52,8 +56,34 @@ class AreaPool {
   rte_mbuf* mbuf(uint32_t idx) const { return mbufs_[idx]; }
 
   /// Buffers currently in the pool (not held by the PMD, the datapath or
-  /// consumers).
+  /// consumers). Sums every lcore's cache: a control-side figure.
   unsigned available() const;
+  /// Buffers the calling thread can allocate now: the pool's shared store
+  /// plus this lcore's cache (other lcores' caches are out of its reach).
+  /// A few loads, for the datapath's per-iteration gate. [datapath]
+  unsigned available_here() const {
+    // The pool driver's count of its shared store: what
+    // rte_mempool_avail_count starts from, before it walks every lcore's
+    // cache (rte_mempool_ops_get_count is not exported).
+    unsigned n = rte_mempool_get_ops(pool_->ops_index)->get_count(pool_);
+    if (const rte_mempool_cache* c = rte_mempool_default_cache(pool_, rte_lcore_id()))
+      n += c->len;
+    return n;
+  }
+  /// Puts `n` niovs (indices < num_niovs(), held by nobody) back into the
+  /// pool in one bulk put. Their mbufs are as the datapath left them:
+  /// single-segment, one reference, on their pinned niov, so the PMD may
+  /// take them again with a raw allocation. [datapath]
+  void put_niovs(const uint32_t* idx, uint32_t n) const {
+    rte_mbuf* batch[kPutBatch];
+    while (n) {
+      const uint32_t k = n < kPutBatch ? n : kPutBatch;
+      for (uint32_t i = 0; i < k; i++) batch[i] = mbufs_[idx[i]];
+      rte_mempool_put_bulk(pool_, reinterpret_cast<void**>(batch), k);
+      idx += k;
+      n -= k;
+    }
+  }
   /// True when every buffer is back.
   bool full() const;
 

@@ -66,12 +66,14 @@ struct Datapath::Burst {
 
 Datapath::Datapath(const DatapathConfig& cfg, DpStats& stats)
     : cfg_(cfg), st_(stats), owned_(std::make_unique<Snapshot>()) {
+  owned_->seq = ++publish_seq_;
   cur_.store(owned_.get(), std::memory_order_release);
 }
 
 Datapath::~Datapath() = default;
 
 void Datapath::publish(std::unique_ptr<Snapshot> next) {
+  next->seq = ++publish_seq_;
   // seq_cst: ordered before the epoch read in synchronize(), so an
   // iteration that starts after that read loads `next` (see run()).
   cur_.store(next.get(), std::memory_order_seq_cst);
@@ -91,16 +93,51 @@ void Datapath::synchronize() {
     std::this_thread::yield();
 }
 
-uint32_t Datapath::refill(const Snapshot& s) {
+void Datapath::watch_entries(const Snapshot& s) {
   Ifq* real = s.real;
-  if (!real) return 0;
-  uint32_t slots = real->entry_slots();
-  uint32_t total = 0;
+  watch_snap_ = s.seq;
+  watch_n_ = 0;
+  // The generation first: an entry added after this read bumps it again,
+  // and the next iteration rebuilds.
+  watch_gen_ = real->entries_generation();
+  const uint32_t slots = real->entry_slots();
   for (uint32_t i = 0; i < slots; i++) {
     Ifq* e = real->entry_at(i);
-    if (e) total += e->refill(kRefillBudget);
+    if (!e) continue;
+    auto* base = static_cast<uint8_t*>(e->rq_base());
+    const zcrx::RqRegionLayout& l = e->rq_layout();
+    watch_[watch_n_++] = {e, reinterpret_cast<uint32_t*>(base + l.off.head),
+                          reinterpret_cast<uint32_t*>(base + l.off.tail)};
   }
-  if (total) st_.refilled.add(total);
+}
+
+uint32_t Datapath::refill(const Snapshot& s) {
+  Ifq* real = s.real;
+  const AreaPool* pool = s.pool;
+  if (!real || !pool) return 0;
+  // The entry table changes only with its generation; removing an entry
+  // waits for our quiescent point, so pointers cached in an earlier
+  // iteration stay valid until the generation we read here says otherwise.
+  if (s.seq != watch_snap_ || real->entries_generation() != watch_gen_) watch_entries(s);
+  uint32_t total = 0;
+  uint32_t idx[kRefillBudget];
+  for (uint32_t i = 0; i < watch_n_; i++) {
+    const RqWatch& w = watch_[i];
+    // relaxed: a hint only. An RQE whose tail store we do not see yet is
+    // drained on a later iteration; refill_burst reads the tail itself
+    // with acquire before it touches any RQE. A consumer that rewrites its
+    // head only keeps its own buffers from coming back.
+    if (std::atomic_ref<uint32_t>(*w.tail).load(std::memory_order_relaxed) ==
+        std::atomic_ref<uint32_t>(*w.head).load(std::memory_order_relaxed))
+      continue;
+    const uint32_t n = w.entry->refill_burst(kRefillBudget, idx);
+    if (n) pool->put_niovs(idx, n);  // straight back where the PMD allocates
+    total += n;
+  }
+  if (total) {
+    st_.refilled.add(total);
+    st_.returned.add(total);
+  }
   return total;
 }
 
@@ -137,6 +174,30 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b) {
     b.no_buffers++;
     b.drop(m);
     return;
+  }
+  // The common case first: one segment, a niov of the area, in bounds,
+  // with bytes to deliver past the headers. Everything else (chains,
+  // foreign buffers, bad lengths, empty datagrams) takes the general path.
+  if (m->next == nullptr) {
+    const uint32_t idx = pool->niov_of(m);
+    const uint32_t dl = m->data_len;
+    const uint32_t doff = m->data_off;
+    if (idx != UINT32_MAX && doff + dl <= pool->niov_size() && skip0 < dl && left0 != 0) {
+      if (!ring->reserve(req->limited ? 2u : 1u)) {
+        b.cq_full++;
+        ring->count_overflow();
+        b.drop(m);
+        return;
+      }
+      const uint32_t len = dl - skip0 < left0 ? dl - skip0 : left0;
+      m->pkt_len = dl;  // held alone until the consumer refills it
+      m->nb_segs = 1;
+      const uint64_t off = req->entry->deliver(idx, doff + skip0);
+      b.bytes += ring->post_data(*req, len, off, tsc);
+      b.delivered++;
+      b.packets++;
+      return;
+    }
   }
   // First pass: check every segment and count the CQEs and the niovs the
   // packet needs, so that it is delivered whole or not at all.
@@ -293,7 +354,7 @@ bool Datapath::poll_once() {
     // A virtual PMD allocates while it receives and drops what it cannot
     // place: poll only when a whole burst fits, so a slow consumer slows
     // the source instead of losing packets.
-    bool room = s->pool->available() >= cfg_.burst;
+    bool room = s->pool->available_here() >= cfg_.burst;
     if (!room) {
       if (!starved_) s->real->report_no_buffers();
       st_.rx_polls_gated.add(1);

@@ -20,6 +20,7 @@
 #include "flow.h"
 #include "ring_dp.h"
 #include "stats.h"
+#include "zcrx/core/engine.h"
 
 struct rte_mbuf;
 
@@ -45,6 +46,9 @@ struct Snapshot {
   Ifq* real = nullptr;              // real ifq bound to the queue
   AreaPool* pool = nullptr;         // its area's pool
   bool rx = false;                  // the port runs and may be polled
+  /// Set by Datapath::publish, never reused: what the loop keys its caches
+  /// on (a new snapshot may sit where a freed one was).
+  uint64_t seq = 0;
 };
 
 struct DatapathConfig {
@@ -83,8 +87,11 @@ class Datapath {
 
  private:
   struct Burst;
-  /// Returns the niovs refilled.
+  /// Drains the RQs of the bound ifq's entries that have RQEs queued and
+  /// puts the freed niovs back into the area pool. Returns the niovs freed.
   uint32_t refill(const Snapshot& s);
+  /// Rebuilds watch_ from `s.real`'s entry table.
+  void watch_entries(const Snapshot& s);
   /// Returns the packets received.
   uint32_t receive(const Snapshot& s);
   void deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b);
@@ -101,6 +108,20 @@ class Datapath {
   std::atomic<uint32_t> armed_{0};
   bool gate_open_ = false;
   bool starved_ = false;
+
+  // The live entries of the bound ifq with their RQ index words, rebuilt
+  // when the table's generation (or the ifq) changes, so an iteration
+  // checks each RQ with two loads and drains only those with RQEs queued.
+  struct RqWatch {
+    Ifq* entry;
+    uint32_t* head;  // in the consumer's RQ region: read only
+    uint32_t* tail;
+  };
+  RqWatch watch_[zcrx::core::kMaxEntriesPerIfq];
+  uint32_t watch_n_ = 0;
+  uint32_t watch_gen_ = 0;
+  uint64_t watch_snap_ = 0;  // Snapshot::seq the table was built under
+  uint64_t publish_seq_ = 0; // [control] last Snapshot::seq handed out
 };
 
 }  // namespace zcrxd
