@@ -23,6 +23,8 @@ static_assert(offsetof(zcrx_cqe32, flags) == offsetof(io_uring_cqe32, cqe.flags)
 static_assert(offsetof(zcrx_cqe32, off) == offsetof(io_uring_cqe32, zcqe.off));
 static_assert(offsetof(zcrx_cqe32, pad) == offsetof(io_uring_cqe32, zcqe.__pad));
 static_assert(ZCRX_CQE_F_MORE == zcrx::uapi::kCqeFMore);
+static_assert(ZCRX_EVT_ALLOC_FAIL == zcrx::uapi::ZCRX_EVENT_ALLOC_FAIL);
+static_assert(ZCRX_EVT_COPY == zcrx::uapi::ZCRX_EVENT_COPY);
 
 namespace {
 
@@ -58,7 +60,17 @@ int zcrx_create(zcrx_ring* ring, uint32_t sq_entries, uint32_t cq_entries) {
 int zcrx_ring_fd(const zcrx_ring* ring) { return ring->ring.ring_fd(); }
 
 int zcrx_register_ifq(zcrx_ring* ring, const zcrx_ifq_params* p, zcrx_ifq** out) {
+  return zcrx_register_ifq_events(ring, p, nullptr, out);
+}
+
+int zcrx_register_ifq_events(zcrx_ring* ring, const zcrx_ifq_params* p,
+                             const zcrx_event_params* ev, zcrx_ifq** out) {
   zcrx::IfqParams q;
+  if (ev != nullptr) {
+    q.event_mask = ev->type_mask;
+    q.event_user_data = ev->user_data;
+    q.event_stats = ev->stats != 0;
+  }
   q.port = p->port;
   q.queue = p->queue;
   q.rq_entries = p->rq_entries;
@@ -89,6 +101,22 @@ int zcrx_clone(zcrx_ring* ring, int src_ring_fd, uint32_t src_zcrx_id, uint32_t 
 
 int zcrx_export(zcrx_ring* ring, uint32_t zcrx_id) { return ring->ring.export_ifq(zcrx_id); }
 int zcrx_flush_rq(zcrx_ring* ring, uint32_t zcrx_id) { return ring->ring.flush_rq(zcrx_id); }
+
+int zcrx_arm_event(zcrx_ring* ring, uint32_t zcrx_id, uint32_t type) {
+  return ring->ring.arm_event(zcrx_id, type);
+}
+
+int zcrx_ifq_event(const zcrx_ifq* ifq, const zcrx_cqe32* cqe) {
+  return cxx(ifq)->event_type(to_cxx(cqe));
+}
+
+int zcrx_ifq_copy_stats(const zcrx_ifq* ifq, uint64_t* copy_count, uint64_t* copy_bytes) {
+  zcrx::uapi::zcrx_stats s{};
+  if (!cxx(ifq)->copy_stats(&s)) return -ENOENT;
+  *copy_count = s.copy_count;
+  *copy_bytes = s.copy_bytes;
+  return 0;
+}
 
 int zcrx_open_udp_flow(zcrx_ring* ring, uint32_t zcrx_id, uint16_t port) {
   return ring->ring.open_flow(zcrx_id, zcrx::FlowSpec::udp(port));

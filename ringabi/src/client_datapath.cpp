@@ -40,6 +40,15 @@ Ifq::~Ifq() {
   if (area_fd_ >= 0) close(area_fd_);
 }
 
+bool Ifq::copy_stats(uapi::zcrx_stats* out) const {
+  if (stats_ == nullptr) return false;
+  // relaxed: zcrxd's datapath writes these counters with relaxed stores;
+  // they are statistics and publish nothing.
+  out->copy_count = std::atomic_ref<uint64_t>(stats_->copy_count).load(std::memory_order_relaxed);
+  out->copy_bytes = std::atomic_ref<uint64_t>(stats_->copy_bytes).load(std::memory_order_relaxed);
+  return true;
+}
+
 void Ifq::flush_refills() {
   if (rq_queued_ == 0) return;
   rq_.commit(rq_queued_);

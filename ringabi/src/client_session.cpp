@@ -248,13 +248,34 @@ int Ring::register_ifq(const IfqParams& p, Ifq** out) {
   req.area.addr = 0;
   req.area.len = len;
   req.port = p.port;
+  const bool events = p.event_mask != 0 || p.event_stats;
+  if (events) {
+    // The kernel reads the descriptor through this pointer; zcrxd gets
+    // the descriptor by value and only tests the pointer for zero.
+    req.reg.event_desc = reinterpret_cast<uintptr_t>(&req.event);
+    req.event.user_data = p.event_user_data;
+    req.event.type_mask = p.event_mask;
+    if (p.event_stats) {
+      req.event.flags = uapi::kZcrxEventDescFlagStats;
+      req.event.stats_offset = stats_offset_for(p.rq_entries);
+    }
+  }
   RegisterIfqReply rep{};
   int rq_fd;
   int r = call(kOpRegisterIfq, &req, sizeof(req), &afd, 1, &rep, sizeof(rep), &rq_fd, 1, 1);
   close(afd);  // zcrxd holds its own reference; the mapping keeps ours alive
   if (r >= 0) {
     r = add_ifq(rep, rq_fd, -1, static_cast<uint8_t*>(base), len, out);
-    if (r >= 0) return r;
+    if (r >= 0) {
+      Ifq* q = *out;
+      q->event_mask_ = req.event.type_mask;
+      q->event_user_data_ = req.event.user_data;
+      const uint64_t so = req.event.stats_offset;
+      if (p.event_stats && so != 0 && so % alignof(uapi::zcrx_stats) == 0 &&
+          so <= q->rq_size_ - sizeof(uapi::zcrx_stats))
+        q->stats_ = reinterpret_cast<uapi::zcrx_stats*>(static_cast<char*>(q->rq_base_) + so);
+      return r;
+    }
     close(rq_fd);
   }
   munmap(base, len);
@@ -308,6 +329,14 @@ int Ring::flush_rq(uint32_t zcrx_id) {
   CtrlReq req{};
   req.ctrl.zcrx_id = zcrx_id;
   req.ctrl.op = uapi::ZCRX_CTRL_FLUSH_RQ;
+  return call(kOpCtrl, &req, sizeof(req), nullptr, 0, nullptr, 0, nullptr, 0, 0);
+}
+
+int Ring::arm_event(uint32_t zcrx_id, uint32_t type) {
+  CtrlReq req{};
+  req.ctrl.zcrx_id = zcrx_id;
+  req.ctrl.op = uapi::ZCRX_CTRL_ARM_EVENT;
+  req.ctrl.zc_arm_event.event_type = type;
   return call(kOpCtrl, &req, sizeof(req), nullptr, 0, nullptr, 0, nullptr, 0, 0);
 }
 

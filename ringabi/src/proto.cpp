@@ -49,6 +49,11 @@ int check_register_ifq(const RegisterIfqReq& r) {
     return -EINVAL;
   if (area.flags != 0 || area.dmabuf_fd != 0 || !all_zero(area.__resv2, sizeof(area.__resv2)))
     return -EINVAL;
+  if (reg.event_desc == 0 || reg.flags != 0) {
+    // No descriptor (or a clone/import, which carries none): nothing in it.
+    if (reg.flags != 0 && reg.event_desc != 0) return -EINVAL;
+    if (!all_zero(&r.event, sizeof(r.event))) return -EINVAL;
+  }
   if (reg.flags == 0) {
     if (area.len == 0 || area.len % kAreaAlign != 0 || area.addr % kAreaAlign != 0)
       return -EINVAL;
@@ -62,6 +67,11 @@ int check_register_ifq(const RegisterIfqReq& r) {
 
 int check_ctrl(const CtrlReq& r, uint32_t want_op) {
   const auto& c = r.ctrl;
+  if (want_op == uapi::ZCRX_CTRL_FLUSH_RQ && c.op == uapi::ZCRX_CTRL_ARM_EVENT) {
+    // The type is the engine's to judge (its errno); reserved words are ours.
+    if (!all_zero(c.__resv, sizeof(c.__resv))) return -EINVAL;
+    return all_zero(c.zc_arm_event.__resv, sizeof(c.zc_arm_event.__resv)) ? 0 : -EINVAL;
+  }
   if (c.op != want_op) return -EINVAL;
   if (!all_zero(c.__resv, sizeof(c.__resv))) return -EINVAL;
   // Both union members span the same 48 bytes: FLUSH_RQ has only reserved
@@ -166,6 +176,19 @@ int validate_reply(const void* buf, size_t n, uint16_t op, uint32_t seq, int32_t
   if (n != want) return -EINVAL;
   if (result) *result = rh.result;
   return 0;
+}
+
+uint64_t stats_offset(const RqRegionLayout& l) {
+  if (l.rq_entries == 0) return 0;
+  const uint64_t rq_end =
+      uint64_t{l.off.rqes} + sizeof(uapi::io_uring_zcrx_rqe) * uint64_t{l.rq_entries};
+  const uint64_t off = (rq_end + kCacheLine - 1) & ~uint64_t{kCacheLine - 1};
+  return off + sizeof(uapi::zcrx_stats) <= l.size ? off : 0;
+}
+
+uint64_t stats_offset_for(uint32_t rq_entries) {
+  const uint32_t n = round_ring_entries(rq_entries, kMaxRqEntries);
+  return n == 0 ? 0 : stats_offset(rq_region_layout(n));
 }
 
 MsgHeader make_header(uint16_t op, uint32_t seq) {

@@ -136,6 +136,10 @@ void Server::end_session(Session* s) {
   s->requests.clear();
   for (auto& q : s->ifqs) {
     Area& a = *q->area;
+    if (a.master == s) {  // the master ring is gone: no events, no stats
+      a.master = nullptr;
+      a.stats = nullptr;
+    }
     for (uint32_t i = 0; i < a.owner.size(); i++)
       if (a.owner[i] == q.get()) {
         a.owner[i] = nullptr;
@@ -255,6 +259,7 @@ int Server::handle(Session* s, const MsgHeader& h, const unsigned char* body, Re
     case kOpRegisterIfq: {
       RegisterIfqReq req;
       std::memcpy(&req, body, sizeof(req));
+      last_register_ = req;
       const int fd = m.fds[0];
       std::shared_ptr<Area> area;
       uint32_t rq_entries = req.reg.rq_entries;
@@ -303,6 +308,9 @@ int Server::handle(Session* s, const MsgHeader& h, const unsigned char* body, Re
       }
       uint32_t rq = round_ring_entries(rq_entries, kMaxRqEntries);
       if (rq == 0) return -EINVAL;
+      const uapi::zcrx_event_desc ev = req.reg.event_desc ? req.event : uapi::zcrx_event_desc{};
+      if (ev.type_mask & ~uapi::kZcrxEventTypeMask) return -EINVAL;
+      if (ev.flags & ~uapi::kZcrxEventDescFlagStats) return -EINVAL;
       auto q = std::make_unique<Ifq>();
       q->id = s->next_id++;
       q->area = area;
@@ -310,6 +318,20 @@ int Server::handle(Session* s, const MsgHeader& h, const unsigned char* body, Re
       q->rq_fd = make_region(q->rq_layout.size, &q->rq_base);
       if (q->rq_fd < 0) return q->rq_fd;
       q->rq = rq_consumer(q->rq_base, q->rq_layout.off, rq);
+      if (ev.flags & uapi::kZcrxEventDescFlagStats) {
+        if (ev.stats_offset != stats_offset(q->rq_layout)) {
+          munmap(q->rq_base, q->rq_layout.size);
+          close(q->rq_fd);
+          return -ERANGE;
+        }
+        area->stats = reinterpret_cast<uapi::zcrx_stats*>(static_cast<char*>(q->rq_base) +
+                                                          ev.stats_offset);
+      }
+      if (!shared) {
+        area->event_mask = ev.type_mask;
+        area->event_user_data = ev.user_data;
+        if (ev.type_mask != 0) area->master = s;
+      }
       RegisterIfqReply rep{};
       rep.reg = req.reg;
       rep.reg.zcrx_id = q->id;
@@ -348,7 +370,16 @@ int Server::handle(Session* s, const MsgHeader& h, const unsigned char* body, Re
     case kOpCtrl: {
       CtrlReq req;
       std::memcpy(&req, body, sizeof(req));
-      if (!find_ifq(s, req.ctrl.zcrx_id)) return -ENXIO;
+      Ifq* q = find_ifq(s, req.ctrl.zcrx_id);
+      if (!q) return -ENXIO;
+      if (req.ctrl.op == uapi::ZCRX_CTRL_ARM_EVENT) {
+        const uint32_t t = req.ctrl.zc_arm_event.event_type;
+        if (t >= uapi::__ZCRX_EVENT_TYPE_LAST || !(q->area->event_fired & (1u << t)))
+          return -EINVAL;
+        q->area->event_fired &= ~(1u << t);
+        arms++;
+        return 0;
+      }
       flushes++;
       return 0;
     }
@@ -397,6 +428,36 @@ bool Server::post_raw(size_t si, const uapi::io_uring_cqe32& c) {
   Session& s = *sessions_.at(si);
   auto cq = cq_producer(s.ring_base, s.layout);
   return cq.push(c);
+}
+
+bool Server::raise_event(size_t si, uint32_t id, uint32_t type) {
+  std::lock_guard lk(mu_);
+  Area* area = nullptr;
+  for (auto& q : sessions_.at(si)->ifqs)
+    if (q->id == id) area = q->area.get();
+  const uint32_t bit = 1u << type;
+  if (!area || !(area->event_mask & bit) || !area->master || area->master->dead ||
+      (area->event_fired & bit))
+    return false;
+  uapi::io_uring_cqe32 c{};
+  c.cqe.user_data = area->event_user_data;
+  c.cqe.res = static_cast<int32_t>(type);
+  auto cq = cq_producer(area->master->ring_base, area->master->layout);
+  if (!cq.push(c)) return false;  // CQ full: stays armed
+  area->event_fired |= bit;
+  return true;
+}
+
+bool Server::report_copy(size_t si, uint32_t id, uint32_t bytes) {
+  {
+    std::lock_guard lk(mu_);
+    for (auto& q : sessions_.at(si)->ifqs)
+      if (q->id == id && q->area->stats) {
+        q->area->stats->copy_count += 1;
+        q->area->stats->copy_bytes += bytes;
+      }
+  }
+  return raise_event(si, id, uapi::ZCRX_EVENT_COPY);
 }
 
 bool Server::post(size_t si, uint32_t id, uint64_t offset, const uint8_t* payload, uint32_t len,

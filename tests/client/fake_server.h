@@ -32,6 +32,12 @@ struct Area {
   // Datapath buffers of kBufSize bytes: free list and who holds each.
   std::vector<uint32_t> free;
   std::vector<const Ifq*> owner;
+  // zcrx events of the registration that made this area (the real ifq).
+  uint32_t event_mask = 0;
+  uint32_t event_fired = 0;
+  uint64_t event_user_data = 0;
+  struct Session* master = nullptr;              // null: no events wanted
+  zcrx::uapi::zcrx_stats* stats = nullptr;       // in the master's RQ region
   ~Area();
 };
 
@@ -110,6 +116,14 @@ class Server {
             uint64_t user_data);
   /// Posts a raw CQE32.
   bool post_raw(size_t s, const zcrx::uapi::io_uring_cqe32& c);
+  /// Datapath stand-in for an event on ifq `id` of session `s`: when the
+  /// registration allowed `type`, its master session is alive and the
+  /// type is armed, posts the event CQE on the master's CQ and disarms
+  /// the type. Returns whether it posted.
+  bool raise_event(size_t s, uint32_t id, uint32_t type);
+  /// A copy fallback of `bytes` on ifq `id`: the shared stats block (if
+  /// any) counts it, then ZCRX_EVENT_COPY is raised.
+  bool report_copy(size_t s, uint32_t id, uint32_t bytes);
   /// Pops every RQE of ifq `id` of session `s` into `out`.
   size_t drain_rq(size_t s, uint32_t id, std::vector<zcrx::uapi::io_uring_zcrx_rqe>& out);
   /// Pops every SQE of session `s`.
@@ -136,6 +150,12 @@ class Server {
   /// Requests served, per op (index = op).
   std::atomic<unsigned> served[16] = {};
   std::atomic<unsigned> flushes{0};
+  std::atomic<unsigned> arms{0};  // successful ZCRX_CTRL_ARM_EVENT
+  /// The body of the last REGISTER_IFQ request that passed validation.
+  zcrx::proto::RegisterIfqReq last_register() {
+    std::lock_guard lk(mu_);
+    return last_register_;
+  }
   std::atomic<unsigned> exports_made{0};
 
  private:
@@ -162,6 +182,7 @@ class Server {
   uint32_t next_flow_ = 0;
   std::vector<std::shared_ptr<Area>> areas_;  // every area ever registered
   DatapathStats dp_;
+  zcrx::proto::RegisterIfqReq last_register_{};
   int listen_fd_ = -1;
   std::thread acceptor_;
   std::atomic<bool> stopping_{false};

@@ -65,7 +65,8 @@ TEST_CASE("header: bad magic, version, op or len is -EINVAL") {
   auto m = request(kOpCreateRing, CreateRingReq{64, 0, 0, 0});
   SUBCASE("magic") { m.hdr.magic = 0x58524358; }
   SUBCASE("version 0") { m.hdr.version = 0; }
-  SUBCASE("version 2") { m.hdr.version = 2; }
+  SUBCASE("version 1 (before events)") { m.hdr.version = 1; }
+  SUBCASE("version past ours") { m.hdr.version = kVersion + 1; }
   SUBCASE("op 0") { m.hdr.op = 0; }
   SUBCASE("op past the last") { m.hdr.op = kOpLast + 1; }
   SUBCASE("len short") { m.hdr.len -= 1; }
@@ -116,7 +117,9 @@ TEST_CASE("register ifq: reserved and pointer fields must be zero") {
   SUBCASE("region_ptr") { r.reg.region_ptr = 0x1000; }
   SUBCASE("zcrx_id") { r.reg.zcrx_id = 1; }
   SUBCASE("reg resv 0") { r.reg.__resv[0] = 1; }
-  SUBCASE("reg resv 2") { r.reg.__resv[2] = 1; }
+  SUBCASE("reg resv 1") { r.reg.__resv[1] = 1; }
+  SUBCASE("event without event_desc") { r.event.user_data = 1; }
+  SUBCASE("event resv without event_desc") { r.event.__resv2[8] = 1; }
   SUBCASE("area flags dmabuf") { r.area.flags = uapi::kZcrxAreaDmabuf; }
   SUBCASE("dmabuf fd") { r.area.dmabuf_fd = 3; }
   SUBCASE("area resv") { r.area.__resv2[1] = 1; }
@@ -149,6 +152,78 @@ TEST_CASE("register ifq: clone/import (flags 1) must not name an area") {
   r.area.len = 0;
   r.area.addr = 4096;
   CHECK(validate(request(kOpRegisterIfq, r)) == -EINVAL);
+}
+
+TEST_CASE("register ifq: the event descriptor travels by value (version 2)") {
+  auto r = good_register();
+  r.reg.event_desc = 0x7ffc1000;  // the consumer's pointer: only "non-zero" counts
+  r.event.user_data = 77;
+  r.event.type_mask = 1u << uapi::ZCRX_EVENT_ALLOC_FAIL;
+  CHECK(validate(request(kOpRegisterIfq, r)) == 0);
+  // The descriptor's own rules are the engine's (kernel order, its errno);
+  // the wire format passes them through.
+  r.event.type_mask = 0x80;
+  r.event.flags = 4;
+  CHECK(validate(request(kOpRegisterIfq, r)) == 0);
+  // Clone and import carry none.
+  RegisterIfqReq s{};
+  s.reg.flags = 1;
+  s.reg.event_desc = 8;
+  CHECK(validate(request(kOpRegisterIfq, s)) == -EINVAL);
+  s.reg.event_desc = 0;
+  s.event.type_mask = 1;
+  CHECK(validate(request(kOpRegisterIfq, s)) == -EINVAL);
+  s.event = {};
+  CHECK(validate(request(kOpRegisterIfq, s)) == 0);
+}
+
+TEST_CASE("register ifq: a version 1 message (no descriptor) is refused") {
+  // Version 1's REGISTER_IFQ ended after `resv` (152 bytes of body).
+  Request<RegisterIfqReq> m = request(kOpRegisterIfq, good_register());
+  m.hdr.version = 1;
+  CHECK(validate(m) == -EINVAL);
+  const size_t v1_len = sizeof(MsgHeader) + offsetof(RegisterIfqReq, event);
+  m.hdr.version = kVersion;
+  m.hdr.len = static_cast<uint32_t>(v1_len);
+  CHECK(validate_request(&m, v1_len) == -EINVAL);
+  CHECK(request_size(kOpRegisterIfq) == 264);
+  CHECK(kVersion == 2);
+}
+
+TEST_CASE("stats_offset_for: after the RQEs, 64-byte aligned, inside the region") {
+  for (uint32_t n : {1u, 2u, 3u, 64u, 100u, 256u, 4096u, 32768u, 40000u}) {
+    CAPTURE(n);
+    const RqRegionLayout l = rq_region_layout(round_ring_entries(n, kMaxRqEntries));
+    const uint64_t off = stats_offset_for(n);
+    REQUIRE(off != 0);
+    CHECK(off % 64 == 0);
+    CHECK(off >= l.off.rqes + uint64_t{16} * l.rq_entries);
+    CHECK(off < l.off.rqes + uint64_t{16} * l.rq_entries + 64);
+    CHECK(off + sizeof(uapi::zcrx_stats) <= l.size);
+    CHECK(off == stats_offset(l));
+  }
+  CHECK(stats_offset_for(0) == 0);
+  // A region with no room after the RQEs has no place for the block.
+  RqRegionLayout full = rq_region_layout(64);
+  full.size = full.off.rqes + 16 * 64;
+  CHECK(stats_offset(full) == 0);
+}
+
+TEST_CASE("ctrl: ZCRX_CTRL_ARM_EVENT") {
+  uapi::zcrx_ctrl c{};
+  c.op = uapi::ZCRX_CTRL_ARM_EVENT;
+  c.zc_arm_event.event_type = uapi::ZCRX_EVENT_COPY;
+  CHECK(validate(request(kOpCtrl, CtrlReq{c})) == 0);
+  // An unknown type is the engine's -EINVAL, not a wire-format error.
+  c.zc_arm_event.event_type = 77;
+  CHECK(validate(request(kOpCtrl, CtrlReq{c})) == 0);
+  c.zc_arm_event.__resv[10] = 1;
+  CHECK(validate(request(kOpCtrl, CtrlReq{c})) == -EINVAL);
+  c.zc_arm_event.__resv[10] = 0;
+  c.__resv[0] = 1;
+  CHECK(validate(request(kOpCtrl, CtrlReq{c})) == -EINVAL);
+  c.__resv[0] = 0;
+  CHECK(validate(request(kOpExport, CtrlReq{c})) == -EINVAL);  // ARM through EXPORT
 }
 
 TEST_CASE("export and ctrl: op and reserved words") {

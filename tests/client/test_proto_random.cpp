@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -30,11 +31,19 @@ std::vector<std::vector<unsigned char>> valid_requests() {
   r.reg.rq_entries = 64;
   r.area.len = 4096;
   add(kOpRegisterIfq, r);
+  RegisterIfqReq e = r;  // with an event descriptor
+  e.reg.event_desc = 1;
+  e.event.user_data = 5;
+  e.event.type_mask = 1;
+  add(kOpRegisterIfq, e);
   CtrlReq c{};
   c.ctrl.op = zcrx::uapi::ZCRX_CTRL_EXPORT;
   add(kOpExport, c);
   c.ctrl.op = zcrx::uapi::ZCRX_CTRL_FLUSH_RQ;
   add(kOpCtrl, c);
+  CtrlReq a{};
+  a.ctrl.op = zcrx::uapi::ZCRX_CTRL_ARM_EVENT;
+  add(kOpCtrl, a);
   OpenFlowReq f{};
   f.kind = kFlowUdpPort;
   f.dst_port = 1;
@@ -47,9 +56,9 @@ std::vector<std::vector<unsigned char>> valid_requests() {
 
 }  // namespace
 
-TEST_CASE("random: random bytes of every length up to 300 are 0 or -EINVAL, never a crash") {
+TEST_CASE("random: random bytes of every length up to kMaxMsgSize + 40 are 0 or -EINVAL, never a crash") {
   std::mt19937_64 rng(12345);
-  std::vector<unsigned char> buf(300);
+  std::vector<unsigned char> buf(kMaxMsgSize + 40);
   unsigned accepted = 0;
   for (int iter = 0; iter < 20000; iter++) {
     size_t n = rng() % (buf.size() + 1);
@@ -84,5 +93,31 @@ TEST_CASE("random: one flipped byte of a valid request is -EINVAL unless it land
       // Header bytes other than seq (12..15) are never free.
       if (at < 12) CHECK(r == -EINVAL);
     }
+  }
+}
+
+TEST_CASE("random: a flipped byte in the descriptor of a registration without events is -EINVAL") {
+  std::mt19937_64 rng(99);
+  RegisterIfqReq r{};
+  r.reg.rq_entries = 64;
+  r.area.len = 4096;
+  std::vector<unsigned char> m(sizeof(MsgHeader) + sizeof(r));
+  MsgHeader h = make_header(kOpRegisterIfq, 1);
+  std::memcpy(m.data(), &h, sizeof(h));
+  std::memcpy(m.data() + sizeof(h), &r, sizeof(r));
+  const size_t first = sizeof(MsgHeader) + offsetof(RegisterIfqReq, event);
+  for (size_t at = first; at < m.size(); at++) {
+    auto copy = m;
+    copy[at] ^= static_cast<unsigned char>(1 + rng() % 255);
+    CAPTURE(at);
+    CHECK(validate_request(copy.data(), copy.size()) == -EINVAL);
+  }
+  // Any byte of reg.event_desc (the "there is one" word) makes it valid.
+  const size_t desc = sizeof(MsgHeader) + offsetof(RegisterIfqReq, reg) +
+                      offsetof(zcrx::uapi::io_uring_zcrx_ifq_reg, event_desc);
+  for (size_t at = desc; at < desc + 8; at++) {
+    auto copy = m;
+    copy[at] = 0x40;
+    CHECK(validate_request(copy.data(), copy.size()) == 0);
   }
 }

@@ -66,10 +66,32 @@ class CountingProvider final : public QueueBinder, public BufferSink {
   uint64_t reclaim_calls = 0;
 };
 
-/// Records which ifq the no-buffers events named.
+/// One event CQE a sink was asked to post.
+struct SeenEvent {
+  Ifq* ifq;
+  uint64_t user_data;
+  uint32_t type;
+};
+
+/// Records every event the engine hands to a ring's sink; `accept` false
+/// plays a full CQ (the post fails).
 struct RecordingEvents final : CtxEvents {
-  void on_no_buffers(Ifq& ifq) override { seen.push_back(&ifq); }
-  std::vector<Ifq*> seen;
+  bool on_event(Ifq& ifq, uint64_t user_data, uint32_t type) override {
+    if (!accept) {
+      refused++;
+      return false;
+    }
+    seen.push_back({&ifq, user_data, type});
+    return true;
+  }
+  size_t count(uint32_t type) const {
+    size_t n = 0;
+    for (const SeenEvent& e : seen) n += e.type == type;
+    return n;
+  }
+  std::vector<SeenEvent> seen;
+  bool accept = true;
+  uint32_t refused = 0;
 };
 
 /// A registration request that passes every check.
@@ -99,14 +121,43 @@ struct Harness {
     return r;
   }
 
-  int register_ifq(Ctx* ctx, RegRequest& r) {
-    return eng.register_ifq(ctx, r.reg, r.area, r.mem, {});
+  int register_ifq(Ctx* ctx, RegRequest& r, const uapi::zcrx_event_desc* ev = nullptr) {
+    return eng.register_ifq(ctx, r.reg, r.area, r.mem, {}, ev);
   }
 
-  /// Registers (port, rxq) for `ctx`; fails the test on error.
+  /// Registers (port, rxq) for `ctx` asking for the events in `mask`
+  /// (1 << zcrx_event_type) with CQE user_data `user_data`.
+  Ifq* register_events(Ctx* ctx, uint32_t port, uint32_t rxq, uint32_t mask,
+                       uint64_t user_data = 0xe7e7) {
+    RegRequest r = request(port, rxq);
+    uapi::zcrx_event_desc ev{};
+    ev.user_data = user_data;
+    ev.type_mask = mask;
+    r.reg.event_desc = reinterpret_cast<uint64_t>(&ev);
+    REQUIRE(register_ifq(ctx, r, &ev) == 0);
+    Ifq* ifq = ctx->lookup(r.reg.zcrx_id);
+    REQUIRE(ifq != nullptr);
+    return ifq;
+  }
+
+  /// ZCRX_CTRL_ARM_EVENT of `type` on `id` of `ctx`; the engine's result.
+  int arm(Ctx* ctx, uint32_t id, uint32_t type) {
+    uapi::zcrx_ctrl c{};
+    c.zcrx_id = id;
+    c.op = uapi::ZCRX_CTRL_ARM_EVENT;
+    c.zc_arm_event.event_type = type;
+    return eng.ctrl(ctx, c);
+  }
+
+  /// Registers (port, rxq) for `ctx` with every event type allowed, so
+  /// the ring is the ifq's master ctx (Linux 7.2 sets the master only for
+  /// a registration that asks for events); fails the test on error.
   Ifq* register_ok(Ctx* ctx, uint32_t port, uint32_t rxq, uint32_t niovs = 16) {
     RegRequest r = request(port, rxq, niovs);
-    REQUIRE(register_ifq(ctx, r) == 0);
+    uapi::zcrx_event_desc ev{};
+    ev.type_mask = uapi::kZcrxEventTypeMask;
+    r.reg.event_desc = reinterpret_cast<uint64_t>(&ev);
+    REQUIRE(register_ifq(ctx, r, &ev) == 0);
     Ifq* ifq = ctx->lookup(r.reg.zcrx_id);
     REQUIRE(ifq != nullptr);
     return ifq;

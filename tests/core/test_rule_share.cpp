@@ -140,7 +140,10 @@ TEST_CASE("import: unknown flags or reserved fields -> -EINVAL") {
   reg.flags = 0x80000000u | uapi::kZcrxRegImport;
   CHECK(h.eng.import_ifq(b, reg, box) == -EINVAL);
   reg = import_reg();
-  reg.__resv[2] = 9;
+  reg.__resv[1] = 9;
+  CHECK(h.eng.import_ifq(b, reg, box) == -EINVAL);
+  reg = import_reg();
+  reg.event_desc = 8;
   CHECK(h.eng.import_ifq(b, reg, box) == -EINVAL);
   reg = import_reg();
   reg.zcrx_id = 1;

@@ -39,6 +39,8 @@ int Engine::clone_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg, Ctx* src,
   if (ctx == nullptr || ctx->terminated()) return -EBADF;
   if (int err = check_reg_common(reg)) return err;
   if (reg.flags & ~uapi::kZcrxIfqRegClone) return -EINVAL;
+  // Events belong to the real ifq's registration, as with import.
+  if (reg.event_desc != 0) return -EINVAL;
   Ifq* real = nullptr;
   if (int err = find_clone_source(ctx, src, reg.if_rxq, &real)) return err;
 

@@ -49,7 +49,8 @@ void Engine::terminate_ctx(Ctx* ctx) {
 int Engine::ctrl(Ctx* ctx, const uapi::zcrx_ctrl& c) {
   if (ctx == nullptr || ctx->terminated()) return -EBADF;
   if (c.__resv[0] != 0 || c.__resv[1] != 0) return -EFAULT;
-  if (ctx->lookup(c.zcrx_id) == nullptr) return -ENXIO;
+  Ifq* entry = ctx->lookup(c.zcrx_id);
+  if (entry == nullptr) return -ENXIO;
   switch (c.op) {
     case uapi::ZCRX_CTRL_FLUSH_RQ:
       for (uint64_t w : c.zc_flush.__resv)
@@ -58,6 +59,10 @@ int Engine::ctrl(Ctx* ctx, const uapi::zcrx_ctrl& c) {
       return 0;
     case uapi::ZCRX_CTRL_EXPORT:
       return -EINVAL;  // needs a box: export_ifq()
+    case uapi::ZCRX_CTRL_ARM_EVENT:
+      // A clone that dropped its refs at shutdown stands for nothing.
+      if (entry->impl()->real == nullptr) return -ENXIO;
+      return arm_event(entry->impl()->real, c.zc_arm_event);
     default:
       return -EOPNOTSUPP;
   }

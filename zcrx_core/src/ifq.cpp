@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Ifq entries: accessors, delivery, the no-buffers event and the datapath
+// Ifq entries: accessors, delivery and the datapath
 // snapshot of a real ifq's live entries.
 #include <cstdlib>
 
@@ -74,21 +74,11 @@ IfqStats Ifq::stats() const {
   s.no_buffers = im.no_buffers.get();
   s.rqe_wrong_owner = im.rqe_wrong_owner.get();
   s.reclaimed = im.reclaimed.get();
+  s.copies = im.copies.get();
+  s.copy_bytes = im.copy_bytes.get();
+  s.events_posted = im.events_posted.get();
+  s.events_lost = im.events_lost.get();
   return s;
-}
-
-void Ifq::report_no_buffers() {
-  if (impl_->real == nullptr) return;  // a proxy that dropped its refs
-  Impl& real = *impl_->real->impl_;
-  real.no_buffers.add();
-  // seq_cst: a datapath snapshot load (see QuiescentEpoch), ordered after
-  // a clearing that synchronize() waited for; also an acquire pairing with
-  // the CAS in set_ring_ctx, so the ctx and its events are visible. The
-  // ctx stays valid until the next quiescent point: unregister_user
-  // synchronizes before dropping the master's reference.
-  Ctx* master = real.master.load(std::memory_order_seq_cst);
-  if (master != nullptr && master->events() != nullptr)
-    master->events()->on_no_buffers(*impl_->real);
 }
 
 Ifq* Ifq::entry_at(uint32_t slot) const {

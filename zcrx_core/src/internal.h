@@ -109,6 +109,16 @@ struct Ifq::Impl {
   std::atomic<Ctx*> master{nullptr};
   std::unique_ptr<Area> area;
   Counter scrubbed, no_buffers;
+  // Events (events.cpp). Descriptor fields: written at registration,
+  // before publish()'s release store; read-only afterwards.
+  uint64_t event_user_data = 0;
+  uint32_t event_mask = 0;          // allowed: 1 << zcrx_event_type
+  uapi::zcrx_stats* stats_block = nullptr;  // in the RQ region, or null
+  // Types fired and not yet re-armed: the datapath sets bits (fetch_or),
+  // the control thread clears them (ZCRX_CTRL_ARM_EVENT, fetch_and).
+  std::atomic<uint32_t> events_fired{0};
+  // Datapath-written counters of the copy fallback and of event CQEs.
+  Counter copies, copy_bytes, events_posted, events_lost;
   // Datapath snapshot of the live entries.
   std::atomic<Ifq*> entries[kMaxEntriesPerIfq] = {};
   std::atomic<uint32_t> entry_slots{0};
@@ -205,5 +215,17 @@ struct Engine::Impl {
 /// Common checks of every IORING_REGISTER_ZCRX_IFQ variant: reserved
 /// words and zcrx_id zero. 0 or -EINVAL.
 int check_reg_common(const uapi::io_uring_zcrx_ifq_reg& reg);
+
+/// The event descriptor's own checks (events.cpp), run where the kernel
+/// copies it: -EFAULT when reg.event_desc is set but `ev` is null, -EINVAL
+/// for unknown types or flags, a stats_offset without the flag or
+/// reserved words set. 0 also when reg.event_desc is 0 (no events).
+int check_event_desc(const uapi::io_uring_zcrx_ifq_reg& reg, const uapi::zcrx_event_desc* ev);
+/// Places the stats block of `ev` (if it asks for one) in `real`'s RQ
+/// region of `region_size` bytes: -EINVAL misaligned, -ERANGE overlapping
+/// the RQ or past the region; zeroes it on success.
+int place_stats_block(Ifq* real, const uapi::zcrx_event_desc& ev, size_t region_size);
+/// ZCRX_CTRL_ARM_EVENT on the real ifq `real`.
+int arm_event(Ifq* real, const uapi::zcrx_ctrl_arm_event& arm);
 
 }  // namespace zcrx::core

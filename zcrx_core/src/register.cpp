@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // IORING_REGISTER_ZCRX_IFQ: validation as io_register_zcrx_ifq and
 // io_zcrx_create_area do it, then the ifq, its RQ, its area, the queue
-// binding and the master ctx, undoing in reverse order on failure.
+// binding, the event descriptor and the master ctx, undoing in reverse
+// order on failure.
 #include <cerrno>
 
 #include "internal.h"
@@ -44,15 +45,21 @@ int check_area_reg(const uapi::io_uring_zcrx_area_reg& area, uint32_t rx_buf_len
 }  // namespace
 
 int check_reg_common(const uapi::io_uring_zcrx_ifq_reg& reg) {
-  if (!all_zero(reg.__resv, 3) || reg.zcrx_id != 0) return -EINVAL;
+  if (!all_zero(reg.__resv, 2) || reg.zcrx_id != 0) return -EINVAL;
   return 0;
 }
 
 int Engine::check_ifq_reg(const uapi::io_uring_zcrx_ifq_reg& reg,
                           const uapi::io_uring_zcrx_area_reg& area,
-                          RqRegionLayout* rq_out) const {
+                          RqRegionLayout* rq_out,
+                          const uapi::zcrx_event_desc* ev) const {
   if (int err = check_reg_common(reg)) return err;
   if (reg.if_rxq == kQueueNone || reg.rq_entries == 0 || reg.flags != 0) return -EINVAL;
+  // The kernel copies the area struct and rejects a token, then copies and
+  // checks the event descriptor; the rest of the area is checked when the
+  // area is created, later.
+  if (area.rq_area_token != 0) return -EINVAL;
+  if (int err = check_event_desc(reg, ev)) return err;
   const uint32_t rx_buf_len = reg.rx_buf_len ? reg.rx_buf_len : kDefaultRxBufLen;
   if ((rx_buf_len & (rx_buf_len - 1)) != 0 || rx_buf_len < kPageSize) return -EINVAL;
   if (int err = check_area_reg(area, rx_buf_len)) return err;
@@ -64,15 +71,20 @@ int Engine::check_ifq_reg(const uapi::io_uring_zcrx_ifq_reg& reg,
 
 int Engine::register_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg,
                          uapi::io_uring_zcrx_area_reg& area, Mapping area_mem,
-                         Mapping rq_mem) {
+                         Mapping rq_mem, const uapi::zcrx_event_desc* ev) {
   Impl& en = *impl_;
   if (ctx == nullptr || ctx->terminated()) return -EBADF;
   RqRegionLayout layout;
-  if (int err = check_ifq_reg(reg, area, &layout)) return err;
+  if (int err = check_ifq_reg(reg, area, &layout, ev)) return err;
+  // What the kernel reads from the user's descriptor; all zero without one.
+  uapi::zcrx_event_desc desc{};
+  if (reg.event_desc != 0) desc = *ev;
   if (area_mem.base == nullptr || area_mem.len < area.len) return -EINVAL;
   if (rq_mem.base != nullptr && rq_mem.len < layout.size) return -EINVAL;
 
   Ifq* ifq = en.new_real(ctx, reg.if_idx, layout.rq_entries);
+  ifq->impl()->event_user_data = desc.user_data;
+  ifq->impl()->event_mask = desc.type_mask;
   // Preallocate the id (xa_alloc).
   const int id = en.alloc_id(ctx);
   if (id < 0) {
@@ -80,6 +92,7 @@ int Engine::register_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg,
     return id;
   }
   int err = Impl::setup_rq(ifq, layout, rq_mem);
+  if (err == 0) err = place_stats_block(ifq, desc, rq_mem.base ? rq_mem.len : layout.size);
   if (err == 0) {
     const uint32_t rx_buf_len = reg.rx_buf_len ? reg.rx_buf_len : kDefaultRxBufLen;
     // One area per ifq, id 0, as the kernel.
@@ -101,7 +114,9 @@ int Engine::register_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg,
   reg.rq_entries = layout.rq_entries;
   reg.offsets = layout.off;
   area.rq_area_token = ifq->impl()->area->token();
-  en.set_ring_ctx(ifq, ctx);
+  // Linux 7.2: the ring becomes the master only when it asked for events
+  // (seed 000, an earlier version of the series, set it unconditionally).
+  if (desc.type_mask != 0) en.set_ring_ctx(ifq, ctx);
   return 0;
 }
 

@@ -57,7 +57,8 @@ int Engine::import_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg, ExportBox* bo
   if (ctx == nullptr || ctx->terminated()) return -EBADF;
   if (int err = check_reg_common(reg)) return err;
   if (reg.flags & ~uapi::kZcrxRegImport) return -EINVAL;
-  if (reg.if_rxq || reg.rq_entries || reg.area_ptr || reg.region_ptr) return -EINVAL;
+  if (reg.if_rxq || reg.rq_entries || reg.area_ptr || reg.region_ptr || reg.event_desc)
+    return -EINVAL;
   if (box == nullptr || en.boxes.count(box) == 0) return -EBADF;
 
   Ifq* real = box->real;

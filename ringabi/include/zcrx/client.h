@@ -12,6 +12,10 @@
 //   for (;;) {
 //     ring.wait_cqe(1, zcrx::WaitMode::busy_poll, -1);
 //     ring.for_each_cqe([&](const zcrx::uapi::io_uring_cqe32& c) {
+//       if (int t = ifq->event_type(c); t >= 0) {  // p.event_mask != 0
+//         ...; ring.arm_event(ifq->id(), t);     // next one, please
+//         return;
+//       }
 //       const uint8_t* p = ifq->data(c);     // null unless in bounds
 //       ...;
 //       ifq->refill(c);
@@ -55,6 +59,19 @@ struct IfqParams {
   size_t area_len = 64u << 20;
   /// Back the area with huge pages (MFD_HUGETLB); needs reserved hugepages.
   bool hugetlb = false;
+  /// zcrx events (Linux 7.2): the types wanted, 1 << uapi::zcrx_event_type
+  /// each (uapi::kZcrxEventTypeMask for all). Non-zero makes this ring the
+  /// ifq's master ctx: each event arrives once as a CQE on this ring with
+  /// user_data = event_user_data and res = the type, and fires again only
+  /// after arm_event(). 0: no descriptor is sent.
+  uint32_t event_mask = 0;
+  /// user_data of event CQEs: pick one no RECV_ZC SQE of this ring uses,
+  /// so Ifq::event_type() can tell them apart.
+  uint64_t event_user_data = ~uint64_t{0} - 1;
+  /// Also ask for the shared copy-fallback counters (uapi::zcrx_stats) in
+  /// the refill-queue region (Ifq::copy_stats), at stats_offset_for()
+  /// of rq_entries. Works with event_mask 0 too (counters, no CQEs).
+  bool event_stats = false;
   /// An area memfd of your own (>= area_len bytes) instead of a fresh one;
   /// -1 creates one. It must be sealable (MFD_ALLOW_SEALING): zcrxd seals
   /// it against shrinking and refuses (-EINVAL) one it cannot seal. The
@@ -151,6 +168,28 @@ class Ifq {
   uint32_t rq_free() { return rq_.free_slots(rq_entries_); }
   RingState rq_state() const { return rq_.state(); }
 
+  // ---- events --------------------------------------------------------------
+
+  /// The event types this ifq was registered for (0: none, or a
+  /// clone/import: events go to the registering ring only).
+  uint32_t event_mask() const { return event_mask_; }
+  uint64_t event_user_data() const { return event_user_data_; }
+  /// Tells an event CQE of this ifq apart from a RECV_ZC completion: the
+  /// uapi::zcrx_event_type it reports (>= 0) when `cqe` carries this
+  /// ifq's event user_data, a type it registered for and no flags; -1
+  /// otherwise (a RECV_ZC CQE: handle it as data). Inline, per CQE. After
+  /// handling an event, call Ring::arm_event() to get the next one.
+  int event_type(const uapi::io_uring_cqe32& cqe) const {
+    if (event_mask_ == 0 || cqe.cqe.user_data != event_user_data_ || cqe.cqe.flags != 0)
+      return -1;
+    const int32_t t = cqe.cqe.res;
+    if (t < 0 || t >= static_cast<int32_t>(uapi::__ZCRX_EVENT_TYPE_LAST)) return -1;
+    return (event_mask_ >> t) & 1u ? t : -1;
+  }
+  /// The copy-fallback counters zcrxd keeps in this ifq's RQ region
+  /// (registered with IfqParams::event_stats); false when there are none.
+  bool copy_stats(uapi::zcrx_stats* out) const;
+
  private:
   friend class Ring;
   Ifq() = default;
@@ -168,7 +207,19 @@ class Ifq {
   uint32_t rq_entries_ = 0;
   uint32_t rq_queued_ = 0;
   RqProducer rq_;
+  uint32_t event_mask_ = 0;
+  uint64_t event_user_data_ = 0;
+  uapi::zcrx_stats* stats_ = nullptr;  // inside the RQ mapping, or null
 };
+
+/// True when `cqe` is a zcrx event CQE posted for a registration whose
+/// event user_data is `event_user_data` (what Ifq::event_type checks,
+/// without an Ifq at hand): user_data matches, flags are 0 and res is a
+/// known uapi::zcrx_event_type.
+inline bool is_event_cqe(const uapi::io_uring_cqe32& cqe, uint64_t event_user_data) {
+  return cqe.cqe.user_data == event_user_data && cqe.cqe.flags == 0 && cqe.cqe.res >= 0 &&
+         cqe.cqe.res < static_cast<int32_t>(uapi::__ZCRX_EVENT_TYPE_LAST);
+}
 
 /// How wait_cqe waits.
 enum class WaitMode : uint8_t {
@@ -234,6 +285,12 @@ class Ring {
   Ifq* ifq(uint32_t id) const;
   /// ZCRX_CTRL_FLUSH_RQ. 0 or -errno.
   int flush_rq(uint32_t zcrx_id);
+  /// ZCRX_CTRL_ARM_EVENT: the event `type` (uapi::zcrx_event_type) of
+  /// zcrx `zcrx_id` may fire again. 0, or -EINVAL (unknown type, or it has
+  /// not fired since it was last armed), -ENXIO (no such id), -errno.
+  /// Any ring holding the ifq may re-arm it; the CQE still goes to the
+  /// ring that registered it with events.
+  int arm_event(uint32_t zcrx_id, uint32_t type);
 
   // ---- flows and wakeups --------------------------------------------------------
 

@@ -27,12 +27,15 @@
 #include <cstdint>
 #include <string>
 
+#include "zcrx/ring_layout.h"
 #include "zcrx/uapi.h"
 
 namespace zcrx::proto {
 
 inline constexpr uint32_t kMagic = 0x5a435258;  // 'ZCRX'
-inline constexpr uint16_t kVersion = 1;
+/// 2: REGISTER_IFQ carries a zcrx_event_desc, CTRL carries
+/// ZCRX_CTRL_ARM_EVENT. A peer speaking another version gets -EINVAL.
+inline constexpr uint16_t kVersion = 2;
 /// Most fds one message carries (REGISTER_IFQ replies: RQ region + area).
 inline constexpr unsigned kMaxFds = 2;
 
@@ -131,6 +134,19 @@ struct CreateRingReply {
 // reg.flags must be 0 or 1; reg.area_ptr, reg.region_ptr, reg.zcrx_id and
 // reg.__resv must be 0; reg.offsets and area.rq_area_token are outputs and
 // ignored; area.dmabuf_fd and area.__resv2 must be 0; resv must be 0.
+// Events (register only): `event` is the zcrx_event_desc itself, by value.
+// reg.event_desc says whether there is one, as in the kernel: 0 = none
+// (then `event` must be all zero), any other value = use `event` (the
+// value is the consumer's pointer and means nothing to zcrxd). Clone and
+// import: reg.event_desc and `event` must be 0 (-EINVAL). zcrxd checks the
+// descriptor as the kernel does (unknown type bits or flags, stats_offset
+// without ZCRX_EVENT_DESC_FLAG_STATS, __resv2: -EINVAL; a stats block
+// misaligned -EINVAL, overlapping the RQ or past the RQ region -ERANGE;
+// stats_offset_for() gives a valid place). A registration with a
+// non-zero type_mask makes this ring the ifq's master ctx: event CQEs
+// (user_data = event.user_data, res = zcrx_event_type, flags 0, big-CQE
+// half 0) land on this ring's CQ, each type once until re-armed with
+// CTRL / ZCRX_CTRL_ARM_EVENT.
 // rq_entries (not import) is rounded up to a power of two, [1,
 // kMaxRqEntries]; reg.rx_buf_len 0 means 4096.
 // Reply: reg with zcrx_id, offsets (of the RQ region), rq_entries and
@@ -145,6 +161,7 @@ struct RegisterIfqReq {
   uapi::io_uring_zcrx_area_reg area;
   uint32_t port;
   uint32_t resv;  // must be 0
+  uapi::zcrx_event_desc event;  // used when reg.event_desc != 0 (version 2)
 };
 
 struct RegisterIfqReply {
@@ -158,9 +175,12 @@ struct RegisterIfqReply {
 // EXPORT: ctrl.op must be ZCRX_CTRL_EXPORT; ctrl.__resv and
 // zc_export (zcrx_fd included) must be 0. Reply: no body; fd[0] is the
 // export fd (it stands for the box until every copy of it is closed).
-// CTRL: ctrl.op must be ZCRX_CTRL_FLUSH_RQ (EXPORT through CTRL, or an
-// unknown op, -EINVAL); reserved words must be 0. Reply: no body.
-// An unknown zcrx_id gives the engine's error (the kernel's -ENXIO).
+// CTRL: ctrl.op must be ZCRX_CTRL_FLUSH_RQ or ZCRX_CTRL_ARM_EVENT
+// (EXPORT through CTRL, or an unknown op, -EINVAL); reserved words must be
+// 0 (FLUSH_RQ: the whole payload; ARM_EVENT: zc_arm_event.__resv). Reply:
+// no body. An unknown zcrx_id gives the engine's error (the kernel's
+// -ENXIO); ARM_EVENT of a type >= __ZCRX_EVENT_TYPE_LAST or one that has
+// not fired since it was last armed: -EINVAL.
 
 struct CtrlReq {
   uapi::zcrx_ctrl ctrl;
@@ -237,9 +257,10 @@ static_assert(sizeof(CreateRingReq) == 16);
 static_assert(sizeof(CreateRingReply) == 104);
 static_assert(offsetof(CreateRingReply, sqes_off) == 80);
 static_assert(offsetof(CreateRingReply, size) == 96);
-static_assert(sizeof(RegisterIfqReq) == 152);
+static_assert(sizeof(RegisterIfqReq) == 248);
 static_assert(offsetof(RegisterIfqReq, area) == 96);
 static_assert(offsetof(RegisterIfqReq, port) == 144);
+static_assert(offsetof(RegisterIfqReq, event) == 152);
 static_assert(sizeof(RegisterIfqReply) == 160);
 static_assert(offsetof(RegisterIfqReply, rq_region_size) == 144);
 static_assert(sizeof(CtrlReq) == 72);
@@ -250,7 +271,7 @@ static_assert(sizeof(OpenFlowReply) == 8);
 static_assert(sizeof(CloseFlowReq) == 8);
 static_assert(sizeof(EventfdReq) == 8);
 static_assert(sizeof(Request<CreateRingReq>) == 32);
-static_assert(sizeof(Request<RegisterIfqReq>) == 168);
+static_assert(sizeof(Request<RegisterIfqReq>) == 264);
 static_assert(sizeof(Request<CtrlReq>) == 88);
 static_assert(sizeof(Request<OpenFlowReq>) == 64);
 static_assert(sizeof(Reply<CreateRingReply>) == 128);
@@ -260,7 +281,7 @@ static_assert(sizeof(Reply<OpenFlowReply>) == 32);
 /// Largest message of the protocol: a receive buffer of this size holds
 /// any valid message (receive into one a little larger to detect
 /// oversized ones by length rather than by truncation).
-inline constexpr size_t kMaxMsgSize = 256;
+inline constexpr size_t kMaxMsgSize = 320;
 static_assert(sizeof(Request<RegisterIfqReq>) <= kMaxMsgSize);
 static_assert(sizeof(Reply<RegisterIfqReply>) <= kMaxMsgSize);
 
@@ -295,6 +316,15 @@ int validate_request(const void* buf, size_t n, MsgHeader* hdr_out = nullptr);
 /// Returns 0 (and the result in `*result`) or -EINVAL.
 int validate_reply(const void* buf, size_t n, uint16_t op, uint32_t seq,
                    int32_t* result);
+
+/// Where a zcrx_stats block fits in the RQ region zcrxd creates for a
+/// registration asking for `rq_entries` (rounded and capped as zcrxd
+/// does): the value for zcrx_event_desc.stats_offset with
+/// ZCRX_EVENT_DESC_FLAG_STATS. 0 when rq_entries is 0 or the region has
+/// no room. The first 64-byte boundary after the RQE array.
+uint64_t stats_offset_for(uint32_t rq_entries);
+/// The same for a region laid out as `l` (zcrxd and zcrx_core use it).
+uint64_t stats_offset(const RqRegionLayout& l);
 
 /// Fills a request header for `op` (len = request_size(op)).
 MsgHeader make_header(uint16_t op, uint32_t seq);

@@ -149,7 +149,42 @@ struct io_uring_zcrx_ifq_reg {
   io_uring_zcrx_offsets offsets;  // out
   uint32_t zcrx_id;               // out
   uint32_t rx_buf_len;            // 0 = default (4096)
-  uint64_t __resv[3];
+  uint64_t event_desc;  // struct zcrx_event_desc *, 0 = no events
+  uint64_t __resv[2];
+};
+
+// ---- zcrx events (Linux 7.2) ---------------------------------------------------
+// An ifq registered with a zcrx_event_desc whose type_mask is non-zero
+// makes the registering ring its master ctx. When an allowed event fires,
+// one CQE is posted on the master's CQ with cqe.user_data =
+// desc.user_data and cqe.res = the zcrx_event_type (not a mask); the same
+// type fires again only after the ring re-arms it with ZCRX_CTRL_ARM_EVENT.
+
+/// Event types; bit (1 << type) of zcrx_event_desc.type_mask allows one.
+enum zcrx_event_type : uint32_t {
+  ZCRX_EVENT_ALLOC_FAIL = 0,  // the queue found no free buffer in the area
+  ZCRX_EVENT_COPY = 1,        // data was copied instead of received in place
+  __ZCRX_EVENT_TYPE_LAST,
+};
+
+/// zcrx_event_desc.flags: stats_offset names a zcrx_stats in the RQ region.
+inline constexpr uint32_t kZcrxEventDescFlagStats = 1u << 0;  // ZCRX_EVENT_DESC_FLAG_STATS
+
+/// Pointed to by io_uring_zcrx_ifq_reg.event_desc.
+struct zcrx_event_desc {
+  uint64_t user_data;     // cqe.user_data of every event CQE
+  uint32_t type_mask;     // 1 << zcrx_event_type for each type wanted
+  uint32_t flags;         // kZcrxEventDescFlagStats
+  uint64_t stats_offset;  // from the start of the RQ region, 8-aligned,
+                          // after the RQE array (with the flag only)
+  uint64_t __resv2[9];
+};
+
+/// Shared-memory counters at stats_offset of the RQ region. Written by the
+/// producer of the data (the kernel, here zcrxd), read by the consumer.
+struct zcrx_stats {
+  uint64_t copy_count;  // receives that fell back to a copy
+  uint64_t copy_bytes;  // bytes those copies carried
 };
 
 struct zcrx_ctrl_flush_rq {
@@ -161,6 +196,13 @@ struct zcrx_ctrl_export {
   uint32_t __resv1[11];
 };
 
+/// ZCRX_CTRL_ARM_EVENT: the ring handled the last event of this type and
+/// wants the next one.
+struct zcrx_ctrl_arm_event {
+  uint32_t event_type;  // zcrx_event_type
+  uint32_t __resv[11];
+};
+
 /// Argument of IORING_REGISTER_ZCRX_CTRL.
 struct zcrx_ctrl {
   uint32_t zcrx_id;
@@ -169,6 +211,7 @@ struct zcrx_ctrl {
   union {
     zcrx_ctrl_export zc_export;
     zcrx_ctrl_flush_rq zc_flush;
+    zcrx_ctrl_arm_event zc_arm_event;
   };
 };
 
@@ -192,10 +235,15 @@ inline constexpr uint32_t kZcrxRegImport = 1;         // ZCRX_REG_IMPORT
 inline constexpr uint32_t kZcrxIfqRegClone = 1;       // IORING_ZCRX_IFQ_REG_CLONE
 inline constexpr uint32_t kMemRegionTypeUser = 1;     // IORING_MEM_REGION_TYPE_USER
 inline constexpr uint32_t kZcrxFeatureRxPageSize = 1; // ZCRX_FEATURE_RX_PAGE_SIZE
+inline constexpr uint32_t kZcrxFeatureEvent = 1u << 1; // ZCRX_FEATURE_EVENT
+/// Every zcrx_event_type a descriptor may allow.
+inline constexpr uint32_t kZcrxEventTypeMask =
+    (1u << ZCRX_EVENT_ALLOC_FAIL) | (1u << ZCRX_EVENT_COPY);
 
 enum zcrx_ctrl_op : uint32_t {
   ZCRX_CTRL_FLUSH_RQ = 0,
   ZCRX_CTRL_EXPORT = 1,
+  ZCRX_CTRL_ARM_EVENT = 2,
   __ZCRX_CTRL_LAST,
 };
 
@@ -247,11 +295,23 @@ static_assert(offsetof(io_uring_zcrx_ifq_reg, region_ptr) == 24);
 static_assert(offsetof(io_uring_zcrx_ifq_reg, offsets) == 32);
 static_assert(offsetof(io_uring_zcrx_ifq_reg, zcrx_id) == 64);
 static_assert(offsetof(io_uring_zcrx_ifq_reg, rx_buf_len) == 68);
-static_assert(offsetof(io_uring_zcrx_ifq_reg, __resv) == 72);
+static_assert(offsetof(io_uring_zcrx_ifq_reg, event_desc) == 72);
+static_assert(offsetof(io_uring_zcrx_ifq_reg, __resv) == 80);
+static_assert(sizeof(zcrx_event_desc) == 96);
+static_assert(offsetof(zcrx_event_desc, type_mask) == 8);
+static_assert(offsetof(zcrx_event_desc, flags) == 12);
+static_assert(offsetof(zcrx_event_desc, stats_offset) == 16);
+static_assert(offsetof(zcrx_event_desc, __resv2) == 24);
+static_assert(sizeof(zcrx_stats) == 16);
+static_assert(offsetof(zcrx_stats, copy_bytes) == 8);
+static_assert(ZCRX_EVENT_ALLOC_FAIL == 0 && ZCRX_EVENT_COPY == 1 && __ZCRX_EVENT_TYPE_LAST == 2);
+static_assert(ZCRX_CTRL_ARM_EVENT == 2);
 static_assert(sizeof(zcrx_ctrl_export) == 48);
 static_assert(sizeof(zcrx_ctrl_flush_rq) == 48);
+static_assert(sizeof(zcrx_ctrl_arm_event) == 48);
 static_assert(sizeof(zcrx_ctrl) == 72);
 static_assert(offsetof(zcrx_ctrl, zc_export) == 24);
+static_assert(offsetof(zcrx_ctrl, zc_arm_event) == 24);
 
 // ---- area token helpers ---------------------------------------------------
 

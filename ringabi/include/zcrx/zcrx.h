@@ -77,6 +77,40 @@ int zcrx_ring_fd(const struct zcrx_ring *ring);
 /* Return the zcrx id (>= 0) and set *out (owned by the ring). */
 int zcrx_register_ifq(struct zcrx_ring *ring, const struct zcrx_ifq_params *p,
                       struct zcrx_ifq **out);
+
+/* zcrx events: the values of the kernel's enum zcrx_event_type
+ * (ZCRX_EVENT_ALLOC_FAIL, ZCRX_EVENT_COPY; renamed so this header can sit
+ * beside <linux/io_uring/zcrx.h>). */
+#define ZCRX_EVT_ALLOC_FAIL 0 /* the queue ran out of buffers in the area */
+#define ZCRX_EVT_COPY 1         /* data was copied, not received in place */
+
+/* Event descriptor of zcrx_register_ifq_events (struct zcrx_event_desc).
+ * type_mask: (1 << ZCRX_EVT_*) per type wanted; non-zero makes this ring
+ * the ifq's master: each event arrives once as a CQE with user_data =
+ * user_data, res = the type and flags 0, and fires again only after
+ * zcrx_arm_event. Pick a user_data no RECV_ZC SQE uses.
+ * stats: non-zero also asks for the shared copy counters
+ * (zcrx_ifq_copy_stats). */
+struct zcrx_event_params {
+  uint64_t user_data;
+  uint32_t type_mask;
+  int stats;
+};
+
+/* zcrx_register_ifq with an event descriptor (ev NULL: none). Errors as
+ * zcrx_register_ifq, plus -EINVAL for unknown type bits. */
+int zcrx_register_ifq_events(struct zcrx_ring *ring, const struct zcrx_ifq_params *p,
+                             const struct zcrx_event_params *ev, struct zcrx_ifq **out);
+/* ZCRX_CTRL_ARM_EVENT: 0, -EINVAL (unknown type, or not fired since the
+ * last arm), -ENXIO (no such id). */
+int zcrx_arm_event(struct zcrx_ring *ring, uint32_t zcrx_id, uint32_t type);
+/* The ZCRX_EVT_* an event CQE of this ifq reports, or -1 for any other
+ * CQE (a RECV_ZC completion): user_data, flags 0 and a registered type
+ * must all match. */
+int zcrx_ifq_event(const struct zcrx_ifq *ifq, const struct zcrx_cqe32 *cqe);
+/* Copy-fallback counters zcrxd keeps in the RQ region: 0, or -ENOENT when
+ * the ifq was registered without stats. */
+int zcrx_ifq_copy_stats(const struct zcrx_ifq *ifq, uint64_t *copy_count, uint64_t *copy_bytes);
 int zcrx_import(struct zcrx_ring *ring, int export_fd, struct zcrx_ifq **out);
 int zcrx_clone(struct zcrx_ring *ring, int src_ring_fd, uint32_t src_zcrx_id,
                uint32_t rq_entries, struct zcrx_ifq **out);

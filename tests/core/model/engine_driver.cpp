@@ -77,9 +77,14 @@ int EngineDriver::register_ifq(int c, const RegSpec& s, int r, int e) {
   reg.rx_buf_len = s.rx_buf_len;
   reg.area_ptr = reinterpret_cast<uint64_t>(&area);
   if (s.resv_nonzero) reg.__resv[1] = 1;
+  u::zcrx_event_desc ev{};
+  ev.user_data = 0x5eed;
+  ev.type_mask = s.event_mask | (s.event_bad ? 1u << 7 : 0);
+  if (s.event_desc) reg.event_desc = reinterpret_cast<uint64_t>(&ev);
 
   const size_t mapped = s.area_mem_small ? len - 4096 : len;
-  int ret = engine_->register_ifq(ctxs_[c], reg, area, core::Mapping{mem.p, mapped}, rq_mem);
+  int ret = engine_->register_ifq(ctxs_[c], reg, area, core::Mapping{mem.p, mapped}, rq_mem,
+                                  &ev);
   if (ret < 0) return ret;
   Ifq* q = ctxs_[c]->lookup(reg.zcrx_id);
   if (q == nullptr) return -1000;  // reported by the caller as a mismatch
@@ -101,8 +106,10 @@ u::zcrx_ctrl make_ctrl(const CtrlSpec& s) {
   c.zcrx_id = s.zcrx_id;
   c.op = s.op;
   if (s.resv_nonzero) c.__resv[1] = 1;
+  if (s.op == u::ZCRX_CTRL_ARM_EVENT) c.zc_arm_event.event_type = s.event_type;
   if (s.payload_nonzero) {
     if (s.op == u::ZCRX_CTRL_EXPORT) c.zc_export.__resv1[3] = 1;
+    else if (s.op == u::ZCRX_CTRL_ARM_EVENT) c.zc_arm_event.__resv[10] = 1;
     else c.zc_flush.__resv[2] = 1;
   }
   return c;
@@ -321,6 +328,8 @@ std::string compare(const Model& m, const EngineDriver& d) {
     if (mr.freed) continue;
     const Ifq* q = d.real(r);
     diff.eq(q->refs(), mr.refs, n + " refs");
+    diff.eq(q->event_mask(), mr.event_mask, n + " event mask");
+    diff.eq(q->events_fired(), mr.fired, n + " events fired");
     diff.eq(q->user_refs(), mr.user_refs, n + " user_refs");
     diff.ptr(q->master_ctx(), ctx_ptr(mr.master), n + " master");
     const core::Area* a = q->area();

@@ -17,10 +17,13 @@
 
 namespace zcrx::model {
 
-/// Counts ZCRX_NOTIF_NO_BUFFERS events of one ring.
+/// Counts the ZCRX_EVENT_ALLOC_FAIL CQEs one ring was asked to post.
 class CountingEvents final : public core::CtxEvents {
  public:
-  void on_no_buffers(core::Ifq&) override { no_buffers++; }
+  bool on_event(core::Ifq&, uint64_t, uint32_t type) override {
+    if (type == zcrx::uapi::ZCRX_EVENT_ALLOC_FAIL) no_buffers++;
+    return true;
+  }
   uint64_t no_buffers = 0;
 };
 

@@ -181,6 +181,8 @@ int Model::register_ifq(int c, const RegSpec& s, int* real_out) {
   const uint32_t buf = s.rx_buf_len == 0 ? kPage : s.rx_buf_len;
   const uint64_t len = uint64_t{s.num_niovs} * buf + s.area_len_extra;
   if (s.resv_nonzero || s.flags != 0 || s.rq_entries == 0) return -kEINVAL;
+  // The event descriptor is read before the area is checked.
+  if (s.event_desc && s.event_bad) return -kEINVAL;
   if (!is_pow2(buf) || buf < kPage) return -kEINVAL;
   if (len == 0) return -kEFAULT;
   if (len % kPage != 0 || len % buf != 0) return -kEINVAL;
@@ -204,9 +206,13 @@ int Model::register_ifq(int c, const RegSpec& s, int* real_out) {
   const int r = static_cast<int>(reals_.size()) - 1;
   totals_.ifqs_live++;
   reals_[r].entry = add_entry(c, Kind::real, r, id);
-  // zcrx_set_ring_ctx: set once, taking a reference on the ring.
-  reals_[r].master = c;
-  ctxs_[c].refs++;
+  // Linux 7.2: zcrx_set_ring_ctx only for a registration asking for
+  // events; set once, taking a reference on the ring.
+  reals_[r].event_mask = s.event_desc ? s.event_mask : 0;
+  if (reals_[r].event_mask != 0) {
+    reals_[r].master = c;
+    ctxs_[c].refs++;
+  }
   *real_out = r;
   return static_cast<int>(id);
 }
@@ -292,6 +298,15 @@ int Model::ctrl(int c, const CtrlSpec& s) {
   if (lookup(c, s.zcrx_id) == kNone) return -kENXIO;
   if (s.op == 0) return s.payload_nonzero ? -kEINVAL : 0;
   if (s.op == 1) return -kEINVAL;
+  if (s.op == 2) {
+    // zcrx_arm_notif: a known type, clear reserved words, fired before.
+    if (s.event_type >= 2 || s.payload_nonzero) return -kEINVAL;
+    Real& q = reals_[entries_[lookup(c, s.zcrx_id)].real];
+    const uint32_t bit = 1u << s.event_type;
+    if (!(q.fired & bit)) return -kEINVAL;
+    q.fired &= ~bit;
+    return 0;
+  }
   return -kEOPNOTSUPP;
 }
 
@@ -327,7 +342,10 @@ void Model::deliver(int e, uint32_t idx) {
 void Model::report_no_buffers(int e) {
   Real& q = reals_[entries_[e].real];
   q.no_buffers++;
-  if (q.master != kNone) ctxs_[q.master].no_buffer_events++;
+  // zcrx_send_notif: allowed, a master, not fired since the last arm.
+  if (!(q.event_mask & 1u) || q.master == kNone || (q.fired & 1u)) return;
+  q.fired |= 1u;
+  ctxs_[q.master].no_buffer_events++;
 }
 
 void Model::corrupt_rq(int e) {

@@ -67,6 +67,8 @@ struct Real {
   uint32_t refs = 0, user_refs = 0;
   bool open = false;  // bound to its queue (if_rxq != -1)
   int master = kNone;
+  uint32_t event_mask = 0;  // allowed event types (1 << type)
+  uint32_t fired = 0;       // fired and not yet re-armed
   bool freed = false;
   std::vector<Niov> niovs;
   uint64_t scrubbed = 0;
@@ -100,7 +102,7 @@ struct Ctx {
   bool terminated = false;
   bool freed = false;
   std::vector<int> table;  // zcrx id -> entry
-  uint64_t no_buffer_events = 0;
+  uint64_t no_buffer_events = 0;  // ZCRX_EVENT_ALLOC_FAIL CQEs this ring got
 };
 
 struct Box {
@@ -125,14 +127,20 @@ struct RegSpec {
   bool area_dmabuf = false;
   bool area_mem_small = false;  // the mapped area is shorter than area.len
   RqMem rq_mem = RqMem::engine;
+  // Event descriptor: none when !event_desc; event_mask 0 asks for nothing
+  // (and makes no master); event_bad sets an unknown type bit.
+  bool event_desc = false;
+  uint32_t event_mask = 0;
+  bool event_bad = false;
 };
 
 /// A zcrx_ctrl the sequence test builds.
 struct CtrlSpec {
   uint32_t zcrx_id = 0;
-  uint32_t op = 0;  // 0 FLUSH_RQ, 1 EXPORT, other: unknown
+  uint32_t op = 0;  // 0 FLUSH_RQ, 1 EXPORT, 2 ARM_EVENT, other: unknown
+  uint32_t event_type = 0;  // ARM_EVENT
   bool resv_nonzero = false;      // zcrx_ctrl.__resv
-  bool payload_nonzero = false;   // zc_export / zc_flush reserved words
+  bool payload_nonzero = false;   // zc_export / zc_flush / zc_arm_event reserved words
 };
 
 /// An import or clone registration's fields.
@@ -181,7 +189,8 @@ class Model {
   uint32_t free_count(int r) const;
   /// Entry `e` got niov `idx` (which must be free).
   void deliver(int e, uint32_t idx);
-  /// A delivery to `e` found no free niov.
+  /// A delivery to `e` found no free niov: counted; ZCRX_EVENT_ALLOC_FAIL
+  /// goes to the master when allowed, armed and the master is set.
   void report_no_buffers(int e);
   /// Consumer writes an RQE into `e`'s RQ; false when the RQ is full.
   bool push_rqe(int e, Rqe rqe);

@@ -161,8 +161,13 @@ class Sequence {
     s.rx_buf_len = lens[rng_.below(3)];
     s.num_niovs = 2 + rng_.below(24);
     s.rq_mem = rng_.pct(40) ? RqMem::caller : RqMem::engine;
+    // Mostly with the no-buffers event (the ring becomes master), some
+    // with an empty mask or no descriptor (no master).
+    s.event_desc = !rng_.pct(20);
+    s.event_mask = rng_.pct(85) ? 1u | (rng_.pct(50) ? 2u : 0u) : 0u;
     if (rng_.pct(20)) {  // one invalid field
-      switch (rng_.below(10)) {
+      switch (rng_.below(11)) {
+        case 10: s.event_desc = true; s.event_bad = true; break;
         case 8: s.area_mem_small = true; break;
         case 9: s.rq_mem = RqMem::too_small; break;
         case 0: s.flags = 2; break;
@@ -181,6 +186,8 @@ class Sequence {
     o << "register ctx" << c << " port " << s.port << " rxq " << s.rxq << " rq " << s.rq_entries
       << " buf " << s.rx_buf_len << " niovs " << s.num_niovs << " extra " << s.area_len_extra
       << " flags " << s.flags << (s.resv_nonzero ? " resv" : "") << (s.area_dmabuf ? " dmabuf" : "")
+      << (s.event_desc ? " events " + std::to_string(s.event_mask) : "")
+      << (s.event_bad ? " bad-event" : "")
       << " -> " << want << (r != kNone ? " real" + std::to_string(r) : "");
     note(o.str());
     const int got = d_.register_ifq(c, s, r, r == kNone ? kNone : m_.real(r).entry);
@@ -426,11 +433,15 @@ class Sequence {
     std::vector<int> v = open_ctxs();
     if (v.empty()) return create_ctx();
     const int c = rng_.pick(v);
-    const uint32_t ops[] = {0, 0, 0, 1, 7};
-    CtrlSpec s = ctrl_spec(c, ops[rng_.below(5)]);
+    const uint32_t ops[] = {0, 0, 0, 1, 7, 2, 2, 2};
+    CtrlSpec s = ctrl_spec(c, ops[rng_.below(8)]);
+    s.event_type = rng_.pct(90) ? 0 : 1 + rng_.below(2);
     const int want = m_.ctrl(c, s);
     note("ctrl ctx" + std::to_string(c) + " id" + std::to_string(s.zcrx_id) + " op " +
-         std::to_string(s.op) + " -> " + std::to_string(want));
+         std::to_string(s.op) + " type " + std::to_string(s.event_type) +
+         (s.resv_nonzero ? " resv" : "") + (s.payload_nonzero ? " payload" : "") + " -> " +
+         std::to_string(want));
+    if (s.op == 2) tally()[want == 0 ? "arm event ok" : "arm event failed"]++;
     expect_eq(d_.ctrl(c, s), want, "ctrl");
   }
 
@@ -597,7 +608,7 @@ TEST_CASE("model_sequences: engine and reference model agree on every result and
         "clone_ifq -9", "clone_ifq -77", "clone_ifq -22", "ctrl ok", "ctrl -6", "ctrl -95",
         "refill ok", "niovs reclaimed from a departed entry", "niovs scrubbed", "niovs refilled",
         "rqe bad token", "rqe bad index", "rqe no ref", "rqe wrong owner",
-        "no-buffers deliveries", "no-buffers events", "set_master set ok", "set_master kept ok",
+        "no-buffers deliveries", "no-buffers events", "arm event ok", "arm event failed", "set_master set ok", "set_master kept ok",
         "corrupt RQs", "import -EBUSY: entry slots of the real full",
         "engine destroyed with rings live"};
     for (const char* k : must) {

@@ -88,9 +88,10 @@ Channel* channel_of(const Ifq& e) {
 
 class AtomicEvents final : public core::CtxEvents {
  public:
-  void on_no_buffers(Ifq&) override {
+  bool on_event(Ifq&, uint64_t, uint32_t) override {
     // relaxed: a statistic read after the threads are joined.
     count.fetch_add(1, std::memory_order_relaxed);
+    return true;
   }
   std::atomic<uint64_t> count{0};
 };
@@ -174,6 +175,14 @@ class Stress {
     // scrub (last user gone) or because its entry went away.
     CHECK(delivered_ == refilled_ + s.niovs_scrubbed + s.niovs_reclaimed);
     CHECK(s.free_with_master_set == 0);
+    // Every successful re-arm cleared a bit one posted event set; no
+    // event without a no-buffers report.
+    uint64_t events = 0;
+    for (const auto& e : events_) events += e->count.load(std::memory_order_relaxed);
+    std::printf("stress: %llu events posted, %llu re-arms\n",
+                static_cast<unsigned long long>(events), static_cast<unsigned long long>(arms_ok_));
+    CHECK(events >= arms_ok_);
+    CHECK(events <= no_buffers_);
     CHECK(s.ctxs_live == 0);
     CHECK(s.ifqs_live == 0);
     CHECK(s.entries_live == 0);
@@ -262,14 +271,20 @@ class Stress {
     reg.if_rxq = rxq;
     reg.rq_entries = kRqEntries;
     reg.area_ptr = reinterpret_cast<uint64_t>(&area);
+    // With the no-buffers event: the ring becomes the master, so the
+    // datapath's event path races with master clearing and re-arming.
+    u::zcrx_event_desc ev{};
+    ev.user_data = rxq;
+    ev.type_mask = 1u << u::ZCRX_EVENT_ALLOC_FAIL;
+    reg.event_desc = reinterpret_cast<uint64_t>(&ev);
     RqRegionLayout layout;
-    if (engine_.check_ifq_reg(reg, area, &layout) != 0) return unexpected(__LINE__);
+    if (engine_.check_ifq_reg(reg, area, &layout, &ev) != 0) return unexpected(__LINE__);
     Channel* ch = new_channel(layout);
     if (ch == nullptr) return;
     // Every area is the same memory: nothing here reads or writes payload
     // bytes, and the engine only keeps the bounds.
     const int ret = engine_.register_ifq(r.ctx, reg, area, {area_mem_.p, area_mem_.len},
-                                         {ch->mem->p, layout.size});
+                                         {ch->mem->p, layout.size}, &ev);
     expect(ret < 0 ? ret : 0);
     if (ret < 0) return;
     Ifq* q = r.ctx->lookup(reg.zcrx_id);
@@ -287,6 +302,19 @@ class Stress {
     const int ret = engine_.export_ifq(r.ctx, c, &box);
     expect(ret);
     if (ret == 0) boxes_.push_back(box);
+  }
+
+  // ZCRX_CTRL_ARM_EVENT from any ring holding the ifq: 0 after an event
+  // fired, -EINVAL while it is armed.
+  void op_arm(std::mt19937_64& g, Ring& r) {
+    if (r.ids.empty()) return;
+    u::zcrx_ctrl c{};
+    c.zcrx_id = r.ids[g() % r.ids.size()];
+    c.op = u::ZCRX_CTRL_ARM_EVENT;
+    c.zc_arm_event.event_type = u::ZCRX_EVENT_ALLOC_FAIL;
+    const int ret = engine_.ctrl(r.ctx, c);
+    if (ret == 0) arms_ok_++;
+    else if (ret != -EINVAL && ret != -ENXIO) expect(ret);  // -ENXIO: a shut clone
   }
 
   void op_release(std::mt19937_64& g) {
@@ -342,7 +370,8 @@ class Stress {
       else if (w < 35) op_export(g, r);
       else if (w < 45) op_release(g);
       else if (w < 65) op_import(g, r);
-      else if (w < 85) op_clone(g, r, rings_[g() % kRings]);
+      else if (w < 80) op_clone(g, r, rings_[g() % kRings]);
+      else if (w < 85) op_arm(g, r);
       else {
         terminate(r);
         r = new_ring();
@@ -495,6 +524,7 @@ class Stress {
 
   // Written by their thread before it is joined.
   uint64_t delivered_ = 0, refilled_ = 0, no_buffers_ = 0, double_held_ = 0;
+  uint64_t arms_ok_ = 0;  // control thread only
 };
 
 }  // namespace

@@ -25,7 +25,10 @@
 // serves, refill(budget); for each packet, take a free niov from the
 // area's pool, deliver(idx, off) on the entry of the ring that receives it
 // (Ctx::lookup, not resolve) and post the CQE; report_no_buffers() when
-// the pool is empty; then pass a quiescent point. The burst forms do the
+// the pool is empty (report_copy() after a copy fallback); then pass a
+// quiescent point. The engine decides whether such a report becomes an
+// event (see CtxEvents) and calls the master ring's sink, which only posts
+// the CQE. The burst forms do the
 // same per call for many buffers: refill_burst(budget, out) hands the
 // freed niovs to the caller for one bulk put into the pool, and
 // deliver_burst() delivers a run of packets that land in one entry.
@@ -91,12 +94,25 @@ class QueueBinder {
   virtual void synchronize(Ifq& real) = 0;
 };
 
-/// Receives ifq-wide events. Delivered to the ifq's master ctx only.
+/// Receives ifq-wide events (Linux 7.2 zcrx events). Only the master ctx
+/// of an ifq receives them, and only events its registration allowed.
+///
+/// The engine decides; the sink only posts. For each allowed type the
+/// engine calls on_event() at most once until the type is re-armed
+/// (Engine::ctrl with ZCRX_CTRL_ARM_EVENT), and never when the ifq has no
+/// master (the master ring was terminated, or events were not requested).
 class CtxEvents {
  public:
   virtual ~CtxEvents() = default;
-  /// ZCRX_NOTIF_NO_BUFFERS: a packet arrived with no free niov. [datapath]
-  virtual void on_no_buffers(Ifq& ifq) = 0;
+  /// [datapath] Post one CQE on this ring's CQ: cqe.user_data =
+  /// `user_data`, cqe.res = `type` (a uapi::zcrx_event_type), cqe.flags 0,
+  /// the big-CQE half zero (zcrxd: a CQE32 with io_uring_zcrx_cqe.off 0).
+  /// `ifq` is the real ifq the event is about. Runs on the datapath thread
+  /// serving `ifq`'s queue: no lock, no allocation, no syscall beyond the
+  /// ring's usual wakeup. Returns false when the CQE could not be posted
+  /// (CQ full): the engine then leaves the type armed, so the next
+  /// occurrence tries again; true once the CQE is visible to the ring.
+  virtual bool on_event(Ifq& ifq, uint64_t user_data, uint32_t type) = 0;
 };
 
 /// Memory the caller already mapped (an area, or a refill-queue region).
@@ -161,6 +177,11 @@ struct IfqStats {
   // -- additions --
   uint64_t rqe_wrong_owner = 0; // RQE skipped: niov held by another entry
   uint64_t reclaimed = 0;       // buffers reclaimed when this entry went away
+  // -- events (real ifq; datapath-written) --
+  uint64_t copies = 0;          // receives that fell back to a copy (report_copy)
+  uint64_t copy_bytes = 0;      // bytes of those copies
+  uint64_t events_posted = 0;   // event CQEs the master's sink accepted
+  uint64_t events_lost = 0;     // sink could not post (CQ full); type left armed
 };
 
 /// What a ctx-table entry is.
@@ -183,7 +204,10 @@ inline constexpr uint32_t kMaxEntriesPerIfq = 128;
 ///
 /// Reference counts (all on the real ifq; proxy and import entries have
 /// none of their own):
-///   register:   refs = 1, user_refs = 1, master ctx set (ctx ref +1)
+///   register:   refs = 1, user_refs = 1; master ctx set (ctx ref +1) only
+///               when the registration asked for events (type_mask != 0),
+///               as the merged Linux 7.2 zcrx does (seed 000, an earlier
+///               version of the series, set it always)
 ///   export box: refs +1, user_refs +1
 ///   import:     refs +1, user_refs +1
 ///   clone:      refs +1, user_refs +1, and a ref on the source ctx.
@@ -271,8 +295,29 @@ class Ifq {
                         std::memory_order_relaxed);
   }
   /// [datapath] Count a delivery that found no free niov (on the real
-  /// ifq) and tell its master ctx, if any (ZCRX_NOTIF_NO_BUFFERS).
+  /// ifq) and raise ZCRX_EVENT_ALLOC_FAIL: when the registration allowed
+  /// it, the ifq has a master ctx with a sink and the type is armed, the
+  /// master's CtxEvents::on_event(real, user_data, ZCRX_EVENT_ALLOC_FAIL)
+  /// is called and the type is disarmed until ZCRX_CTRL_ARM_EVENT. Any
+  /// entry of the real ifq may be passed; the event names the real ifq.
+  /// Costs one relaxed load when the type is not armed.
   void report_no_buffers();
+  /// [datapath] A receive of `bytes` bytes was copied into a buffer of the
+  /// area instead of landing there by DMA (zcrxd's copy fallback). Adds to
+  /// the copies / copy_bytes counters, to the registration's shared
+  /// zcrx_stats block when it asked for one (copy_count += 1, copy_bytes
+  /// += bytes; relaxed 64-bit stores the consumer reads), and raises
+  /// ZCRX_EVENT_COPY with the same rules as report_no_buffers().
+  void report_copy(uint32_t bytes);
+  /// The registration's event descriptor as kept by the real ifq: allowed
+  /// types (1 << zcrx_event_type), the CQE user_data, and the types fired
+  /// and not yet re-armed. [any; fired is a relaxed snapshot]
+  uint32_t event_mask() const;
+  uint64_t event_user_data() const;
+  uint32_t events_fired() const;
+  /// The zcrx_stats block inside the real ifq's RQ region, or nullptr when
+  /// the registration did not ask for one.
+  uapi::zcrx_stats* stats_block() const;
   /// [datapath] Drains up to `budget` RQEs of this entry's RQ: validates
   /// each (token, __pad, index, owner == this entry, user reference), drops
   /// the user reference and hands niovs that reach zero to the BufferSink
@@ -397,22 +442,45 @@ class Engine {
   void terminate_ctx(Ctx* ctx);
 
   /// [control] Validates an io_uring_zcrx_ifq_reg for a fresh registration
-  /// (reserved fields, flags, rq_entries, rx_buf_len) and returns the
-  /// refill-queue geometry it asks for, so the caller can create or check
-  /// the region before register_ifq(). 0 or -errno:
-  ///   -EINVAL  reserved/zcrx_id non-zero, flags set, if_rxq == -1,
-  ///            rq_entries 0, rx_buf_len not a power of two >= 4096,
-  ///            area flags unknown, rq_area_token or area __resv2 non-zero,
-  ///            area addr/len not page aligned or len not a multiple of
-  ///            rx_buf_len, dmabuf_fd without the DMABUF flag;
+  /// (reserved fields, flags, rq_entries, event descriptor, rx_buf_len,
+  /// area) and returns the refill-queue geometry it asks for, so the
+  /// caller can create or check the region before register_ifq().
+  ///
+  /// Events: reg.event_desc is the consumer's pointer to a
+  /// zcrx_event_desc; 0 means no events. The caller passes the descriptor
+  /// itself as `ev` (zcrxd: the copy that came by value in the
+  /// REGISTER_IFQ request). reg.event_desc != 0 with `ev` null is the
+  /// kernel's failed copy_from_user (-EFAULT); with reg.event_desc == 0,
+  /// `ev` is ignored.
+  ///
+  /// 0 or -errno, in the kernel's order:
+  ///   -EINVAL  reserved words (__resv) or zcrx_id non-zero, flags set,
+  ///            if_rxq == -1, rq_entries 0, area rq_area_token non-zero;
+  ///   -EFAULT  reg.event_desc != 0 and `ev` null;
+  ///   -EINVAL  ev->type_mask has bits beyond kZcrxEventTypeMask, ev->flags
+  ///            beyond kZcrxEventDescFlagStats, stats_offset non-zero
+  ///            without that flag, ev->__resv2 non-zero;
+  ///   -EINVAL  rx_buf_len not a power of two >= 4096, area flags unknown,
+  ///            area __resv2 non-zero, area addr/len not page aligned or
+  ///            len not a multiple of rx_buf_len, dmabuf_fd without the
+  ///            DMABUF flag;
   ///   -EFAULT  area addr 0, len 0 or above 1 GiB;
   ///   -EOVERFLOW addr + len wraps;
   ///   -EOPNOTSUPP IORING_ZCRX_AREA_DMABUF.
   /// rq_entries above kMaxRqEntries is capped (as with IORING_SETUP_CLAMP)
-  /// and rounded up to a power of two.
+  /// and rounded up to a power of two. The stats placement is checked by
+  /// register_ifq (it needs the region).
   int check_ifq_reg(const uapi::io_uring_zcrx_ifq_reg& reg,
                     const uapi::io_uring_zcrx_area_reg& area,
-                    RqRegionLayout* rq_out) const;
+                    RqRegionLayout* rq_out,
+                    const uapi::zcrx_event_desc* ev = nullptr) const;
+
+  /// Where a zcrx_stats block fits in an RQ region laid out as `l`: the
+  /// first 64-byte boundary after the RQE array, or 0 when the region
+  /// (l.size) has no room for it (proto::stats_offset). What a consumer
+  /// puts in zcrx_event_desc.stats_offset (the kernel hands it out through
+  /// IO_URING_QUERY_ZCRX; here both sides compute it from the layout).
+  static uint64_t stats_offset(const RqRegionLayout& l);
 
   /// [control] IORING_REGISTER_ZCRX_IFQ without IMPORT/CLONE flags.
   /// `area_mem` is the mapped area (at least area.len bytes), `rq_mem` the
@@ -420,13 +488,21 @@ class Engine {
   /// size; the engine zeroes the head and tail words). An empty `rq_mem`
   /// ({nullptr, 0}) makes the engine allocate the region itself (tests).
   /// On success fills reg.zcrx_id, reg.offsets, reg.rq_entries,
-  /// area.rq_area_token and makes `ctx` the master ctx.
-  /// Errors: check_ifq_reg's; -EINVAL area_mem or rq_mem too small;
-  /// -EBUSY no free zcrx id (kMaxZcrxPerCtx); -EBADF ctx terminated;
+  /// area.rq_area_token; keeps `ev`'s user_data and type_mask on the ifq
+  /// (all types armed) and, when type_mask != 0, makes `ctx` the master
+  /// ctx (the ring event CQEs go to). With kZcrxEventDescFlagStats the
+  /// zcrx_stats block at ev->stats_offset of the RQ region is zeroed and
+  /// kept up to date by report_copy().
+  /// Errors: check_ifq_reg's (`ev` as there); -EINVAL area_mem or rq_mem
+  /// too small; -EBUSY no free zcrx id (kMaxZcrxPerCtx); -EBADF ctx
+  /// terminated; then, for the stats block (kernel order, after the RQ
+  /// region exists): -EINVAL stats_offset not 8-byte aligned, -ERANGE the
+  /// block overlaps the RQ indices or RQEs or ends past the region
+  /// (rq_mem.len, or the layout size when the engine allocates it);
   /// QueueBinder::open_queue's (-ENODEV, -EEXIST, -EOPNOTSUPP, -ENOMEM).
   int register_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg,
                    uapi::io_uring_zcrx_area_reg& area, Mapping area_mem,
-                   Mapping rq_mem);
+                   Mapping rq_mem, const uapi::zcrx_event_desc* ev = nullptr);
 
   /// [control] ZCRX_CTRL_EXPORT: a box holding refs + user_refs of the
   /// real ifq behind ctrl.zcrx_id. 0 or -EFAULT (ctrl.__resv non-zero),
@@ -449,7 +525,8 @@ class Engine {
   /// Fills reg.zcrx_id, reg.offsets and reg.rq_entries.
   /// Errors, in the kernel's order: -EINVAL reserved fields or zcrx_id
   /// non-zero, flags other than ZCRX_REG_IMPORT, if_rxq / rq_entries /
-  /// area_ptr / region_ptr non-zero; -EBADF not a box (or ctx terminated);
+  /// area_ptr / region_ptr / event_desc non-zero (an import never carries
+  /// events: they stay with the exporter's master); -EBADF not a box (or ctx terminated);
   /// then refs/user_refs are taken, and -EBUSY (no zcrx id or entry slot)
   /// or -EINVAL (rq_mem too small) undo them with unregister(real, ctx),
   /// as seed 000 does (which clears the master if `ctx` is the master).
@@ -466,8 +543,8 @@ class Engine {
   /// engine-allocated) whose proxy() is the real ifq behind the source
   /// entry (a clone of a clone or of an import stands for the real ifq).
   /// Fills reg.zcrx_id, reg.offsets, reg.rq_entries.
-  /// Errors: -EINVAL reserved fields or zcrx_id non-zero, or flags other
-  /// than IORING_ZCRX_IFQ_REG_CLONE; -EBADF src null, src or ctx
+  /// Errors: -EINVAL reserved fields or zcrx_id non-zero, flags other
+  /// than IORING_ZCRX_IFQ_REG_CLONE, or event_desc non-zero (as import); -EBADF src null, src or ctx
   /// terminated; -EBADFD src == ctx; -EINVAL no such source id (or its
   /// queue is closed); after taking refs: -EBUSY no zcrx id or entry slot,
   /// -EINVAL rq_mem too small, each undoing exactly what was taken.
@@ -480,11 +557,17 @@ class Engine {
   /// nothing. register_ifq() calls it; exposed for tests.
   bool set_master_ctx(Ifq* ifq, Ctx* ctx);
 
-  /// [control] ZCRX_CTRL_FLUSH_RQ and other zcrx_ctrl ops but EXPORT.
-  /// -EFAULT ctrl.__resv non-zero; -ENXIO no such id; FLUSH_RQ: -EINVAL
-  /// zc_flush.__resv non-zero, else 0 (the datapath drains every live
-  /// entry's RQ each loop iteration); EXPORT: -EINVAL (use export_ifq);
-  /// anything else -EOPNOTSUPP.
+  /// [control] ZCRX_CTRL_FLUSH_RQ, ZCRX_CTRL_ARM_EVENT and other zcrx_ctrl
+  /// ops but EXPORT. -EBADF ctx terminated; -EFAULT ctrl.__resv non-zero;
+  /// -ENXIO no such id (or a clone whose refs were dropped, for ARM);
+  /// FLUSH_RQ: -EINVAL zc_flush.__resv non-zero, else 0 (the datapath
+  /// drains every live entry's RQ each loop iteration);
+  /// ARM_EVENT (zcrx_arm_notif): -EINVAL event_type >= __ZCRX_EVENT_TYPE_LAST,
+  /// zc_arm_event.__resv non-zero, or the type has not fired since it was
+  /// last armed; else 0 and the type fires again on its next occurrence.
+  /// Any ring holding the ifq in its table (the master, an importer, a
+  /// clone) may re-arm it, as in the kernel; the events still go to the
+  /// master. EXPORT: -EINVAL (use export_ifq); anything else -EOPNOTSUPP.
   int ctrl(Ctx* ctx, const uapi::zcrx_ctrl& ctrl);
 
   EngineStats stats() const;
