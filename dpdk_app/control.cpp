@@ -34,9 +34,13 @@ namespace {
 
 constexpr int kHousekeepingMs = 100;
 
-std::vector<uint8_t> key_bytes(const FlowKey& k) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&k);
-  return std::vector<uint8_t>(p, p + sizeof(k));
+// A flow group's map key: the flow, then the real ifq it belongs to, so
+// the same flow may be opened on several queues (flows are per ifq).
+std::vector<uint8_t> key_bytes(const FlowKey& k, const Ifq* real) {
+  std::vector<uint8_t> v(sizeof(k) + sizeof(real));
+  std::memcpy(v.data(), &k, sizeof(k));
+  std::memcpy(v.data() + sizeof(k), &real, sizeof(real));
+  return v;
 }
 
 int make_memfd(const char* name, size_t size, void** map) {
@@ -520,7 +524,7 @@ int Control::op_open_flow(Session& s, const proto::OpenFlowReq& r, uint32_t* han
   std::memcpy(k.src_addr, r.src_addr, 16);
   std::memcpy(k.dst_addr, r.dst_addr, 16);
   if (int rc = normalize(&k)) return rc;
-  auto bytes = key_bytes(k);
+  auto bytes = key_bytes(k, real);
   auto it = groups_.find(bytes);
   if (it != groups_.end()) {
     if (it->second.real != real) return -EEXIST;
@@ -542,7 +546,7 @@ int Control::op_open_flow(Session& s, const proto::OpenFlowReq& r, uint32_t* han
 
 int Control::op_close_flow(Session& s, uint32_t h) {
   if (h >= kMaxFlowsPerRing || !s.flows[h].open) return -ENOENT;
-  auto it = groups_.find(key_bytes(s.flows[h].key));
+  auto it = groups_.find(key_bytes(s.flows[h].key, s.flows[h].real));
   if (it != groups_.end()) {
     auto& m = it->second.members;
     for (size_t i = 0; i < m.size(); i++)

@@ -160,7 +160,7 @@ class Control {
   std::vector<std::unique_ptr<Session>> sessions_;
   std::vector<std::unique_ptr<Export>> exports_;
   std::vector<std::unique_ptr<AreaRec>> areas_;
-  std::map<std::vector<uint8_t>, Group> groups_;  // by serialized FlowKey
+  std::map<std::vector<uint8_t>, Group> groups_;  // by serialized FlowKey + real ifq
   uint32_t next_area_id_ = 0;
   uint64_t sessions_total_ = 0;
 };
