@@ -87,6 +87,11 @@ void usage(FILE* out) {
       "                      (no pattern check, none counted bad): the\n"
       "                      benchmark consumer, for sources without the\n"
       "                      pattern such as net_null\n"
+      "  --events            register for zcrx events (no buffers, copy fallback)\n"
+      "                      and the shared copy counters; count each event\n"
+      "                      CQE and re-arm it (register mode only); RESULT\n"
+      "                      gains \"events\":{alloc_fail, copy, arm_errors,\n"
+      "                      copy_count, copy_bytes}\n"
       "  --port N --queue N  DPDK port and RX queue to register (default 0 0)\n"
       "  --sq-entries N --cq-entries N --rq-entries N\n"
       "                      ring sizes (default 64, 4096, 4096)\n"
@@ -100,7 +105,7 @@ void usage(FILE* out) {
 int parse_options(int argc, char** argv, Options& o) {
   enum {
     kSocket = 256, kFlow, kMode, kShare, kCount, kDuration, kLen, kBusy, kEventfd, kAdaptive, kSpinUs,
-    kLatency, kQuiet, kTouch, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kHugetlb, kHelp,
+    kLatency, kQuiet, kTouch, kEvents, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kHugetlb, kHelp,
   };
   static const option longopts[] = {
       {"socket", required_argument, nullptr, kSocket},
@@ -117,6 +122,7 @@ int parse_options(int argc, char** argv, Options& o) {
       {"latency", no_argument, nullptr, kLatency},
       {"quiet", no_argument, nullptr, kQuiet},
       {"touch", no_argument, nullptr, kTouch},
+      {"events", no_argument, nullptr, kEvents},
       {"port", required_argument, nullptr, kPort},
       {"queue", required_argument, nullptr, kQueue},
       {"sq-entries", required_argument, nullptr, kSq},
@@ -165,6 +171,7 @@ int parse_options(int argc, char** argv, Options& o) {
       case kLatency: o.latency = true; break;
       case kQuiet: o.quiet = true; break;
       case kTouch: o.touch = true; break;
+      case kEvents: o.events = true; break;
       case kPort: ok = parse_u32(optarg, &o.port); break;
       case kQueue: ok = parse_u32(optarg, &o.queue); break;
       case kSq: ok = parse_u32(optarg, &o.sq_entries); break;
@@ -185,6 +192,10 @@ int parse_options(int argc, char** argv, Options& o) {
   }
   if (optind < argc) {
     std::fprintf(stderr, "zcrx_rx: unexpected argument '%s' (see --help)\n", argv[optind]);
+    return -1;
+  }
+  if (o.events && o.mode != Mode::register_ifq) {
+    std::fprintf(stderr, "zcrx_rx: --events needs --mode register (events go to the master)\n");
     return -1;
   }
   if (o.mode != Mode::register_ifq && o.share.empty()) {

@@ -30,6 +30,10 @@ struct Options {
   /// of docs/BENCHMARKS.md) instead of checking every byte: no payload is
   /// then counted bad, and RESULT says "check":"touch".
   bool touch = false;
+  /// Register with a zcrx event descriptor (ZCRX_EVENT_ALLOC_FAIL and
+  /// ZCRX_EVENT_COPY, with the shared copy counters): count each event
+  /// CQE and re-arm it (register mode only: events go to the master).
+  bool events = false;
   uint32_t port = 0;
   uint32_t queue = 0;
   uint32_t sq_entries = 64;

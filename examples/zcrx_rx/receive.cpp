@@ -129,6 +129,13 @@ inline void Loop::on_data(const io_uring_cqe32& c) {
 
 void Loop::on_other_cqe(const io_uring_cqe32& c) {
   if (c.cqe.user_data == kCancelTag) return;  // 0 or -ENOENT: the request's own CQE tells
+  if (const int ev = ifq_.event_type(c); ev >= 0) {
+    // Fired once; count it and ask for the next one (a control call, but
+    // events are rare: at most one per type until this re-arm).
+    (ev == zcrx::uapi::ZCRX_EVENT_ALLOC_FAIL ? t_.alloc_fail_events : t_.copy_events)++;
+    if (ring_.arm_event(ifq_.id(), static_cast<uint32_t>(ev)) != 0) t_.event_arm_errors++;
+    return;
+  }
   if (c.cqe.user_data != kRecvTag) {
     t_.cqe_errors++;  // nothing else was submitted
     return;

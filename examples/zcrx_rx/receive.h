@@ -12,6 +12,10 @@
 
 namespace zcrx_rx {
 
+/// user_data of zcrx event CQEs (--events); the RECV_ZC request and its
+/// cancel use 1 and 2.
+inline constexpr uint64_t kEventTag = 3;
+
 struct Totals {
   uint64_t packets = 0;       // data CQEs with a valid buffer
   uint64_t bytes = 0;
@@ -22,6 +26,10 @@ struct Totals {
   uint64_t refilled = 0;      // buffers handed back (published RQEs)
   uint64_t rearms = 0;        // the request ended and was armed again
   uint64_t touched = 0;       // --touch: xor of every first and last byte read
+  // --events
+  uint64_t alloc_fail_events = 0;  // ZCRX_EVENT_ALLOC_FAIL CQEs
+  uint64_t copy_events = 0;        // ZCRX_EVENT_COPY CQEs
+  uint64_t event_arm_errors = 0;   // ZCRX_CTRL_ARM_EVENT that failed
   double elapsed_s = 0;
   bool finished = false;      // len-limited request ended with its final CQE
   int fatal = 0;              // -errno that stopped the loop early, or 0

@@ -42,7 +42,8 @@ double tv_s(const timeval& tv) {
   return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
 }
 
-void print_result(const Options& o, const Totals& t, const zcrx::Ring& ring, Latency* lat) {
+void print_result(const Options& o, const Totals& t, const zcrx::Ring& ring,
+                  const zcrx::Ifq& ifq, Latency* lat) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   const double el = t.elapsed_s > 0 ? t.elapsed_s : 1e-9;
@@ -64,6 +65,17 @@ void print_result(const Options& o, const Totals& t, const zcrx::Ring& ring, Lat
               t.fatal, o.touch ? "touch" : "pattern",
               static_cast<unsigned long long>(t.touched));
   if (lat) std::printf(",\"latency_ns\":%s", lat->json().c_str());
+  if (o.events) {
+    zcrx::uapi::zcrx_stats st{};
+    const bool have = ifq.copy_stats(&st);
+    std::printf(",\"events\":{\"alloc_fail\":%llu,\"copy\":%llu,\"arm_errors\":%llu,"
+                "\"copy_count\":%lld,\"copy_bytes\":%lld}",
+                static_cast<unsigned long long>(t.alloc_fail_events),
+                static_cast<unsigned long long>(t.copy_events),
+                static_cast<unsigned long long>(t.event_arm_errors),
+                have ? static_cast<long long>(st.copy_count) : -1LL,
+                have ? static_cast<long long>(st.copy_bytes) : -1LL);
+  }
   std::printf("}\n");
   std::fflush(stdout);
 }
@@ -89,6 +101,11 @@ int run(const Options& o) {
       p.rq_entries = o.rq_entries;
       p.area_len = static_cast<size_t>(o.area_mb) << 20;
       p.hugetlb = o.hugetlb;
+      if (o.events) {
+        p.event_mask = zcrx::uapi::kZcrxEventTypeMask;
+        p.event_user_data = kEventTag;
+        p.event_stats = true;
+      }
       id = ring.register_ifq(p, &ifq);
       break;
     }
@@ -135,7 +152,7 @@ int run(const Options& o) {
   receive(ring, *ifq, flow, o, g_stop, lat.get(), t);
   offer.stop();
   if (export_fd >= 0) close(export_fd);
-  print_result(o, t, ring, lat.get());
+  print_result(o, t, ring, *ifq, lat.get());
   if (t.fatal) std::fprintf(stderr, "zcrx_rx: stopped early: %s\n", std::strerror(-t.fatal));
   return t.bad_payloads == 0 && t.cqe_errors == 0 && t.bad_offsets == 0 &&
                  t.outstanding() == 0 && t.fatal == 0

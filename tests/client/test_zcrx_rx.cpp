@@ -331,6 +331,48 @@ TEST_CASE("zcrx_rx: SIGINT stops it cleanly with every buffer returned") {
   unlink(sock.c_str());
 }
 
+TEST_CASE("zcrx_rx --events: counts every event CQE and re-arms it") {
+  fake::Server srv;
+  std::string sock = tmp_path("ev");
+  REQUIRE(srv.listen_on(sock.c_str()) == 0);
+  Pump pump(srv);
+  pump.start();
+  Proc p = spawn({"--socket", sock, "--quiet", "--area-mb", "1", "--events"});
+  REQUIRE(wait_until([&] { return srv.datapath_stats().delivered > 500; }));
+  const auto reg = srv.last_register();
+  CHECK(reg.reg.event_desc != 0);
+  CHECK(reg.event.type_mask == zcrx::uapi::kZcrxEventTypeMask);
+  CHECK(reg.event.flags == zcrx::uapi::kZcrxEventDescFlagStats);
+  // A raise succeeds only while the type is armed, so each success after
+  // the first proves zcrx_rx handled the previous event and re-armed it.
+  constexpr unsigned kAllocFails = 5, kCopies = 3;
+  for (unsigned i = 0; i < kAllocFails; i++)
+    REQUIRE(wait_until([&] { return srv.raise_event(0, 0, zcrx::uapi::ZCRX_EVENT_ALLOC_FAIL); }));
+  uint64_t copy_calls = 0, copy_bytes = 0;
+  for (unsigned i = 0; i < kCopies; i++) {
+    REQUIRE(wait_until([&] {
+      const uint32_t bytes = 100 + static_cast<uint32_t>(copy_calls);
+      copy_calls++;
+      copy_bytes += bytes;
+      return srv.report_copy(0, 0, bytes);
+    }));
+  }
+  REQUIRE(wait_until([&] { return srv.arms == kAllocFails + kCopies; }));
+  kill(p.pid, SIGINT);
+  finish(p);
+  wait_until([&] { return srv.datapath_stats().outstanding == 0; });
+  pump.finish();
+  check_clean(p);
+  CHECK(result_value(p, "alloc_fail") == kAllocFails);
+  CHECK(result_value(p, "copy") == kCopies);
+  CHECK(result_value(p, "arm_errors") == 0);
+  CHECK(result_value(p, "copy_count") == static_cast<long long>(copy_calls));
+  CHECK(result_value(p, "copy_bytes") == static_cast<long long>(copy_bytes));
+  CHECK(srv.arms == kAllocFails + kCopies);
+  check_balanced(srv, result_value(p, "packets"));
+  unlink(sock.c_str());
+}
+
 TEST_CASE("zcrx_rx: setup failures exit 2 with a reason") {
   Proc p = spawn({"--socket", "/nonexistent/zcrxd.sock", "--quiet"});
   finish(p);
