@@ -62,6 +62,12 @@ struct Datapath::Burst {
   }
 
   NiovStash stash;  // free niovs for the copy fallback
+
+  // The request the last packet of a one-ring flow group went to: the
+  // next packet of that group goes there too while it stays armed.
+  uint32_t last_group = kNoFlow;
+  RingDp* last_ring = nullptr;
+  RecvRequest* last_req = nullptr;
 };
 
 Datapath::Datapath(const DatapathConfig& cfg, DpStats& stats)
@@ -141,34 +147,49 @@ uint32_t Datapath::refill(const Snapshot& s) {
   return total;
 }
 
-void Datapath::deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b) {
-  ParsedPacket p;
-  parse_packet(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->pkt_len, &p);
-  uint32_t g = s.flows.classify(p);
+void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, uint32_t g,
+                       uint64_t tsc, Burst& b) {
   if (g == kNoFlow) {
     b.no_flow++;
     b.drop(m);
     return;
   }
-  const FlowGroupDp& group = s.groups[g];
-  const uint32_t n = static_cast<uint32_t>(group.members.size());
-  uint32_t start = n > 1 ? flow_hash(p) % n : 0;
   RingDp* ring = nullptr;
   RecvRequest* req = nullptr;
-  for (uint32_t i = 0, at = start; i < n && !req; i++, at = at + 1 == n ? 0 : at + 1) {
-    const FlowMember& fm = group.members[at];
-    req = fm.ring->armed(fm.handle);
-    ring = fm.ring;
-  }
-  if (!req) {
-    b.no_flow++;  // nobody is receiving on the flow
-    b.drop(m);
-    return;
+  if (g == b.last_group && b.last_req->armed) {
+    // A flow group with one ring, as the packet before: same request.
+    ring = b.last_ring;
+    req = b.last_req;
+  } else {
+    const FlowGroupDp& group = s.groups[g];
+    const uint32_t n = static_cast<uint32_t>(group.members.size());
+    uint32_t start = n > 1 ? flow_hash(p) % n : 0;
+    for (uint32_t i = 0, at = start; i < n && !req; i++, at = at + 1 == n ? 0 : at + 1) {
+      const FlowMember& fm = group.members[at];
+      req = fm.ring->armed(fm.handle);
+      ring = fm.ring;
+    }
+    if (!req) {
+      b.no_flow++;  // nobody is receiving on the flow
+      b.drop(m);
+      return;
+    }
+    // Only a one-ring group maps every packet to the same request; with
+    // more rings the flow hash picks.
+    if (n == 1) {
+      b.last_group = g;
+      b.last_ring = ring;
+      b.last_req = req;
+    }
   }
   // Header-split emulation: UDP flows get the payload, raw flows the frame.
   const bool raw = !p.is_udp || s.flows.raw_group() == g;
-  const uint32_t skip0 = raw ? 0 : p.payload_off;
-  const uint32_t left0 = raw ? m->pkt_len : p.payload_len;
+  uint32_t skip0 = raw ? 0 : p.payload_off;
+  uint32_t left0 = raw ? m->pkt_len : p.payload_len;
+  // Scalars in registers from here: parse_packet stored the two fields
+  // one by one, and a vector load of the pair (which the compiler likes
+  // for the min/sub below) cannot be forwarded from those stores.
+  asm("" : "+r"(skip0), "+r"(left0));
   AreaPool* pool = s.pool;
   if (!pool) {  // rx runs only with an area bound; never delivered without
     b.no_buffers++;
@@ -313,14 +334,22 @@ uint32_t Datapath::receive(const Snapshot& s) {
   uint64_t tsc = cfg_.rx_timestamp ? rte_rdtsc() : 0;
   st_.rx.add(n);
   Burst b;
-  // The next packet's headers and the mbuf after it: both are cold when
-  // the PMD wrote them on another core (or the NIC without DDIO).
+  // Two passes: first parse and classify the whole burst (independent
+  // work per packet, so the CPU overlaps one packet's header loads with
+  // the next one's), then deliver in order. The next packet's headers and
+  // the mbuf after it are prefetched: both are cold when the PMD wrote
+  // them on another core (or the NIC without DDIO).
+  ParsedPacket* const parsed = parsed_;  // members: not re-initialised per burst
+  uint32_t* const group = group_;
   if (n > 1) rte_prefetch0(pkts[1]);
   for (uint16_t i = 0; i < n; i++) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     if (i + 2 < n) rte_prefetch0(pkts[i + 2]);
-    deliver(s, pkts[i], tsc, b);
+    rte_mbuf* m = pkts[i];
+    parse_packet(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->pkt_len, &parsed[i]);
+    group[i] = s.flows.classify(parsed[i]);
   }
+  for (uint16_t i = 0; i < n; i++) deliver(s, pkts[i], parsed[i], group[i], tsc, b);
   // Niovs the copies did not use go back before the mbufs are freed.
   b.stash.release();
   b.flush();

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "flow.h"
+#include "options.h"
+#include "packet.h"
 #include "ring_dp.h"
 #include "stats.h"
 #include "zcrx/core/engine.h"
@@ -94,7 +96,9 @@ class Datapath {
   void watch_entries(const Snapshot& s);
   /// Returns the packets received.
   uint32_t receive(const Snapshot& s);
-  void deliver(const Snapshot& s, rte_mbuf* m, uint64_t tsc, Burst& b);
+  /// Delivers `m`, parsed as `p` and classified to group `g`, or drops it.
+  void deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, uint32_t g,
+               uint64_t tsc, Burst& b);
 
   DatapathConfig cfg_;
   DpStats& st_;
@@ -108,6 +112,10 @@ class Datapath {
   std::atomic<uint32_t> armed_{0};
   bool gate_open_ = false;
   bool starved_ = false;
+
+  // What receive()'s first pass found for each packet of the burst.
+  ParsedPacket parsed_[kMaxBurst];
+  uint32_t group_[kMaxBurst];
 
   // The live entries of the bound ifq with their RQ index words, rebuilt
   // when the table's generation (or the ifq) changes, so an iteration

@@ -207,6 +207,9 @@ uint32_t RingDp::poll_sq(uint32_t max) {
     mark_broken();
     return 0;
   }
+  // Nothing queued (the common case with multishot requests): no SQE to
+  // read and no head to store, so the line the consumer reads stays clean.
+  if (n == 0) return 0;
   uint32_t done = 0;
   for (; done < n; done++) {
     if (!reserve(kMaxCqesPerSqe)) break;
@@ -228,7 +231,7 @@ uint32_t RingDp::poll_sq(uint32_t max) {
         break;
     }
   }
-  sq_.advance(done);
+  if (done) sq_.advance(done);
   return done;
 }
 
