@@ -44,13 +44,16 @@ class AreaPool {
 
   /// niov index of the buffer `m` is attached to, or UINT32_MAX when `m`
   /// is not one of this pool's buffers (e.g. a PMD handed over a foreign
-  /// mbuf).
+  /// mbuf). The pool's mbufs are pinned to their niov for life, so the
+  /// owning pool (a field on the mbuf line next to `next`, which the
+  /// datapath reads anyway) and the buffer address decide it; the reverse
+  /// table is not touched.
   uint32_t niov_of(const rte_mbuf* m) const {
+    if (m->pool != pool_) return UINT32_MAX;
     uintptr_t a = reinterpret_cast<uintptr_t>(m->buf_addr);
     uintptr_t b = reinterpret_cast<uintptr_t>(base_);
     if (a < b || a - b >= len_) return UINT32_MAX;
-    uint32_t idx = static_cast<uint32_t>((a - b) >> shift_);
-    return mbufs_[idx] == m ? idx : UINT32_MAX;
+    return static_cast<uint32_t>((a - b) >> shift_);
   }
   /// The mbuf attached to niov `idx` (< num_niovs()).
   rte_mbuf* mbuf(uint32_t idx) const { return mbufs_[idx]; }

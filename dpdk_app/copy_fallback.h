@@ -10,7 +10,9 @@
 // The niovs come from the area's mempool, the free list the PMD draws
 // from: taken in bulk (rte_mempool_get_bulk through the lcore's cache, no
 // lock, no allocation) into a stash that lives for one burst, whatever the
-// burst did not use goes back in one bulk put.
+// burst did not use goes back in one bulk put. Each copied niov is also
+// reported to the ifq (Ifq::report_copy: its copy counters, the shared
+// zcrx_stats, ZCRX_EVENT_COPY).
 #pragma once
 
 #include <rte_mbuf.h>
@@ -20,7 +22,6 @@
 #include <cstdint>
 
 #include "area_pool.h"
-#include "zcrx/core/engine.h"
 
 namespace zcrxd {
 
@@ -97,16 +98,5 @@ class NiovStash {
   uint32_t held_ = 0;
   rte_mbuf* m_[kCap];
 };
-
-/// Where the ZCRX_EVENT_COPY event to the ifq's master ring (and the
-/// zcrx_stats copy_count / copy_bytes of its RQ region) will be raised:
-/// `niovs` buffers of `real` carrying `bytes` were filled by copying this
-/// burst. The engine has no such call yet; when it gains
-/// Ifq::report_copy(), this is the one place to make it. [datapath]
-inline void report_copy(zcrx::core::Ifq& real, uint64_t niovs, uint64_t bytes) {
-  (void)real;
-  (void)niovs;
-  (void)bytes;
-}
 
 }  // namespace zcrxd

@@ -191,7 +191,7 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, ui
   // for the min/sub below) cannot be forwarded from those stores.
   asm("" : "+r"(skip0), "+r"(left0));
   AreaPool* pool = s.pool;
-  if (!pool) {  // rx runs only with an area bound; never delivered without
+  if (!pool || !s.real) {  // rx runs only with an area bound; never without
     b.no_buffers++;
     b.drop(m);
     return;
@@ -304,6 +304,9 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, ui
         copy_into_niov(*pool, c, src + done, chunk);
         const uint64_t off = req->entry->deliver(c, 0);
         const uint32_t got = ring->post_data(*req, chunk, off, tsc);
+        // The ifq's copy counters, the registration's shared zcrx_stats
+        // and, when armed, ZCRX_EVENT_COPY to its master ring.
+        s.real->report_copy(got);
         bytes += got;
         copied_bytes += got;
         niovs++;
@@ -355,7 +358,6 @@ uint32_t Datapath::receive(const Snapshot& s) {
   b.flush();
   b.publish(st_);
   if (b.no_buffers && s.real) s.real->report_no_buffers();  // once per burst
-  if (b.copied && s.real) report_copy(*s.real, b.copied, b.copied_bytes);
   return n;
 }
 

@@ -469,6 +469,9 @@ TEST_CASE("foreign mbufs are copied into area niovs, delivered byte-exact and al
   CHECK(h.st.delivered_bytes.get() == payload_bytes);
   CHECK(h.st.dropped_no_buffers.get() == 0);
   CHECK(h.st.dropped_no_flow.get() == 0);
+  // The engine was told about every copy (ZCRX copy counters).
+  CHECK(h.ifq->stats().copies == chunk_len.size());
+  CHECK(h.ifq->stats().copy_bytes == payload_bytes);
   CHECK(h.st.dropped_bad_len.get() == 0);
   // The foreign mbufs went back to their pool (once per burst).
   CHECK(wait_for([&] { return rte_mempool_avail_count(foreign) == foreign_n; }));
