@@ -124,6 +124,11 @@ uint32_t Datapath::refill(const Snapshot& s) {
   // The entry table changes only with its generation; removing an entry
   // waits for our quiescent point, so pointers cached in an earlier
   // iteration stay valid until the generation we read here says otherwise.
+  // Retiring an entry bumps the generation (seq_cst) before synchronize()
+  // reads our epoch, and this iteration began with the seq_cst epoch
+  // increment (a locked instruction, a full barrier on the x86 targets
+  // DPDK is built for here), so once the entry may be freed this load
+  // (acquire) sees the bump and the table is rebuilt without it.
   if (s.seq != watch_snap_ || real->entries_generation() != watch_gen_) watch_entries(s);
   uint32_t total = 0;
   uint32_t idx[kRefillBudget];
