@@ -32,6 +32,23 @@
 // same per call for many buffers: refill_burst(budget, out) hands the
 // freed niovs to the caller for one bulk put into the pool, and
 // deliver_burst() delivers a run of packets that land in one entry.
+//
+// Events (Linux 7.2 zcrx events), what the owner of the engine wires up
+// (zcrxd: dpdk_app/control.cpp and the datapath):
+//  1. create_ctx(sink) with a CtxEvents per ring whose on_event() posts
+//     one CQE32 on that ring's CQ (user_data, res = type, flags 0,
+//     io_uring_zcrx_cqe zero), wakes the ring like a RECV_ZC completion
+//     does (kCqNeedWakeup protocol) and returns false when the CQ is full.
+//     It runs on the datapath thread that calls report_no_buffers() /
+//     report_copy() for the ifq, so it must use the same CQ producer
+//     discipline as that thread's RECV_ZC completions.
+//  2. REGISTER_IFQ: pass the request's descriptor to both check_ifq_reg()
+//     and register_ifq() as `reg.event_desc ? &req.event : nullptr`, and
+//     the RQ region as {map, its mapped length} so a stats block placed by
+//     proto::stats_offset() is accepted.
+//  3. Datapath: report_no_buffers() when the pool is empty (as today) and
+//     report_copy(bytes) for each packet the copy fallback delivered.
+//  4. CTRL: forward ZCRX_CTRL_ARM_EVENT to ctrl() (as FLUSH_RQ is).
 #pragma once
 
 #include <atomic>
