@@ -22,6 +22,7 @@
 #include <rte_ethdev.h>
 
 #include "area_pool.h"
+#include "inject.h"
 #include "port.h"
 
 namespace zcrxd {
@@ -81,7 +82,19 @@ Control::Control(const Options& opt, Device& dev, const std::vector<ServedQueue*
       engine_(std::make_unique<core::Engine>(*qs_, *qs_)) {
   // A whole-port restart pauses every queue's datapath, and a deferred
   // start resumes the queues bound before it.
-  dev_.set_pause_hook([this](bool) { republish_all(); });
+  dev_.set_pause_hook([this](bool) {
+    republish_all();
+    maybe_start_injector();
+  });
+}
+
+void Control::maybe_start_injector() {
+  if (!injector_) return;
+  for (uint32_t k = 0; k < qs_->size(); k++)
+    if (qs_->queue(k).port.started()) {
+      injector_->go();
+      return;
+    }
 }
 
 Control::~Control() {
@@ -399,6 +412,7 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   rec->real = s.ctx->lookup(r.reg.zcrx_id);
   areas_.push_back(std::move(rec));
   publish_entry(s, r.reg.zcrx_id);
+  maybe_start_injector();
   out->reg = r.reg;
   out->reg.if_idx = 0;
   out->reg.rx_buf_len = buf_len;
@@ -725,12 +739,14 @@ void Control::print_counters(const char* tag, int queue, const DpStats& st,
   char q[24] = "";
   if (queue >= 0) std::snprintf(q, sizeof(q), " queue=%d", queue);
   std::printf("zcrxd: %s%s rx=%" PRIu64 " delivered=%" PRIu64 " bytes=%" PRIu64
+              " copied=%" PRIu64 " copied_bytes=%" PRIu64
               " dropped_no_flow=%" PRIu64 " dropped_no_buffers=%" PRIu64
               " dropped_empty=%" PRIu64 " dropped_bad_len=%" PRIu64 " cq_full=%" PRIu64
               " refilled=%" PRIu64
               " returned=%" PRIu64 " reclaimed=%" PRIu64 " outstanding=%" PRIu64 " armed=%u rings=%zu"
               " busy_cycles=%" PRIu64 " total_cycles=%" PRIu64 " busy_pct=%.1f tsc_hz=%" PRIu64 "\n",
               tag, q, st.rx.get(), st.delivered.get(), st.delivered_bytes.get(),
+              st.copied.get(), st.copied_bytes.get(),
               st.dropped_no_flow.get(), st.dropped_no_buffers.get(),
               st.dropped_empty.get(), st.dropped_bad_len.get(), st.cq_full.get(),
               st.refilled.get(),
@@ -750,6 +766,9 @@ void add_stats(DpStats& to, const DpStats& from) {
   add_counter(to.delivered, from.delivered);
   add_counter(to.delivered_bytes, from.delivered_bytes);
   add_counter(to.packets_delivered, from.packets_delivered);
+  add_counter(to.copied, from.copied);
+  add_counter(to.copied_bytes, from.copied_bytes);
+  add_counter(to.packets_copied, from.packets_copied);
   add_counter(to.dropped_no_flow, from.dropped_no_flow);
   add_counter(to.dropped_no_buffers, from.dropped_no_buffers);
   add_counter(to.dropped_empty, from.dropped_empty);
@@ -779,6 +798,11 @@ void Control::print_stats(const char* tag) {
     if (qs_->size() > 1) print_counters(tag, q.port.queue(), q.stats, outstanding(k), q.dp.armed());
   }
   print_counters(tag, -1, sum, outstanding(), armed);
+  if (injector_)
+    std::printf("zcrxd: %s inject injected=%" PRIu64 " waits=%" PRIu64 " loops=%" PRIu64
+                " frames_per_loop=%zu\n",
+                tag, injector_->injected(), injector_->waits(), injector_->loops_done(),
+                injector_->frames());
   // What the device itself could not place (no free niov, ring full).
   rte_eth_stats es{};
   if (rte_eth_stats_get(dev_.id(), &es) == 0 && (es.rx_nombuf || es.imissed))

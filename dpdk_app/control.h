@@ -34,12 +34,17 @@ namespace zcrxd {
 
 class AreaPool;
 class Device;
+class Injector;
 
 class Control {
  public:
   /// `queues` are the served queues, in the device's order.
   Control(const Options& opt, Device& dev, const std::vector<ServedQueue*>& queues);
   ~Control();
+
+  /// --inject: told to go once a served queue is bound and its port runs;
+  /// its counters join the stats lines. Call before run().
+  void set_injector(Injector* inj) { injector_ = inj; }
 
   /// Creates, binds and listens on the control socket. 0 or -errno (the
   /// reason printed).
@@ -127,6 +132,8 @@ class Control {
   /// -EOPNOTSUPP (logged) when `s` has entries on another queue than `k`.
   int check_ring_queue(const Session& s, int k, const char* what);
   void take_closed_pools();
+  /// Lets the injector transmit once some served queue receives.
+  void maybe_start_injector();
   void print_counters(const char* tag, int queue, const DpStats& st, uint64_t outstanding,
                       uint32_t armed);
   void housekeeping();
@@ -161,6 +168,7 @@ class Control {
   std::vector<std::unique_ptr<Export>> exports_;
   std::vector<std::unique_ptr<AreaRec>> areas_;
   std::map<std::vector<uint8_t>, Group> groups_;  // by serialized FlowKey + real ifq
+  Injector* injector_ = nullptr;
   uint32_t next_area_id_ = 0;
   uint64_t sessions_total_ = 0;
 };

@@ -19,6 +19,7 @@
 
 #include "control.h"
 #include "datapath.h"
+#include "inject.h"
 #include "options.h"
 #include "port.h"
 #include "queue_set.h"
@@ -60,10 +61,17 @@ struct Runner {
   }
 };
 
+struct StopCtx {
+  std::vector<Runner>* runners;
+  zcrxd::Injector* injector;  // may be null
+};
+
+// Control's shutdown: no more frames in, then every datapath ends.
 void stop_datapaths(void* arg) {
-  auto* runners = static_cast<std::vector<Runner>*>(arg);
-  for (Runner& r : *runners) r.stop();
-  for (Runner& r : *runners) r.join();
+  auto* c = static_cast<StopCtx*>(arg);
+  if (c->injector) c->injector->stop();
+  for (Runner& r : *c->runners) r.stop();
+  for (Runner& r : *c->runners) r.join();
 }
 
 std::string queue_list(const std::vector<uint16_t>& q) {
@@ -115,6 +123,23 @@ int main(int argc, char** argv) {
     rte_eal_cleanup();
     return 1;
   }
+  std::unique_ptr<Injector> injector;
+  if (!opt.inject_path.empty()) {
+    injector = std::make_unique<Injector>();
+    InjectConfig icfg;
+    icfg.port = dev.id();
+    icfg.path = opt.inject_path;
+    icfg.loops = opt.inject_loops;
+    icfg.socket = dev.socket();
+    if (!dev.has_tx_queue())
+      std::fprintf(stderr, "zcrxd: --inject: port %u has no TX queue\n", dev.id());
+    if (!dev.has_tx_queue() || injector->open(icfg)) {
+      injector.reset();
+      dev.close();
+      rte_eal_cleanup();
+      return 1;
+    }
+  }
   // One datapath (and its counters) per served queue.
   std::vector<std::unique_ptr<ServedQueue>> queues;
   std::vector<ServedQueue*> served;
@@ -132,6 +157,7 @@ int main(int argc, char** argv) {
   int rc = 0;
   {
     Control control(opt, dev, served);
+    control.set_injector(injector.get());
     if (control.listen_socket()) {
       rc = 1;
     } else {
@@ -156,7 +182,9 @@ int main(int argc, char** argv) {
                   opt.socket_path.c_str(), dev.id(), opt.queues.front(),
                   queue_list(opt.queues).c_str(), dev.driver(), where);
       std::fflush(stdout);
-      control.run(sfd, stop_datapaths, &runners);
+      if (injector) injector->start();  // transmits once an area is bound
+      StopCtx stop{&runners, injector.get()};
+      control.run(sfd, stop_datapaths, &stop);
       close(sfd);
       // Sessions are gone (every buffer users held was reclaimed); what the
       // PMD still holds comes back when the port closes.
@@ -168,7 +196,9 @@ int main(int argc, char** argv) {
       if (missing) rc = 3;
     }
   }
+  if (injector) injector->stop();
   dev.close();
+  injector.reset();  // its pool, once the port no longer holds its mbufs
   rte_eal_cleanup();
   return rc;
 }

@@ -44,6 +44,12 @@ void print_usage(FILE* out) {
       "                      several queues on a port that cannot set queues up\n"
       "                      while running, the port also starts only once every\n"
       "                      served queue has an area (a restart rewinds net_pcap)\n"
+      "  --inject PCAP[,loops=N]\n"
+      "                      once the first area is bound, transmit the pcap's\n"
+      "                      frames on TX queue 0 of the port, N times (default\n"
+      "                      1; 0: forever), no faster than they are taken: a\n"
+      "                      traffic source for net_ring, whose TX comes back\n"
+      "                      on its RX queue (frames are copied into the area)\n"
       "  --help              this text\n"
       "\n"
       "Prints \"zcrxd: ready socket=PATH\" when it accepts consumers.\n"
@@ -86,7 +92,7 @@ bool parse_queue_index(const char* b, const char* e, uint32_t* v) {
 
 enum Opt : int {
   kPort = 256, kQueue, kSocket, kSocketMode, kSocketGroup, kBurst, kStats,
-  kRxTimestamp, kRxDesc, kRxGate, kHelp,
+  kRxTimestamp, kRxDesc, kRxGate, kInject, kHelp,
 };
 
 }  // namespace
@@ -124,6 +130,28 @@ int parse_queue_list(const char* s, std::vector<uint16_t>* out, FILE* err) {
   return 0;
 }
 
+int parse_inject(const char* s, std::string* path, uint32_t* loops, FILE* err) {
+  auto fail = [&](const char* why) {
+    std::fprintf(err, "zcrxd: invalid --inject '%s': %s\n", s ? s : "", why);
+    return -EINVAL;
+  };
+  if (!s || !*s || *s == ',') return fail("no pcap file named");
+  const char* comma = std::strchr(s, ',');
+  uint32_t n = 1;
+  if (comma) {
+    static constexpr char kKey[] = "loops=";
+    if (std::strncmp(comma + 1, kKey, sizeof(kKey) - 1) != 0)
+      return fail("expected PCAP or PCAP,loops=N");
+    uint64_t v = 0;
+    if (!parse_uint(comma + 1 + sizeof(kKey) - 1, 10, 1000000000, &v))
+      return fail("loops=N takes a number 0..1000000000 (0: forever)");
+    n = static_cast<uint32_t>(v);
+  }
+  *path = comma ? std::string(s, comma) : std::string(s);
+  *loops = n;
+  return 0;
+}
+
 int parse_options(int argc, char** argv, Options* o, FILE* err) {
   static const option longopts[] = {
       {"port", required_argument, nullptr, kPort},
@@ -136,6 +164,7 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
       {"rx-timestamp", no_argument, nullptr, kRxTimestamp},
       {"rx-desc", required_argument, nullptr, kRxDesc},
       {"rx-gate", required_argument, nullptr, kRxGate},
+      {"inject", required_argument, nullptr, kInject},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0}};
   // getopt keeps global state; rte_eal_init already used it.
@@ -187,6 +216,9 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
       case kRxGate:
         if (!parse_uint(optarg, 0, 1u << 20, &v)) return bad("--rx-gate");
         o->rx_gate = static_cast<uint32_t>(v);
+        break;
+      case kInject:
+        if (int rc = parse_inject(optarg, &o->inject_path, &o->inject_loops, err)) return rc;
         break;
       case 'h':
       case kHelp:

@@ -22,6 +22,8 @@ struct Options {
   bool rx_timestamp = false;      // TSC after rx_burst in zcqe.__pad
   uint32_t rx_desc = 1024;        // RX descriptors of the served queue
   uint32_t rx_gate = 0;           // poll RX only once this many RECV_ZC are armed
+  std::string inject_path;        // --inject: pcap transmitted on TX queue 0
+  uint32_t inject_loops = 1;      // times through the file; 0: forever
   bool help = false;
 };
 
@@ -37,6 +39,11 @@ inline constexpr uint32_t kMaxQueueIndex = 1023;
 /// not a number, index above kMaxQueueIndex, A > B, a queue named twice,
 /// more than kMaxQueues).
 int parse_queue_list(const char* s, std::vector<uint16_t>* out, FILE* err);
+
+/// Parses an --inject value: `PCAP` or `PCAP,loops=N` (N = 0: forever).
+/// Returns 0, or -EINVAL after writing a one-line reason to `err` (empty
+/// path, unknown key, N not a number or above 1e9).
+int parse_inject(const char* s, std::string* path, uint32_t* loops, FILE* err);
 
 /// Parses zcrxd's options (argv[0] is a program name, as getopt expects).
 /// Returns 0, or -EINVAL after writing a one-line reason to `err`.

@@ -106,7 +106,10 @@ int Device::open(const PortConfig& cfg) {
   // Queues no area is bound to still need a pool; packets there are
   // dropped. One pool serves them all: only unserved queues (never
   // polled) and served queues between areas use it.
-  unsigned n = (top + 2u) * cfg_.rx_desc + 512;
+  // Capped: a device configured with hundreds of queues (a high --queue)
+  // would otherwise ask for gigabytes; a PMD that fills every queue at
+  // start then fails to start and says so.
+  unsigned n = std::min((top + 2u) * cfg_.rx_desc + 512, 32768u);
   char name[RTE_MEMPOOL_NAMESIZE];
   std::snprintf(name, sizeof(name), "zcrxd_fallback%u", cfg.port);
   uint32_t room = cfg_.buf_len > RTE_MBUF_DEFAULT_BUF_SIZE ? cfg_.buf_len
@@ -151,6 +154,7 @@ int Device::open(const PortConfig& cfg) {
       std::fprintf(stderr, "zcrxd: tx queue setup: %s\n", rte_strerror(-rc));
       return rc;
     }
+    has_tx_ = true;
   }
   rte_eth_promiscuous_enable(cfg.port);  // not every PMD has it; harmless
   return 0;

@@ -117,6 +117,8 @@ class Device {
   /// unpolled keeps its pool until the next restart): it must not be freed.
   bool uses_pool(const rte_mempool* pool) const;
   bool runtime_queue_setup() const { return runtime_setup_; }
+  /// TX queue 0 is set up (the PMD has TX queues).
+  bool has_tx_queue() const { return has_tx_; }
 
   uint16_t id() const { return cfg_.port; }
   int socket() const { return socket_; }
@@ -146,6 +148,7 @@ class Device {
   int socket_ = 0;
   bool virtual_ = false;
   bool runtime_setup_ = false;
+  bool has_tx_ = false;
   bool started_ = false;
   bool paused_ = false;
   bool closed_ = true;

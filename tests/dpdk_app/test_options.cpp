@@ -158,3 +158,48 @@ TEST_CASE("--help documents --queue lists") {
   CHECK(text.find("--queue LIST") != std::string::npos);
   CHECK(text.find("A-B") != std::string::npos);
 }
+
+TEST_CASE("--inject takes a pcap and an optional loops=N (0: forever)") {
+  Options o;
+  REQUIRE(run({}, &o) == 0);
+  CHECK(o.inject_path.empty());
+  Options a;
+  REQUIRE(run({"--inject", "/tmp/x.pcap"}, &a) == 0);
+  CHECK(a.inject_path == "/tmp/x.pcap");
+  CHECK(a.inject_loops == 1);
+  Options b;
+  REQUIRE(run({"--inject", "/tmp/x.pcap,loops=5"}, &b) == 0);
+  CHECK(b.inject_path == "/tmp/x.pcap");
+  CHECK(b.inject_loops == 5);
+  Options c;
+  REQUIRE(run({"--inject", "t.pcap,loops=0"}, &c) == 0);
+  CHECK(c.inject_loops == 0);
+  Options bad;
+  CHECK(run({"--inject", ""}, &bad) == -EINVAL);
+  CHECK(run({"--inject", ",loops=2"}, &bad) == -EINVAL);
+  CHECK(run({"--inject", "x.pcap,"}, &bad) == -EINVAL);
+  CHECK(run({"--inject", "x.pcap,loops="}, &bad) == -EINVAL);
+  CHECK(run({"--inject", "x.pcap,loops=-1"}, &bad) == -EINVAL);
+  CHECK(run({"--inject", "x.pcap,loops=2x"}, &bad) == -EINVAL);
+  CHECK(run({"--inject", "x.pcap,count=2"}, &bad) == -EINVAL);
+  CHECK(run({"--inject", "x.pcap,loops=1000000001"}, &bad) == -EINVAL);
+  CHECK(bad.inject_path.empty());
+}
+
+TEST_CASE("a bad --inject says why in one line; --help documents it") {
+  std::string path;
+  uint32_t loops = 7;
+  char buf[256] = {};
+  FILE* f = fmemopen(buf, sizeof(buf) - 1, "w");
+  REQUIRE(f);
+  CHECK(parse_inject("a.pcap,loop=3", &path, &loops, f) == -EINVAL);
+  std::fclose(f);
+  CHECK(std::string(buf) == "zcrxd: invalid --inject 'a.pcap,loop=3': expected PCAP or PCAP,loops=N\n");
+  CHECK(loops == 7);
+  char help[8192] = {};
+  FILE* h = fmemopen(help, sizeof(help) - 1, "w");
+  REQUIRE(h);
+  print_usage(h);
+  std::fclose(h);
+  CHECK(std::string(help).find("--inject PCAP[,loops=N]") != std::string::npos);
+}
