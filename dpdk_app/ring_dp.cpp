@@ -57,35 +57,12 @@ void RingDp::mark_broken() {
   broken_.store(true, std::memory_order_release);
 }
 
-bool RingDp::reserve(uint32_t n) {
-  // Room for what is already filled and not yet flushed, plus `n`.
-  uint32_t want = pending_ + n;
-  if (cq_.free_slots(want) >= want) return true;
+bool RingDp::reserve_failed() {
   if (cq_.state() != zcrx::RingState::ok) mark_broken();
   return false;
 }
 
-void RingDp::post(uint64_t user_data, int32_t res, uint32_t flags, uint64_t off,
-                  uint64_t pad) {
-  io_uring_cqe32& c = cq_.slot(pending_++);
-  c.cqe.user_data = user_data;
-  c.cqe.res = res;
-  c.cqe.flags = flags;
-  c.zcqe.off = off;
-  c.zcqe.__pad = pad;
-}
-
-uint32_t RingDp::post_data(RecvRequest& r, uint32_t bytes, uint64_t off, uint64_t pad) {
-  if (!r.limited) {
-    post(r.user_data, static_cast<int32_t>(bytes), uapi::kCqeFMore, off, pad);
-    return bytes;
-  }
-  if (bytes > r.remaining) bytes = r.remaining;
-  post(r.user_data, static_cast<int32_t>(bytes), uapi::kCqeFMore, off, pad);
-  r.remaining -= bytes;
-  if (r.remaining == 0) end_request(r, 0);
-  return bytes;
-}
+void RingDp::end_limited(RecvRequest& r) { end_request(r, 0); }
 
 bool RingDp::flush() {
   if (!pending_) return false;

@@ -73,18 +73,39 @@ class RingDp {
   /// Requests armed now.
   uint32_t armed_count() const { return armed_count_; }
 
+  // reserve, post and post_data run once per packet: inline.
+
   /// Checks that the CQ has room for `n` more CQEs besides those posted and
   /// not yet flushed; post() may then be called `n` times. False when full.
-  bool reserve(uint32_t n);
+  bool reserve(uint32_t n) {
+    // Room for what is already filled and not yet flushed, plus `n`.
+    const uint32_t want = pending_ + n;
+    return cq_.free_slots(want) >= want || reserve_failed();
+  }
   /// Fills the next CQE (published by flush()).
   void post(uint64_t user_data, int32_t res, uint32_t flags, uint64_t off,
-            uint64_t pad);
+            uint64_t pad) {
+    zcrx::uapi::io_uring_cqe32& c = cq_.slot(pending_++);
+    c.cqe.user_data = user_data;
+    c.cqe.res = res;
+    c.cqe.flags = flags;
+    c.zcqe.off = off;
+    c.zcqe.__pad = pad;
+  }
   /// Delivers `bytes` at `off` to request `r` (on a reserved CQE) and, when
   /// a len-limited request reaches its limit, posts the final CQE (res 0,
   /// no F_MORE) on the second reserved CQE and disarms it. Returns the
   /// bytes counted (<= bytes, the rest of a datagram past the limit is
   /// cut). Callers reserve 2 CQEs when `r.limited`.
-  uint32_t post_data(RecvRequest& r, uint32_t bytes, uint64_t off, uint64_t pad);
+  uint32_t post_data(RecvRequest& r, uint32_t bytes, uint64_t off, uint64_t pad) {
+    if (r.limited && bytes > r.remaining) bytes = r.remaining;
+    post(r.user_data, static_cast<int32_t>(bytes), zcrx::uapi::kCqeFMore, off, pad);
+    if (r.limited) {
+      r.remaining -= bytes;
+      if (r.remaining == 0) end_limited(r);
+    }
+    return bytes;
+  }
   /// Publishes the CQEs posted since the last flush. Returns true when it
   /// published any.
   bool flush();
@@ -103,6 +124,11 @@ class RingDp {
     std::atomic<Ifq*> real{nullptr};
   };
 
+  /// reserve() found no room: marks the ring broken when the CQ view went
+  /// corrupt. Returns false.
+  bool reserve_failed();
+  /// A len-limited request reached its limit: final CQE, disarm.
+  void end_limited(RecvRequest& r);
   int prep_recv_zc(const zcrx::uapi::io_uring_sqe& sqe);
   void cancel(const zcrx::uapi::io_uring_sqe& sqe);
   void end_request(RecvRequest& r, int32_t res);
