@@ -731,7 +731,7 @@ std::string Control::outstanding_per_queue() const {
 }
 
 void Control::print_counters(const char* tag, int queue, const DpStats& st,
-                             uint64_t outstanding, uint32_t armed) {
+                             uint64_t outstanding, uint32_t armed, size_t rings) {
   // Cumulative datapath cycles: busy ones are those of iterations that
   // did work, so CPU cost can be compared with receivers that sleep.
   uint64_t busy = st.busy_cycles.get();
@@ -751,7 +751,7 @@ void Control::print_counters(const char* tag, int queue, const DpStats& st,
               st.dropped_empty.get(), st.dropped_bad_len.get(), st.cq_full.get(),
               st.refilled.get(),
               st.returned.get(), st.reclaimed.load(std::memory_order_relaxed),
-              outstanding, armed, sessions_.size(), busy, total,
+              outstanding, armed, rings, busy, total,
               total ? 100.0 * static_cast<double>(busy) / static_cast<double>(total) : 0.0,
               rte_get_tsc_hz());
 }
@@ -795,9 +795,13 @@ void Control::print_stats(const char* tag) {
     ServedQueue& q = qs_->queue(k);
     add_stats(sum, q.stats);
     armed += q.dp.armed();
-    if (qs_->size() > 1) print_counters(tag, q.port.queue(), q.stats, outstanding(k), q.dp.armed());
+    if (qs_->size() > 1) {
+      size_t rings = 0;  // the rings this queue's datapath serves
+      for (auto& s : sessions_) rings += s->dp && !s->closing && ring_queue(*s) == k;
+      print_counters(tag, q.port.queue(), q.stats, outstanding(k), q.dp.armed(), rings);
+    }
   }
-  print_counters(tag, -1, sum, outstanding(), armed);
+  print_counters(tag, -1, sum, outstanding(), armed, sessions_.size());
   if (injector_)
     std::printf("zcrxd: %s inject injected=%" PRIu64 " waits=%" PRIu64 " loops=%" PRIu64
                 " frames_per_loop=%zu\n",

@@ -135,7 +135,7 @@ class Control {
   /// Lets the injector transmit once some served queue receives.
   void maybe_start_injector();
   void print_counters(const char* tag, int queue, const DpStats& st, uint64_t outstanding,
-                      uint32_t armed);
+                      uint32_t armed, size_t rings);
   void housekeeping();
   void teardown();
 

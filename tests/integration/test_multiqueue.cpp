@@ -229,6 +229,41 @@ TEST_CASE("a consumer SIGKILLed mid-stream: the other queue's consumer still get
         d.final_counter("returned") + d.final_counter("reclaimed"));
 }
 
+TEST_CASE("net_pcap infinite_rx on two queues with --rx-gate: both replay their own file") {
+  // Each queue is set up once, on its area's pool, before the port starts:
+  // infinite_rx cannot set a queue up again after a stop.
+  const uint64_t n = 500;
+  std::string a = scratch_dir() + "/mq_ia.pcap", b = scratch_dir() + "/mq_ib.pcap";
+  REQUIRE(make_pcap(a, n, 256, "9000"));
+  REQUIRE(make_pcap(b, n, 300, "9000", {"--first-seq", "7001"}));
+  Daemon d("net_pcap0,rx_pcap=" + a + ",rx_pcap=" + b + ",infinite_rx=1",
+           {"--queue", "0,1", "--rx-gate", "1"});
+  REQUIRE(d.ready());
+  {
+    zcrx::Ring r0, r1;
+    zcrx::Ifq *i0 = nullptr, *i1 = nullptr;
+    int id0 = setup_on_queue(r0, d.socket(), 0, &i0);
+    int id1 = setup_on_queue(r1, d.socket(), 1, &i1);
+    REQUIRE(id0 >= 0);
+    REQUIRE(id1 >= 0);
+    REQUIRE(arm_udp(r0, static_cast<uint32_t>(id0), kUdpPort, 1) >= 0);
+    REQUIRE(arm_udp(r1, static_cast<uint32_t>(id1), kUdpPort, 1) >= 0);
+    RxResult g0 = receive(r0, i0, 1, 3 * n, 20000);
+    RxResult g1 = receive(r1, i1, 1, 3 * n, 20000);
+    CHECK(g0.packets >= 3 * n);  // the file, replayed
+    CHECK(g1.packets >= 3 * n);
+    CHECK(g0.bad_payloads == 0);
+    CHECK(g1.bad_payloads == 0);
+    CHECK(all_sized(g0.sizes, 256));  // never the other queue's frames
+    CHECK(all_sized(g1.sizes, 300));
+    CHECK(std::all_of(g1.seqs.begin(), g1.seqs.end(),
+                      [&](uint64_t s) { return s >= 7001 && s < 7001 + n; }));
+  }
+  CHECK(d.stop() == 0);
+  CHECK(d.exit_outstanding() == 0);
+  CHECK(d.exit_missing() == 0);
+}
+
 TEST_CASE("several queues: the kernel's errno for a queue not served or already bound; "
           "a ring never mixes two queues (-EOPNOTSUPP)") {
   std::string a = scratch_dir() + "/mq_ea.pcap", b = scratch_dir() + "/mq_eb.pcap";
