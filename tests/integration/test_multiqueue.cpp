@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -331,25 +332,27 @@ TEST_CASE("several queues: the kernel's errno for a queue not served or already 
   CHECK(one.exit_missing() == 0);
 }
 
-TEST_CASE("net_null with --queue 0-1: both datapaths receive, every buffer back") {
+TEST_CASE("net_null with --queue 0-1: both datapaths receive, a queue rebinds while the "
+          "other receives, every buffer back") {
   Daemon d("net_null0,size=128", {"--queue", "0-1"});
   REQUIRE(d.ready());
   CHECK(d.output().find(" queues=0,1 ") != std::string::npos);
   {
-    zcrx::Ring r0, r1;
+    auto r0 = std::make_unique<zcrx::Ring>();  // destroyed mid-test
+    zcrx::Ring r1;
     zcrx::Ifq *i0 = nullptr, *i1 = nullptr;
-    int id0 = setup_on_queue(r0, d.socket(), 0, &i0, 4096, 8);
+    int id0 = setup_on_queue(*r0, d.socket(), 0, &i0, 4096, 8);
     int id1 = setup_on_queue(r1, d.socket(), 1, &i1, 4096, 8);
     REQUIRE(id0 >= 0);
     REQUIRE(id1 >= 0);
     // net_null frames are not UDP: a raw flow takes them whole.
-    for (auto [ring, id] : {std::pair{&r0, id0}, std::pair{&r1, id1}}) {
+    for (auto [ring, id] : {std::pair{r0.get(), id0}, std::pair{&r1, id1}}) {
       int flow = ring->open_flow(static_cast<uint32_t>(id), zcrx::FlowSpec::raw());
       REQUIRE(flow >= 0);
       zcrx::prep_recv_zc(ring->get_sqe(), flow, static_cast<uint32_t>(id), 0, true, 3);
       ring->submit();
     }
-    RxResult g0 = receive(r0, i0, 3, 1000, 20000);
+    RxResult g0 = receive(*r0, i0, 3, 1000, 20000);
     RxResult g1 = receive(r1, i1, 3, 1000, 20000);
     CHECK(g0.packets >= 1000);
     CHECK(g1.packets >= 1000);
@@ -358,8 +361,27 @@ TEST_CASE("net_null with --queue 0-1: both datapaths receive, every buffer back"
     CHECK(g0.errors == 0);
     CHECK(g1.errors == 0);
     CHECK(std::all_of(g1.sizes.begin(), g1.sizes.end(), [](int32_t s) { return s == 128; }));
+    // Queue 0's ring goes away and a new one binds queue 0 again (a port
+    // restart here): queue 1 keeps receiving throughout.
+    r0.reset();  // the session closes: queue 0's ifq closes
+    RxResult mid = receive(r1, i1, 3, 1000, 20000);
+    CHECK(mid.packets >= 1000);
+    zcrx::Ring r2;
+    zcrx::Ifq* i2 = nullptr;
+    int id2 = setup_on_queue(r2, d.socket(), 0, &i2, 4096, 8);
+    REQUIRE(id2 >= 0);
+    int flow = r2.open_flow(static_cast<uint32_t>(id2), zcrx::FlowSpec::raw());
+    REQUIRE(flow >= 0);
+    zcrx::prep_recv_zc(r2.get_sqe(), flow, static_cast<uint32_t>(id2), 0, true, 4);
+    r2.submit();
+    RxResult g2 = receive(r2, i2, 4, 1000, 20000);
+    RxResult after = receive(r1, i1, 3, 1000, 20000);
+    CHECK(g2.packets >= 1000);
+    CHECK(g2.bad_offsets == 0);
+    CHECK(after.packets >= 1000);
+    CHECK(after.errors == 0);
   }
   check_balanced(d);
-  CHECK(queue_counter(d.output(), 0, "delivered") >= 1000);
-  CHECK(queue_counter(d.output(), 1, "delivered") >= 1000);
+  CHECK(queue_counter(d.output(), 0, "delivered") >= 2000);
+  CHECK(queue_counter(d.output(), 1, "delivered") >= 3000);
 }
