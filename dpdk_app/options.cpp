@@ -38,7 +38,7 @@ void print_usage(FILE* out) {
       "  --stats SECONDS     print counters every SECONDS (default 0: at exit)\n"
       "  --rx-timestamp      put the TSC read after rx_burst in each CQE's\n"
       "                      io_uring_zcrx_cqe.__pad (latency measurement)\n"
-      "  --rx-desc N         RX descriptors of the queue (default 1024)\n"
+      "  --rx-desc N         RX descriptors of each served queue (default 1024)\n"
       "  --rx-gate N         poll the queue only once N RECV_ZC requests are\n"
       "                      armed (finite sources such as a pcap file); with\n"
       "                      several queues on a port that cannot set queues up\n"
