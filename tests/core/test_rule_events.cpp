@@ -119,7 +119,10 @@ TEST_CASE("events: descriptor checks run where the kernel copies it") {
     REQUIRE(h.register_ifq(ctx, r, &ev) == 0);
     Ifq* q = ctx->lookup(r.reg.zcrx_id);
     CHECK(q->event_mask() == 0);
-    CHECK(q->master_ctx() == nullptr);
+    CHECK(q->event_user_data() == 0);
+    // The ring is the master all the same (seed 000); nothing is allowed.
+    CHECK(q->master_ctx() == ctx);
+    CHECK(ctx->refs() == 2);
     h.eng.terminate_ctx(ctx);
     CHECK(h.eng.stats().ifqs_live == 0);
     return;

@@ -149,15 +149,12 @@ struct Harness {
     return eng.ctrl(ctx, c);
   }
 
-  /// Registers (port, rxq) for `ctx` with every event type allowed, so
-  /// the ring is the ifq's master ctx (Linux 7.2 sets the master only for
-  /// a registration that asks for events); fails the test on error.
+  /// Registers (port, rxq) for `ctx` without an event descriptor (the
+  /// ring still becomes the ifq's master ctx, seed 000); fails the test on
+  /// error.
   Ifq* register_ok(Ctx* ctx, uint32_t port, uint32_t rxq, uint32_t niovs = 16) {
     RegRequest r = request(port, rxq, niovs);
-    uapi::zcrx_event_desc ev{};
-    ev.type_mask = uapi::kZcrxEventTypeMask;
-    r.reg.event_desc = reinterpret_cast<uint64_t>(&ev);
-    REQUIRE(register_ifq(ctx, r, &ev) == 0);
+    REQUIRE(register_ifq(ctx, r) == 0);
     Ifq* ifq = ctx->lookup(r.reg.zcrx_id);
     REQUIRE(ifq != nullptr);
     return ifq;

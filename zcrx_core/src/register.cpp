@@ -114,9 +114,13 @@ int Engine::register_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg,
   reg.rq_entries = layout.rq_entries;
   reg.offsets = layout.off;
   area.rq_area_token = ifq->impl()->area->token();
-  // Linux 7.2: the ring becomes the master only when it asked for events
-  // (seed 000, an earlier version of the series, set it unconditionally).
-  if (desc.type_mask != 0) en.set_ring_ctx(ifq, ctx);
+  // Seed 000: every registering ring becomes the master (CAS null->ctx,
+  // with a ctx reference). Linux 7.2 as merged sets it only when events are
+  // asked for; we keep seed 000's rule because the master is also the owner
+  // of the queue's lifetime rules this project implements, and it changes
+  // nothing a consumer can observe: without a descriptor (or with an empty
+  // type_mask) no event type is allowed, so none is ever posted.
+  en.set_ring_ctx(ifq, ctx);
   return 0;
 }
 

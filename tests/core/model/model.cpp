@@ -206,13 +206,12 @@ int Model::register_ifq(int c, const RegSpec& s, int* real_out) {
   const int r = static_cast<int>(reals_.size()) - 1;
   totals_.ifqs_live++;
   reals_[r].entry = add_entry(c, Kind::real, r, id);
-  // Linux 7.2: zcrx_set_ring_ctx only for a registration asking for
-  // events; set once, taking a reference on the ring.
+  // The descriptor's allowed types; none without a descriptor.
   reals_[r].event_mask = s.event_desc ? s.event_mask : 0;
-  if (reals_[r].event_mask != 0) {
-    reals_[r].master = c;
-    ctxs_[c].refs++;
-  }
+  // zcrx_set_ring_ctx (seed 000): every registration, with or without
+  // events; set once, taking a reference on the ring.
+  reals_[r].master = c;
+  ctxs_[c].refs++;
   *real_out = r;
   return static_cast<int>(id);
 }

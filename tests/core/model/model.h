@@ -128,7 +128,7 @@ struct RegSpec {
   bool area_mem_small = false;  // the mapped area is shorter than area.len
   RqMem rq_mem = RqMem::engine;
   // Event descriptor: none when !event_desc; event_mask 0 asks for nothing
-  // (and makes no master); event_bad sets an unknown type bit.
+  // (the ring is the master either way); event_bad sets an unknown type bit.
   bool event_desc = false;
   uint32_t event_mask = 0;
   bool event_bad = false;

@@ -161,8 +161,9 @@ class Sequence {
     s.rx_buf_len = lens[rng_.below(3)];
     s.num_niovs = 2 + rng_.below(24);
     s.rq_mem = rng_.pct(40) ? RqMem::caller : RqMem::engine;
-    // Mostly with the no-buffers event (the ring becomes master), some
-    // with an empty mask or no descriptor (no master).
+    // Mostly with the no-buffers event, some with an empty mask or no
+    // descriptor (the ring is the master in every case; nothing is posted
+    // without the ALLOC_FAIL bit).
     s.event_desc = !rng_.pct(20);
     s.event_mask = rng_.pct(85) ? 1u | (rng_.pct(50) ? 2u : 0u) : 0u;
     if (rng_.pct(20)) {  // one invalid field

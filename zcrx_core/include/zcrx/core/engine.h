@@ -117,7 +117,8 @@ class QueueBinder {
 /// The engine decides; the sink only posts. For each allowed type the
 /// engine calls on_event() at most once until the type is re-armed
 /// (Engine::ctrl with ZCRX_CTRL_ARM_EVENT), and never when the ifq has no
-/// master (the master ring was terminated, or events were not requested).
+/// master (the master ring was terminated). Without a descriptor, or with
+/// an empty type_mask, no type is allowed and nothing is ever posted.
 class CtxEvents {
  public:
   virtual ~CtxEvents() = default;
@@ -221,10 +222,11 @@ inline constexpr uint32_t kMaxEntriesPerIfq = 128;
 ///
 /// Reference counts (all on the real ifq; proxy and import entries have
 /// none of their own):
-///   register:   refs = 1, user_refs = 1; master ctx set (ctx ref +1) only
-///               when the registration asked for events (type_mask != 0),
-///               as the merged Linux 7.2 zcrx does (seed 000, an earlier
-///               version of the series, set it always)
+///   register:   refs = 1, user_refs = 1; master ctx set (ctx ref +1) on
+///               every successful registration, with or without an event
+///               descriptor (seed 000; the merged Linux 7.2 sets it only
+///               when events are asked for, which no consumer can tell
+///               apart: without allowed types nothing is posted)
 ///   export box: refs +1, user_refs +1
 ///   import:     refs +1, user_refs +1
 ///   clone:      refs +1, user_refs +1, and a ref on the source ctx.
@@ -506,10 +508,10 @@ class Engine {
   /// ({nullptr, 0}) makes the engine allocate the region itself (tests).
   /// On success fills reg.zcrx_id, reg.offsets, reg.rq_entries,
   /// area.rq_area_token; keeps `ev`'s user_data and type_mask on the ifq
-  /// (all types armed) and, when type_mask != 0, makes `ctx` the master
-  /// ctx (the ring event CQEs go to). With kZcrxEventDescFlagStats the
-  /// zcrx_stats block at ev->stats_offset of the RQ region is zeroed and
-  /// kept up to date by report_copy().
+  /// (all types armed) and makes `ctx` the master ctx (the ring event
+  /// CQEs go to) whether or not `ev` asks for events (seed 000). With
+  /// kZcrxEventDescFlagStats the zcrx_stats block at ev->stats_offset of
+  /// the RQ region is zeroed and kept up to date by report_copy().
   /// Errors: check_ifq_reg's (`ev` as there); -EINVAL area_mem or rq_mem
   /// too small; -EBUSY no free zcrx id (kMaxZcrxPerCtx); -EBADF ctx
   /// terminated; then, for the stats block (kernel order, after the RQ
