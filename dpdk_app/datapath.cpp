@@ -189,12 +189,8 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, ui
   }
   // Header-split emulation: UDP flows get the payload, raw flows the frame.
   const bool raw = !p.is_udp || s.flows.raw_group() == g;
-  uint32_t skip0 = raw ? 0 : p.payload_off;
-  uint32_t left0 = raw ? m->pkt_len : p.payload_len;
-  // Scalars in registers from here: parse_packet stored the two fields
-  // one by one, and a vector load of the pair (which the compiler likes
-  // for the min/sub below) cannot be forwarded from those stores.
-  asm("" : "+r"(skip0), "+r"(left0));
+  const uint32_t skip0 = raw ? 0 : p.payload_off;
+  const uint32_t left0 = raw ? m->pkt_len : p.payload_len;
   AreaPool* pool = s.pool;
   if (!pool || !s.real) {  // rx runs only with an area bound; never without
     b.no_buffers++;
