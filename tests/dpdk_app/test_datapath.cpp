@@ -142,7 +142,7 @@ void expected_chunks(uint32_t payload, uint32_t seg_max, std::vector<uint32_t>* 
   }
 }
 
-bool wait_for(const std::function<bool()>& done, int ms = 5000) {
+bool wait_for(const std::function<bool()>& done, int ms = 20000) {
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   while (!done()) {
     if (std::chrono::steady_clock::now() > until) return false;
