@@ -11,6 +11,7 @@
 # made. Usage: test_netns_af_packet.sh [af_packet|af_packet_jumbo|tap].
 # Environment: ZCRXD, ZCRX_RX, UDP_SEND (paths).
 set -u
+. "$(dirname "$0")/zcrxd_lib.sh"
 mode=${1:-af_packet}
 N=${N:-3000}
 ns=zcrxit$$
@@ -61,14 +62,7 @@ ip netns exec "$ns" "$ZCRXD" --no-huge -m 256 --no-pci --no-telemetry --file-pre
   --log-level lib.eal:error --vdev "$vdev" -- \
   --socket "$dir/zcrxd.sock" --rx-gate 1 --stats 1 >"$dir/zcrxd.log" 2>&1 &
 zpid=$!
-for _ in $(seq 300); do
-  grep -q "zcrxd: ready" "$dir/zcrxd.log" && break
-  kill -0 "$zpid" 2>/dev/null || break
-  sleep 0.1
-done
-if ! grep -q "zcrxd: ready" "$dir/zcrxd.log"; then
-  echo "FAIL: zcrxd did not start"; cat "$dir/zcrxd.log"; exit 1
-fi
+zcrxd_wait_ready
 if [ "$mode" = tap ]; then
   # The PMD created ztap0; the kernel sends to 10.99.0.2 through it.
   in_ns ip link set ztap0 up
@@ -88,19 +82,8 @@ done
 in_ns "$UDP_SEND" --dst 10.99.0.2 --port 9000 --count "$N" --size "$size" --gap-us 50
 wait "$rxpid"
 rxrc=$?
-kill -INT "$zpid"
-wait "$zpid"
-zrc=$?
-zpid=
-cat "$dir/rx.out"
-grep "zcrxd: final\|zcrxd: exit\|zcrxd: device" "$dir/zcrxd.log"
-result=$(grep '^RESULT ' "$dir/rx.out")
+zcrxd_stop
 fail=0
-[ "$rxrc" -eq 0 ] || { echo "FAIL: zcrx_rx exit $rxrc"; cat "$dir/rx.err"; fail=1; }
-echo "$result" | grep -q "\"packets\":$N," || { echo "FAIL: expected $N packets"; fail=1; }
-echo "$result" | grep -q '"bad_payloads":0,' || { echo "FAIL: bad payloads"; fail=1; }
-echo "$result" | grep -q '"outstanding":0,' || { echo "FAIL: consumer kept buffers"; fail=1; }
-[ "$zrc" -eq 0 ] || { echo "FAIL: zcrxd exit $zrc"; fail=1; }
-grep -q "zcrxd: exit outstanding=0 missing=0" "$dir/zcrxd.log" || { echo "FAIL: zcrxd buffers do not balance"; fail=1; }
+check_run "$N"
 [ $fail -eq 0 ] && echo "PASS: $N datagrams of $size B from a kernel sender ($mode), every byte verified"
 exit $fail
