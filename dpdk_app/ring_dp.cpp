@@ -64,7 +64,22 @@ bool RingDp::reserve_failed() {
 
 void RingDp::end_limited(RecvRequest& r) { end_request(r, 0); }
 
+bool RingDp::post_event(uint64_t user_data, int32_t res) {
+  if (broken_.load(std::memory_order_relaxed)) return false;  // relaxed: our own flag
+  const uint32_t want = pending_ + n_events_ + 1;
+  if (n_events_ == kMaxQueuedEvents || cq_.free_slots(want) < want) return false;
+  events_[n_events_++] = {user_data, res};
+  return true;
+}
+
 bool RingDp::flush() {
+  // Events go after the receive CQEs, once every reserved slot is filled.
+  // Data reserved after post_event() may have taken their room: then they
+  // wait for a flush that finds it.
+  if (n_events_ && cq_.free_slots(pending_ + n_events_) >= pending_ + n_events_) {
+    for (uint32_t i = 0; i < n_events_; i++) post(events_[i].user_data, events_[i].res, 0, 0, 0);
+    n_events_ = 0;
+  }
   if (!pending_) return false;
   // reserve() checked the room for every filled slot, and the consumer's
   // head only moves forward, so this succeeds unless the ring went corrupt.

@@ -106,8 +106,16 @@ class RingDp {
     }
     return bytes;
   }
-  /// Publishes the CQEs posted since the last flush. Returns true when it
-  /// published any.
+  /// Queues one CQE that is not a receive completion (a zcrx event:
+  /// res = its type, flags 0, big-CQE half zero). flush() appends it after
+  /// the CQEs filled in this iteration, so it never takes a slot a
+  /// reserve() promised to the packet being delivered. False (nothing
+  /// queued) when the CQ cannot take it besides everything filled or
+  /// queued, or the ring is broken. [datapath]
+  bool post_event(uint64_t user_data, int32_t res);
+  /// Publishes the CQEs posted since the last flush, then the queued
+  /// events that fit (the others wait for a later flush). Returns true
+  /// when it published any.
   bool flush();
   /// After a flush that published: writes the eventfd when the consumer
   /// asked for a wakeup (one syscall at most). Returns true when it wrote.
@@ -140,6 +148,15 @@ class RingDp {
   uint32_t* cq_flags_ = nullptr;
   uint32_t* cq_overflow_ = nullptr;
   uint32_t pending_ = 0;   // CQEs filled since the last flush
+  // Event CQEs queued by post_event(): one per zcrx event type fires until
+  // it is re-armed, and a re-arm may come before the flush.
+  static constexpr uint32_t kMaxQueuedEvents = 8;
+  struct QueuedEvent {
+    uint64_t user_data;
+    int32_t res;
+  };
+  QueuedEvent events_[kMaxQueuedEvents];
+  uint32_t n_events_ = 0;
   uint32_t armed_count_ = 0;
   uint32_t seen_flow_gen_ = 0;
   RecvRequest req_[kMaxFlowsPerRing];
