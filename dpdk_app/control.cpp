@@ -244,6 +244,7 @@ void Control::close_session(Session& s) {
   // 3. Every entry of the ring left the datapath: unmap what it used.
   for (Mapped& m : s.rqs) munmap(m.base, m.len);
   s.rqs.clear();
+  s.events.reset();
   s.dp.reset();
   if (s.ring.base) munmap(s.ring.base, s.ring.len);
   if (s.ring_fd >= 0) close(s.ring_fd);
@@ -310,7 +311,9 @@ int Control::op_create_ring(Session& s, const proto::CreateRingReq& r,
   s.dev = st.st_dev;
   s.ino = st.st_ino;
   s.dp = std::make_unique<RingDp>(map, l);
-  s.ctx = engine_->create_ctx(nullptr);
+  // Events of the ifqs this ring becomes master of go to its own CQ.
+  s.events = std::make_unique<RingEvents>(*s.dp);
+  s.ctx = engine_->create_ctx(s.events.get());
   republish(ring_queue(s));
   *out = {};
   out->sq_off = l.sq_off;
@@ -354,7 +357,10 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   // A plausible non-zero address for validation before we map anything.
   area.addr = 1ull << 30;
   zcrx::RqRegionLayout rq{};
-  if (int rc = engine_->check_ifq_reg(r.reg, area, &rq)) return rc;
+  // The descriptor travels by value in the request (proto.h); a non-zero
+  // reg.event_desc says it is there.
+  const uapi::zcrx_event_desc* ev = r.reg.event_desc ? &r.event : nullptr;
+  if (int rc = engine_->check_ifq_reg(r.reg, area, &rq, ev)) return rc;
   // The queue's index among the served ones (-1: the binder refuses it).
   const int k = r.port == dev_.id() ? qs_->index_of(static_cast<int32_t>(r.reg.if_rxq)) : -1;
   if (int rc = check_ring_queue(s, k, "an ifq registration")) return rc;
@@ -390,7 +396,9 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
     assign_ring(s, k);
     qs_->provider(static_cast<uint32_t>(k)).stage(pool.get());
   }
-  int rc = engine_->register_ifq(s.ctx, r.reg, area, {map, len}, rq_map);
+  // rq_map is the whole mapped region (rq.size bytes), so a stats block
+  // at proto::stats_offset() past the RQEs is accepted.
+  int rc = engine_->register_ifq(s.ctx, r.reg, area, {map, len}, rq_map, ev);
   bool unused = k >= 0 && qs_->provider(static_cast<uint32_t>(k)).unstage();
   if (unused || rc) {
     // Not bound (validation failed, or the queue refused): undo. A pool the

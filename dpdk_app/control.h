@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "datapath.h"
+#include "event_sink.h"
 #include "flow.h"
 #include "options.h"
 #include "provider.h"
@@ -88,6 +89,9 @@ class Control {
     ino_t ino = 0;
     zcrx::core::Ctx* ctx = nullptr;
     std::unique_ptr<RingDp> dp;
+    // The ctx's event sink (posts through dp); freed with dp, after the
+    // ctx was terminated.
+    std::unique_ptr<RingEvents> events;
     std::vector<Mapped> rqs;  // RQ regions of this ring's entries
     FlowRef flows[kMaxFlowsPerRing];
     int eventfd = -1;
