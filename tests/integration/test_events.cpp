@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: MIT
+// zcrx events through zcrxd: ZCRX_EVENT_COPY from the copy fallback
+// (net_ring + --inject), ZCRX_EVENT_ALLOC_FAIL from a starved area, each
+// once until re-armed and only on the master ring, the shared zcrx_stats
+// block, and the kernel's errnos for descriptors and ARM_EVENT.
+#include <doctest/doctest.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "consumer.h"
+#include "daemon.h"
+#include "zcrx/pattern.h"
+#include "zcrx/proto.h"
+
+using namespace itest;
+namespace proto = zcrx::proto;
+namespace uapi = zcrx::uapi;
+
+namespace {
+
+constexpr uint64_t kDataUd = 5;
+constexpr uint64_t kEventUd = 0xE7E7'0000'0001ull;
+constexpr uint32_t kPayload = 1200;
+
+// What a consumer saw: data CQEs of kDataUd (checked byte by byte), event
+// CQEs of kEventUd (checked field by field), anything else.
+struct Seen {
+  uint64_t packets = 0, bytes = 0, bad_payloads = 0, bad_offsets = 0;
+  std::vector<uint64_t> seqs;
+  std::vector<int32_t> events;  // res of each event CQE, in order
+  uint64_t bad_events = 0;      // flags or the zcrx half not zero
+  uint64_t other = 0;           // any other CQE
+  std::vector<uapi::io_uring_cqe32> held;  // data CQEs not refilled yet
+};
+
+// Reads completions until `done(seen)` or `timeout_ms`. Data buffers are
+// refilled when `refill`, else kept in seen.held.
+void pump(zcrx::Ring& ring, zcrx::Ifq* ifq, Seen& s, const std::function<bool(const Seen&)>& done,
+          int timeout_ms, bool refill, zcrx::WaitMode mode = zcrx::WaitMode::busy_poll) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!done(s) && std::chrono::steady_clock::now() < end) {
+    if (ring.wait_cqe(1, mode, 10'000'000) <= 0) continue;
+    ring.for_each_cqe([&](const uapi::io_uring_cqe32& c) {
+      if (c.cqe.user_data == kEventUd) {
+        s.events.push_back(c.cqe.res);
+        if (c.cqe.flags != 0 || c.zcqe.off != 0 || c.zcqe.__pad != 0) s.bad_events++;
+        return;
+      }
+      if (c.cqe.user_data != kDataUd || c.cqe.res <= 0 || !(c.cqe.flags & uapi::kCqeFMore)) {
+        s.other++;
+        return;
+      }
+      const uint8_t* p = ifq->data(c);
+      if (!p) {
+        s.bad_offsets++;
+        return;
+      }
+      const size_t len = static_cast<size_t>(c.cqe.res);
+      if (zcrx::pattern::first_mismatch(p, len) != len) s.bad_payloads++;
+      s.seqs.push_back(zcrx::pattern::seq_of(p, len));
+      s.packets++;
+      s.bytes += len;
+      if (refill) ifq->refill(c);
+      else s.held.push_back(c);
+    });
+    if (refill) ifq->flush_refills();
+  }
+}
+
+// Gives back `n` held buffers (all when n exceeds what is held).
+void give_back(zcrx::Ifq* ifq, Seen& s, size_t n) {
+  if (n > s.held.size()) n = s.held.size();
+  for (size_t i = 0; i < n; i++) REQUIRE(ifq->refill(s.held[i]));
+  ifq->flush_refills();
+  s.held.erase(s.held.begin(), s.held.begin() + static_cast<long>(n));
+}
+
+int setup_events(zcrx::Ring& ring, const std::string& sock, zcrx::Ifq** ifq, size_t area_len,
+                 uint32_t mask, bool stats) {
+  if (int rc = ring.connect(sock.c_str())) return rc;
+  if (int rc = ring.create(64, 8192)) return rc;
+  zcrx::IfqParams p;
+  p.area_len = area_len;
+  p.rq_entries = 4096;
+  p.event_mask = mask;
+  p.event_user_data = kEventUd;
+  p.event_stats = stats;
+  return ring.register_ifq(p, ifq);
+}
+
+bool no_cqe_within(zcrx::Ring& ring, int ms) {
+  return ring.wait_cqe(1, zcrx::WaitMode::busy_poll, int64_t{ms} * 1'000'000) == -ETIME;
+}
+
+}  // namespace
+
+TEST_CASE("COPY events: the master gets them once per arm, clone and import members none") {
+  const uint64_t n = 2000;
+  std::string pcap = scratch_dir() + "/events-copy.pcap";
+  REQUIRE(make_pcap(pcap, n, kPayload, "9000"));
+  Daemon d("net_ring0", {"--inject", pcap, "--rx-gate", "1"});
+  REQUIRE(d.ready());
+  {
+    // A small area (256 niovs): while A holds its buffers the copies stop,
+    // so the re-arm below lands before the traffic is over.
+    zcrx::Ring a;
+    zcrx::Ifq* qa = nullptr;
+    const int ida = setup_events(a, d.socket(), &qa, 1u << 20, 1u << uapi::ZCRX_EVENT_COPY, true);
+    REQUIRE(ida >= 0);
+    uapi::zcrx_stats st{};
+    REQUIRE(qa->copy_stats(&st));
+    CHECK(st.copy_count == 0);
+    CHECK(st.copy_bytes == 0);
+    // Members without events: a clone (B) and an import (C).
+    zcrx::Ring b, c;
+    zcrx::Ifq* qb = nullptr;
+    zcrx::Ifq* qc = nullptr;
+    REQUIRE(b.connect(d.socket().c_str()) == 0);
+    REQUIRE(b.create(64, 256) == 0);
+    const int idb = b.clone_ifq(a.ring_fd(), static_cast<uint32_t>(ida), 64, &qb);
+    REQUIRE(idb >= 0);
+    CHECK(qb->event_mask() == 0);
+    REQUIRE(c.connect(d.socket().c_str()) == 0);
+    REQUIRE(c.create(64, 256) == 0);
+    const int exp = a.export_ifq(static_cast<uint32_t>(ida));
+    REQUIRE(exp >= 0);
+    const int idc = c.import_ifq(exp, &qc);
+    close(exp);
+    REQUIRE(idc >= 0);
+    // Not fired yet: nothing to re-arm, from any member.
+    CHECK(a.arm_event(static_cast<uint32_t>(ida), uapi::ZCRX_EVENT_COPY) == -EINVAL);
+    CHECK(b.arm_event(static_cast<uint32_t>(idb), uapi::ZCRX_EVENT_COPY) == -EINVAL);
+
+    REQUIRE(arm_udp(a, static_cast<uint32_t>(ida), 9000, kDataUd) >= 0);
+    Seen s;
+    // First COPY event; A holds every buffer so the queue starves.
+    pump(a, qa, s, [](const Seen& x) { return !x.events.empty() && x.packets >= 200; }, 20000,
+         false);
+    REQUIRE(s.events.size() == 1);
+    CHECK(s.events[0] == static_cast<int32_t>(uapi::ZCRX_EVENT_COPY));
+    // Exactly one until re-armed, whatever A receives meanwhile.
+    pump(a, qa, s, [](const Seen&) { return false; }, 300, false);
+    CHECK(s.events.size() == 1);
+    // The clone re-arms; the import finds it armed already.
+    CHECK(b.arm_event(static_cast<uint32_t>(idb), uapi::ZCRX_EVENT_COPY) == 0);
+    CHECK(c.arm_event(static_cast<uint32_t>(idc), uapi::ZCRX_EVENT_COPY) == -EINVAL);
+    CHECK(a.arm_event(static_cast<uint32_t>(ida), uapi::ZCRX_EVENT_ALLOC_FAIL) == -EINVAL);
+    // Buffers back: copies resume and the next one posts to the master.
+    give_back(qa, s, s.held.size());
+    pump(a, qa, s, [&](const Seen& x) { return x.packets >= n; }, 60000, true);
+    CHECK(s.packets == n);
+    CHECK(s.events.size() == 2);
+    for (int32_t t : s.events) CHECK(t == static_cast<int32_t>(uapi::ZCRX_EVENT_COPY));
+    CHECK(s.bad_events == 0);
+    CHECK(s.other == 0);
+    CHECK(s.bad_payloads == 0);
+    CHECK(s.bad_offsets == 0);
+    CHECK(s.bytes == n * kPayload);
+    // A re-arms itself; nothing is copied any more, so nothing fires.
+    CHECK(a.arm_event(static_cast<uint32_t>(ida), uapi::ZCRX_EVENT_COPY) == 0);
+    CHECK(no_cqe_within(a, 300));
+    // The shared counters: every packet was one copy of kPayload bytes.
+    REQUIRE(qa->copy_stats(&st));
+    CHECK(st.copy_count == n);
+    CHECK(st.copy_bytes == n * kPayload);
+    // The members saw no CQE at all (they armed no RECV_ZC).
+    CHECK(b.cq_ready() == 0);
+    CHECK(c.cq_ready() == 0);
+  }
+  CHECK(d.stop() == 0);
+  CHECK(d.exit_outstanding() == 0);
+  CHECK(d.exit_missing() == 0);
+  CHECK(d.final_counter("copied") == n);
+  CHECK(d.final_counter("copied_bytes") == n * kPayload);
+}
+
+TEST_CASE("a registration without events gets no event CQE, and no stats block") {
+  const uint64_t n = 500;
+  std::string pcap = scratch_dir() + "/events-none.pcap";
+  REQUIRE(make_pcap(pcap, n, kPayload, "9000"));
+  Daemon d("net_ring0", {"--inject", pcap, "--rx-gate", "1"});
+  REQUIRE(d.ready());
+  {
+    zcrx::Ring a;
+    zcrx::Ifq* qa = nullptr;
+    const int id = setup_events(a, d.socket(), &qa, 1u << 20, 0, false);
+    REQUIRE(id >= 0);
+    uapi::zcrx_stats st{};
+    CHECK_FALSE(qa->copy_stats(&st));
+    REQUIRE(arm_udp(a, static_cast<uint32_t>(id), 9000, kDataUd) >= 0);
+    Seen s;
+    pump(a, qa, s, [&](const Seen& x) { return x.packets >= n; }, 30000, true);
+    CHECK(s.packets == n);
+    CHECK(s.bad_payloads == 0);
+    CHECK(s.events.empty());
+    CHECK(s.other == 0);
+    CHECK(no_cqe_within(a, 200));
+    // Nothing ever fired: ARM has nothing to re-arm.
+    CHECK(a.arm_event(static_cast<uint32_t>(id), uapi::ZCRX_EVENT_COPY) == -EINVAL);
+  }
+  CHECK(d.stop() == 0);
+  CHECK(d.exit_outstanding() == 0);
+  CHECK(d.final_counter("copied") == n);
+}
+
+TEST_CASE("ALLOC_FAIL: once per starvation until re-armed, woken through the eventfd") {
+  const uint64_t n = 400;
+  const uint32_t niovs = 16;
+  std::string pcap = scratch_dir() + "/events-starve.pcap";
+  REQUIRE(make_pcap(pcap, n, kPayload, "9000"));
+  // Bursts of 8: the 16 niovs take two bursts, then the queue is starved.
+  Daemon d("net_ring0", {"--inject", pcap, "--rx-gate", "1", "--burst", "8"});
+  REQUIRE(d.ready());
+  {
+    zcrx::Ring a;
+    zcrx::Ifq* qa = nullptr;
+    const int id = setup_events(a, d.socket(), &qa, niovs * 4096u,
+                                1u << uapi::ZCRX_EVENT_ALLOC_FAIL, false);
+    REQUIRE(id >= 0);
+    REQUIRE(a.enable_eventfd() == 0);
+    REQUIRE(arm_udp(a, static_cast<uint32_t>(id), 9000, kDataUd) >= 0);
+    Seen s;
+    // Holding every buffer: all 16 arrive, then one ALLOC_FAIL, which the
+    // consumer sleeping on its eventfd is woken for.
+    pump(a, qa, s, [](const Seen& x) { return !x.events.empty(); }, 20000, false,
+         zcrx::WaitMode::eventfd);
+    REQUIRE(s.events.size() == 1);
+    CHECK(s.events[0] == static_cast<int32_t>(uapi::ZCRX_EVENT_ALLOC_FAIL));
+    CHECK(s.packets == niovs);
+    CHECK(s.held.size() == niovs);
+    // Still starved, not re-armed: nothing more.
+    pump(a, qa, s, [](const Seen&) { return false; }, 400, false, zcrx::WaitMode::eventfd);
+    CHECK(s.events.size() == 1);
+    CHECK(s.packets == niovs);
+    CHECK(a.arm_event(static_cast<uint32_t>(id), uapi::ZCRX_EVENT_ALLOC_FAIL) == 0);
+    CHECK(a.arm_event(static_cast<uint32_t>(id), uapi::ZCRX_EVENT_ALLOC_FAIL) == -EINVAL);
+    // Re-armed, and half the buffers back: the traffic eats them and the
+    // area runs dry again: a second event.
+    give_back(qa, s, niovs / 2);
+    pump(a, qa, s, [](const Seen& x) { return x.events.size() >= 2; }, 20000, false,
+         zcrx::WaitMode::eventfd);
+    CHECK(s.events.size() == 2);
+    CHECK(s.events.back() == static_cast<int32_t>(uapi::ZCRX_EVENT_ALLOC_FAIL));
+    CHECK(s.packets == niovs + niovs / 2);
+    // Everything back, and the rest received with refills: not re-armed,
+    // so no further event however often it starves.
+    give_back(qa, s, s.held.size());
+    pump(a, qa, s, [&](const Seen& x) { return x.packets >= n; }, 60000, true);
+    CHECK(s.packets == n);
+    CHECK(s.events.size() == 2);
+    CHECK(s.bad_events == 0);
+    CHECK(s.other == 0);
+    CHECK(s.bad_payloads == 0);
+    CHECK(s.bad_offsets == 0);
+  }
+  CHECK(d.stop() == 0);
+  CHECK(d.exit_outstanding() == 0);
+  CHECK(d.exit_missing() == 0);
+  CHECK(d.final_counter("copied") == n);
+}
+
+namespace {
+
+// A session spoken to message by message, so that descriptors libzcrx
+// would never build reach zcrxd.
+struct Raw {
+  int sock = -1;
+  uint32_t seq = 0;
+  int fds[proto::kMaxFds] = {-1, -1};
+  unsigned nfds = 0;
+
+  explicit Raw(const std::string& path) {
+    sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path.c_str());
+    if (connect(sock, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) < 0) {
+      close(sock);
+      sock = -1;
+    }
+  }
+  ~Raw() {
+    drop_fds();
+    if (sock >= 0) close(sock);
+  }
+  void drop_fds() {
+    for (unsigned i = 0; i < nfds; i++)
+      if (fds[i] >= 0) close(fds[i]);
+    nfds = 0;
+  }
+  template <class Body>
+  int call(uint16_t op, const Body& b, int fd = -1) {
+    drop_fds();
+    proto::Request<Body> r{proto::make_header(op, ++seq), b};
+    if (proto::send_msg(sock, &r, sizeof(r), fd >= 0 ? &fd : nullptr, fd >= 0 ? 1 : 0))
+      return -EPIPE;
+    alignas(8) uint8_t buf[proto::kMaxMsgSize];
+    proto::RecvdMsg m;
+    if (proto::recv_msg(sock, buf, sizeof(buf), m) || m.len < sizeof(proto::ReplyHeader))
+      return -EPIPE;
+    proto::ReplyHeader rh;
+    std::memcpy(&rh, buf, sizeof(rh));
+    for (unsigned i = 0; i < m.nfds; i++) fds[i] = m.fds[i];
+    nfds = m.nfds;
+    return rh.result;
+  }
+  int take_fd(unsigned i) {
+    int fd = fds[i];
+    fds[i] = -1;
+    return fd;
+  }
+  int arm(uint32_t id, uint32_t type, uint32_t resv0 = 0) {
+    uapi::zcrx_ctrl c{};
+    c.zcrx_id = id;
+    c.op = uapi::ZCRX_CTRL_ARM_EVENT;
+    c.zc_arm_event.event_type = type;
+    c.zc_arm_event.__resv[0] = resv0;
+    return call(proto::kOpCtrl, proto::CtrlReq{c});
+  }
+};
+
+int make_area(size_t len) {
+  int fd = memfd_create("itest-events-area", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd >= 0 && ftruncate(fd, static_cast<off_t>(len)) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// A registration with a descriptor: 256 RQEs, a 4 MiB area.
+proto::RegisterIfqReq ev_req(uint32_t mask) {
+  proto::RegisterIfqReq r{};
+  r.reg.rq_entries = 256;
+  r.area.len = 4u << 20;
+  r.reg.event_desc = 1;  // any non-zero value: the descriptor is `event`
+  r.event.user_data = kEventUd;
+  r.event.type_mask = mask;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("event descriptors and ARM_EVENT through zcrxd: the kernel's errnos") {
+  std::string pcap = scratch_dir() + "/events-errno.pcap";
+  REQUIRE(make_pcap(pcap, 10, 64, "9000"));
+  Daemon d("net_pcap0,rx_pcap=" + pcap);
+  REQUIRE(d.ready());
+  Raw a(d.socket());
+  REQUIRE(a.sock >= 0);
+  REQUIRE(a.call(proto::kOpCreateRing, proto::CreateRingReq{64, 256, 0, 0}) == 0);
+  int a_ring = a.take_fd(0);
+  int area = make_area(4u << 20);
+  REQUIRE(area >= 0);
+  const uint32_t both = (1u << uapi::ZCRX_EVENT_ALLOC_FAIL) | (1u << uapi::ZCRX_EVENT_COPY);
+
+  auto r = ev_req(both | (1u << 2));  // a type that does not exist
+  CHECK(a.call(proto::kOpRegisterIfq, r, area) == -EINVAL);
+  r = ev_req(both);
+  r.event.__resv2[8] = 1;
+  CHECK(a.call(proto::kOpRegisterIfq, r, area) == -EINVAL);
+  r = ev_req(both);
+  r.event.flags = 2;  // unknown flag
+  CHECK(a.call(proto::kOpRegisterIfq, r, area) == -EINVAL);
+  r = ev_req(both);
+  r.event.stats_offset = proto::stats_offset_for(256);  // without the STATS flag
+  CHECK(a.call(proto::kOpRegisterIfq, r, area) == -EINVAL);
+  // The stats block: misaligned, over the RQEs, past the region.
+  r = ev_req(both);
+  r.event.flags = uapi::kZcrxEventDescFlagStats;
+  r.event.stats_offset = proto::stats_offset_for(256) + 4;
+  CHECK(a.call(proto::kOpRegisterIfq, r, area) == -EINVAL);
+  r.event.stats_offset = 64;
+  CHECK(a.call(proto::kOpRegisterIfq, r, area) == -ERANGE);
+  r.event.stats_offset = 1ull << 40;
+  CHECK(a.call(proto::kOpRegisterIfq, r, area) == -ERANGE);
+  // No descriptor but a non-zero `event`: refused before anything else.
+  auto nodesc = ev_req(both);
+  nodesc.reg.event_desc = 0;
+  CHECK(a.call(proto::kOpRegisterIfq, nodesc, area) == -EINVAL);
+  // Every failure above was undone: the queue is free, and the block
+  // where stats_offset_for() puts it is accepted.
+  r = ev_req(both);
+  r.event.flags = uapi::kZcrxEventDescFlagStats;
+  r.event.stats_offset = proto::stats_offset_for(256);
+  REQUIRE(a.call(proto::kOpRegisterIfq, r, area) == 0);
+  REQUIRE(a.nfds == 1);  // the RQ region; the ring's first entry is id 0
+
+  // ARM_EVENT: nothing fired yet (net_pcap delivers in place, so nothing
+  // is copied, and 10 frames cannot exhaust a 1024-niov area).
+  CHECK(a.arm(0, uapi::ZCRX_EVENT_COPY) == -EINVAL);
+  CHECK(a.arm(0, uapi::ZCRX_EVENT_ALLOC_FAIL) == -EINVAL);
+  CHECK(a.arm(0, uapi::__ZCRX_EVENT_TYPE_LAST) == -EINVAL);
+  CHECK(a.arm(0, uapi::ZCRX_EVENT_COPY, 1) == -EINVAL);  // zc_arm_event.__resv
+  CHECK(a.arm(7, uapi::ZCRX_EVENT_COPY) == -ENXIO);
+
+  // Clone and import never carry a descriptor.
+  Raw b(d.socket());
+  REQUIRE(b.call(proto::kOpCreateRing, proto::CreateRingReq{64, 256, 0, 0}) == 0);
+  auto cl = ev_req(both);
+  cl.reg.flags = uapi::kZcrxIfqRegClone;
+  cl.reg.if_rxq = 0;  // the source zcrx id
+  cl.reg.rq_entries = 64;
+  cl.area = {};
+  CHECK(b.call(proto::kOpRegisterIfq, cl, a_ring) == -EINVAL);
+  uapi::zcrx_ctrl ex{};
+  ex.op = uapi::ZCRX_CTRL_EXPORT;
+  REQUIRE(a.call(proto::kOpExport, proto::CtrlReq{ex}) == 0);
+  int exp = a.take_fd(0);
+  auto im = ev_req(both);
+  im.reg.flags = uapi::kZcrxRegImport;
+  im.reg.rq_entries = 0;
+  im.area = {};
+  CHECK(b.call(proto::kOpRegisterIfq, im, exp) == -EINVAL);
+  // Without the descriptor both work, and their ARM of an unfired type is
+  // refused as the master's is.
+  im.reg.event_desc = 0;
+  im.event = {};
+  REQUIRE(b.call(proto::kOpRegisterIfq, im, exp) == 0);
+  CHECK(b.arm(0, uapi::ZCRX_EVENT_COPY) == -EINVAL);
+  cl.reg.event_desc = 0;
+  cl.event = {};
+  REQUIRE(b.call(proto::kOpRegisterIfq, cl, a_ring) == 0);
+  CHECK(b.arm(1, uapi::ZCRX_EVENT_ALLOC_FAIL) == -EINVAL);
+  close(exp);
+  close(area);
+  close(a_ring);
+  CHECK(d.stop() == 0);
+  CHECK(d.exit_outstanding() == 0);
+  CHECK(d.exit_missing() == 0);
+}
