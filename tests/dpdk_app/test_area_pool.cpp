@@ -8,36 +8,54 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "area_pool.h"
+#include "memfd_area.h"
 #include "port.h"
 
 using namespace zcrxd;
 
 namespace {
 
-struct Area {
-  int fd = -1;
-  void* base = nullptr;
-  size_t len = 0;
-  explicit Area(size_t l) : len(l) {
-    fd = memfd_create("test-area", MFD_CLOEXEC);
-    if (fd < 0 || ftruncate(fd, static_cast<off_t>(len)) < 0) return;
-    base = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) base = nullptr;
-  }
-  ~Area() {
-    if (base) munmap(base, len);
-    if (fd >= 0) close(fd);
+using Area = zcrxd::testing::MemfdArea;
+
+/// Two 4 MiB areas, each with its pool (ids `id` and `id + 1`): the areas
+/// of a device's two served queues.
+struct TwoPools {
+  Area a0{4u << 20}, a1{4u << 20};
+  std::unique_ptr<AreaPool> p0, p1;
+  explicit TwoPools(uint32_t id) {
+    int err = 0;
+    p0 = AreaPool::create(a0.base, a0.len, 4096, id, 0, -1, &err);
+    p1 = AreaPool::create(a1.base, a1.len, 4096, id + 1, 0, -1, &err);
   }
 };
+
+/// Receives one burst on `q` and checks every mbuf is a niov of `pool`.
+void expect_rx_into(uint16_t port, uint16_t q, const AreaPool& pool) {
+  rte_mbuf* pkts[32];
+  uint16_t n = 0;
+  for (int i = 0; i < 100 && n == 0; i++) n = rte_eth_rx_burst(port, q, pkts, 32);
+  REQUIRE(n > 0);
+  for (uint16_t i = 0; i < n; i++) CHECK(pool.niov_of(pkts[i]) != UINT32_MAX);
+  rte_pktmbuf_free_bulk(pkts, n);
+}
+
+/// A device over net_null port `port` serving queues 0 and 1.
+PortConfig two_queue_config(uint16_t port) {
+  PortConfig cfg;
+  cfg.port = port;
+  cfg.queues = {0, 1};
+  cfg.rx_desc = 256;
+  return cfg;
+}
 
 }  // namespace
 
@@ -100,12 +118,7 @@ TEST_CASE("a PMD bound to the area pool receives into the area") {
   CHECK_FALSE(port.started());  // nothing to receive into yet
   REQUIRE(port.bind_pool(pool->pool()) == 0);
   CHECK(port.started());
-  rte_mbuf* pkts[32];
-  uint16_t n = 0;
-  for (int i = 0; i < 100 && n == 0; i++) n = rte_eth_rx_burst(0, 0, pkts, 32);
-  REQUIRE(n > 0);
-  for (uint16_t i = 0; i < n; i++) CHECK(pool->niov_of(pkts[i]) != UINT32_MAX);
-  rte_pktmbuf_free_bulk(pkts, n);
+  expect_rx_into(0, 0, *pool);
   port.unbind();
   CHECK_FALSE(port.started());
   CHECK_FALSE(dev.uses_pool(pool->pool()));
@@ -113,30 +126,16 @@ TEST_CASE("a PMD bound to the area pool receives into the area") {
   CHECK(pool->full());
 }
 
-// Receives one burst on `q` and checks every mbuf is a niov of `pool`.
-void expect_rx_into(uint16_t port, uint16_t q, const AreaPool& pool) {
-  rte_mbuf* pkts[32];
-  uint16_t n = 0;
-  for (int i = 0; i < 100 && n == 0; i++) n = rte_eth_rx_burst(port, q, pkts, 32);
-  REQUIRE(n > 0);
-  for (uint16_t i = 0; i < n; i++) CHECK(pool.niov_of(pkts[i]) != UINT32_MAX);
-  rte_pktmbuf_free_bulk(pkts, n);
-}
-
 TEST_CASE("two served queues: binding the second restarts the port with both paused; "
           "unbinding one leaves the other running") {
-  Area a0(4u << 20), a1(4u << 20);
-  int err = 0;
-  auto p0 = AreaPool::create(a0.base, a0.len, 4096, 905, 0, -1, &err);
-  auto p1 = AreaPool::create(a1.base, a1.len, 4096, 906, 0, -1, &err);
+  TwoPools pools(905);
+  auto& p0 = pools.p0;
+  auto& p1 = pools.p1;
   REQUIRE(p0);
   REQUIRE(p1);
   Device dev;
-  PortConfig cfg;
-  cfg.port = 1;  // each test closes its port: a port of its own
-  cfg.queues = {0, 1};
-  cfg.rx_desc = 256;
-  REQUIRE(dev.open(cfg) == 0);
+  // Each test closes its port: a port of its own.
+  REQUIRE(dev.open(two_queue_config(1)) == 0);
   REQUIRE(dev.num_queues() == 2);
   CHECK(dev.index_of(1) == 1);
   CHECK(dev.index_of(2) == -1);
@@ -175,17 +174,13 @@ TEST_CASE("two served queues: binding the second restarts the port with both pau
 }
 
 TEST_CASE("start_when_all_bound: the port starts once every served queue has a pool") {
-  Area a0(4u << 20), a1(4u << 20);
-  int err = 0;
-  auto p0 = AreaPool::create(a0.base, a0.len, 4096, 907, 0, -1, &err);
-  auto p1 = AreaPool::create(a1.base, a1.len, 4096, 908, 0, -1, &err);
+  TwoPools pools(907);
+  auto& p0 = pools.p0;
+  auto& p1 = pools.p1;
   REQUIRE(p0);
   REQUIRE(p1);
   Device dev;
-  PortConfig cfg;
-  cfg.port = 2;
-  cfg.queues = {0, 1};
-  cfg.rx_desc = 256;
+  PortConfig cfg = two_queue_config(2);
   cfg.start_when_all_bound = true;
   REQUIRE(dev.open(cfg) == 0);
   int resumed = 0, paused = 0;
