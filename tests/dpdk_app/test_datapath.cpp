@@ -12,14 +12,12 @@
 // and a len-limited request that ends where its limit says.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
-#include <netinet/in.h>
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -35,35 +33,23 @@
 #include "area_pool.h"
 #include "copy_fallback.h"
 #include "datapath.h"
+#include "datapath_fixture.h"
+#include "memfd_area.h"
 #include "ring_dp.h"
+#include "udp_frame.h"
 #include "zcrx/core/engine.h"
 #include "zcrx/ring_layout.h"
 
 using namespace zcrxd;
+using zcrxd::testing::MemfdArea;
 namespace uapi = zcrx::uapi;
 
 namespace {
 
 constexpr uint16_t kUdpPort = 9000;
 constexpr uint32_t kNiov = 4096;
-constexpr uint32_t kHeaders = 14 + 20 + 8;  // Ethernet + IPv4 + UDP
+constexpr uint32_t kHeaders = zcrxd::testing::kUdpHeaders;
 constexpr uint64_t kUserData = 42;
-
-struct Memfd {
-  int fd = -1;
-  void* base = nullptr;
-  size_t len = 0;
-  explicit Memfd(size_t l) : len(l) {
-    fd = memfd_create("test-dp-area", MFD_CLOEXEC);
-    if (fd < 0 || ftruncate(fd, static_cast<off_t>(len)) < 0) return;
-    base = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) base = nullptr;
-  }
-  ~Memfd() {
-    if (base) munmap(base, len);
-    if (fd >= 0) close(fd);
-  }
-};
 
 /// Payload byte `i` of datagram `seq`: differs between datagrams and
 /// positions, so a payload at the wrong offset or from the wrong packet
@@ -72,32 +58,12 @@ uint8_t payload_byte(uint32_t seq, uint32_t i) {
   return static_cast<uint8_t>(seq * 131u + i * 7u + (i >> 8));
 }
 
-/// Ethernet + IPv4 + UDP headers for `payload` bytes to kUdpPort.
-void write_headers(uint8_t* p, uint32_t payload) {
-  const uint32_t ip_len = 20 + 8 + payload;
-  std::memset(p, 0, kHeaders);
-  p[12] = 0x08;  // IPv4
-  uint8_t* ip = p + 14;
-  ip[0] = 0x45;
-  ip[2] = static_cast<uint8_t>(ip_len >> 8);
-  ip[3] = static_cast<uint8_t>(ip_len);
-  ip[8] = 64;
-  ip[9] = IPPROTO_UDP;
-  ip[12] = 10, ip[15] = 1;
-  ip[16] = 10, ip[19] = 2;
-  uint8_t* udp = ip + 20;
-  udp[0] = 0x30, udp[1] = 0x39;
-  udp[2] = kUdpPort >> 8, udp[3] = kUdpPort & 0xff;
-  udp[4] = static_cast<uint8_t>((8 + payload) >> 8);
-  udp[5] = static_cast<uint8_t>(8 + payload);
-}
-
 /// A datagram of `payload` bytes (sequence `seq`) in mbufs of `mp`, split
 /// into segments of at most `seg_max` bytes (the first holds at least the
 /// headers). nullptr when the pool is empty.
 rte_mbuf* make_datagram(rte_mempool* mp, uint32_t seq, uint32_t payload, uint32_t seg_max) {
   std::vector<uint8_t> frame(kHeaders + payload);
-  write_headers(frame.data(), payload);
+  zcrxd::testing::write_udp_headers(frame.data(), kUdpPort, payload);
   for (uint32_t i = 0; i < payload; i++) frame[kHeaders + i] = payload_byte(seq, i);
   rte_mbuf* head = nullptr;
   uint32_t at = 0;
@@ -151,140 +117,36 @@ bool wait_for(const std::function<bool()>& done, int ms = 20000) {
   return true;
 }
 
-/// The engine's provider for one net_ring queue, as zcrxd's Provider does
-/// it for its port: binding sets the queue up on the area's pool and starts
-/// the port; buffers nobody holds go back to the pool in bulk.
-struct RingProvider final : zcrx::core::QueueBinder, zcrx::core::BufferSink {
-  uint16_t port = 0;
-  Datapath* dp = nullptr;
-  AreaPool* staged = nullptr;
-  zcrx::core::Ifq* bound = nullptr;
-  AreaPool* bound_pool = nullptr;
-  std::function<void()> republish;
-  DpStats* st = nullptr;
-
-  int open_queue(zcrx::core::Ifq& ifq, uint32_t p, uint32_t rxq) override {
-    if (p != port || rxq != 0) return -ENODEV;
-    if (!staged || ifq.area()->base() != staged->base()) return -ENOMEM;
-    ifq.area()->set_provider_data(staged);
-    int rc = rte_eth_rx_queue_setup(port, 0, 256, 0, nullptr, staged->pool());
-    if (rc == 0) rc = rte_eth_dev_start(port);
-    if (rc) return rc;
-    bound = &ifq;
-    bound_pool = staged;
-    staged = nullptr;
-    republish();
-    return 0;
-  }
-  void close_queue(zcrx::core::Ifq& ifq) override {
-    if (bound != &ifq) return;
-    bound = nullptr;
-    bound_pool = nullptr;
-    republish();
-    rte_eth_dev_stop(port);
-  }
-  void synchronize(zcrx::core::Ifq&) override { dp->synchronize(); }
-  void return_niovs(zcrx::core::Area& area, const uint32_t* idx, uint32_t n) override {
-    auto* pool = static_cast<AreaPool*>(area.provider_data());
-    for (uint32_t i = 0; i < n; i++) {
-      rte_mbuf* m = pool->mbuf(idx[i]);
-      rte_pktmbuf_free_bulk(&m, 1);
-    }
-    st->returned.add(n);
-  }
-};
-
-/// Everything from the NIC queue to the consumer ring, in one process.
-struct Harness {
-  std::string tag;
-  Memfd area;
-  rte_ring* wire = nullptr;  // what net_ring receives from
-  uint16_t port_id = 0;
-  DpStats st;
-  std::unique_ptr<Datapath> dp;
-  RingProvider prov;
-  std::unique_ptr<zcrx::core::Engine> eng;
-  std::unique_ptr<AreaPool> pool;
-  zcrx::core::Ctx* ctx = nullptr;
-  zcrx::core::Ifq* ifq = nullptr;
-  zcrx::RingRegionLayout ring_l{};
-  void* ring_mem = nullptr;
-  std::unique_ptr<RingDp> ring;
-  zcrx::CqConsumer cq;
-  zcrx::RqProducer rq;
+/// The fixture with the Datapath loop on its own thread, as zcrxd runs
+/// it, and the consumer's side: send datagrams, hand niovs back.
+struct Harness : zcrxd::testing::DatapathFixture {
   std::thread loop;
-  bool ok = false;
+
+  static zcrxd::testing::FixtureConfig config(const char* name, uint32_t niovs, bool gate,
+                                              int existing, uint32_t recv_len,
+                                              const std::function<void(uint8_t*)>& prepare) {
+    static uint32_t pool_id = 700;
+    zcrxd::testing::FixtureConfig c;
+    c.port = existing;
+    c.name = name;
+    c.niovs = niovs;
+    c.niov_size = kNiov;
+    c.pool_id = pool_id++;
+    c.gate_on_free_buffers = gate;
+    c.udp_port = kUdpPort;
+    c.user_data = kUserData;
+    c.recv_len = recv_len;
+    c.prepare = prepare;
+    return c;
+  }
 
   /// Over a new net_ring port, or over port `existing` when it is >= 0
   /// (the net_null vdev); `recv_len` is the RECV_ZC len (0: no limit).
   /// `prepare` runs on the area before the port receives into it.
   Harness(const char* name, uint32_t niovs, bool gate_on_free_buffers, int existing = -1,
           uint32_t recv_len = 0, const std::function<void(uint8_t*)>& prepare = {})
-      : tag(name), area(size_t{niovs} * kNiov) {
-    REQUIRE(area.base);
-    if (prepare) prepare(static_cast<uint8_t*>(area.base));
-    int id = existing;
-    if (id < 0) {
-      wire = rte_ring_create(("w_" + tag).c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-      REQUIRE(wire);
-      id = rte_eth_from_ring(wire);
-    }
-    REQUIRE(id >= 0);
-    port_id = static_cast<uint16_t>(id);
-    rte_eth_conf conf{};
-    REQUIRE(rte_eth_dev_configure(port_id, 1, 1, &conf) == 0);
-    REQUIRE(rte_eth_tx_queue_setup(port_id, 0, 256, 0, nullptr) == 0);
-    DatapathConfig cfg;
-    cfg.port = port_id;
-    cfg.queue = 0;
-    cfg.burst = 32;
-    cfg.gate_on_free_buffers = gate_on_free_buffers;
-    dp = std::make_unique<Datapath>(cfg, st);
-    prov.port = port_id;
-    prov.dp = dp.get();
-    prov.st = &st;
-    prov.republish = [this] { republish(); };
-    eng = std::make_unique<zcrx::core::Engine>(prov, prov);
-
-    static uint32_t pool_id = 700;
-    int err = 0;
-    pool = AreaPool::create(area.base, area.len, kNiov, pool_id++, 0, -1, &err);
-    REQUIRE(pool);
-    ctx = eng->create_ctx(nullptr);
-    uapi::io_uring_zcrx_ifq_reg reg{};
-    uapi::io_uring_zcrx_area_reg areg{};
-    reg.if_idx = port_id;
-    reg.if_rxq = 0;
-    reg.rq_entries = 1024;
-    areg.addr = reinterpret_cast<uint64_t>(area.base);
-    areg.len = area.len;
-    prov.staged = pool.get();
-    REQUIRE(eng->register_ifq(ctx, reg, areg, {area.base, area.len}, {}) == 0);
-    REQUIRE(prov.bound == ifq_of(reg.zcrx_id));
-    ifq = ctx->lookup(reg.zcrx_id);
-    REQUIRE(ifq);
-    rq = zcrx::rq_producer(ifq->rq_base(), ifq->rq_layout().off,
-                           ifq->rq_layout().rq_entries);
-
-    ring_l = zcrx::ring_region_layout(64, 4096);
-    ring_mem = std::aligned_alloc(4096, ring_l.size);
-    zcrx::init_ring_region(ring_mem, ring_l);
-    ring = std::make_unique<RingDp>(ring_mem, ring_l);
-    cq = zcrx::cq_consumer(ring_mem, ring_l);
-    ring->set_entry(reg.zcrx_id, ifq, ifq);
-    ring->set_flow(0, ifq);
-    republish();
-
-    uapi::io_uring_sqe sqe{};
-    sqe.opcode = uapi::kOpRecvZc;
-    sqe.ioprio = uapi::kRecvMultishot;
-    sqe.fd = 0;
-    sqe.zcrx_ifq_idx = reg.zcrx_id;
-    sqe.user_data = kUserData;
-    sqe.len = recv_len;
-    zcrx::SqProducer sq = zcrx::sq_producer(ring_mem, ring_l);
-    REQUIRE(sq.push(sqe));
-
+      : DatapathFixture(config(name, niovs, gate_on_free_buffers, existing, recv_len, prepare)) {
+    REQUIRE_MESSAGE(ok(), "fixture setup failed at: " << failed);
     loop = std::thread([this] {
       // An lcore id, so the datapath uses the pools' per-lcore caches as
       // zcrxd's does.
@@ -294,26 +156,8 @@ struct Harness {
     });
     // The SQE consumed; an unlimited request then stays armed (a limited
     // one over net_null may already have reached its limit).
-    ok = wait_for([this] { return st.sqes.get() == 1; });
-    REQUIRE(ok);
+    REQUIRE(wait_for([this] { return st.sqes.get() == 1; }));
     if (!recv_len) REQUIRE(dp->armed() == 1);
-  }
-
-  void republish() {
-    auto s = std::make_unique<Snapshot>();
-    s->real = prov.bound;
-    s->pool = prov.bound_pool;
-    s->rx = prov.bound != nullptr;
-    if (ring && s->real) {
-      s->rings.push_back(ring.get());
-      FlowKey key{};
-      key.kind = FlowKind::udp_port;
-      key.dst_port = kUdpPort;
-      normalize(&key);
-      s->flows = FlowTable({{key, 0}});
-      s->groups.push_back(FlowGroupDp{{{ring.get(), 0}}});
-    }
-    dp->publish(std::move(s));
   }
 
   void send(std::vector<rte_mbuf*>& pkts) {
@@ -341,22 +185,7 @@ struct Harness {
     }
   }
 
-  ~Harness() {
-    stop();
-    if (ctx) eng->terminate_ctx(ctx);
-    eng.reset();
-    ring.reset();
-    std::free(ring_mem);
-    if (wire) rte_eth_dev_close(port_id);  // ours; net_null0 serves the next test
-    pool.reset();
-    if (wire) rte_ring_free(wire);
-  }
-
-  zcrx::core::Ifq* ifq_of(uint32_t id) const { return ctx->lookup(id); }
-
-  const uint8_t* at(uint64_t off) const {
-    return static_cast<const uint8_t*>(area.base) + uapi::area_offset_of(off);
-  }
+  ~Harness() { stop(); }
 };
 
 /// Reaps `n` CQEs (waiting for them) into `out`.
@@ -369,10 +198,16 @@ bool reap(Harness& h, size_t n, std::vector<uapi::io_uring_cqe32>* out) {
   });
 }
 
+/// Appends every CQE the ring holds now to `out` (the loop stopped).
+void reap_rest(Harness& h, std::vector<uapi::io_uring_cqe32>* out) {
+  uapi::io_uring_cqe32 c[64];
+  while (uint32_t n = h.cq.pop_burst(c, 64)) out->insert(out->end(), c, c + n);
+}
+
 }  // namespace
 
 TEST_CASE("copy_into_niov and the stash take niovs from the area pool and give them back") {
-  Memfd area(64 * kNiov);
+  MemfdArea area(64 * kNiov);
   REQUIRE(area.base);
   int err = 0;
   auto pool = AreaPool::create(area.base, area.len, kNiov, 690, 0, -1, &err);
@@ -569,10 +404,18 @@ constexpr int kNullPort = 0;  // the --vdev net_null0 of main()
 void write_null_frames(uint8_t* area, uint32_t niovs) {
   for (uint32_t i = 0; i < niovs; i++) {
     uint8_t* f = area + size_t{i} * kNiov + RTE_PKTMBUF_HEADROOM;
-    write_headers(f, kNullPayload);
+    zcrxd::testing::write_udp_headers(f, kUdpPort, kNullPayload);
     for (uint32_t j = 0; j < kNullPayload; j++) f[kHeaders + j] = payload_byte(i, j);
   }
 }
+
+/// A Harness over the net_null port, its area written by
+/// write_null_frames(); `recv_len` as for Harness.
+struct NullHarness : Harness {
+  NullHarness(const char* name, uint32_t niovs, uint32_t recv_len)
+      : Harness(name, niovs, true, kNullPort, recv_len,
+                [niovs](uint8_t* a) { write_null_frames(a, niovs); }) {}
+};
 
 /// Checks a zero-copy CQE: the payload in place behind the headers of the
 /// niov it names, byte-exact. Returns the niov index.
@@ -592,8 +435,7 @@ uint32_t check_in_place(const Harness& h, const uapi::io_uring_cqe32& c, uint32_
 
 TEST_CASE("niovs of the area are delivered in place, and every buffer balances") {
   constexpr uint32_t kAreaNiovs = 1024;
-  Harness h("null", kAreaNiovs, true, kNullPort, 0,
-            [](uint8_t* a) { write_null_frames(a, kAreaNiovs); });
+  NullHarness h("null", kAreaNiovs, 0);
   std::vector<uapi::io_uring_cqe32> held;
   uint64_t reaped = 0;
   std::set<uint32_t> outstanding;
@@ -617,8 +459,7 @@ TEST_CASE("niovs of the area are delivered in place, and every buffer balances")
   }
   h.stop();
   std::vector<uapi::io_uring_cqe32> rest;
-  uapi::io_uring_cqe32 c[64];
-  while (uint32_t n = h.cq.pop_burst(c, 64)) rest.insert(rest.end(), c, c + n);
+  reap_rest(h, &rest);
   reaped += rest.size();
   CHECK(h.st.delivered.get() == reaped);
   CHECK(h.st.packets_delivered.get() == reaped);
@@ -636,14 +477,12 @@ TEST_CASE("niovs of the area are delivered in place, and every buffer balances")
 
 TEST_CASE("a len-limited RECV_ZC ends with a final CQE at its limit") {
   constexpr uint32_t kAreaNiovs = 256;
-  Harness h("null_limit", kAreaNiovs, true, kNullPort, 250,
-            [](uint8_t* a) { write_null_frames(a, kAreaNiovs); });
+  NullHarness h("null_limit", kAreaNiovs, 250);
   std::vector<uapi::io_uring_cqe32> cqes;
   REQUIRE(reap(h, 4, &cqes));
   REQUIRE(wait_for([&] { return h.dp->armed() == 0; }));
   h.stop();
-  uapi::io_uring_cqe32 c[64];
-  while (uint32_t n = h.cq.pop_burst(c, 64)) cqes.insert(cqes.end(), c, c + n);
+  reap_rest(h, &cqes);
   REQUIRE(cqes.size() == 4);
   const int32_t want[3] = {100, 100, 50};
   for (int i = 0; i < 3; i++) {
