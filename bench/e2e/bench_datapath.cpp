@@ -22,7 +22,6 @@
 // cache traffic of the path, not cross-core latency. items_per_second is
 // packets per second.
 #include <benchmark/benchmark.h>
-#include <netinet/in.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -32,6 +31,7 @@
 #include "flow.h"
 #include "packet.h"
 #include "ring_dp.h"
+#include "udp_frame.h"
 #include "zcrx/core/engine.h"
 #include "zcrx/core/free_list.h"
 #include "zcrx/pattern.h"
@@ -52,27 +52,9 @@ constexpr uint32_t kPayload = 64;
 /// Writes an Ethernet + IPv4 + UDP frame with a pattern payload at `p`;
 /// returns the frame length.
 uint32_t write_frame(uint8_t* p, uint64_t seq) {
-  const uint32_t ip_len = 20 + 8 + kPayload;
-  std::memset(p, 0, 42);
-  p[12] = 0x08;  // ethertype IPv4
-  uint8_t* ip = p + 14;
-  ip[0] = 0x45;
-  ip[2] = static_cast<uint8_t>(ip_len >> 8);
-  ip[3] = static_cast<uint8_t>(ip_len);
-  ip[8] = 64;
-  ip[9] = IPPROTO_UDP;
-  const uint8_t src[4] = {10, 0, 0, 1}, dst[4] = {10, 0, 0, 2};
-  std::memcpy(ip + 12, src, 4);
-  std::memcpy(ip + 16, dst, 4);
-  uint8_t* udp = ip + 20;
-  udp[0] = 0x30;  // source port 12345
-  udp[1] = 0x39;
-  udp[2] = static_cast<uint8_t>(kPort >> 8);
-  udp[3] = static_cast<uint8_t>(kPort);
-  udp[4] = static_cast<uint8_t>((8 + kPayload) >> 8);
-  udp[5] = static_cast<uint8_t>(8 + kPayload);
-  zcrx::pattern::fill(udp + 8, kPayload, seq);
-  return 14 + ip_len;
+  const uint32_t h = zcrxd::testing::write_udp_headers(p, kPort, kPayload);
+  zcrx::pattern::fill(p + h, kPayload, seq);
+  return h + kPayload;
 }
 
 /// An engine over plain memory with one registered ifq, a consumer ring
@@ -90,6 +72,7 @@ struct Setup {
   zcrx::core::Ctx* ctx = nullptr;
   zcrx::core::Ifq* ifq = nullptr;
   FreeList* free = nullptr;
+  uint64_t token = 0;  // the area's CQE offset token, for RQEs
   zcrx::RingRegionLayout ring_l{};
   void* ring_mem = nullptr;
   std::unique_ptr<zcrxd::RingDp> dp;
@@ -115,6 +98,7 @@ struct Setup {
     if (eng.register_ifq(ctx, reg, areg, {area, len}, {}) != 0) return;
     ifq = ctx->lookup(reg.zcrx_id);
     free = PlainProvider::free_list(*ifq->area());
+    token = ifq->area()->token();
     rq = zcrx::rq_producer(ifq->rq_base(), ifq->rq_layout().off, ifq->rq_layout().rq_entries);
 
     ring_l = zcrx::ring_region_layout(64, 4096);
@@ -148,6 +132,22 @@ struct Setup {
   }
   uint8_t* niov(uint32_t idx) const {
     return static_cast<uint8_t*>(area) + size_t{idx} * zcrx::core::kDefaultRxBufLen;
+  }
+
+  /// The consumer: reap a burst of CQEs, read the first and last payload
+  /// byte of each, hand every buffer back through the RQ.
+  void consume(uint64_t* touch) {
+    uapi::io_uring_cqe32 cqes[kBurst];
+    uapi::io_uring_zcrx_rqe rqes[kBurst];
+    const uint32_t n = cq.pop_burst(cqes, kBurst);
+    for (uint32_t i = 0; i < n; i++) {
+      const uint64_t off = cqes[i].zcqe.off & ~uapi::kZcrxAreaMask;
+      const uint8_t* p = static_cast<const uint8_t*>(area) + off;
+      const uint32_t len = static_cast<uint32_t>(cqes[i].cqe.res);
+      *touch += p[0] + p[len - 1];
+      rqes[i] = {token | off, len, 0};
+    }
+    rq.push_bulk(rqes, n);
   }
 };
 
@@ -204,9 +204,6 @@ void BM_DeliverCycle(benchmark::State& state) {
     return;
   }
   uint32_t idx[kBurst];
-  uapi::io_uring_cqe32 cqes[kBurst];
-  uapi::io_uring_zcrx_rqe rqes[kBurst];
-  const uint64_t token = s.ifq->area()->token();
   uint64_t touch = 0, misses = 0;
   for (auto _ : state) {
     // Datapath: the burst rx_burst would have returned.
@@ -229,16 +226,7 @@ void BM_DeliverCycle(benchmark::State& state) {
       s.dp->post_data(*r, pp.payload_len, off, 0);
     }
     s.dp->flush();
-    // Consumer: reap, read first/last byte, hand the buffers back.
-    uint32_t n = s.cq.pop_burst(cqes, kBurst);
-    for (uint32_t i = 0; i < n; i++) {
-      const uint64_t off = cqes[i].zcqe.off;
-      const uint8_t* p = static_cast<const uint8_t*>(s.area) + (off & ~uapi::kZcrxAreaMask);
-      const uint32_t len = static_cast<uint32_t>(cqes[i].cqe.res);
-      touch += p[0] + p[len - 1];
-      rqes[i] = {token | (off & ~uapi::kZcrxAreaMask), len, 0};
-    }
-    s.rq.push_bulk(rqes, n);
+    s.consume(&touch);
     // Datapath: drain the refill queue back into the free list.
     s.ifq->refill(2 * kBurst);
   }
@@ -265,9 +253,6 @@ void BM_DeliverCycleBurst(benchmark::State& state) {
   uint32_t idx[kBurst], ok_idx[kBurst], freed[2 * kBurst];
   uint32_t lens[kBurst];
   uint64_t offs[kBurst];
-  uapi::io_uring_cqe32 cqes[kBurst];
-  uapi::io_uring_zcrx_rqe rqes[kBurst];
-  const uint64_t token = s.ifq->area()->token();
   uint64_t touch = 0, misses = 0;
   for (auto _ : state) {
     if (!s.free->alloc_bulk(idx, kBurst) || !s.dp->reserve(kBurst)) {
@@ -291,15 +276,7 @@ void BM_DeliverCycleBurst(benchmark::State& state) {
     s.ifq->deliver_burst(ok_idx, n, data_off, offs);
     for (uint32_t i = 0; i < n; i++) s.dp->post_data(*r, lens[i], offs[i], 0);
     s.dp->flush();
-    uint32_t got = s.cq.pop_burst(cqes, kBurst);
-    for (uint32_t i = 0; i < got; i++) {
-      const uint64_t off = cqes[i].zcqe.off;
-      const uint8_t* p = static_cast<const uint8_t*>(s.area) + (off & ~uapi::kZcrxAreaMask);
-      const uint32_t len = static_cast<uint32_t>(cqes[i].cqe.res);
-      touch += p[0] + p[len - 1];
-      rqes[i] = {token | (off & ~uapi::kZcrxAreaMask), len, 0};
-    }
-    s.rq.push_bulk(rqes, got);
+    s.consume(&touch);
     const uint32_t k = s.ifq->refill_burst(2 * kBurst, freed);
     s.free->return_niovs(*s.ifq->area(), freed, k);
   }
