@@ -2,14 +2,18 @@
 // zcrx events through zcrxd: ZCRX_EVENT_COPY from the copy fallback
 // (net_ring + --inject), ZCRX_EVENT_ALLOC_FAIL from a starved area, each
 // once until re-armed and only on the master ring, the shared zcrx_stats
-// block, and the kernel's errnos for descriptors and ARM_EVENT.
+// block, and the kernel's errnos for descriptors and ARM_EVENT. Last, the
+// ring's event sink (dpdk_app/event_sink.h) on plain memory: where its
+// CQE goes among the receive CQEs of the same iteration.
 #include <doctest/doctest.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -17,6 +21,8 @@
 
 #include "consumer.h"
 #include "daemon.h"
+#include "event_sink.h"
+#include "ring_dp.h"
 #include "zcrx/pattern.h"
 #include "zcrx/proto.h"
 
@@ -436,4 +442,108 @@ TEST_CASE("event descriptors and ARM_EVENT through zcrxd: the kernel's errnos") 
   CHECK(d.stop() == 0);
   CHECK(d.exit_outstanding() == 0);
   CHECK(d.exit_missing() == 0);
+}
+
+// ---- the sink alone, on a ring region in plain memory -------------------------
+
+namespace {
+
+struct Region {
+  zcrx::RingRegionLayout l;
+  void* mem;
+  zcrx::CqConsumer cq;
+  Region(uint32_t sq_entries, uint32_t cq_entries)
+      : l(zcrx::ring_region_layout(sq_entries, cq_entries)),
+        mem(std::aligned_alloc(4096, l.size)) {
+    zcrx::init_ring_region(mem, l);
+    cq = zcrx::cq_consumer(mem, l);
+  }
+  ~Region() { std::free(mem); }
+  uint32_t& word(uint32_t off) { return *reinterpret_cast<uint32_t*>(static_cast<char*>(mem) + off); }
+  std::vector<uapi::io_uring_cqe32> reap() {
+    std::vector<uapi::io_uring_cqe32> out;
+    uapi::io_uring_cqe32 c;
+    while (cq.pop(c)) out.push_back(c);
+    return out;
+  }
+};
+
+bool is_event(const uapi::io_uring_cqe32& c, uint64_t ud, int32_t type) {
+  return c.cqe.user_data == ud && c.cqe.res == type && c.cqe.flags == 0 && c.zcqe.off == 0 &&
+         c.zcqe.__pad == 0;
+}
+
+}  // namespace
+
+TEST_CASE("RingEvents: the event CQE follows the iteration's receive CQEs and never takes their room") {
+  Region r(8, 8);
+  zcrxd::RingDp dp(r.mem, r.l);
+  zcrxd::RingEvents ev(dp);
+  // The sink does not look at the ifq: any object stands for it.
+  alignas(8) static char ifq_stand_in[64];
+  zcrx::core::Ifq& ifq = *reinterpret_cast<zcrx::core::Ifq*>(ifq_stand_in);
+
+  // Alone: invisible until the flush, then one CQE32 of the exact form.
+  REQUIRE(ev.on_event(ifq, 77, uapi::ZCRX_EVENT_COPY));
+  CHECK(r.reap().empty());
+  REQUIRE(dp.flush());
+  auto got = r.reap();
+  REQUIRE(got.size() == 1);
+  CHECK(is_event(got[0], 77, uapi::ZCRX_EVENT_COPY));
+
+  // Raised in the middle of a packet whose 3 CQEs were reserved: after them.
+  REQUIRE(dp.reserve(3));
+  dp.post(5, 100, uapi::kCqeFMore, 0x1000, 0);
+  REQUIRE(ev.on_event(ifq, 77, uapi::ZCRX_EVENT_ALLOC_FAIL));
+  dp.post(5, 200, uapi::kCqeFMore, 0x2000, 0);
+  dp.post(5, 300, uapi::kCqeFMore, 0x3000, 0);
+  REQUIRE(dp.flush());
+  got = r.reap();
+  REQUIRE(got.size() == 4);
+  CHECK(got[0].cqe.res == 100);
+  CHECK(got[1].cqe.res == 200);
+  CHECK(got[2].cqe.res == 300);
+  CHECK(got[2].zcqe.off == 0x3000);
+  CHECK(is_event(got[3], 77, uapi::ZCRX_EVENT_ALLOC_FAIL));
+
+  // Receive CQEs reserved after the event filled the CQ: the receive CQEs
+  // go out whole, the event waits for the next flush with room.
+  REQUIRE(ev.on_event(ifq, 77, uapi::ZCRX_EVENT_COPY));
+  REQUIRE(dp.reserve(8));
+  for (int i = 0; i < 8; i++) dp.post(5, 10 + i, uapi::kCqeFMore, 0, 0);
+  REQUIRE(dp.flush());
+  CHECK_FALSE(dp.broken());
+  got = r.reap();
+  REQUIRE(got.size() == 8);
+  for (int i = 0; i < 8; i++) CHECK(got[static_cast<size_t>(i)].cqe.res == 10 + i);
+  REQUIRE(dp.flush());
+  got = r.reap();
+  REQUIRE(got.size() == 1);
+  CHECK(is_event(got[0], 77, uapi::ZCRX_EVENT_COPY));
+
+  // A full CQ refuses the event (the engine then leaves the type armed).
+  REQUIRE(dp.reserve(8));
+  for (int i = 0; i < 8; i++) dp.post(5, 1, uapi::kCqeFMore, 0, 0);
+  REQUIRE(dp.flush());
+  CHECK_FALSE(ev.on_event(ifq, 77, uapi::ZCRX_EVENT_COPY));
+  CHECK_FALSE(dp.flush());
+  CHECK(r.reap().size() == 8);
+
+  // An event alone wakes a consumer that asked for it, as receive CQEs do.
+  int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  REQUIRE(efd >= 0);
+  dp.set_eventfd(efd);
+  r.word(r.l.cq_off.flags) |= proto::kCqNeedWakeup;
+  REQUIRE(ev.on_event(ifq, 78, uapi::ZCRX_EVENT_ALLOC_FAIL));
+  REQUIRE(dp.flush());
+  CHECK(dp.wake_if_needed());
+  uint64_t count = 0;
+  CHECK(read(efd, &count, sizeof(count)) == static_cast<ssize_t>(sizeof(count)));
+  CHECK(count == 1);
+  CHECK((r.word(r.l.cq_off.flags) & proto::kCqNeedWakeup) == 0);
+  got = r.reap();
+  REQUIRE(got.size() == 1);
+  CHECK(is_event(got[0], 78, uapi::ZCRX_EVENT_ALLOC_FAIL));
+  dp.set_eventfd(-1);
+  close(efd);
 }
