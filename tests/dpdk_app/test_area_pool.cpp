@@ -5,18 +5,16 @@
 // device binds several served queues without losing the others.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
-#include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "area_pool.h"
+#include "eal_doctest_main.h"
 #include "memfd_area.h"
 #include "port.h"
 
@@ -36,6 +34,7 @@ struct TwoPools {
     p0 = AreaPool::create(a0.base, a0.len, 4096, id, 0, -1, &err);
     p1 = AreaPool::create(a1.base, a1.len, 4096, id + 1, 0, -1, &err);
   }
+  bool ok() const { return p0 && p1; }
 };
 
 /// Receives one burst on `q` and checks every mbuf is a niov of `pool`.
@@ -129,10 +128,8 @@ TEST_CASE("a PMD bound to the area pool receives into the area") {
 TEST_CASE("two served queues: binding the second restarts the port with both paused; "
           "unbinding one leaves the other running") {
   TwoPools pools(905);
-  auto& p0 = pools.p0;
-  auto& p1 = pools.p1;
-  REQUIRE(p0);
-  REQUIRE(p1);
+  REQUIRE(pools.ok());
+  AreaPool &p0 = *pools.p0, &p1 = *pools.p1;
   Device dev;
   // Each test closes its port: a port of its own.
   REQUIRE(dev.open(two_queue_config(1)) == 0);
@@ -146,71 +143,57 @@ TEST_CASE("two served queues: binding the second restarts the port with both pau
     // While paused no queue may be polled.
     if (pause) CHECK_FALSE(dev.queue(0).started());
   });
-  REQUIRE(dev.queue(0).bind_pool(p0->pool()) == 0);
+  REQUIRE(dev.queue(0).bind_pool(p0.pool()) == 0);
   CHECK(dev.queue(0).started());
   CHECK_FALSE(dev.queue(1).started());
   CHECK(hook.empty());  // the first bind starts the port: nothing to pause
-  REQUIRE(dev.queue(1).bind_pool(p1->pool()) == 0);
+  REQUIRE(dev.queue(1).bind_pool(p1.pool()) == 0);
   CHECK(hook == std::vector<bool>{true, false});
   CHECK(dev.queue(0).started());
   CHECK(dev.queue(1).started());
-  expect_rx_into(1, 0, *p0);
-  expect_rx_into(1, 1, *p1);
+  expect_rx_into(1, 0, p0);
+  expect_rx_into(1, 1, p1);
   // Queue 0 leaves: the port keeps running for queue 1, which is not paused.
   dev.queue(0).unbind();
   CHECK(hook.size() == 2);
   CHECK_FALSE(dev.queue(0).started());
   CHECK(dev.queue(1).started());
-  CHECK(dev.uses_pool(p0->pool()));  // left set up until the next restart
-  expect_rx_into(1, 1, *p1);
+  CHECK(dev.uses_pool(p0.pool()));  // left set up until the next restart
+  expect_rx_into(1, 1, p1);
   // The last one leaves: the port stops and both go back to the fallback.
   dev.queue(1).unbind();
   CHECK_FALSE(dev.queue(1).started());
-  CHECK_FALSE(dev.uses_pool(p0->pool()));
-  CHECK_FALSE(dev.uses_pool(p1->pool()));
+  CHECK_FALSE(dev.uses_pool(p0.pool()));
+  CHECK_FALSE(dev.uses_pool(p1.pool()));
   dev.close();
-  CHECK(p0->full());
-  CHECK(p1->full());
+  CHECK(p0.full());
+  CHECK(p1.full());
 }
 
 TEST_CASE("start_when_all_bound: the port starts once every served queue has a pool") {
   TwoPools pools(907);
-  auto& p0 = pools.p0;
-  auto& p1 = pools.p1;
-  REQUIRE(p0);
-  REQUIRE(p1);
+  REQUIRE(pools.ok());
+  AreaPool &p0 = *pools.p0, &p1 = *pools.p1;
   Device dev;
   PortConfig cfg = two_queue_config(2);
   cfg.start_when_all_bound = true;
   REQUIRE(dev.open(cfg) == 0);
   int resumed = 0, paused = 0;
   dev.set_pause_hook([&](bool pause) { (pause ? paused : resumed)++; });
-  REQUIRE(dev.queue(1).bind_pool(p1->pool()) == 0);
+  REQUIRE(dev.queue(1).bind_pool(p1.pool()) == 0);
   CHECK_FALSE(dev.queue(1).started());  // waits for queue 0
-  REQUIRE(dev.queue(0).bind_pool(p0->pool()) == 0);
+  REQUIRE(dev.queue(0).bind_pool(p0.pool()) == 0);
   CHECK(dev.queue(0).started());
   CHECK(dev.queue(1).started());
   CHECK(paused == 0);   // no restart
   CHECK(resumed == 1);  // queue 1 is told it may poll now
-  expect_rx_into(2, 1, *p1);
+  expect_rx_into(2, 1, p1);
   dev.close();
-  CHECK(p0->full());
-  CHECK(p1->full());
+  CHECK(p0.full());
+  CHECK(p1.full());
 }
 
 int main(int argc, char** argv) {
-  std::string prefix = "zcrxd_unit_" + std::to_string(getpid());
-  const char* eal[] = {"test", "--no-huge", "-m", "128", "--no-pci", "--no-telemetry",
-                       "--file-prefix", prefix.c_str(), "-l", "0",
-                       "--log-level", "lib.eal:error", "--vdev", "net_null0",
-                       "--vdev", "net_null1", "--vdev", "net_null2"};
-  if (rte_eal_init(static_cast<int>(sizeof(eal) / sizeof(eal[0])),
-                   const_cast<char**>(eal)) < 0) {
-    std::printf("SKIP: EAL init failed (no --no-huge support here?)\n");
-    return 77;
-  }
-  doctest::Context ctx(argc, argv);
-  int rc = ctx.run();
-  rte_eal_cleanup();
-  return rc;
+  return zcrxd::testing::run_doctest_under_eal(argc, argv, "zcrxd_unit_", "128",
+                                               {"net_null0", "net_null1", "net_null2"});
 }

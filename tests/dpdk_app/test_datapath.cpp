@@ -12,16 +12,13 @@
 // and a len-limited request that ends where its limit says.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
-#include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -34,6 +31,7 @@
 #include "copy_fallback.h"
 #include "datapath.h"
 #include "datapath_fixture.h"
+#include "eal_doctest_main.h"
 #include "memfd_area.h"
 #include "ring_dp.h"
 #include "udp_frame.h"
@@ -116,6 +114,19 @@ bool wait_for(const std::function<bool()>& done, int ms = 20000) {
   }
   return true;
 }
+
+/// A pktmbuf pool of `n` mbufs with room for a 10000-byte frame, not the
+/// area's: what net_ring hands over is a foreign buffer to zcrxd.
+struct ForeignPool {
+  rte_mempool* mp;
+  unsigned size = 0;  // mbufs it holds when all are back
+  ForeignPool(const char* name, unsigned n)
+      : mp(rte_pktmbuf_pool_create(name, n, 0, 0, 10000 + RTE_PKTMBUF_HEADROOM, 0)) {
+    if (mp) size = rte_mempool_avail_count(mp);
+  }
+  ~ForeignPool() { rte_mempool_free(mp); }
+  bool all_back() const { return rte_mempool_avail_count(mp) == size; }
+};
 
 /// The fixture with the Datapath loop on its own thread, as zcrxd runs
 /// it, and the consumer's side: send datagrams, hand niovs back.
@@ -252,11 +263,9 @@ TEST_CASE("copy_into_niov and the stash take niovs from the area pool and give t
 }
 
 TEST_CASE("foreign mbufs are copied into area niovs, delivered byte-exact and all returned") {
+  ForeignPool foreign("foreign_copy", 1023);  // outlives the loop
+  REQUIRE(foreign.mp);
   Harness h("copy", 1024, true);
-  rte_mempool* foreign =
-      rte_pktmbuf_pool_create("foreign_copy", 1023, 0, 0, 10000 + RTE_PKTMBUF_HEADROOM, 0);
-  REQUIRE(foreign);
-  const unsigned foreign_n = rte_mempool_avail_count(foreign);
 
   // Small, large, a payload over two niovs in one segment, chained
   // segments: the cases the fallback cuts differently.
@@ -275,7 +284,7 @@ TEST_CASE("foreign mbufs are copied into area niovs, delivered byte-exact and al
   std::vector<std::pair<uint32_t, uint32_t>> chunk_src;  // (seq, payload offset)
   uint64_t payload_bytes = 0;
   for (uint32_t seq = 0; seq < specs.size(); seq++) {
-    rte_mbuf* m = make_datagram(foreign, seq, specs[seq].payload, specs[seq].seg_max);
+    rte_mbuf* m = make_datagram(foreign.mp, seq, specs[seq].payload, specs[seq].seg_max);
     REQUIRE(m);
     pkts.push_back(m);
     size_t first = chunk_len.size();
@@ -324,7 +333,7 @@ TEST_CASE("foreign mbufs are copied into area niovs, delivered byte-exact and al
   CHECK(h.ifq->stats().copy_bytes == payload_bytes);
   CHECK(h.st.dropped_bad_len.get() == 0);
   // The foreign mbufs went back to their pool (once per burst).
-  CHECK(wait_for([&] { return rte_mempool_avail_count(foreign) == foreign_n; }));
+  CHECK(wait_for([&] { return foreign.all_back(); }));
   // The consumer hands every niov back; the refill path returns them all.
   CHECK(h.pool->available() == 1024 - chunk_len.size());
   h.refill(cqes);
@@ -333,25 +342,22 @@ TEST_CASE("foreign mbufs are copied into area niovs, delivered byte-exact and al
   CHECK(h.st.refilled.get() == chunk_len.size());
   CHECK(h.pool->full());
   CHECK(h.ifq->area()->held_by_users() == 0);
-  rte_mempool_free(foreign);
 }
 
 TEST_CASE("an exhausted area drops whole datagrams as no-buffers and reports it") {
   // No gate: the loop polls even when the area is empty, so packets meet
   // an exhausted area.
+  ForeignPool foreign("foreign_exh", 255);
+  REQUIRE(foreign.mp);
   Harness h("exhaust", 64, false);
-  rte_mempool* foreign =
-      rte_pktmbuf_pool_create("foreign_exh", 255, 0, 0, 10000 + RTE_PKTMBUF_HEADROOM, 0);
-  REQUIRE(foreign);
-  const unsigned foreign_n = rte_mempool_avail_count(foreign);
 
   // 62 one-niov datagrams, then one needing three niovs with two left: it
   // is dropped whole (no partial CQE), and one more small one fits.
   std::vector<rte_mbuf*> pkts;
   for (uint32_t seq = 0; seq < 62; seq++)
-    pkts.push_back(make_datagram(foreign, seq, 100 + seq, 10000));
-  pkts.push_back(make_datagram(foreign, 62, 9000, 10000));
-  pkts.push_back(make_datagram(foreign, 63, 777, 10000));
+    pkts.push_back(make_datagram(foreign.mp, seq, 100 + seq, 10000));
+  pkts.push_back(make_datagram(foreign.mp, 62, 9000, 10000));
+  pkts.push_back(make_datagram(foreign.mp, 63, 777, 10000));
   for (rte_mbuf* m : pkts) REQUIRE(m);
   h.send(pkts);
   CHECK(wait_for([&] { return h.st.rx.get() == pkts.size(); }));
@@ -374,12 +380,12 @@ TEST_CASE("an exhausted area drops whole datagrams as no-buffers and reports it"
   CHECK(h.st.dropped_no_buffers.get() == 1);
   CHECK(h.ifq->stats().no_buffers >= 1);  // report_no_buffers() was called
   CHECK(h.pool->available() == 1);
-  CHECK(wait_for([&] { return rte_mempool_avail_count(foreign) == foreign_n; }));
+  CHECK(wait_for([&] { return foreign.all_back(); }));
 
   // Refilled, the area takes the next datagrams again.
   h.refill(cqes);
   CHECK(wait_for([&] { return h.st.returned.get() == 63; }));
-  std::vector<rte_mbuf*> more{make_datagram(foreign, 64, 9000, 10000)};
+  std::vector<rte_mbuf*> more{make_datagram(foreign.mp, 64, 9000, 10000)};
   REQUIRE(more[0]);
   h.send(more);
   std::vector<uapi::io_uring_cqe32> last;
@@ -389,8 +395,7 @@ TEST_CASE("an exhausted area drops whole datagrams as no-buffers and reports it"
   CHECK(wait_for([&] { return h.st.returned.get() == 66; }));
   h.stop();
   CHECK(h.pool->full());
-  CHECK(wait_for([&] { return rte_mempool_avail_count(foreign) == foreign_n; }));
-  rte_mempool_free(foreign);
+  CHECK(wait_for([&] { return foreign.all_back(); }));
 }
 
 namespace {
@@ -500,18 +505,7 @@ TEST_CASE("a len-limited RECV_ZC ends with a final CQE at its limit") {
 }
 
 int main(int argc, char** argv) {
-  std::string prefix = "zcrxd_dp_" + std::to_string(getpid());
-  std::string null_vdev = "net_null0,size=" + std::to_string(kHeaders + kNullPayload);
-  const char* eal[] = {"test", "--no-huge", "-m", "256", "--no-pci", "--no-telemetry",
-                       "--file-prefix", prefix.c_str(), "-l", "0",
-                       "--log-level", "lib.eal:error", "--vdev", null_vdev.c_str()};
-  if (rte_eal_init(static_cast<int>(sizeof(eal) / sizeof(eal[0])),
-                   const_cast<char**>(eal)) < 0) {
-    std::printf("SKIP: EAL init failed (no --no-huge support here?)\n");
-    return 77;
-  }
-  doctest::Context ctx(argc, argv);
-  int rc = ctx.run();
-  rte_eal_cleanup();
-  return rc;
+  return zcrxd::testing::run_doctest_under_eal(
+      argc, argv, "zcrxd_dp_", "256",
+      {"net_null0,size=" + std::to_string(kHeaders + kNullPayload)});
 }
