@@ -197,6 +197,17 @@ void BM_Classify(benchmark::State& state) {
 }
 BENCHMARK(BM_Classify)->Arg(1)->Arg(kNiovs);
 
+/// After a delivery cycle: every buffer must be back (deliveries, CQEs,
+/// RQEs and refills balance), else the run is marked failed; reports the
+/// misses and the packet rate.
+void end_cycle(benchmark::State& state, Setup& s, uint64_t touch, uint64_t misses) {
+  benchmark::DoNotOptimize(touch);
+  s.ifq->refill(kNiovs);
+  if (s.free->free_count() != kNiovs) state.SkipWithError("buffers leaked");
+  state.counters["misses"] = static_cast<double>(misses);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * kBurst);
+}
+
 void BM_DeliverCycle(benchmark::State& state) {
   Setup s;
   if (!s.ok) {
@@ -230,12 +241,7 @@ void BM_DeliverCycle(benchmark::State& state) {
     // Datapath: drain the refill queue back into the free list.
     s.ifq->refill(2 * kBurst);
   }
-  benchmark::DoNotOptimize(touch);
-  // Every buffer must be back: deliveries, CQEs, RQEs and refills balance.
-  s.ifq->refill(kNiovs);
-  if (s.free->free_count() != kNiovs) state.SkipWithError("buffers leaked");
-  state.counters["misses"] = static_cast<double>(misses);
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * kBurst);
+  end_cycle(state, s, touch, misses);
 }
 BENCHMARK(BM_DeliverCycle);
 
@@ -280,11 +286,7 @@ void BM_DeliverCycleBurst(benchmark::State& state) {
     const uint32_t k = s.ifq->refill_burst(2 * kBurst, freed);
     s.free->return_niovs(*s.ifq->area(), freed, k);
   }
-  benchmark::DoNotOptimize(touch);
-  s.ifq->refill(kNiovs);
-  if (s.free->free_count() != kNiovs) state.SkipWithError("buffers leaked");
-  state.counters["misses"] = static_cast<double>(misses);
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * kBurst);
+  end_cycle(state, s, touch, misses);
 }
 BENCHMARK(BM_DeliverCycleBurst);
 
