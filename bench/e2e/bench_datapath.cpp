@@ -134,6 +134,11 @@ struct Setup {
     return static_cast<uint8_t*>(area) + size_t{idx} * zcrx::core::kDefaultRxBufLen;
   }
 
+  /// Datapath: takes the niovs of a burst (what rx_burst would have
+  /// returned) into `idx` and CQ room for it. false when either ran out:
+  /// the accounting broke.
+  bool take_burst(uint32_t* idx) { return free->alloc_bulk(idx, kBurst) && dp->reserve(kBurst); }
+
   /// The consumer: reap a burst of CQEs, read the first and last payload
   /// byte of each, hand every buffer back through the RQ.
   void consume(uint64_t* touch) {
@@ -151,12 +156,15 @@ struct Setup {
   }
 };
 
+/// Whether `s` was set up; marks the run failed when not.
+bool usable(benchmark::State& state, const Setup& s) {
+  if (!s.ok) state.SkipWithError("setup failed");
+  return s.ok;
+}
+
 void BM_Ceiling(benchmark::State& state) {
   Setup s;
-  if (!s.ok) {
-    state.SkipWithError("setup failed");
-    return;
-  }
+  if (!usable(state, s)) return;
   uint32_t idx[kBurst];
   uint64_t touch = 0;
   for (auto _ : state) {
@@ -177,10 +185,7 @@ BENCHMARK(BM_Ceiling);
 
 void BM_Classify(benchmark::State& state) {
   Setup s;
-  if (!s.ok) {
-    state.SkipWithError("setup failed");
-    return;
-  }
+  if (!usable(state, s)) return;
   // range(0) distinct frames: 1 = the header is always in cache (what DDIO
   // gives a real NIC), kNiovs = every header comes from memory.
   const uint32_t mask = static_cast<uint32_t>(state.range(0)) - 1;
@@ -210,15 +215,12 @@ void end_cycle(benchmark::State& state, Setup& s, uint64_t touch, uint64_t misse
 
 void BM_DeliverCycle(benchmark::State& state) {
   Setup s;
-  if (!s.ok) {
-    state.SkipWithError("setup failed");
-    return;
-  }
+  if (!usable(state, s)) return;
   uint32_t idx[kBurst];
   uint64_t touch = 0, misses = 0;
   for (auto _ : state) {
     // Datapath: the burst rx_burst would have returned.
-    if (!s.free->alloc_bulk(idx, kBurst) || !s.dp->reserve(kBurst)) {
+    if (!s.take_burst(idx)) {
       state.SkipWithError("out of buffers or CQ space: accounting broke");
       break;
     }
@@ -252,16 +254,13 @@ BENCHMARK(BM_DeliverCycle);
 // BufferSink per batch.
 void BM_DeliverCycleBurst(benchmark::State& state) {
   Setup s;
-  if (!s.ok) {
-    state.SkipWithError("setup failed");
-    return;
-  }
+  if (!usable(state, s)) return;
   uint32_t idx[kBurst], ok_idx[kBurst], freed[2 * kBurst];
   uint32_t lens[kBurst];
   uint64_t offs[kBurst];
   uint64_t touch = 0, misses = 0;
   for (auto _ : state) {
-    if (!s.free->alloc_bulk(idx, kBurst) || !s.dp->reserve(kBurst)) {
+    if (!s.take_burst(idx)) {
       state.SkipWithError("out of buffers or CQ space: accounting broke");
       break;
     }

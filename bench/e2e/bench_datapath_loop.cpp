@@ -102,14 +102,17 @@ struct Loop : DatapathFixture {
   bool armed = false;
 };
 
+/// Whether `l` was set up and armed; marks the run failed when not.
+bool usable(benchmark::State& state, const Loop& l) {
+  if (!l.ready()) state.SkipWithError("setup failed");
+  return l.ready();
+}
+
 uint16_t g_null_port = 0;
 
 void BM_RxFree(benchmark::State& state) {
   Loop l(g_null_port);
-  if (!l.ready()) {
-    state.SkipWithError("setup failed");
-    return;
-  }
+  if (!usable(state, l)) return;
   rte_mbuf* pkts[kBurst];
   uint64_t got = 0;
   for (auto _ : state) {
@@ -123,10 +126,7 @@ BENCHMARK(BM_RxFree);
 
 void BM_Loop(benchmark::State& state) {
   Loop l(g_null_port);
-  if (!l.ready()) {
-    state.SkipWithError("setup failed");
-    return;
-  }
+  if (!usable(state, l)) return;
   uint64_t touch = 0, got = 0;
   for (auto _ : state) {
     l.dp->poll_once();
@@ -153,8 +153,7 @@ void BM_LoopCopy(benchmark::State& state) {
   }
   {
     Loop l(-1);  // a new net_ring port, closed with l
-    if (!l.ready()) {
-      state.SkipWithError("setup failed");
+    if (!usable(state, l)) {
       rte_mempool_free(foreign);
       return;
     }
