@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <sstream>
 
 namespace itest {
 
@@ -55,6 +54,12 @@ bool make_pcap(const std::string& path, uint64_t count, uint32_t payload,
   for (auto& e : extra) cmd += " " + e;
   cmd += " >/dev/null";
   return std::system(cmd.c_str()) == 0;
+}
+
+std::string pcap_vdev(const std::vector<std::string>& rx_files, bool infinite) {
+  std::string vdev = "net_pcap0";
+  for (auto& f : rx_files) vdev += ",rx_pcap=" + f;
+  return infinite ? vdev + ",infinite_rx=1" : vdev;
 }
 
 Daemon::Daemon(const std::string& vdev, const std::vector<std::string>& opts) {
@@ -125,16 +130,6 @@ int Daemon::stop() {
     waitpid(pid_, &status, 0);
   }
   pid_ = -1;
-  size_t f = out_.rfind("zcrxd: final rx=");
-  if (f != std::string::npos) {
-    std::istringstream line(out_.substr(f + 13, out_.find('\n', f) - f - 13));
-    std::string kv;
-    while (line >> kv) {
-      size_t eq = kv.find('=');
-      if (eq != std::string::npos)
-        final_[kv.substr(0, eq)] = std::strtoull(kv.c_str() + eq + 1, nullptr, 10);
-    }
-  }
   size_t e = out_.rfind("zcrxd: exit ");
   if (e != std::string::npos) {
     unsigned long long o = 0;
@@ -148,8 +143,17 @@ int Daemon::stop() {
 }
 
 uint64_t Daemon::final_counter(const std::string& name) const {
-  auto it = final_.find(name);
-  return it == final_.end() ? UINT64_MAX : it->second;
+  // The prefix ends with " rx=", which line_counter finds as key "rx" too.
+  return line_counter("zcrxd: final rx=", name);
+}
+
+uint64_t Daemon::line_counter(const std::string& prefix, const std::string& key) const {
+  size_t at = out_.rfind(prefix);
+  if (at == std::string::npos) return UINT64_MAX;
+  std::string line = out_.substr(at, out_.find('\n', at) - at);
+  size_t k = line.find(" " + key + "=");
+  if (k == std::string::npos) return UINT64_MAX;
+  return std::strtoull(line.c_str() + k + key.size() + 2, nullptr, 10);
 }
 
 }  // namespace itest

@@ -7,7 +7,6 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -25,6 +24,10 @@ std::string scratch_dir();
 bool make_pcap(const std::string& path, uint64_t count, uint32_t payload,
                const std::string& ports, const std::vector<std::string>& extra = {});
 
+/// A net_pcap vdev with one RX queue per file, in order; `infinite`
+/// replays the files (infinite_rx=1).
+std::string pcap_vdev(const std::vector<std::string>& rx_files, bool infinite = false);
+
 class Daemon {
  public:
   /// `vdev` e.g. "net_pcap0,rx_pcap=/x.pcap"; `opts` zcrxd options after --.
@@ -39,6 +42,10 @@ class Daemon {
   int stop();
   /// Counter `name` of the final stats line (after stop()), or UINT64_MAX.
   uint64_t final_counter(const std::string& name) const;
+  /// Value of `key` ("key=value", after a space) in the last line of
+  /// output() that starts with `prefix`, or UINT64_MAX when there is no
+  /// such line or key.
+  uint64_t line_counter(const std::string& prefix, const std::string& key) const;
   /// The "exit outstanding=N missing=M" values (after stop()).
   uint64_t exit_outstanding() const { return exit_outstanding_; }
   int64_t exit_missing() const { return exit_missing_; }
@@ -53,7 +60,6 @@ class Daemon {
   bool ready_ = false;
   std::string socket_;
   std::string out_;
-  std::map<std::string, uint64_t> final_;
   uint64_t exit_outstanding_ = UINT64_MAX;
   int64_t exit_missing_ = -1;
 };
