@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "consumer.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 
 #include "zcrx/pattern.h"
@@ -43,25 +46,76 @@ RxResult receive(zcrx::Ring& ring, zcrx::Ifq* ifq, uint64_t user_data, uint64_t 
   return r;
 }
 
+int open_ring(zcrx::Ring& ring, const std::string& socket, uint32_t cq) {
+  if (int rc = ring.connect(socket.c_str())) return rc;
+  return ring.create(64, cq);
+}
+
 int setup_master(zcrx::Ring& ring, const char* socket, zcrx::Ifq** ifq, uint32_t cq,
-                 size_t area_mb) {
-  if (int rc = ring.connect(socket)) return rc;
-  if (int rc = ring.create(64, cq)) return rc;
+                 size_t area_mb, uint32_t queue) {
+  if (int rc = open_ring(ring, socket, cq)) return rc;
   zcrx::IfqParams p;
+  p.queue = queue;
   p.area_len = area_mb << 20;
   p.rq_entries = 4096;
   return ring.register_ifq(p, ifq);
 }
 
-int arm_udp(zcrx::Ring& ring, uint32_t zcrx_id, uint16_t port, uint64_t user_data,
-            uint32_t len) {
-  int flow = ring.open_flow(zcrx_id, zcrx::FlowSpec::udp(port));
+namespace {
+
+int arm_flow(zcrx::Ring& ring, uint32_t zcrx_id, const zcrx::FlowSpec& spec,
+             uint64_t user_data, uint32_t len) {
+  int flow = ring.open_flow(zcrx_id, spec);
   if (flow < 0) return flow;
   zcrx::uapi::io_uring_sqe* sqe = ring.get_sqe();
   if (!sqe) return -EBUSY;
   zcrx::prep_recv_zc(sqe, flow, zcrx_id, len, true, user_data);
   ring.submit();
   return flow;
+}
+
+}  // namespace
+
+int arm_udp(zcrx::Ring& ring, uint32_t zcrx_id, uint16_t port, uint64_t user_data,
+            uint32_t len) {
+  return arm_flow(ring, zcrx_id, zcrx::FlowSpec::udp(port), user_data, len);
+}
+
+int arm_raw(zcrx::Ring& ring, uint32_t zcrx_id, uint64_t user_data, uint32_t len) {
+  return arm_flow(ring, zcrx_id, zcrx::FlowSpec::raw(), user_data, len);
+}
+
+pid_t fork_child(const std::function<int(int write_fd)>& body, int* read_fd) {
+  int p[2];
+  if (pipe(p) != 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[0]);
+    _exit(body(p[1]));
+  }
+  close(p[1]);
+  if (pid < 0) {
+    close(p[0]);
+    return -1;
+  }
+  *read_fd = p[0];
+  return pid;
+}
+
+pid_t spawn_holding_consumer(const std::function<int(zcrx::Ring&, zcrx::Ifq**)>& setup,
+                             uint16_t port, uint64_t want, int* count_fd) {
+  return fork_child(
+      [&](int out) {
+        zcrx::Ring ring;
+        zcrx::Ifq* ifq = nullptr;
+        int id = setup(ring, &ifq);
+        if (id < 0 || arm_udp(ring, static_cast<uint32_t>(id), port, 1) < 0) return 10;
+        RxResult r = receive(ring, ifq, 1, want, 30000, false);
+        uint64_t got = r.packets;
+        if (write(out, &got, sizeof(got)) != sizeof(got)) return 12;
+        for (;;) pause();
+      },
+      count_fd);
 }
 
 }  // namespace itest

@@ -4,7 +4,11 @@
 // each sequence number and refills every buffer.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "zcrx/client.h"
@@ -30,14 +34,36 @@ struct RxResult {
 RxResult receive(zcrx::Ring& ring, zcrx::Ifq* ifq, uint64_t user_data, uint64_t want,
                  int timeout_ms, bool refill = true);
 
+/// Connects to zcrxd at `socket` and creates a ring with 64 SQ and `cq`
+/// CQ entries. Returns 0 or -errno.
+int open_ring(zcrx::Ring& ring, const std::string& socket, uint32_t cq);
+
 /// Connects, creates a ring (sq 64, cq `cq`), registers an ifq on port 0
-/// queue 0 with an area of `area_mb` MiB. Returns the zcrx id or -errno.
+/// RX queue `queue` with an area of `area_mb` MiB and 4096 RQ entries.
+/// Returns the zcrx id or -errno.
 int setup_master(zcrx::Ring& ring, const char* socket, zcrx::Ifq** ifq,
-                 uint32_t cq = 4096, size_t area_mb = 16);
+                 uint32_t cq = 4096, size_t area_mb = 16, uint32_t queue = 0);
 
 /// Opens a UDP port flow and arms a multishot RECV_ZC (len 0 = unlimited)
-/// with `user_data`. Returns the flow handle or -errno.
+/// with `user_data`. Returns the flow handle or -errno (-EBUSY: SQ full).
 int arm_udp(zcrx::Ring& ring, uint32_t zcrx_id, uint16_t port, uint64_t user_data,
             uint32_t len = 0);
+
+/// As arm_udp, for a raw flow: whole frames no other flow claims.
+int arm_raw(zcrx::Ring& ring, uint32_t zcrx_id, uint64_t user_data, uint32_t len = 0);
+
+/// Forks a process that runs `body` with the write end of a pipe and exits
+/// with its return value; *read_fd gets the read end. Returns the child's
+/// pid, or -1 (no child) when the pipe or the fork fails.
+pid_t fork_child(const std::function<int(int write_fd)>& body, int* read_fd);
+
+/// Forks a consumer that never refills, as one that hangs would: in the
+/// child, `setup` connects `ring` and returns a zcrx id (or -errno); the
+/// child arms UDP `port` with user_data 1, receives up to `want` packets
+/// within 30 s holding every buffer, writes how many it got (a uint64_t)
+/// to the pipe whose read end *count_fd gets, then sleeps until killed.
+/// Returns the pid or -1. A child that fails exits without writing.
+pid_t spawn_holding_consumer(const std::function<int(zcrx::Ring&, zcrx::Ifq**)>& setup,
+                             uint16_t port, uint64_t want, int* count_fd);
 
 }  // namespace itest

@@ -17,23 +17,11 @@
 #include "consumer.h"
 #include "daemon.h"
 #include "pcap_write.h"
+#include "seq_checks.h"
 
 using namespace itest;
 
 namespace {
-
-std::string pcap_vdev(const std::string& file, bool infinite = false) {
-  return "net_pcap0,rx_pcap=" + file + (infinite ? ",infinite_rx=1" : "");
-}
-
-// Every seq in [first, first + n) exactly once.
-bool exactly_once(std::vector<uint64_t> seqs, uint64_t first, uint64_t n) {
-  if (seqs.size() != n) return false;
-  std::sort(seqs.begin(), seqs.end());
-  for (uint64_t i = 0; i < n; i++)
-    if (seqs[i] != first + i) return false;
-  return true;
-}
 
 void check_balanced(Daemon& d) {
   CHECK(d.stop() == 0);
@@ -47,7 +35,7 @@ TEST_CASE("one consumer receives every packet exactly once, byte-exact") {
   const uint64_t n = 3000;
   std::string pcap = scratch_dir() + "/once.pcap";
   REQUIRE(make_pcap(pcap, n, 1200, "9000"));
-  Daemon d(pcap_vdev(pcap), {"--rx-gate", "1"});
+  Daemon d(pcap_vdev({pcap}), {"--rx-gate", "1"});
   REQUIRE(d.ready());
   {
     zcrx::Ring ring;
@@ -61,7 +49,7 @@ TEST_CASE("one consumer receives every packet exactly once, byte-exact") {
     CHECK(r.bad_offsets == 0);
     CHECK(r.errors == 0);
     CHECK(exactly_once(r.seqs, 1, n));
-    CHECK(std::all_of(r.sizes.begin(), r.sizes.end(), [](int32_t s) { return s == 1200; }));
+    CHECK(all_sized(r.sizes, 1200));
     // Nothing more arrives (no duplicates) and a cancel ends the request.
     RxResult extra = receive(ring, ifq, 42, 1, 300);
     CHECK(extra.packets == 0);
@@ -97,7 +85,7 @@ TEST_CASE("IPv6 with a VLAN tag: payloads located and delivered exactly once") {
   const uint64_t n = 500;
   std::string pcap = scratch_dir() + "/v6.pcap";
   REQUIRE(make_pcap(pcap, n, 333, "7000", {"--ipv6", "--vlan", "12"}));
-  Daemon d(pcap_vdev(pcap), {"--rx-gate", "1"});
+  Daemon d(pcap_vdev({pcap}), {"--rx-gate", "1"});
   REQUIRE(d.ready());
   {
     zcrx::Ring ring;
@@ -108,7 +96,7 @@ TEST_CASE("IPv6 with a VLAN tag: payloads located and delivered exactly once") {
     RxResult r = receive(ring, ifq, 1, n, 30000);
     CHECK(r.bad_payloads == 0);
     CHECK(exactly_once(r.seqs, 1, n));
-    CHECK(std::all_of(r.sizes.begin(), r.sizes.end(), [](int32_t s) { return s == 333; }));
+    CHECK(all_sized(r.sizes, 333));
   }
   check_balanced(d);
 }
@@ -116,7 +104,7 @@ TEST_CASE("IPv6 with a VLAN tag: payloads located and delivered exactly once") {
 TEST_CASE("len-limited RECV_ZC delivers len bytes then a final CQE with res 0") {
   std::string pcap = scratch_dir() + "/len.pcap";
   REQUIRE(make_pcap(pcap, 100, 1000, "9000"));
-  Daemon d(pcap_vdev(pcap), {"--rx-gate", "1"});
+  Daemon d(pcap_vdev({pcap}), {"--rx-gate", "1"});
   REQUIRE(d.ready());
   {
     zcrx::Ring ring;
@@ -142,7 +130,7 @@ TEST_CASE("len-limited RECV_ZC delivers len bytes then a final CQE with res 0") 
 int child_consumer(const std::string& socket, char mode, int src_fd, uint32_t src_id,
                    uint16_t port, int slot, int nports, uint64_t want) {
   zcrx::Ring ring;
-  if (ring.connect(socket.c_str()) || ring.create(64, 4096)) return 10;
+  if (open_ring(ring, socket, 4096)) return 10;
   zcrx::Ifq* ifq = nullptr;
   int id = mode == 'c' ? ring.clone_ifq(src_fd, src_id, 4096, &ifq)
                        : ring.import_ifq(src_fd, &ifq);
@@ -162,7 +150,7 @@ TEST_CASE("clone and import in other processes share the queue; flows steer to t
   const uint64_t per_port = 1000;
   std::string pcap = scratch_dir() + "/share.pcap";
   REQUIRE(make_pcap(pcap, 3 * per_port, 700, "9000,9001,9002"));
-  Daemon d(pcap_vdev(pcap), {"--rx-gate", "3"});
+  Daemon d(pcap_vdev({pcap}), {"--rx-gate", "3"});
   REQUIRE(d.ready());
   {
     zcrx::Ring master;
@@ -206,7 +194,7 @@ TEST_CASE("clone and import in other processes share the queue; flows steer to t
 TEST_CASE("a SIGKILLed clone's buffers are reclaimed while the master keeps receiving") {
   std::string pcap = scratch_dir() + "/kill.pcap";
   REQUIRE(make_pcap(pcap, 1000, 512, "9000,9001"));
-  Daemon d(pcap_vdev(pcap, true), {"--rx-gate", "2"});
+  Daemon d(pcap_vdev({pcap}, true), {"--rx-gate", "2"});
   REQUIRE(d.ready());
   uint64_t held_by_child = 0;
   {
@@ -214,32 +202,24 @@ TEST_CASE("a SIGKILLed clone's buffers are reclaimed while the master keeps rece
     zcrx::Ifq* ifq = nullptr;
     int id = setup_master(master, d.socket().c_str(), &ifq, 4096, 32);
     REQUIRE(id >= 0);
-    int ready[2];
-    REQUIRE(pipe(ready) == 0);
-    pid_t kid = fork();
-    if (kid == 0) {
-      close(ready[0]);
-      zcrx::Ring ring;
-      zcrx::Ifq* cifq = nullptr;
-      if (ring.connect(d.socket().c_str()) || ring.create(64, 512)) _exit(10);
-      int cid = ring.clone_ifq(master.ring_fd(), static_cast<uint32_t>(id), 1024, &cifq);
-      if (cid < 0 || arm_udp(ring, static_cast<uint32_t>(cid), 9001, 1) < 0) _exit(11);
-      // Never refill: hold every buffer, as a consumer that hangs would.
-      RxResult r = receive(ring, cifq, 1, 400, 30000, false);
-      uint64_t got = r.packets;
-      if (write(ready[1], &got, sizeof(got)) != sizeof(got)) _exit(12);
-      for (;;) pause();
-    }
-    close(ready[1]);
+    // A clone that never refills: it holds every buffer it receives.
+    int held_fd = -1;
+    pid_t kid = spawn_holding_consumer(
+        [&](zcrx::Ring& ring, zcrx::Ifq** cifq) {
+          if (int rc = open_ring(ring, d.socket(), 512)) return rc;
+          return ring.clone_ifq(master.ring_fd(), static_cast<uint32_t>(id), 1024, cifq);
+        },
+        9001, 400, &held_fd);
+    REQUIRE(kid > 0);
     REQUIRE(arm_udp(master, static_cast<uint32_t>(id), 9000, 2) >= 0);
     RxResult before = receive(master, ifq, 2, 2000, 30000);
     CHECK(before.packets >= 2000);
-    REQUIRE(read(ready[0], &held_by_child, sizeof(held_by_child)) == sizeof(held_by_child));
+    REQUIRE(read(held_fd, &held_by_child, sizeof(held_by_child)) == sizeof(held_by_child));
     CHECK(held_by_child >= 400);  // every CQE it reaped: none refilled
     kill(kid, SIGKILL);
     int st = 0;
     waitpid(kid, &st, 0);
-    close(ready[0]);
+    close(held_fd);
     RxResult after = receive(master, ifq, 2, 5000, 30000);
     CHECK(after.packets >= 5000);
     CHECK(after.bad_payloads == 0);
@@ -262,47 +242,47 @@ TEST_CASE("rings joining one flow group share it by flow: each flow to one ring,
       frames.push_back({static_cast<uint16_t>(41000 + fl), 9000, fl * 1000u + i, 300});
   std::string pcap = scratch_dir() + "/group.pcap";
   REQUIRE(write_pcap(pcap, frames));
-  Daemon d(pcap_vdev(pcap), {"--rx-gate", "2"});
+  Daemon d(pcap_vdev({pcap}), {"--rx-gate", "2"});
   REQUIRE(d.ready());
   {
     zcrx::Ring master;
     zcrx::Ifq* ifq = nullptr;
     int id = setup_master(master, d.socket().c_str(), &ifq);
     REQUIRE(id >= 0);
-    int out[2];
-    REQUIRE(pipe(out) == 0);
-    pid_t kid = fork();
-    if (kid == 0) {
-      close(out[0]);
-      zcrx::Ring ring;
-      zcrx::Ifq* cifq = nullptr;
-      if (ring.connect(d.socket().c_str()) || ring.create(64, 4096)) _exit(10);
-      int cid = ring.clone_ifq(master.ring_fd(), static_cast<uint32_t>(id), 4096, &cifq);
-      if (cid < 0 || arm_udp(ring, static_cast<uint32_t>(cid), 9000, 1) < 0) _exit(11);
-      RxResult r = receive(ring, cifq, 1, 800, 3000);
-      if (r.bad_payloads || r.errors) _exit(12);
-      uint64_t n = r.seqs.size();
-      if (write(out[1], &n, sizeof(n)) != sizeof(n)) _exit(13);
-      if (n && write(out[1], r.seqs.data(), n * 8) != static_cast<ssize_t>(n * 8)) _exit(13);
-      _exit(0);
-    }
-    close(out[1]);
+    // A clone in another process joins the group and reports its seqs.
+    int seqs_fd = -1;
+    pid_t kid = fork_child(
+        [&](int out) {
+          zcrx::Ring ring;
+          zcrx::Ifq* cifq = nullptr;
+          if (open_ring(ring, d.socket(), 4096)) return 10;
+          int cid = ring.clone_ifq(master.ring_fd(), static_cast<uint32_t>(id), 4096, &cifq);
+          if (cid < 0 || arm_udp(ring, static_cast<uint32_t>(cid), 9000, 1) < 0) return 11;
+          RxResult r = receive(ring, cifq, 1, 800, 3000);
+          if (r.bad_payloads || r.errors) return 12;
+          uint64_t n = r.seqs.size();
+          if (write(out, &n, sizeof(n)) != sizeof(n)) return 13;
+          if (n && write(out, r.seqs.data(), n * 8) != static_cast<ssize_t>(n * 8)) return 13;
+          return 0;
+        },
+        &seqs_fd);
+    REQUIRE(kid > 0);
     REQUIRE(arm_udp(master, static_cast<uint32_t>(id), 9000, 1) >= 0);
     RxResult r = receive(master, ifq, 1, 800, 3000);
     CHECK(r.bad_payloads == 0);
     uint64_t n = 0;
-    REQUIRE(read(out[0], &n, sizeof(n)) == sizeof(n));
+    REQUIRE(read(seqs_fd, &n, sizeof(n)) == sizeof(n));
     std::vector<uint64_t> theirs(n);
     size_t got = 0;
     while (got < n * 8) {
-      ssize_t k = read(out[0], reinterpret_cast<char*>(theirs.data()) + got, n * 8 - got);
+      ssize_t k = read(seqs_fd, reinterpret_cast<char*>(theirs.data()) + got, n * 8 - got);
       REQUIRE(k > 0);
       got += static_cast<size_t>(k);
     }
     int st = 0;
     REQUIRE(waitpid(kid, &st, 0) == kid);
     CHECK(WEXITSTATUS(st) == 0);
-    close(out[0]);
+    close(seqs_fd);
     std::set<uint64_t> mine_flows, their_flows;
     for (uint64_t s : r.seqs) mine_flows.insert(s / 1000);
     for (uint64_t s : theirs) their_flows.insert(s / 1000);
@@ -323,7 +303,7 @@ TEST_CASE("rings joining one flow group share it by flow: each flow to one ring,
 TEST_CASE("the master SIGKILLed: its clone in another process keeps receiving") {
   std::string pcap = scratch_dir() + "/killmaster.pcap";
   REQUIRE(make_pcap(pcap, 1000, 512, "9000,9001"));
-  Daemon d(pcap_vdev(pcap, true), {"--rx-gate", "2"});
+  Daemon d(pcap_vdev({pcap}, true), {"--rx-gate", "2"});
   REQUIRE(d.ready());
   {
     int sv[2];
@@ -347,8 +327,7 @@ TEST_CASE("the master SIGKILLed: its clone in another process keeps receiving") 
     REQUIRE(m.nfds == 1);
     zcrx::Ring clone;
     zcrx::Ifq* ifq = nullptr;
-    REQUIRE(clone.connect(d.socket().c_str()) == 0);
-    REQUIRE(clone.create(64, 4096) == 0);
+    REQUIRE(open_ring(clone, d.socket(), 4096) == 0);
     int cid = clone.clone_ifq(m.fds[0], zid, 4096, &ifq);
     REQUIRE(cid >= 0);
     zcrx::proto::close_fds(m);

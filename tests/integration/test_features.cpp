@@ -25,7 +25,7 @@ TEST_CASE("a jumbo frame spans segments: one CQE per segment, payload intact") {
   const uint32_t size = 9000;  // > one 4 KiB niov: three segments
   std::string pcap = scratch_dir() + "/jumbo.pcap";
   REQUIRE(make_pcap(pcap, n, size, "9000"));
-  Daemon d("net_pcap0,rx_pcap=" + pcap, {"--rx-gate", "1"});
+  Daemon d(pcap_vdev({pcap}), {"--rx-gate", "1"});
   REQUIRE(d.ready());
   {
     zcrx::Ring ring;
@@ -71,7 +71,7 @@ TEST_CASE("eventfd wakeups: a sleeping consumer is woken and misses nothing") {
   const uint64_t n = 2000;
   std::string pcap = scratch_dir() + "/efd.pcap";
   REQUIRE(make_pcap(pcap, n, 256, "9000"));
-  Daemon d("net_pcap0,rx_pcap=" + pcap, {"--rx-gate", "1", "--rx-timestamp"});
+  Daemon d(pcap_vdev({pcap}), {"--rx-gate", "1", "--rx-timestamp"});
   REQUIRE(d.ready());
   {
     zcrx::Ring ring;
@@ -106,7 +106,7 @@ TEST_CASE("eventfd wakeups: a sleeping consumer is woken and misses nothing") {
 TEST_CASE("a raw flow takes whole frames no UDP flow claims") {
   std::string pcap = scratch_dir() + "/raw.pcap";
   REQUIRE(make_pcap(pcap, 300, 500, "9000,9001,9002"));
-  Daemon d("net_pcap0,rx_pcap=" + pcap, {"--rx-gate", "2"});
+  Daemon d(pcap_vdev({pcap}), {"--rx-gate", "2"});
   REQUIRE(d.ready());
   {
     zcrx::Ring ring;
@@ -114,10 +114,7 @@ TEST_CASE("a raw flow takes whole frames no UDP flow claims") {
     int id = setup_master(ring, d.socket().c_str(), &ifq);
     REQUIRE(id >= 0);
     REQUIRE(arm_udp(ring, static_cast<uint32_t>(id), 9001, 1) >= 0);
-    int raw = ring.open_flow(static_cast<uint32_t>(id), zcrx::FlowSpec::raw());
-    REQUIRE(raw >= 0);
-    zcrx::prep_recv_zc(ring.get_sqe(), raw, static_cast<uint32_t>(id), 0, true, 2);
-    ring.submit();
+    REQUIRE(arm_raw(ring, static_cast<uint32_t>(id), 2) >= 0);
     uint64_t udp = 0, frames = 0, frames_ok = 0;
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (udp + frames < 300 && std::chrono::steady_clock::now() < end) {
@@ -152,7 +149,7 @@ TEST_CASE("a raw flow takes whole frames no UDP flow claims") {
 TEST_CASE("socket permissions, periodic stats, --help without an EAL") {
   std::string pcap = scratch_dir() + "/opts.pcap";
   REQUIRE(make_pcap(pcap, 10, 100, "9000"));
-  Daemon d("net_pcap0,rx_pcap=" + pcap, {"--socket-mode", "0660", "--stats", "1"});
+  Daemon d(pcap_vdev({pcap}), {"--socket-mode", "0660", "--stats", "1"});
   REQUIRE(d.ready());
   struct stat st {};
   REQUIRE(stat(d.socket().c_str(), &st) == 0);
@@ -184,10 +181,7 @@ TEST_CASE("a PMD segment longer than its niov is dropped and counted, never post
     zcrx::Ifq* ifq = nullptr;
     int id = setup_master(ring, d.socket().c_str(), &ifq);
     REQUIRE(id >= 0);
-    int raw = ring.open_flow(static_cast<uint32_t>(id), zcrx::FlowSpec::raw());
-    REQUIRE(raw >= 0);
-    zcrx::prep_recv_zc(ring.get_sqe(), raw, static_cast<uint32_t>(id), 0, true, 3);
-    ring.submit();
+    REQUIRE(arm_raw(ring, static_cast<uint32_t>(id), 3) >= 0);
     RxResult r = receive(ring, ifq, 3, 1, 500);
     CHECK(r.packets == 0);
     CHECK(r.bad_offsets == 0);

@@ -7,36 +7,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdlib>
+#include <cstdio>
 #include <string>
 
 #include "consumer.h"
 #include "daemon.h"
+#include "seq_checks.h"
 
 using namespace itest;
-
-namespace {
-
-bool exactly_once(std::vector<uint64_t> seqs, uint64_t first, uint64_t n) {
-  if (seqs.size() != n) return false;
-  std::sort(seqs.begin(), seqs.end());
-  for (uint64_t i = 0; i < n; i++)
-    if (seqs[i] != first + i) return false;
-  return true;
-}
-
-// Value of `key` in the last zcrxd line starting with `prefix`.
-uint64_t line_value(const std::string& out, const std::string& prefix, const std::string& key) {
-  size_t at = out.rfind(prefix);
-  if (at == std::string::npos) return UINT64_MAX;
-  std::string line = out.substr(at, out.find('\n', at) - at);
-  size_t k = line.find(" " + key + "=");
-  if (k == std::string::npos) return UINT64_MAX;
-  return std::strtoull(line.c_str() + k + key.size() + 2, nullptr, 10);
-}
-
-}  // namespace
 
 TEST_CASE("--inject on net_ring: every frame reaches the consumer exactly once, byte-exact") {
   const uint64_t n = 3000;
@@ -57,7 +35,7 @@ TEST_CASE("--inject on net_ring: every frame reaches the consumer exactly once, 
     CHECK(r.bad_payloads == 0);
     CHECK(r.bad_offsets == 0);
     CHECK(r.errors == 0);
-    CHECK(std::all_of(r.sizes.begin(), r.sizes.end(), [](int32_t s) { return s == 1200; }));
+    CHECK(all_sized(r.sizes, 1200));
     // Each pass in order, each frame once per pass.
     std::vector<uint64_t> first(r.seqs.begin(), r.seqs.begin() + std::min<size_t>(n, r.seqs.size()));
     std::vector<uint64_t> second(r.seqs.begin() + std::min<size_t>(n, r.seqs.size()), r.seqs.end());
@@ -71,8 +49,8 @@ TEST_CASE("--inject on net_ring: every frame reaches the consumer exactly once, 
   CHECK(d.final_counter("delivered") == n * loops);
   CHECK(d.final_counter("copied") == n * loops);  // none landed in the area by itself
   CHECK(d.final_counter("dropped_no_buffers") == 0);
-  CHECK(line_value(d.output(), "zcrxd: final inject ", "injected") == n * loops);
-  CHECK(line_value(d.output(), "zcrxd: final inject ", "loops") == loops);
+  CHECK(d.line_counter("zcrxd: final inject ", "injected") == n * loops);
+  CHECK(d.line_counter("zcrxd: final inject ", "loops") == loops);
 }
 
 TEST_CASE("--inject of a file that is not a pcap: zcrxd refuses to start") {

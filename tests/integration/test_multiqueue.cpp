@@ -13,13 +13,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "consumer.h"
 #include "daemon.h"
+#include "seq_checks.h"
 
 using namespace itest;
 
@@ -27,30 +26,20 @@ namespace {
 
 constexpr uint16_t kUdpPort = 9000;
 
-// Every seq in [first, first + n) exactly once.
-bool exactly_once(std::vector<uint64_t> seqs, uint64_t first, uint64_t n) {
-  if (seqs.size() != n) return false;
-  std::sort(seqs.begin(), seqs.end());
-  for (uint64_t i = 0; i < n; i++)
-    if (seqs[i] != first + i) return false;
-  return true;
-}
-
-bool all_sized(const std::vector<int32_t>& sizes, int32_t size) {
-  return std::all_of(sizes.begin(), sizes.end(), [&](int32_t s) { return s == size; });
-}
-
 // Connects, creates a ring and registers an ifq on RX queue `queue`.
 // Returns the zcrx id or -errno.
 int setup_on_queue(zcrx::Ring& ring, const std::string& socket, uint32_t queue,
                    zcrx::Ifq** ifq, uint32_t cq = 8192, size_t area_mb = 16) {
-  if (int rc = ring.connect(socket.c_str())) return rc;
-  if (int rc = ring.create(64, cq)) return rc;
+  return setup_master(ring, socket.c_str(), ifq, cq, area_mb, queue);
+}
+
+// 4 MiB and 256 RQ entries: registrations the errno test makes on `queue`.
+zcrx::IfqParams small_params(uint32_t queue) {
   zcrx::IfqParams p;
   p.queue = queue;
-  p.area_len = area_mb << 20;
-  p.rq_entries = 4096;
-  return ring.register_ifq(p, ifq);
+  p.area_len = 4u << 20;
+  p.rq_entries = 256;
+  return p;
 }
 
 // What a consumer process reports through its pipe.
@@ -70,30 +59,26 @@ struct ChildReport {
 // reports and exits.
 pid_t spawn_consumer(const std::string& socket, uint32_t queue, uint64_t n, uint64_t first,
                      int32_t size, int* report_fd) {
-  int p[2];
-  if (pipe(p) != 0) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(p[0]);
-    ChildReport rep;
-    zcrx::Ring ring;
-    zcrx::Ifq* ifq = nullptr;
-    rep.setup = setup_on_queue(ring, socket, queue, &ifq);
-    if (rep.setup >= 0 && arm_udp(ring, static_cast<uint32_t>(rep.setup), kUdpPort, 7) >= 0) {
-      RxResult r = receive(ring, ifq, 7, n, 60000);
-      rep.packets = r.packets;
-      rep.bad_payloads = r.bad_payloads;
-      rep.bad_offsets = r.bad_offsets;
-      rep.errors = r.errors;
-      rep.once = exactly_once(r.seqs, first, n);
-      rep.sized = all_sized(r.sizes, size);
-      rep.extra = receive(ring, ifq, 7, 1, 300).packets;
-    }
-    _exit(write(p[1], &rep, sizeof(rep)) == sizeof(rep) ? 0 : 1);
-  }
-  close(p[1]);
-  *report_fd = p[0];
-  return pid;
+  return fork_child(
+      [&](int out) {
+        ChildReport rep;
+        zcrx::Ring ring;
+        zcrx::Ifq* ifq = nullptr;
+        rep.setup = setup_on_queue(ring, socket, queue, &ifq);
+        if (rep.setup >= 0 &&
+            arm_udp(ring, static_cast<uint32_t>(rep.setup), kUdpPort, 7) >= 0) {
+          RxResult r = receive(ring, ifq, 7, n, 60000);
+          rep.packets = r.packets;
+          rep.bad_payloads = r.bad_payloads;
+          rep.bad_offsets = r.bad_offsets;
+          rep.errors = r.errors;
+          rep.once = exactly_once(r.seqs, first, n);
+          rep.sized = all_sized(r.sizes, size);
+          rep.extra = receive(ring, ifq, 7, 1, 300).packets;
+        }
+        return write(out, &rep, sizeof(rep)) == sizeof(rep) ? 0 : 1;
+      },
+      report_fd);
 }
 
 bool read_report(int fd, ChildReport* rep) {
@@ -103,22 +88,8 @@ bool read_report(int fd, ChildReport* rep) {
 }
 
 // Counter `name` of zcrxd's "zcrxd: final queue=Q ..." line, or UINT64_MAX.
-uint64_t queue_counter(const std::string& out, int q, const std::string& name) {
-  std::string tag = "zcrxd: final queue=" + std::to_string(q) + " ";
-  size_t at = out.rfind(tag);
-  if (at == std::string::npos) return UINT64_MAX;
-  std::istringstream line(out.substr(at + tag.size(), out.find('\n', at) - at - tag.size()));
-  std::string kv;
-  while (line >> kv) {
-    size_t eq = kv.find('=');
-    if (eq != std::string::npos && kv.substr(0, eq) == name)
-      return std::strtoull(kv.c_str() + eq + 1, nullptr, 10);
-  }
-  return UINT64_MAX;
-}
-
-std::string two_file_vdev(const std::string& a, const std::string& b) {
-  return "net_pcap0,rx_pcap=" + a + ",rx_pcap=" + b;
+uint64_t queue_counter(const Daemon& d, int q, const std::string& name) {
+  return d.line_counter("zcrxd: final queue=" + std::to_string(q) + " ", name);
 }
 
 void check_balanced(Daemon& d) {
@@ -139,7 +110,7 @@ TEST_CASE("two RX queues, one consumer process each: each receives exactly its f
   // sizes and sequence numbers tell the files apart.
   REQUIRE(make_pcap(a, na, 1000, "9000"));
   REQUIRE(make_pcap(b, nb, 700, "9000", {"--first-seq", std::to_string(first_b)}));
-  Daemon d(two_file_vdev(a, b), {"--queue", "0,1", "--rx-gate", "1"});
+  Daemon d(pcap_vdev({a, b}), {"--queue", "0,1", "--rx-gate", "1"});
   REQUIRE(d.ready());
   CHECK(d.output().find(" queues=0,1 ") != std::string::npos);
   CHECK(d.output().find(" queue=0 ") != std::string::npos);
@@ -167,10 +138,10 @@ TEST_CASE("two RX queues, one consumer process each: each receives exactly its f
   CHECK(rb.packets == nb);
   check_balanced(d);
   CHECK(d.final_counter("delivered") == na + nb);
-  CHECK(queue_counter(d.output(), 0, "delivered") == na);
-  CHECK(queue_counter(d.output(), 1, "delivered") == nb);
-  CHECK(queue_counter(d.output(), 0, "outstanding") == 0);
-  CHECK(queue_counter(d.output(), 1, "outstanding") == 0);
+  CHECK(queue_counter(d, 0, "delivered") == na);
+  CHECK(queue_counter(d, 1, "delivered") == nb);
+  CHECK(queue_counter(d, 0, "outstanding") == 0);
+  CHECK(queue_counter(d, 1, "outstanding") == 0);
 }
 
 TEST_CASE("a consumer SIGKILLed mid-stream: the other queue's consumer still gets its whole "
@@ -179,26 +150,16 @@ TEST_CASE("a consumer SIGKILLed mid-stream: the other queue's consumer still get
   std::string a = scratch_dir() + "/mq_ka.pcap", b = scratch_dir() + "/mq_kb.pcap";
   REQUIRE(make_pcap(a, n, 512, "9000"));
   REQUIRE(make_pcap(b, n, 512, "9000", {"--first-seq", std::to_string(first_b)}));
-  Daemon d(two_file_vdev(a, b), {"--queue", "0,1", "--rx-gate", "1"});
+  Daemon d(pcap_vdev({a, b}), {"--queue", "0,1", "--rx-gate", "1"});
   REQUIRE(d.ready());
   uint64_t held_by_child = 0;
   {
-    int ready[2];
-    REQUIRE(pipe(ready) == 0);
-    pid_t kid = fork();
-    if (kid == 0) {
-      close(ready[0]);
-      zcrx::Ring ring;
-      zcrx::Ifq* ifq = nullptr;
-      int id = setup_on_queue(ring, d.socket(), 1, &ifq);
-      if (id < 0 || arm_udp(ring, static_cast<uint32_t>(id), kUdpPort, 1) < 0) _exit(10);
-      // Never refill: hold every buffer, as a consumer that hangs would.
-      RxResult r = receive(ring, ifq, 1, 500, 30000, false);
-      uint64_t got = r.packets;
-      if (write(ready[1], &got, sizeof(got)) != sizeof(got)) _exit(12);
-      for (;;) pause();
-    }
-    close(ready[1]);
+    // Queue 1's consumer never refills: it holds every buffer it receives.
+    int held_fd = -1;
+    pid_t kid = spawn_holding_consumer(
+        [&](zcrx::Ring& ring, zcrx::Ifq** ifq) { return setup_on_queue(ring, d.socket(), 1, ifq); },
+        kUdpPort, 500, &held_fd);
+    REQUIRE(kid > 0);
     zcrx::Ring ring;
     zcrx::Ifq* ifq = nullptr;
     int id = setup_on_queue(ring, d.socket(), 0, &ifq);
@@ -206,12 +167,12 @@ TEST_CASE("a consumer SIGKILLed mid-stream: the other queue's consumer still get
     REQUIRE(arm_udp(ring, static_cast<uint32_t>(id), kUdpPort, 2) >= 0);
     RxResult before = receive(ring, ifq, 2, 2000, 30000);
     CHECK(before.packets >= 2000);
-    REQUIRE(read(ready[0], &held_by_child, sizeof(held_by_child)) == sizeof(held_by_child));
+    REQUIRE(read(held_fd, &held_by_child, sizeof(held_by_child)) == sizeof(held_by_child));
     CHECK(held_by_child >= 500);
     kill(kid, SIGKILL);
     int st = 0;
     waitpid(kid, &st, 0);
-    close(ready[0]);
+    close(held_fd);
     RxResult after = receive(ring, ifq, 2, n - before.packets, 60000);
     std::vector<uint64_t> seqs = before.seqs;
     seqs.insert(seqs.end(), after.seqs.begin(), after.seqs.end());
@@ -224,8 +185,8 @@ TEST_CASE("a consumer SIGKILLed mid-stream: the other queue's consumer still get
     CHECK(receive(ring, ifq, 2, 1, 300).packets == 0);
   }
   check_balanced(d);
-  CHECK(queue_counter(d.output(), 0, "delivered") == n);
-  CHECK(queue_counter(d.output(), 1, "reclaimed") >= held_by_child);
+  CHECK(queue_counter(d, 0, "delivered") == n);
+  CHECK(queue_counter(d, 1, "reclaimed") >= held_by_child);
   CHECK(d.final_counter("delivered") ==
         d.final_counter("returned") + d.final_counter("reclaimed"));
 }
@@ -237,8 +198,7 @@ TEST_CASE("net_pcap infinite_rx on two queues with --rx-gate: both replay their 
   std::string a = scratch_dir() + "/mq_ia.pcap", b = scratch_dir() + "/mq_ib.pcap";
   REQUIRE(make_pcap(a, n, 256, "9000"));
   REQUIRE(make_pcap(b, n, 300, "9000", {"--first-seq", "7001"}));
-  Daemon d("net_pcap0,rx_pcap=" + a + ",rx_pcap=" + b + ",infinite_rx=1",
-           {"--queue", "0,1", "--rx-gate", "1"});
+  Daemon d(pcap_vdev({a, b}, true), {"--queue", "0,1", "--rx-gate", "1"});
   REQUIRE(d.ready());
   {
     zcrx::Ring r0, r1;
@@ -270,17 +230,13 @@ TEST_CASE("several queues: the kernel's errno for a queue not served or already 
   std::string a = scratch_dir() + "/mq_ea.pcap", b = scratch_dir() + "/mq_eb.pcap";
   REQUIRE(make_pcap(a, 10, 100, "9000"));
   REQUIRE(make_pcap(b, 10, 100, "9000"));
-  Daemon d(two_file_vdev(a, b), {"--queue", "0,1"});
+  Daemon d(pcap_vdev({a, b}), {"--queue", "0,1"});
   REQUIRE(d.ready());
   {
     zcrx::Ring x, y, z;
     zcrx::Ifq* ifq = nullptr;
-    REQUIRE(x.connect(d.socket().c_str()) == 0);
-    REQUIRE(x.create(64, 256) == 0);
-    zcrx::IfqParams p;
-    p.area_len = 4u << 20;
-    p.rq_entries = 256;
-    p.queue = 5;  // the port has 2 RX queues: out of range
+    REQUIRE(open_ring(x, d.socket(), 256) == 0);
+    zcrx::IfqParams p = small_params(5);  // the port has 2 RX queues: out of range
     CHECK(x.register_ifq(p, &ifq) == -ERANGE);
     p.queue = 0;
     int x0 = x.register_ifq(p, &ifq);
@@ -288,8 +244,7 @@ TEST_CASE("several queues: the kernel's errno for a queue not served or already 
     p.queue = 1;  // x's CQ is served by queue 0's datapath
     CHECK(x.register_ifq(p, &ifq) == -EOPNOTSUPP);
 
-    REQUIRE(y.connect(d.socket().c_str()) == 0);
-    REQUIRE(y.create(64, 256) == 0);
+    REQUIRE(open_ring(y, d.socket(), 256) == 0);
     p.queue = 0;  // bound to x's area
     CHECK(y.register_ifq(p, &ifq) == -EEXIST);
     p.queue = 1;
@@ -301,8 +256,7 @@ TEST_CASE("several queues: the kernel's errno for a queue not served or already 
     REQUIRE(exp >= 0);
     CHECK(y.import_ifq(exp, &ifq) == -EOPNOTSUPP);
     // A ring without entries may take either; then it is bound to it.
-    REQUIRE(z.connect(d.socket().c_str()) == 0);
-    REQUIRE(z.create(64, 256) == 0);
+    REQUIRE(open_ring(z, d.socket(), 256) == 0);
     CHECK(z.import_ifq(exp, &ifq) >= 0);
     CHECK(z.clone_ifq(y.ring_fd(), static_cast<uint32_t>(y1), 256, &ifq) == -EOPNOTSUPP);
     CHECK(z.clone_ifq(x.ring_fd(), static_cast<uint32_t>(x0), 256, &ifq) >= 0);
@@ -318,11 +272,8 @@ TEST_CASE("several queues: the kernel's errno for a queue not served or already 
   {
     zcrx::Ring r;
     zcrx::Ifq* ifq = nullptr;
-    REQUIRE(r.connect(one.socket().c_str()) == 0);
-    REQUIRE(r.create(64, 256) == 0);
-    zcrx::IfqParams p;
-    p.area_len = 4u << 20;
-    p.rq_entries = 256;
+    REQUIRE(open_ring(r, one.socket(), 256) == 0);
+    zcrx::IfqParams p = small_params(0);
     CHECK(r.register_ifq(p, &ifq) == -ERANGE);
     p.queue = 1;
     CHECK(r.register_ifq(p, &ifq) >= 0);
@@ -346,12 +297,8 @@ TEST_CASE("net_null with --queue 0-1: both datapaths receive, a queue rebinds wh
     REQUIRE(id0 >= 0);
     REQUIRE(id1 >= 0);
     // net_null frames are not UDP: a raw flow takes them whole.
-    for (auto [ring, id] : {std::pair{r0.get(), id0}, std::pair{&r1, id1}}) {
-      int flow = ring->open_flow(static_cast<uint32_t>(id), zcrx::FlowSpec::raw());
-      REQUIRE(flow >= 0);
-      zcrx::prep_recv_zc(ring->get_sqe(), flow, static_cast<uint32_t>(id), 0, true, 3);
-      ring->submit();
-    }
+    REQUIRE(arm_raw(*r0, static_cast<uint32_t>(id0), 3) >= 0);
+    REQUIRE(arm_raw(r1, static_cast<uint32_t>(id1), 3) >= 0);
     RxResult g0 = receive(*r0, i0, 3, 1000, 20000);
     RxResult g1 = receive(r1, i1, 3, 1000, 20000);
     CHECK(g0.packets >= 1000);
@@ -360,7 +307,7 @@ TEST_CASE("net_null with --queue 0-1: both datapaths receive, a queue rebinds wh
     CHECK(g1.bad_offsets == 0);
     CHECK(g0.errors == 0);
     CHECK(g1.errors == 0);
-    CHECK(std::all_of(g1.sizes.begin(), g1.sizes.end(), [](int32_t s) { return s == 128; }));
+    CHECK(all_sized(g1.sizes, 128));
     // Queue 0's ring goes away and a new one binds queue 0 again (a port
     // restart here): queue 1 keeps receiving throughout.
     r0.reset();  // the session closes: queue 0's ifq closes
@@ -370,10 +317,7 @@ TEST_CASE("net_null with --queue 0-1: both datapaths receive, a queue rebinds wh
     zcrx::Ifq* i2 = nullptr;
     int id2 = setup_on_queue(r2, d.socket(), 0, &i2, 4096, 8);
     REQUIRE(id2 >= 0);
-    int flow = r2.open_flow(static_cast<uint32_t>(id2), zcrx::FlowSpec::raw());
-    REQUIRE(flow >= 0);
-    zcrx::prep_recv_zc(r2.get_sqe(), flow, static_cast<uint32_t>(id2), 0, true, 4);
-    r2.submit();
+    REQUIRE(arm_raw(r2, static_cast<uint32_t>(id2), 4) >= 0);
     RxResult g2 = receive(r2, i2, 4, 1000, 20000);
     RxResult after = receive(r1, i1, 3, 1000, 20000);
     CHECK(g2.packets >= 1000);
@@ -382,6 +326,6 @@ TEST_CASE("net_null with --queue 0-1: both datapaths receive, a queue rebinds wh
     CHECK(after.errors == 0);
   }
   check_balanced(d);
-  CHECK(queue_counter(d.output(), 0, "delivered") >= 2000);
-  CHECK(queue_counter(d.output(), 1, "delivered") >= 3000);
+  CHECK(queue_counter(d, 0, "delivered") >= 2000);
+  CHECK(queue_counter(d, 1, "delivered") >= 3000);
 }
