@@ -5,8 +5,6 @@
 #include <doctest/doctest.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +13,7 @@
 
 #include "consumer.h"
 #include "daemon.h"
+#include "raw_session.h"
 #include "zcrx/proto.h"
 
 using namespace itest;
@@ -23,65 +22,6 @@ namespace uapi = zcrx::uapi;
 
 namespace {
 
-// A session spoken to message by message, without libzcrx's checks.
-struct Raw {
-  int sock = -1;
-  uint32_t seq = 0;
-  int fds[proto::kMaxFds] = {-1, -1};
-  unsigned nfds = 0;
-  uint8_t body[proto::kMaxMsgSize];
-
-  explicit Raw(const std::string& path) {
-    sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    std::snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path.c_str());
-    if (connect(sock, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) < 0) {
-      close(sock);
-      sock = -1;
-    }
-  }
-  ~Raw() {
-    drop_fds();
-    if (sock >= 0) close(sock);
-  }
-  void drop_fds() {
-    for (unsigned i = 0; i < nfds; i++) close(fds[i]);
-    nfds = 0;
-  }
-  // Sends `len` bytes as they are; returns the reply's result, or -EPIPE
-  // when the session was closed instead.
-  int send_bytes(const void* msg, size_t len, const int* in = nullptr, unsigned nin = 0) {
-    drop_fds();
-    if (proto::send_msg(sock, msg, len, in, nin)) return -EPIPE;
-    alignas(8) uint8_t buf[proto::kMaxMsgSize];
-    proto::RecvdMsg m;
-    if (proto::recv_msg(sock, buf, sizeof(buf), m) || m.len == 0) return -EPIPE;
-    if (m.len < sizeof(proto::ReplyHeader)) return -EPROTO;
-    proto::ReplyHeader rh;
-    std::memcpy(&rh, buf, sizeof(rh));
-    std::memcpy(body, buf + sizeof(rh), m.len - sizeof(rh));
-    for (unsigned i = 0; i < m.nfds; i++) fds[i] = m.fds[i];
-    nfds = m.nfds;
-    return rh.result;
-  }
-  template <class Body>
-  int call(uint16_t op, const Body& b, int fd = -1) {
-    proto::Request<Body> r{proto::make_header(op, ++seq), b};
-    return send_bytes(&r, sizeof(r), fd >= 0 ? &fd : nullptr, fd >= 0 ? 1 : 0);
-  }
-  int create_ring() {
-    proto::CreateRingReq r{64, 256, 0, 0};
-    return call(proto::kOpCreateRing, r);
-  }
-  // The ring memfd of the last CREATE_RING reply (kept open by the caller).
-  int take_fd(unsigned i) {
-    int fd = fds[i];
-    fds[i] = -1;
-    return fd;
-  }
-};
-
 proto::RegisterIfqReq reg_req(uint64_t area_len = 4u << 20) {
   proto::RegisterIfqReq r{};
   r.reg.rq_entries = 256;
@@ -89,25 +29,16 @@ proto::RegisterIfqReq reg_req(uint64_t area_len = 4u << 20) {
   return r;
 }
 
-int make_area(size_t len) {
-  int fd = memfd_create("itest-area", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd >= 0 && ftruncate(fd, static_cast<off_t>(len)) < 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 }  // namespace
 
 TEST_CASE("control calls fail with the kernel's errno") {
   std::string pcap = scratch_dir() + "/errno.pcap";
   REQUIRE(make_pcap(pcap, 10, 100, "9000"));
-  Daemon d("net_pcap0,rx_pcap=" + pcap);
+  Daemon d(pcap_vdev({pcap}));
   REQUIRE(d.ready());
   int area = make_area(4u << 20);
   REQUIRE(area >= 0);
-  Raw a(d.socket());
+  RawSession a(d.socket());
   REQUIRE(a.sock >= 0);
 
   // Framing: magic, version, op, length, reserved words.
@@ -178,7 +109,7 @@ TEST_CASE("control calls fail with the kernel's errno") {
   CHECK(a.call(proto::kOpRegisterIfq, r, a_ring) == -EBADFD);  // clone of self
 
   // A second ring: the queue is taken; clones need an existing id.
-  Raw b(d.socket());
+  RawSession b(d.socket());
   REQUIRE(b.create_ring() == 0);
   int area2 = make_area(4u << 20);
   CHECK(b.call(proto::kOpRegisterIfq, reg_req(), area2) == -EEXIST);
@@ -242,7 +173,7 @@ TEST_CASE("control calls fail with the kernel's errno") {
 TEST_CASE("RECV_ZC SQEs that fail complete with the kernel's errno") {
   std::string pcap = scratch_dir() + "/sqe.pcap";
   REQUIRE(make_pcap(pcap, 10, 100, "9000"));
-  Daemon d("net_pcap0,rx_pcap=" + pcap);
+  Daemon d(pcap_vdev({pcap}));
   REQUIRE(d.ready());
   {
     zcrx::Ring ring;

@@ -7,9 +7,6 @@
 // CQE goes among the receive CQEs of the same iteration.
 #include <doctest/doctest.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,6 +19,7 @@
 #include "consumer.h"
 #include "daemon.h"
 #include "event_sink.h"
+#include "raw_session.h"
 #include "ring_dp.h"
 #include "zcrx/pattern.h"
 #include "zcrx/proto.h"
@@ -91,8 +89,7 @@ void give_back(zcrx::Ifq* ifq, Seen& s, size_t n) {
 
 int setup_events(zcrx::Ring& ring, const std::string& sock, zcrx::Ifq** ifq, size_t area_len,
                  uint32_t mask, bool stats) {
-  if (int rc = ring.connect(sock.c_str())) return rc;
-  if (int rc = ring.create(64, 8192)) return rc;
+  if (int rc = open_ring(ring, sock, 8192)) return rc;
   zcrx::IfqParams p;
   p.area_len = area_len;
   p.rq_entries = 4096;
@@ -129,13 +126,11 @@ TEST_CASE("COPY events: the master gets them once per arm, clone and import memb
     zcrx::Ring b, c;
     zcrx::Ifq* qb = nullptr;
     zcrx::Ifq* qc = nullptr;
-    REQUIRE(b.connect(d.socket().c_str()) == 0);
-    REQUIRE(b.create(64, 256) == 0);
+    REQUIRE(open_ring(b, d.socket(), 256) == 0);
     const int idb = b.clone_ifq(a.ring_fd(), static_cast<uint32_t>(ida), 64, &qb);
     REQUIRE(idb >= 0);
     CHECK(qb->event_mask() == 0);
-    REQUIRE(c.connect(d.socket().c_str()) == 0);
-    REQUIRE(c.create(64, 256) == 0);
+    REQUIRE(open_ring(c, d.socket(), 256) == 0);
     const int exp = a.export_ifq(static_cast<uint32_t>(ida));
     REQUIRE(exp >= 0);
     const int idc = c.import_ifq(exp, &qc);
@@ -280,54 +275,9 @@ TEST_CASE("ALLOC_FAIL: once per starvation until re-armed, woken through the eve
 
 namespace {
 
-// A session spoken to message by message, so that descriptors libzcrx
-// would never build reach zcrxd.
-struct Raw {
-  int sock = -1;
-  uint32_t seq = 0;
-  int fds[proto::kMaxFds] = {-1, -1};
-  unsigned nfds = 0;
-
-  explicit Raw(const std::string& path) {
-    sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    std::snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path.c_str());
-    if (connect(sock, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) < 0) {
-      close(sock);
-      sock = -1;
-    }
-  }
-  ~Raw() {
-    drop_fds();
-    if (sock >= 0) close(sock);
-  }
-  void drop_fds() {
-    for (unsigned i = 0; i < nfds; i++)
-      if (fds[i] >= 0) close(fds[i]);
-    nfds = 0;
-  }
-  template <class Body>
-  int call(uint16_t op, const Body& b, int fd = -1) {
-    drop_fds();
-    proto::Request<Body> r{proto::make_header(op, ++seq), b};
-    if (proto::send_msg(sock, &r, sizeof(r), fd >= 0 ? &fd : nullptr, fd >= 0 ? 1 : 0))
-      return -EPIPE;
-    alignas(8) uint8_t buf[proto::kMaxMsgSize];
-    proto::RecvdMsg m;
-    if (proto::recv_msg(sock, buf, sizeof(buf), m) || m.len < sizeof(proto::ReplyHeader))
-      return -EPIPE;
-    proto::ReplyHeader rh;
-    std::memcpy(&rh, buf, sizeof(rh));
-    for (unsigned i = 0; i < m.nfds; i++) fds[i] = m.fds[i];
-    nfds = m.nfds;
-    return rh.result;
-  }
-  int take_fd(unsigned i) {
-    int fd = fds[i];
-    fds[i] = -1;
-    return fd;
-  }
+// A raw session that also re-arms events (ZCRX_CTRL_ARM_EVENT).
+struct Raw : RawSession {
+  using RawSession::RawSession;
   int arm(uint32_t id, uint32_t type, uint32_t resv0 = 0) {
     uapi::zcrx_ctrl c{};
     c.zcrx_id = id;
@@ -337,15 +287,6 @@ struct Raw {
     return call(proto::kOpCtrl, proto::CtrlReq{c});
   }
 };
-
-int make_area(size_t len) {
-  int fd = memfd_create("itest-events-area", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd >= 0 && ftruncate(fd, static_cast<off_t>(len)) < 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // A registration with a descriptor: 256 RQEs, a 4 MiB area.
 proto::RegisterIfqReq ev_req(uint32_t mask) {
@@ -363,11 +304,11 @@ proto::RegisterIfqReq ev_req(uint32_t mask) {
 TEST_CASE("event descriptors and ARM_EVENT through zcrxd: the kernel's errnos") {
   std::string pcap = scratch_dir() + "/events-errno.pcap";
   REQUIRE(make_pcap(pcap, 10, 64, "9000"));
-  Daemon d("net_pcap0,rx_pcap=" + pcap);
+  Daemon d(pcap_vdev({pcap}));
   REQUIRE(d.ready());
   Raw a(d.socket());
   REQUIRE(a.sock >= 0);
-  REQUIRE(a.call(proto::kOpCreateRing, proto::CreateRingReq{64, 256, 0, 0}) == 0);
+  REQUIRE(a.create_ring() == 0);
   int a_ring = a.take_fd(0);
   int area = make_area(4u << 20);
   REQUIRE(area >= 0);
@@ -415,7 +356,7 @@ TEST_CASE("event descriptors and ARM_EVENT through zcrxd: the kernel's errnos") 
 
   // Clone and import never carry a descriptor.
   Raw b(d.socket());
-  REQUIRE(b.call(proto::kOpCreateRing, proto::CreateRingReq{64, 256, 0, 0}) == 0);
+  REQUIRE(b.create_ring() == 0);
   auto cl = ev_req(both);
   cl.reg.flags = uapi::kZcrxIfqRegClone;
   cl.reg.if_rxq = 0;  // the source zcrx id
