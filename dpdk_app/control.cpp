@@ -82,19 +82,20 @@ Control::Control(const Options& opt, Device& dev, const std::vector<ServedQueue*
       engine_(std::make_unique<core::Engine>(*qs_, *qs_)) {
   // A whole-port restart pauses every queue's datapath, and a deferred
   // start resumes the queues bound before it.
-  dev_.set_pause_hook([this](bool) {
-    republish_all();
-    maybe_start_injector();
-  });
+  dev_.set_pause_hook([this](bool) { republish_all(); });
 }
 
-void Control::maybe_start_injector() {
+void Control::sync_injector() {
   if (!injector_) return;
-  for (uint32_t k = 0; k < qs_->size(); k++)
-    if (qs_->queue(k).port.started()) {
+  // The injector transmits exactly while some queue is polled: it is
+  // parked before a queue's datapath stops (bind, restart, close), so no
+  // TX burst meets a stopped port, and what it sends is taken.
+  for (bool rx : polled_)
+    if (rx) {
       injector_->go();
       return;
     }
+  injector_->pause();
 }
 
 Control::~Control() {
@@ -191,7 +192,10 @@ void Control::republish(uint32_t k) {
     s->groups.push_back(std::move(dg));
   }
   s->flows = FlowTable(keys);
+  if (polled_.size() < qs_->size()) polled_.resize(qs_->size(), false);
+  polled_[k] = s->rx;
   qs_->queue(k).dp.publish(std::move(s));
+  sync_injector();
 }
 
 void Control::assign_ring(Session& s, int k) {
@@ -420,7 +424,6 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   rec->real = s.ctx->lookup(r.reg.zcrx_id);
   areas_.push_back(std::move(rec));
   publish_entry(s, r.reg.zcrx_id);
-  maybe_start_injector();
   out->reg = r.reg;
   out->reg.if_idx = 0;
   out->reg.rx_buf_len = buf_len;

@@ -137,7 +137,8 @@ class Control {
   int check_ring_queue(const Session& s, int k, const char* what);
   void take_closed_pools();
   /// Lets the injector transmit once some served queue receives.
-  void maybe_start_injector();
+  /// Lets the injector transmit while some queue is polled, parks it otherwise.
+  void sync_injector();
   void print_counters(const char* tag, int queue, const DpStats& st, uint64_t outstanding,
                       uint32_t armed, size_t rings);
   void housekeeping();
@@ -173,6 +174,7 @@ class Control {
   std::vector<std::unique_ptr<AreaRec>> areas_;
   std::map<std::vector<uint8_t>, Group> groups_;  // by serialized FlowKey + real ifq
   Injector* injector_ = nullptr;
+  std::vector<bool> polled_;  // per queue: the last snapshot published polls it
   uint32_t next_area_id_ = 0;
   uint64_t sessions_total_ = 0;
 };

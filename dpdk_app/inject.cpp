@@ -55,7 +55,35 @@ void Injector::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void Injector::pause() {
+  // seq_cst store, then seq_cst loads of parked_: with the thread's
+  // seq_cst "parked_ = false, then load go_" (wait_for_go) one side sees
+  // the other, so this returns only when no burst can be in flight.
+  go_.store(false, std::memory_order_seq_cst);
+  if (!thread_.joinable()) return;
+  while (!parked_.load(std::memory_order_seq_cst))
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+}
+
+bool Injector::wait_for_go() {
+  for (;;) {
+    // acquire: pairs with stop()'s release.
+    if (stop_.load(std::memory_order_acquire)) return false;
+    if (go_.load(std::memory_order_seq_cst)) {
+      parked_.store(false, std::memory_order_seq_cst);
+      // Re-check after announcing we run: a pause() that read the old
+      // parked_ == true must not see us transmit.
+      if (go_.load(std::memory_order_seq_cst)) return true;
+    }
+    parked_.store(true, std::memory_order_seq_cst);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 bool Injector::send(size_t first, size_t n) {
+  // Park here too, not only before a TX burst: while paused the datapath
+  // does not poll, the pool stays empty and pass() would retry forever.
+  if (!wait_for_go()) return false;
   rte_mbuf* pkts[kBurst];
   if (rte_pktmbuf_alloc_bulk(pool_, pkts, static_cast<unsigned>(n)) != 0) {
     waits_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
@@ -70,6 +98,10 @@ bool Injector::send(size_t first, size_t n) {
   // Retry what the TX ring did not take: the injector never drops.
   uint16_t sent = 0;
   while (sent < n) {
+    if (!wait_for_go()) {  // stopped while paused: give the frames back
+      rte_pktmbuf_free_bulk(pkts + sent, static_cast<unsigned>(n - sent));
+      break;
+    }
     sent += rte_eth_tx_burst(cfg_.port, cfg_.tx_queue, pkts + sent,
                              static_cast<uint16_t>(n - sent));
     if (sent == n) break;
@@ -101,13 +133,11 @@ void Injector::run() {
   // A thread registered with the EAL may use rte_* calls that want an
   // lcore id; failing to register only loses that.
   bool registered = rte_thread_register() == 0;
-  // acquire: pairs with go()'s and stop()'s release stores.
-  while (!go_.load(std::memory_order_acquire) && !stop_.load(std::memory_order_acquire))
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   for (uint64_t loop = 0; cfg_.loops == 0 || loop < cfg_.loops; loop++) {
     if (!pass()) break;
     loops_done_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
   }
+  parked_.store(true, std::memory_order_seq_cst);  // ended: pause() need not wait
   if (registered) rte_thread_unregister();
 }
 

@@ -7,8 +7,10 @@
 // It sends no faster than the frames are taken: when the pool is empty
 // (the frames sent are still in the ring or the datapath) or the TX ring
 // is full, it waits and retries the same frames; a frame is never dropped
-// by the injector. Transmission begins only at go(), which control calls
-// once the first area is bound (before that the port is stopped).
+// by the injector. It transmits only between go() and pause(), which
+// control calls as it publishes the datapaths' snapshots: the injector
+// runs while some served queue is polled and is parked (no TX burst in
+// flight) before the port stops for a rebind or the last queue closes.
 #pragma once
 
 #include <atomic>
@@ -43,8 +45,11 @@ class Injector {
   int open(const InjectConfig& cfg);
   /// Starts the thread; it waits for go() or stop().
   void start();
-  /// [control] Begins transmitting (idempotent).
-  void go() { go_.store(true, std::memory_order_release); }  // release: pairs with the thread's acquire
+  /// [control] Begins or resumes transmitting (idempotent).
+  void go() { go_.store(true, std::memory_order_seq_cst); }  // seq_cst: see pause()
+  /// [control] Stops transmitting and returns once the thread is parked
+  /// (or has ended): no rte_eth_tx_burst() runs until the next go().
+  void pause();
   /// Ends the thread and returns once it has; safe to call twice.
   void stop();
 
@@ -64,6 +69,8 @@ class Injector {
   bool pass();
   /// Sends frames [first, first + n) of the file; false when stopped.
   bool send(size_t first, size_t n);
+  /// Parks while paused; false when stopped.
+  bool wait_for_go();
 
   InjectConfig cfg_;
   PcapFrames pcap_;
@@ -71,6 +78,8 @@ class Injector {
   std::thread thread_;
   std::atomic<bool> go_{false};
   std::atomic<bool> stop_{false};
+  // True while the thread is parked outside any TX burst (or has ended).
+  std::atomic<bool> parked_{true};
   // Written by the injector thread, read for reports: relaxed.
   std::atomic<uint64_t> injected_{0};
   std::atomic<uint64_t> waits_{0};
