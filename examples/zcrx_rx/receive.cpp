@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "frame.h"
 #include "verify.h"
 
 namespace zcrx_rx {
@@ -32,7 +33,8 @@ double now_s() {
 class Loop {
  public:
   Loop(zcrx::Ring& ring, zcrx::Ifq& ifq, int flow, const Options& o, Latency* lat, Totals& t)
-      : ring_(ring), ifq_(ifq), flow_(flow), o_(o), lat_(lat), t_(t) {}
+      : ring_(ring), ifq_(ifq), flow_(flow), o_(o), lat_(lat), t_(t),
+        raw_(o.flow.kind == zcrx::proto::kFlowRaw) {}
 
   void run(const volatile sig_atomic_t& stop);
 
@@ -71,6 +73,7 @@ class Loop {
   Latency* lat_;
   Totals& t_;
   Verifier verify_;
+  bool raw_;  // frames, not payloads: find the UDP payload first
   bool armed_ = false;
   bool cancelling_ = false;
   bool data_since_arm_ = false;
@@ -120,6 +123,12 @@ inline void Loop::on_data(const io_uring_cqe32& c) {
   if (o_.touch) {
     // The sum goes into RESULT, so the compiler cannot drop the reads.
     t_.touched ^= (uint64_t{p[0]} << 8) | p[len - 1];
+  } else if (raw_) {
+    // A raw flow delivers frames: check the datagram inside, count what
+    // is not one (another protocol, a later segment of a large frame).
+    size_t off = 0, plen = 0;
+    if (!udp_payload_of_frame(p, len, &off, &plen)) t_.unchecked++;
+    else if (!verify_.intact(p + off, plen)) t_.bad_payloads++;
   } else if (!verify_.intact(p, len)) {
     t_.bad_payloads++;
   }

@@ -20,6 +20,7 @@ struct Totals {
   uint64_t packets = 0;       // data CQEs with a valid buffer
   uint64_t bytes = 0;
   uint64_t bad_payloads = 0;  // a byte broke the pattern
+  uint64_t unchecked = 0;     // raw flow: a CQE that is not a whole UDP datagram
   uint64_t cqe_errors = 0;    // res < 0 (other than our own cancel)
   uint64_t bad_offsets = 0;   // off outside our area: zcrxd bug, never refilled
   uint64_t received = 0;      // buffers handed to us

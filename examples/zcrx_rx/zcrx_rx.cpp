@@ -52,7 +52,7 @@ void print_result(const Options& o, const Totals& t, const zcrx::Ring& ring,
               "\"elapsed_s\":%.6f,\"cpu_user_s\":%.6f,\"cpu_sys_s\":%.6f,"
               "\"outstanding\":%llu,\"rearms\":%llu,\"cq_overflow\":%u,"
               "\"mpps\":%.6f,\"gbps\":%.6f,\"finished\":%s,\"error\":%d,"
-              "\"check\":\"%s\",\"touched\":%llu",
+              "\"check\":\"%s\",\"touched\":%llu,\"unchecked\":%llu",
               mode_name(o.mode), o.flow_text.c_str(), static_cast<unsigned long long>(t.packets),
               static_cast<unsigned long long>(t.bytes),
               static_cast<unsigned long long>(t.bad_payloads),
@@ -63,7 +63,8 @@ void print_result(const Options& o, const Totals& t, const zcrx::Ring& ring,
               static_cast<double>(t.packets) / el / 1e6,
               static_cast<double>(t.bytes) * 8 / el / 1e9, t.finished ? "true" : "false",
               t.fatal, o.touch ? "touch" : "pattern",
-              static_cast<unsigned long long>(t.touched));
+              static_cast<unsigned long long>(t.touched),
+              static_cast<unsigned long long>(t.unchecked));
   if (lat) std::printf(",\"latency_ns\":%s", lat->json().c_str());
   if (o.events) {
     zcrx::uapi::zcrx_stats st{};

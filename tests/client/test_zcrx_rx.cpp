@@ -252,7 +252,7 @@ TEST_CASE("zcrx_rx: one damaged byte is reported and fails the run") {
   Pump pump(srv);
   pump.corrupt = 100;
   pump.start();
-  Proc p = spawn({"--socket", sock, "--count", "1000", "--quiet", "--area-mb", "1"});
+  Proc p = spawn({"--socket", sock, "--flow", "udp:9000", "--count", "1000", "--quiet", "--area-mb", "1"});
   finish(p);
   pump.finish();
   INFO("output: ", p.text);
@@ -287,7 +287,7 @@ TEST_CASE("zcrx_rx: --adaptive receives, verifies and returns every buffer") {
   REQUIRE(srv.listen_on(sock.c_str()) == 0);
   Pump pump(srv);
   pump.start();
-  Proc p = spawn({"--socket", sock, "--count", "3000", "--quiet", "--area-mb", "1", "--adaptive",
+  Proc p = spawn({"--socket", sock, "--flow", "udp:9000", "--count", "3000", "--quiet", "--area-mb", "1", "--adaptive",
                   "--spin-us", "20"});
   finish(p);
   wait_until([&] { return srv.datapath_stats().outstanding == 0; });
@@ -304,7 +304,7 @@ TEST_CASE("zcrx_rx: a len-limited request ends at its final CQE with exactly len
   REQUIRE(srv.listen_on(sock.c_str()) == 0);
   Pump pump(srv);
   pump.start();
-  Proc p = spawn({"--socket", sock, "--len", "100000", "--quiet", "--area-mb", "1",
+  Proc p = spawn({"--socket", sock, "--flow", "udp:9000", "--len", "100000", "--quiet", "--area-mb", "1",
                   "--eventfd", "--duration", "30"});
   finish(p);
   pump.finish();
@@ -320,7 +320,7 @@ TEST_CASE("zcrx_rx: SIGINT stops it cleanly with every buffer returned") {
   REQUIRE(srv.listen_on(sock.c_str()) == 0);
   Pump pump(srv);
   pump.start();
-  Proc p = spawn({"--socket", sock, "--quiet", "--area-mb", "1"});
+  Proc p = spawn({"--socket", sock, "--flow", "udp:9000", "--quiet", "--area-mb", "1"});
   REQUIRE(wait_until([&] { return srv.datapath_stats().delivered > 2000; }));
   kill(p.pid, SIGINT);
   finish(p);
@@ -337,7 +337,7 @@ TEST_CASE("zcrx_rx --events: counts every event CQE and re-arms it") {
   REQUIRE(srv.listen_on(sock.c_str()) == 0);
   Pump pump(srv);
   pump.start();
-  Proc p = spawn({"--socket", sock, "--quiet", "--area-mb", "1", "--events"});
+  Proc p = spawn({"--socket", sock, "--flow", "udp:9000", "--quiet", "--area-mb", "1", "--events"});
   REQUIRE(wait_until([&] { return srv.datapath_stats().delivered > 500; }));
   const auto reg = srv.last_register();
   CHECK(reg.reg.event_desc != 0);
