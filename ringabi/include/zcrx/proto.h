@@ -142,8 +142,8 @@ struct CreateRingReply {
 // descriptor as the kernel does (unknown type bits or flags, stats_offset
 // without ZCRX_EVENT_DESC_FLAG_STATS, __resv2: -EINVAL; a stats block
 // misaligned -EINVAL, overlapping the RQ or past the RQ region -ERANGE;
-// stats_offset_for() gives a valid place). A registration with a
-// non-zero type_mask makes this ring the ifq's master ctx: event CQEs
+// stats_offset_for() gives a valid place). The registering ring is the
+// ifq's master ctx; for the types in event.type_mask, event CQEs
 // (user_data = event.user_data, res = zcrx_event_type, flags 0, big-CQE
 // half 0) land on this ring's CQ, each type once until re-armed with
 // CTRL / ZCRX_CTRL_ARM_EVENT.

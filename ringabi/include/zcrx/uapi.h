@@ -154,8 +154,10 @@ struct io_uring_zcrx_ifq_reg {
 };
 
 // ---- zcrx events (Linux 7.2) ---------------------------------------------------
-// An ifq registered with a zcrx_event_desc whose type_mask is non-zero
-// makes the registering ring its master ctx. When an allowed event fires,
+// Every registration makes the registering ring the ifq's master ctx
+// (seed 000; Linux 7.2 does so only when type_mask is non-zero), and
+// events are posted only for the types in type_mask. When an allowed
+// event fires,
 // one CQE is posted on the master's CQ with cqe.user_data =
 // desc.user_data and cqe.res = the zcrx_event_type (not a mask); the same
 // type fires again only after the ring re-arms it with ZCRX_CTRL_ARM_EVENT.
