@@ -80,6 +80,7 @@ Datapath::~Datapath() = default;
 
 void Datapath::publish(std::unique_ptr<Snapshot> next) {
   next->seq = ++publish_seq_;
+  next->copy = copy_mode_;
   // seq_cst: ordered before the epoch read in synchronize(), so an
   // iteration that starts after that read loads `next` (see run()).
   cur_.store(next.get(), std::memory_order_seq_cst);
@@ -152,6 +153,7 @@ uint32_t Datapath::refill(const Snapshot& s) {
   return total;
 }
 
+template <bool kCopy>
 void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, uint32_t g,
                        uint64_t tsc, Burst& b) {
   if (g == kNoFlow) {
@@ -199,8 +201,9 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, ui
   }
   // The common case first: one segment, a niov of the area, in bounds,
   // with bytes to deliver past the headers. Everything else (chains,
-  // foreign buffers, bad lengths, empty datagrams) takes the general path.
-  if (m->next == nullptr) {
+  // foreign buffers, bad lengths, empty datagrams) takes the general path,
+  // as does every packet in copy mode (none is in the area).
+  if (!kCopy && m->next == nullptr) {
     const uint32_t idx = pool->niov_of(m);
     const uint32_t dl = m->data_len;
     const uint32_t doff = m->data_off;
@@ -235,7 +238,7 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, ui
     uint32_t skip = skip0, left = left0;
     for (const rte_mbuf* seg = m; seg; seg = seg->next) {
       const uint32_t dl = seg->data_len;
-      const bool own = pool->niov_of(seg) != UINT32_MAX;
+      const bool own = !kCopy && pool->niov_of(seg) != UINT32_MAX;
       const uint32_t room = own ? pool->niov_size() : seg->buf_len;
       if (uint32_t{seg->data_off} + dl > room) {
         b.bad_len++;
@@ -289,7 +292,7 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, ui
       continue;
     }
     const uint32_t len = dl - skip < left ? dl - skip : left;
-    const uint32_t idx = pool->niov_of(seg);
+    const uint32_t idx = kCopy ? UINT32_MAX : pool->niov_of(seg);
     if (idx != UINT32_MAX) {
       const uint64_t off = req->entry->deliver(idx, seg->data_off + skip);
       bytes += ring->post_data(*req, len, off, tsc);
@@ -353,7 +356,11 @@ uint32_t Datapath::receive(const Snapshot& s) {
     parse_packet(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->pkt_len, &parsed[i]);
     group[i] = s.flows.classify(parsed[i]);
   }
-  for (uint16_t i = 0; i < n; i++) deliver(s, pkts[i], parsed[i], group[i], tsc, b);
+  // The snapshot picks the path: no per-packet mode check.
+  if (s.copy)
+    for (uint16_t i = 0; i < n; i++) deliver<true>(s, pkts[i], parsed[i], group[i], tsc, b);
+  else
+    for (uint16_t i = 0; i < n; i++) deliver<false>(s, pkts[i], parsed[i], group[i], tsc, b);
   // Niovs the copies did not use go back before the mbufs are freed.
   b.stash.release();
   b.flush();
@@ -385,7 +392,9 @@ bool Datapath::poll_once() {
   if (poll && cfg_.gate_on_free_buffers && s->pool) {
     // A virtual PMD allocates while it receives and drops what it cannot
     // place: poll only when a whole burst fits, so a slow consumer slows
-    // the source instead of losing packets.
+    // the source instead of losing packets. The area pool's free niovs
+    // decide, in copy mode too: the PMD's private pool refills as soon as
+    // a burst is copied, the area only when consumers refill.
     bool room = s->pool->available_here() >= cfg_.burst;
     if (!room) {
       if (!starved_) s->real->report_no_buffers();

@@ -51,6 +51,9 @@ struct Snapshot {
   Ifq* real = nullptr;              // real ifq bound to the queue
   AreaPool* pool = nullptr;         // its area's pool
   bool rx = false;                  // the port runs and may be polled
+  /// Copy mode: the queue receives into a private pool, every packet is
+  /// copied into `pool`'s niovs. Set by Datapath::publish.
+  bool copy = false;
   /// Set by Datapath::publish, never reused: what the loop keys its caches
   /// on (a new snapshot may sit where a freed one was).
   uint64_t seq = 0;
@@ -83,6 +86,10 @@ class Datapath {
   /// [control] Publishes `next`, waits until the loop no longer uses the
   /// previous snapshot and frees it.
   void publish(std::unique_ptr<Snapshot> next);
+  /// [control] Whether the snapshots published from now on serve the queue
+  /// in copy mode (Snapshot::copy): the loop picks its delivery path once
+  /// per snapshot, not per packet.
+  void set_copy_mode(bool on) { copy_mode_ = on; }
   /// [control] Returns after the loop has passed a quiescent point (at once
   /// when it is not running).
   void synchronize();
@@ -100,6 +107,8 @@ class Datapath {
   /// Returns the packets received.
   uint32_t receive(const Snapshot& s);
   /// Delivers `m`, parsed as `p` and classified to group `g`, or drops it.
+  /// kCopy: copy mode, every segment is copied (none is from the area).
+  template <bool kCopy>
   void deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, uint32_t g,
                uint64_t tsc, Burst& b);
 
@@ -133,6 +142,7 @@ class Datapath {
   uint32_t watch_gen_ = 0;
   uint64_t watch_snap_ = 0;  // Snapshot::seq the table was built under
   uint64_t publish_seq_ = 0; // [control] last Snapshot::seq handed out
+  bool copy_mode_ = false;    // [control] what publish() puts in Snapshot::copy
 };
 
 }  // namespace zcrxd

@@ -116,6 +116,8 @@ int main(int argc, char** argv) {
   pcfg.port = opt.port;
   pcfg.queues = opt.queues;
   pcfg.rx_desc = opt.rx_desc;
+  pcfg.burst = opt.burst;
+  pcfg.copy_mode = opt.copy_mode;
   // A finite source (--rx-gate) must not be rewound by a restart.
   pcfg.start_when_all_bound = opt.rx_gate > 0;
   if (dev.open(pcfg)) {
@@ -178,9 +180,16 @@ int main(int argc, char** argv) {
       const char* where = on_workers == queues.size() ? "worker"
                           : on_workers == 0           ? "thread"
                                                       : "worker+thread";
-      std::printf("zcrxd: ready socket=%s port=%u queue=%u queues=%s driver=%s lcore=%s\n",
+      // mode: copy (every queue copies, --copy-mode always), zero-copy
+      // (off), or auto (decided per queue when its area is bound; a queue
+      // that falls back to copy mode says so then).
+      const char* mode = opt.copy_mode == CopyMode::kAlways ? "copy"
+                         : opt.copy_mode == CopyMode::kOff  ? "zero-copy"
+                                                            : "auto";
+      std::printf("zcrxd: ready socket=%s port=%u queue=%u queues=%s driver=%s lcore=%s "
+                  "mode=%s\n",
                   opt.socket_path.c_str(), dev.id(), opt.queues.front(),
-                  queue_list(opt.queues).c_str(), dev.driver(), where);
+                  queue_list(opt.queues).c_str(), dev.driver(), where, mode);
       std::fflush(stdout);
       if (injector) injector->start();  // transmits once an area is bound
       StopCtx stop{&runners, injector.get()};

@@ -50,6 +50,13 @@ void print_usage(FILE* out) {
       "                      1; 0: forever), no faster than they are taken: a\n"
       "                      traffic source for net_ring, whose TX comes back\n"
       "                      on its RX queue (frames are copied into the area)\n"
+      "  --copy-mode MODE    auto (default): when a PMD refuses a pool over the\n"
+      "                      consumer's area (net_af_xdp; -EINVAL, -EOPNOTSUPP),\n"
+      "                      the queue receives into a private pool and every\n"
+      "                      packet is copied into the area (mode=copy), as the\n"
+      "                      kernel copies when it cannot receive into the\n"
+      "                      zcrx area; off: such a registration fails with\n"
+      "                      that errno; always: copy mode from the start\n"
       "  --help              this text\n"
       "\n"
       "Prints \"zcrxd: ready socket=PATH\" when it accepts consumers.\n"
@@ -92,7 +99,7 @@ bool parse_queue_index(const char* b, const char* e, uint32_t* v) {
 
 enum Opt : int {
   kPort = 256, kQueue, kSocket, kSocketMode, kSocketGroup, kBurst, kStats,
-  kRxTimestamp, kRxDesc, kRxGate, kInject, kHelp,
+  kRxTimestamp, kRxDesc, kRxGate, kInject, kCopyMode, kHelp,
 };
 
 }  // namespace
@@ -152,6 +159,27 @@ int parse_inject(const char* s, std::string* path, uint32_t* loops, FILE* err) {
   return 0;
 }
 
+int parse_copy_mode(const char* s, CopyMode* out, FILE* err) {
+  static constexpr CopyMode kModes[] = {CopyMode::kAuto, CopyMode::kOff, CopyMode::kAlways};
+  for (CopyMode m : kModes)
+    if (s && std::strcmp(s, copy_mode_name(m)) == 0) {
+      *out = m;
+      return 0;
+    }
+  std::fprintf(err, "zcrxd: invalid --copy-mode '%s': expected auto, off or always\n",
+               s ? s : "");
+  return -EINVAL;
+}
+
+const char* copy_mode_name(CopyMode m) {
+  switch (m) {
+    case CopyMode::kOff: return "off";
+    case CopyMode::kAlways: return "always";
+    case CopyMode::kAuto: break;
+  }
+  return "auto";
+}
+
 int parse_options(int argc, char** argv, Options* o, FILE* err) {
   static const option longopts[] = {
       {"port", required_argument, nullptr, kPort},
@@ -165,6 +193,7 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
       {"rx-desc", required_argument, nullptr, kRxDesc},
       {"rx-gate", required_argument, nullptr, kRxGate},
       {"inject", required_argument, nullptr, kInject},
+      {"copy-mode", required_argument, nullptr, kCopyMode},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0}};
   // getopt keeps global state; rte_eal_init already used it.
@@ -219,6 +248,9 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
         break;
       case kInject:
         if (int rc = parse_inject(optarg, &o->inject_path, &o->inject_loops, err)) return rc;
+        break;
+      case kCopyMode:
+        if (int rc = parse_copy_mode(optarg, &o->copy_mode, err)) return rc;
         break;
       case 'h':
       case kHelp:

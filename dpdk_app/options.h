@@ -10,6 +10,14 @@
 
 namespace zcrxd {
 
+/// What a served queue does when the PMD refuses the area pool (--copy-mode).
+enum class CopyMode : uint8_t {
+  kAuto,    // zero-copy; copy mode when binding the area pool fails with
+            // -EINVAL, -ENOTSUP or -EOPNOTSUPP
+  kOff,     // zero-copy only: such a failure fails the registration
+  kAlways,  // copy mode from the start
+};
+
 struct Options {
   uint16_t port = 0;
   uint16_t queue = 0;             // the first of `queues`
@@ -24,6 +32,7 @@ struct Options {
   uint32_t rx_gate = 0;           // poll RX only once this many RECV_ZC are armed
   std::string inject_path;        // --inject: pcap transmitted on TX queue 0
   uint32_t inject_loops = 1;      // times through the file; 0: forever
+  CopyMode copy_mode = CopyMode::kAuto;
   bool help = false;
 };
 
@@ -44,6 +53,13 @@ int parse_queue_list(const char* s, std::vector<uint16_t>* out, FILE* err);
 /// Returns 0, or -EINVAL after writing a one-line reason to `err` (empty
 /// path, unknown key, N not a number or above 1e9).
 int parse_inject(const char* s, std::string* path, uint32_t* loops, FILE* err);
+
+/// Parses a --copy-mode value: `auto`, `off` or `always`. Returns 0, or
+/// -EINVAL after writing a one-line reason to `err`.
+int parse_copy_mode(const char* s, CopyMode* out, FILE* err);
+
+/// The --copy-mode spelling of `m`.
+const char* copy_mode_name(CopyMode m);
 
 /// Parses zcrxd's options (argv[0] is a program name, as getopt expects).
 /// Returns 0, or -EINVAL after writing a one-line reason to `err`.

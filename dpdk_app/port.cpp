@@ -28,6 +28,8 @@ int Port::socket() const { return dev_.socket(); }
 bool Port::is_virtual() const { return dev_.is_virtual(); }
 bool Port::needs_dma_map() const { return dev_.needs_dma_map(); }
 rte_mempool* Port::fallback_pool() const { return dev_.fallback_pool(); }
+rte_mempool* Port::copy_pool() { return dev_.copy_pool(index_); }
+CopyMode Port::copy_mode() const { return dev_.copy_mode(); }
 const char* Port::driver() const { return dev_.driver(); }
 
 // ---- Device --------------------------------------------------------------------
@@ -53,6 +55,26 @@ int Device::setup_rx(uint32_t k, rte_mempool* pool) {
   int rc = setup_queue(cfg_.port, cfg_.queues[k], cfg_.rx_desc, socket_, pool, deferred);
   if (rc == 0) st_[k].pool = pool;
   return rc;
+}
+
+rte_mempool* Device::copy_pool(uint32_t k) {
+  if (st_[k].copy) return st_[k].copy;
+  // What the PMD may hold at once: a full descriptor ring (twice: some PMDs
+  // such as net_af_xdp keep a fill ring besides the RX ring), the burst
+  // being copied and the per-lcore caches. The standard data room: a PMD
+  // that sizes its frames by the mempool element (net_af_xdp: at most a
+  // page) accepts it; larger frames arrive as chains, which the copy
+  // handles like any other.
+  constexpr unsigned kCache = 64;
+  const unsigned n = 2 * cfg_.rx_desc + 4 * cfg_.burst + 4 * kCache;
+  char name[RTE_MEMPOOL_NAMESIZE];
+  std::snprintf(name, sizeof(name), "zcrxd_copy%u_%u", cfg_.port, cfg_.queues[k]);
+  st_[k].copy = rte_pktmbuf_pool_create(name, n, kCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                        socket_);
+  if (!st_[k].copy)
+    std::fprintf(stderr, "zcrxd: rx queue %u copy pool: %s\n", cfg_.queues[k],
+                 rte_strerror(rte_errno));
+  return st_[k].copy;
 }
 
 int Device::index_of(uint32_t rxq) const {
@@ -275,7 +297,12 @@ void Device::close() {
   if (started_) rte_eth_dev_stop(cfg_.port);
   started_ = false;
   rte_eth_dev_close(cfg_.port);
-  for (QueueState& s : st_) s = QueueState{};
+  // The PMD gave its buffers back when it closed; the datapaths freed
+  // theirs at the end of each burst.
+  for (QueueState& s : st_) {
+    if (s.copy) rte_mempool_free(s.copy);
+    s = QueueState{};
+  }
   if (fallback_) rte_mempool_free(fallback_);
   fallback_ = nullptr;
 }

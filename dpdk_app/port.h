@@ -27,6 +27,8 @@
 #include <memory>
 #include <vector>
 
+#include "options.h"
+
 struct rte_mempool;
 
 namespace zcrxd {
@@ -47,6 +49,10 @@ struct PortConfig {
   /// replay its files from the start; infinite_rx cannot set a queue up
   /// after a stop at all).
   bool start_when_all_bound = false;
+  /// Packets per rx burst: sizes the copy-mode pools.
+  uint32_t burst = 32;
+  /// What a queue does when the PMD refuses the area pool (see Provider).
+  CopyMode copy_mode = CopyMode::kAuto;
 };
 
 /// One served RX queue of the Device: what the engine's provider binds.
@@ -76,6 +82,12 @@ class Port {
   /// Whether the device needs IOVA DMA mappings of external memory.
   bool needs_dma_map() const;
   rte_mempool* fallback_pool() const;
+  /// The queue's private pool for copy mode (a regular pktmbuf pool the PMD
+  /// receives into; every packet is then copied into the area). Created at
+  /// the first call and kept, for reuse, until the device closes. nullptr
+  /// when it cannot be created (message on stderr).
+  rte_mempool* copy_pool();
+  CopyMode copy_mode() const;
   const char* driver() const;
   Device& device() const { return dev_; }
 
@@ -126,6 +138,7 @@ class Device {
   bool needs_dma_map() const { return !virtual_; }
   rte_mempool* fallback_pool() const { return fallback_; }
   const char* driver() const { return driver_; }
+  CopyMode copy_mode() const { return cfg_.copy_mode; }
 
  private:
   friend class Port;
@@ -133,7 +146,10 @@ class Device {
     rte_mempool* pool = nullptr;  // what the PMD's queue is set up on
     bool bound = false;           // an area's pool is (to be) in use
     bool stale = false;           // unbound, still set up on the area's pool
+    rte_mempool* copy = nullptr;  // private pool of copy mode, once made
   };
+
+  rte_mempool* copy_pool(uint32_t k);
 
   int setup_rx(uint32_t k, rte_mempool* pool);
   int bind(uint32_t k, rte_mempool* pool);

@@ -5,12 +5,26 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "area_pool.h"
 #include "datapath.h"
 #include "port.h"
 
 namespace zcrxd {
+
+namespace {
+
+// The errors with which a PMD says it cannot receive into this pool (as
+// opposed to a lack of memory or a device fault): copy mode's triggers.
+bool refused(int rc) { return rc == -EINVAL || rc == -ENOTSUP || rc == -EOPNOTSUPP; }
+
+const char* errno_name(int e) {
+  const char* n = strerrorname_np(e);
+  return n ? n : "?";
+}
+
+}  // namespace
 
 using zcrx::core::Area;
 using zcrx::core::Ifq;
@@ -33,7 +47,28 @@ int Provider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
   // Stop polling, rebind the queue to the area's pool, resume.
   rx_ = false;
   republish_();
-  int rc = port_.bind_pool(pool->pool());
+  bool copy = port_.copy_mode() == CopyMode::kAlways;
+  int rc = 0;
+  if (!copy) {
+    rc = port_.bind_pool(pool->pool());
+    if (refused(rc) && port_.copy_mode() == CopyMode::kAuto) {
+      std::printf("zcrxd: queue %u: %s refused the area pool (%s): copy mode\n",
+                  port_.queue(), port_.driver(), errno_name(-rc));
+      std::fflush(stdout);
+      copy = true;
+    }
+  }
+  if (copy) {
+    rte_mempool* cp = port_.copy_pool();
+    rc = cp ? port_.bind_pool(cp) : -ENOMEM;
+  }
+  copy_ = copy && rc == 0;
+  if (copy_ && port_.copy_mode() == CopyMode::kAlways) {
+    std::printf("zcrxd: queue %u: mode=copy (--copy-mode always)\n", port_.queue());
+    std::fflush(stdout);
+  }
+  // Before republish: the snapshot takes the datapath's path from it.
+  dp_.set_copy_mode(copy_);
   rx_ = port_.started();
   if (rc) {
     port_.unbind();  // give back whatever the failed setup took
@@ -56,6 +91,8 @@ void Provider::close_queue(Ifq& ifq) {
   AreaPool* pool = bound_pool_;
   bound_pool_ = nullptr;
   rx_ = false;
+  copy_ = false;
+  dp_.set_copy_mode(false);
   republish_();
   // The PMD gives back what it holds of the area when the queue is set up
   // again on the fallback pool; the port stays stopped until the next bind.

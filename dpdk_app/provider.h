@@ -45,8 +45,15 @@ class Provider final : public zcrx::core::QueueBinder,
   zcrx::core::Ifq* bound() const { return bound_; }
   AreaPool* pool() const { return bound_pool_; }
   bool rx() const { return rx_; }
+  /// The bound queue receives into its private pool (copy mode).
+  bool copy_mode() const { return copy_; }
 
   // QueueBinder [control]
+  /// Binds the staged area pool to the queue, or (see the file comment)
+  /// the queue's copy pool. 0; -ENODEV: not this queue; -EEXIST: already
+  /// bound; -ENOMEM: no staged pool for the area, or no copy pool; else
+  /// the PMD's refusal (-EOPNOTSUPP for -ENOTSUP; with --copy-mode off,
+  /// -EINVAL and -EOPNOTSUPP too).
   int open_queue(zcrx::core::Ifq& ifq, uint32_t port, uint32_t rxq) override;
   void close_queue(zcrx::core::Ifq& ifq) override;
   void synchronize(zcrx::core::Ifq& real) override;
@@ -69,6 +76,7 @@ class Provider final : public zcrx::core::QueueBinder,
   zcrx::core::Ifq* bound_ = nullptr;
   AreaPool* bound_pool_ = nullptr;
   bool rx_ = false;  // the port runs: the datapath may poll
+  bool copy_ = false;  // the bound queue is in copy mode
 };
 
 }  // namespace zcrxd

@@ -203,3 +203,46 @@ TEST_CASE("a bad --inject says why in one line; --help documents it") {
   std::fclose(h);
   CHECK(std::string(help).find("--inject PCAP[,loops=N]") != std::string::npos);
 }
+
+TEST_CASE("--copy-mode takes auto, off or always; auto by default") {
+  Options o;
+  REQUIRE(run({}, &o) == 0);
+  CHECK(o.copy_mode == CopyMode::kAuto);
+  Options a, b, c;
+  REQUIRE(run({"--copy-mode", "off"}, &a) == 0);
+  CHECK(a.copy_mode == CopyMode::kOff);
+  REQUIRE(run({"--copy-mode", "always"}, &b) == 0);
+  CHECK(b.copy_mode == CopyMode::kAlways);
+  c.copy_mode = CopyMode::kOff;
+  REQUIRE(run({"--copy-mode", "auto"}, &c) == 0);
+  CHECK(c.copy_mode == CopyMode::kAuto);
+  Options bad;
+  bad.copy_mode = CopyMode::kAlways;
+  CHECK(run({"--copy-mode", ""}, &bad) == -EINVAL);
+  CHECK(run({"--copy-mode", "Always"}, &bad) == -EINVAL);
+  CHECK(run({"--copy-mode", "on"}, &bad) == -EINVAL);
+  CHECK(run({"--copy-mode"}, &bad) == -EINVAL);
+  CHECK(bad.copy_mode == CopyMode::kAlways);  // a refused value changes nothing
+  CHECK(std::string(copy_mode_name(CopyMode::kAuto)) == "auto");
+  CHECK(std::string(copy_mode_name(CopyMode::kOff)) == "off");
+  CHECK(std::string(copy_mode_name(CopyMode::kAlways)) == "always");
+}
+
+TEST_CASE("a bad --copy-mode says why in one line; --help documents it") {
+  CopyMode m = CopyMode::kOff;
+  char buf[256] = {};
+  FILE* f = fmemopen(buf, sizeof(buf) - 1, "w");
+  REQUIRE(f);
+  CHECK(parse_copy_mode("copy", &m, f) == -EINVAL);
+  std::fclose(f);
+  CHECK(std::string(buf) == "zcrxd: invalid --copy-mode 'copy': expected auto, off or always\n");
+  CHECK(m == CopyMode::kOff);
+  char help[8192] = {};
+  FILE* h = fmemopen(help, sizeof(help) - 1, "w");
+  REQUIRE(h);
+  print_usage(h);
+  std::fclose(h);
+  const std::string text(help);
+  CHECK(text.find("--copy-mode MODE") != std::string::npos);
+  CHECK(text.find("always: copy mode from the start") != std::string::npos);
+}
