@@ -7,8 +7,13 @@
 #                        data room reach the 4096 B niovs whole;
 #   tap:                 zcrxd on net_tap, the kernel routing a UDP sender's
 #                        datagrams out of the tap interface;
+#   af_xdp:              zcrxd on net_af_xdp over the veth (MTU 3000: veth
+#                        refuses XDP with larger ones); the PMD refuses a
+#                        pool over the area, so zcrxd serves the queue in
+#                        copy mode (--copy-mode auto) and says so;
 # zcrx_rx verifying every byte. SKIP (77) only where a namespace cannot be
-# made. Usage: test_netns_af_packet.sh [af_packet|af_packet_jumbo|tap].
+# made, or (af_xdp) where the AF_XDP socket cannot be created.
+# Usage: test_netns_af_packet.sh [af_packet|af_packet_jumbo|tap|af_xdp].
 # Environment: ZCRXD, ZCRX_RX, UDP_SEND (paths).
 set -u
 . "$(dirname "$0")/zcrxd_lib.sh"
@@ -37,7 +42,7 @@ if [ "$mode" != tap ]; then
     echo "SKIP: cannot create a veth pair: $(cat "$dir/err")"
     exit 77
   fi
-  if [ "$mode" = af_packet_jumbo ]; then
+  if [ "$mode" = af_packet_jumbo ] || [ "$mode" = af_xdp ]; then
     in_ns ip link set va mtu 3000
     in_ns ip link set vb mtu 3000
   fi
@@ -52,6 +57,7 @@ if [ "$mode" != tap ]; then
   # 3072 B frames, four per 12 KiB block (the PMD assumes frames that tile
   # the ring): room for a 3000 B MTU frame.
   [ "$mode" = af_packet_jumbo ] && vdev="$vdev,framesz=3072,blocksz=12288"
+  [ "$mode" = af_xdp ] && vdev="net_af_xdp0,iface=vb,start_queue=0,queue_count=1"
 else
   vdev="net_tap0,iface=ztap0"
 fi
@@ -84,6 +90,23 @@ wait "$rxpid"
 rxrc=$?
 zcrxd_stop
 fail=0
+if [ "$mode" = af_xdp ]; then
+  # No AF_XDP here (kernel built without XDP sockets, no permission):
+  # net_af_xdp says so when it sets the queue up on the copy pool. (Its
+  # refusal of the area pool reads "Failed to create umem".)
+  if [ "$rxrc" -ne 0 ] && grep -q "Failed to create xsk socket" "$dir/zcrxd.log"; then
+    echo "SKIP: net_af_xdp cannot create an AF_XDP socket here:" \
+      "$(grep -m1 -B1 "Failed to create xsk socket" "$dir/zcrxd.log" | tr '\n' ' ')"
+    exit 77
+  fi
+  grep "zcrxd: queue 0:" "$dir/zcrxd.log"
+  grep -q "^zcrxd: queue 0: net_af_xdp refused the area pool (E[A-Z]*): copy mode$" "$dir/zcrxd.log" ||
+    { echo "FAIL: no copy-mode line"; cat "$dir/zcrxd.log"; fail=1; }
+  # Every datagram was copied into the area (a few ARP/IPv6 frames the
+  # kernel sends on a new link are dropped without a flow).
+  copied=$(grep "zcrxd: final" "$dir/zcrxd.log" | sed -n 's/.* copied=\([0-9]*\) .*/\1/p')
+  [ "$copied" = "$N" ] || { echo "FAIL: copied=$copied, expected $N"; fail=1; }
+fi
 check_run "$N"
 [ $fail -eq 0 ] && echo "PASS: $N datagrams of $size B from a kernel sender ($mode), every byte verified"
 exit $fail
