@@ -10,7 +10,9 @@
 #   af_xdp:              zcrxd on net_af_xdp over the veth (MTU 3000: veth
 #                        refuses XDP with larger ones); the PMD refuses a
 #                        pool over the area, so zcrxd serves the queue in
-#                        copy mode (--copy-mode auto) and says so;
+#                        copy mode (--copy-mode auto) and says so; then
+#                        with --copy-mode off the registration fails with
+#                        EINVAL;
 # zcrx_rx verifying every byte. SKIP (77) only where a namespace cannot be
 # made, or (af_xdp) where the AF_XDP socket cannot be created.
 # Usage: test_netns_af_packet.sh [af_packet|af_packet_jumbo|tap|af_xdp].
@@ -108,5 +110,26 @@ if [ "$mode" = af_xdp ]; then
   [ "$copied" = "$N" ] || { echo "FAIL: copied=$copied, expected $N"; fail=1; }
 fi
 check_run "$N"
+if [ "$mode" = af_xdp ]; then
+  # --copy-mode off: the refusal is the registration's answer (-EINVAL),
+  # as it was before copy mode existed.
+  mv "$dir/zcrxd.log" "$dir/zcrxd-auto.log"
+  ip netns exec "$ns" "$ZCRXD" --no-huge -m 256 --no-pci --no-telemetry --file-prefix "${ns}off" \
+    -l 0 --log-level lib.eal:error --vdev "$vdev" -- \
+    --socket "$dir/off.sock" --rx-gate 1 --copy-mode off >"$dir/zcrxd.log" 2>&1 &
+  zpid=$!
+  zcrxd_wait_ready "--copy-mode off"
+  in_ns timeout 20 "$ZCRX_RX" --socket "$dir/off.sock" --flow udp:9000 --count 1 \
+    --quiet --area-mb 16 >"$dir/rx.out" 2>"$dir/rx.err"
+  offrc=$?
+  kill -INT "$zpid"; wait "$zpid"; zrc=$?; zpid=
+  grep -q "zcrx_rx: register ifq: Invalid argument" "$dir/rx.err" && [ "$offrc" -ne 0 ] ||
+    { echo "FAIL: --copy-mode off: registration did not fail with EINVAL (exit $offrc)"
+      cat "$dir/rx.err"; fail=1; }
+  ! grep -q "copy mode" "$dir/zcrxd.log" ||
+    { echo "FAIL: --copy-mode off fell back to copy mode"; fail=1; }
+  grep -q "zcrxd: exit outstanding=0 missing=0" "$dir/zcrxd.log" && [ "$zrc" -eq 0 ] ||
+    { echo "FAIL: --copy-mode off: zcrxd exit $zrc"; cat "$dir/zcrxd.log"; fail=1; }
+fi
 [ $fail -eq 0 ] && echo "PASS: $N datagrams of $size B from a kernel sender ($mode), every byte verified"
 exit $fail
