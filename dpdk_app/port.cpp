@@ -231,9 +231,18 @@ int Device::restart_port(uint32_t k, rte_mempool* pool) {
 
 int Device::bind(uint32_t k, rte_mempool* pool) {
   st_[k].stale = false;
+  // Back on the copy pool it kept (see unbind): no new setup. net_af_xdp
+  // cannot set a queue up twice (the first XDP socket stays bound to the
+  // interface's queue until the port closes).
+  const bool keep = pool == st_[k].copy && st_[k].pool == pool;
+  if (keep && started_ && !runtime_setup_) {
+    st_[k].bound = true;  // left set up and running, only unpolled
+    return 0;
+  }
   if (started_ && runtime_setup_) {
     rte_eth_dev_rx_queue_stop(cfg_.port, cfg_.queues[k]);  // -EINVAL if not running
-    int rc = setup_queue(cfg_.port, cfg_.queues[k], cfg_.rx_desc, socket_, pool, false);
+    int rc = keep ? 0
+                  : setup_queue(cfg_.port, cfg_.queues[k], cfg_.rx_desc, socket_, pool, false);
     if (rc == 0) rc = rte_eth_dev_rx_queue_start(cfg_.port, cfg_.queues[k]);
     if (rc) {
       std::fprintf(stderr, "zcrxd: rx queue %u runtime setup: %s\n", cfg_.queues[k],
@@ -245,7 +254,7 @@ int Device::bind(uint32_t k, rte_mempool* pool) {
     return 0;
   }
   if (started_) return restart_port(k, pool);
-  int rc = setup_rx(k, pool);
+  int rc = keep ? 0 : setup_rx(k, pool);
   if (rc) {
     std::fprintf(stderr, "zcrxd: rx queue %u setup on the area pool: %s\n", cfg_.queues[k],
                  rte_strerror(-rc));
@@ -267,9 +276,13 @@ int Device::bind(uint32_t k, rte_mempool* pool) {
 
 void Device::unbind(uint32_t k) {
   st_[k].bound = false;
+  // A queue in copy mode holds no area memory: it stays set up on its
+  // copy pool (what it received meanwhile is delivered after the next
+  // bind) until it is bound to an area pool or the port closes.
+  const bool on_copy = st_[k].pool && st_[k].pool == st_[k].copy;
   if (started_ && runtime_setup_) {
     rte_eth_dev_rx_queue_stop(cfg_.port, cfg_.queues[k]);
-    setup_rx(k, fallback_);
+    if (!on_copy) setup_rx(k, fallback_);
     return;
   }
   bool others = std::any_of(st_.begin(), st_.end(), [](const QueueState& s) { return s.bound; });
@@ -278,7 +291,7 @@ void Device::unbind(uint32_t k) {
     // net_pcap replay their files): leave this one unpolled instead. A
     // virtual PMD holds no buffers between bursts; one that does gives
     // them back when the queue is next set up or the port closes.
-    st_[k].stale = true;
+    st_[k].stale = !on_copy;
     return;
   }
   if (started_) rte_eth_dev_stop(cfg_.port);
@@ -286,7 +299,7 @@ void Device::unbind(uint32_t k) {
   // Releases the queue and with it whatever buffers the PMD held. A PMD
   // that cannot set the queue up again (net_pcap infinite_rx) fails here;
   // the queue then stays released until the next bind.
-  setup_rx(k, fallback_);
+  if (!on_copy) setup_rx(k, fallback_);
   for (uint32_t j = 0; j < st_.size(); j++)
     if (st_[j].stale && setup_rx(j, fallback_) == 0) st_[j].stale = false;
 }

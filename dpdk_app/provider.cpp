@@ -47,7 +47,9 @@ int Provider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
   // Stop polling, rebind the queue to the area's pool, resume.
   rx_ = false;
   republish_();
-  bool copy = port_.copy_mode() == CopyMode::kAlways;
+  // A PMD that refused an area pool once refuses the next one too (it is
+  // the kind of pool, not the area): later binds go straight to copy mode.
+  bool copy = port_.copy_mode() == CopyMode::kAlways || refused_;
   int rc = 0;
   if (!copy) {
     rc = port_.bind_pool(pool->pool());
@@ -55,7 +57,7 @@ int Provider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
       std::printf("zcrxd: queue %u: %s refused the area pool (%s): copy mode\n",
                   port_.queue(), port_.driver(), errno_name(-rc));
       std::fflush(stdout);
-      copy = true;
+      copy = refused_ = true;
     }
   }
   if (copy) {

@@ -77,6 +77,7 @@ class Provider final : public zcrx::core::QueueBinder,
   AreaPool* bound_pool_ = nullptr;
   bool rx_ = false;  // the port runs: the datapath may poll
   bool copy_ = false;  // the bound queue is in copy mode
+  bool refused_ = false;  // the PMD refused an area pool (--copy-mode auto)
 };
 
 }  // namespace zcrxd

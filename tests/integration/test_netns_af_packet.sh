@@ -10,7 +10,8 @@
 #   af_xdp:              zcrxd on net_af_xdp over the veth (MTU 3000: veth
 #                        refuses XDP with larger ones); the PMD refuses a
 #                        pool over the area, so zcrxd serves the queue in
-#                        copy mode (--copy-mode auto) and says so; then
+#                        copy mode (--copy-mode auto) and says so, for two
+#                        consumers one after the other; then
 #                        with --copy-mode off the registration fails with
 #                        EINVAL;
 # zcrx_rx verifying every byte. SKIP (77) only where a namespace cannot be
@@ -78,18 +79,31 @@ if [ "$mode" = tap ]; then
   in_ns ip neigh replace 10.99.0.2 lladdr 02:00:00:00:00:22 dev ztap0 nud permanent
 fi
 
-in_ns timeout 60 "$ZCRX_RX" --socket "$dir/zcrxd.sock" --flow udp:9000 --count "$N" \
-  --quiet --area-mb 16 >"$dir/rx.out" 2>"$dir/rx.err" &
-rxpid=$!
-# The sender starts once the consumer's RECV_ZC is armed (zcrxd polls the
-# port only from then on, --rx-gate 1; its stats line says armed=1).
-for _ in $(seq 300); do
-  grep -q "armed=1" "$dir/zcrxd.log" && break
-  sleep 0.1
-done
-in_ns "$UDP_SEND" --dst 10.99.0.2 --port 9000 --count "$N" --size "$size" --gap-us 50
-wait "$rxpid"
-rxrc=$?
+# One consumer run: zcrx_rx for $N datagrams (its output in $dir/$1), the
+# sender starting once the consumer's RECV_ZC is armed (zcrxd polls the
+# port only from then on, --rx-gate 1; a stats line printed after the
+# consumer started says armed=1). Sets rxrc.
+consume() {
+  local from
+  from=$(($(wc -l <"$dir/zcrxd.log") + 1))
+  in_ns timeout 60 "$ZCRX_RX" --socket "$dir/zcrxd.sock" --flow udp:9000 --count "$N" \
+    --quiet --area-mb 16 >"$dir/$1" 2>"$dir/rx.err" &
+  rxpid=$!
+  for _ in $(seq 300); do
+    tail -n +"$from" "$dir/zcrxd.log" | grep -q "armed=1" && break
+    sleep 0.1
+  done
+  in_ns "$UDP_SEND" --dst 10.99.0.2 --port 9000 --count "$N" --size "$size" --gap-us 50
+  wait "$rxpid"
+  rxrc=$?
+}
+if [ "$mode" = af_xdp ]; then
+  # A first consumer and its ring go away: the queue is unbound, and bound
+  # again (straight to copy mode, on the same copy pool) for the second.
+  consume rx1.out
+  rx1rc=$rxrc
+fi
+consume rx.out
 zcrxd_stop
 fail=0
 if [ "$mode" = af_xdp ]; then
@@ -102,12 +116,20 @@ if [ "$mode" = af_xdp ]; then
     exit 77
   fi
   grep "zcrxd: queue 0:" "$dir/zcrxd.log"
-  grep -q "^zcrxd: queue 0: net_af_xdp refused the area pool (E[A-Z]*): copy mode$" "$dir/zcrxd.log" ||
-    { echo "FAIL: no copy-mode line"; cat "$dir/zcrxd.log"; fail=1; }
-  # Every datagram was copied into the area (a few ARP/IPv6 frames the
-  # kernel sends on a new link are dropped without a flow).
+  # One line: the second bind knows the PMD refuses.
+  [ "$(grep -c "^zcrxd: queue 0: net_af_xdp refused the area pool (E[A-Z]*): copy mode$" \
+      "$dir/zcrxd.log")" = 1 ] ||
+    { echo "FAIL: not one copy-mode line"; cat "$dir/zcrxd.log"; fail=1; }
+  r1=$(grep '^RESULT ' "$dir/rx1.out")
+  [ "$rx1rc" -eq 0 ] && echo "$r1" | grep -q "\"packets\":$N," &&
+    echo "$r1" | grep -q '"bad_payloads":0,' ||
+    { echo "FAIL: first consumer: exit $rx1rc $r1"; fail=1; }
+  # Every datagram of both runs was copied into the area (a few ARP/IPv6
+  # frames the kernel sends on a new link are dropped without a flow).
   copied=$(grep "zcrxd: final" "$dir/zcrxd.log" | sed -n 's/.* copied=\([0-9]*\) .*/\1/p')
-  [ "$copied" = "$N" ] || { echo "FAIL: copied=$copied, expected $N"; fail=1; }
+  delivered=$(grep "zcrxd: final" "$dir/zcrxd.log" | sed -n 's/.* delivered=\([0-9]*\) .*/\1/p')
+  [ "$copied" = $((2 * N)) ] && [ "$delivered" = $((2 * N)) ] ||
+    { echo "FAIL: copied=$copied delivered=$delivered, expected $((2 * N))"; fail=1; }
 fi
 check_run "$N"
 if [ "$mode" = af_xdp ]; then
