@@ -741,7 +741,7 @@ std::string Control::outstanding_per_queue() const {
   return s;
 }
 
-void Control::print_counters(const char* tag, int queue, const DpStats& st,
+void Control::print_counters(const char* tag, int queue, const char* mode, const DpStats& st,
                              uint64_t outstanding, uint32_t armed, size_t rings) {
   // Cumulative datapath cycles: busy ones are those of iterations that
   // did work, so CPU cost can be compared with receivers that sleep.
@@ -755,7 +755,8 @@ void Control::print_counters(const char* tag, int queue, const DpStats& st,
               " dropped_empty=%" PRIu64 " dropped_bad_len=%" PRIu64 " cq_full=%" PRIu64
               " refilled=%" PRIu64
               " returned=%" PRIu64 " reclaimed=%" PRIu64 " outstanding=%" PRIu64 " armed=%u rings=%zu"
-              " busy_cycles=%" PRIu64 " total_cycles=%" PRIu64 " busy_pct=%.1f tsc_hz=%" PRIu64 "\n",
+              " busy_cycles=%" PRIu64 " total_cycles=%" PRIu64 " busy_pct=%.1f tsc_hz=%" PRIu64
+              " mode=%s\n",
               tag, q, st.rx.get(), st.delivered.get(), st.delivered_bytes.get(),
               st.copied.get(), st.copied_bytes.get(),
               st.dropped_no_flow.get(), st.dropped_no_buffers.get(),
@@ -764,7 +765,7 @@ void Control::print_counters(const char* tag, int queue, const DpStats& st,
               st.returned.get(), st.reclaimed.load(std::memory_order_relaxed),
               outstanding, armed, rings, busy, total,
               total ? 100.0 * static_cast<double>(busy) / static_cast<double>(total) : 0.0,
-              rte_get_tsc_hz());
+              rte_get_tsc_hz(), mode);
 }
 
 namespace {
@@ -802,17 +803,22 @@ void add_stats(DpStats& to, const DpStats& from) {
 void Control::print_stats(const char* tag) {
   DpStats sum;
   uint32_t armed = 0;
+  uint32_t copying = 0;  // queues served in copy mode
   for (uint32_t k = 0; k < qs_->size(); k++) {
     ServedQueue& q = qs_->queue(k);
+    const bool copy = qs_->provider(k).copy_mode();
+    copying += copy;
     add_stats(sum, q.stats);
     armed += q.dp.armed();
     if (qs_->size() > 1) {
       size_t rings = 0;  // the rings this queue's datapath serves
       for (auto& s : sessions_) rings += s->dp && !s->closing && ring_queue(*s) == k;
-      print_counters(tag, q.port.queue(), q.stats, outstanding(k), q.dp.armed(), rings);
+      print_counters(tag, q.port.queue(), copy ? "copy" : "zero-copy", q.stats, outstanding(k),
+                     q.dp.armed(), rings);
     }
   }
-  print_counters(tag, -1, sum, outstanding(), armed, sessions_.size());
+  const char* mode = copying == 0 ? "zero-copy" : copying == qs_->size() ? "copy" : "mixed";
+  print_counters(tag, -1, mode, sum, outstanding(), armed, sessions_.size());
   if (injector_)
     std::printf("zcrxd: %s inject injected=%" PRIu64 " waits=%" PRIu64 " loops=%" PRIu64
                 " frames_per_loop=%zu\n",

@@ -136,11 +136,12 @@ class Control {
   /// -EOPNOTSUPP (logged) when `s` has entries on another queue than `k`.
   int check_ring_queue(const Session& s, int k, const char* what);
   void take_closed_pools();
-  /// Lets the injector transmit once some served queue receives.
   /// Lets the injector transmit while some queue is polled, parks it otherwise.
   void sync_injector();
-  void print_counters(const char* tag, int queue, const DpStats& st, uint64_t outstanding,
-                      uint32_t armed, size_t rings);
+  /// One counters line; `queue` -1 for the all-queue sum, `mode` the
+  /// receive mode (zero-copy, copy, or mixed for a sum over both).
+  void print_counters(const char* tag, int queue, const char* mode, const DpStats& st,
+                      uint64_t outstanding, uint32_t armed, size_t rings);
   void housekeeping();
   void teardown();
 

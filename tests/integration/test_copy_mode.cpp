@@ -6,26 +6,15 @@
 // a PMD that accepts the area pool stays zero-copy.
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <string>
 
 #include "consumer.h"
 #include "daemon.h"
+#include "seq_checks.h"
 
 using namespace itest;
 
 namespace {
-
-std::string pcap_vdev(const std::string& file) { return "net_pcap0,rx_pcap=" + file; }
-
-// Every seq in [first, first + n) exactly once.
-bool exactly_once(std::vector<uint64_t> seqs, uint64_t first, uint64_t n) {
-  if (seqs.size() != n) return false;
-  std::sort(seqs.begin(), seqs.end());
-  for (uint64_t i = 0; i < n; i++)
-    if (seqs[i] != first + i) return false;
-  return true;
-}
 
 // One consumer on a fresh ring: `n` datagrams of `size` B on port 9000,
 // each exactly once and byte-exact.
@@ -41,7 +30,7 @@ void receive_all(const Daemon& d, uint64_t n, int32_t size, size_t area_mb) {
   CHECK(r.bad_offsets == 0);
   CHECK(r.errors == 0);
   CHECK(exactly_once(r.seqs, 1, n));
-  CHECK(std::all_of(r.sizes.begin(), r.sizes.end(), [size](int32_t s) { return s == size; }));
+  CHECK(all_sized(r.sizes, size));
   // Nothing more arrives: no packet was delivered twice.
   RxResult extra = receive(ring, ifq, 7, 1, 300);
   CHECK(extra.packets == 0);
@@ -53,7 +42,7 @@ TEST_CASE("--copy-mode always: every packet copied into the area exactly once, b
   const uint64_t n = 3000;
   std::string pcap = scratch_dir() + "/copy_always.pcap";
   REQUIRE(make_pcap(pcap, n, 1200, "9000"));
-  Daemon d(pcap_vdev(pcap), {"--rx-gate", "1", "--copy-mode", "always"});
+  Daemon d(pcap_vdev({pcap}), {"--rx-gate", "1", "--copy-mode", "always"});
   REQUIRE(d.ready());
   CHECK(d.output().find(" mode=copy") != std::string::npos);  // the ready line
   receive_all(d, n, 1200, 16);
@@ -74,7 +63,7 @@ TEST_CASE("--copy-mode always with a small area: niovs cycle through refill, all
   const uint64_t n = 2000;
   std::string pcap = scratch_dir() + "/copy_small.pcap";
   REQUIRE(make_pcap(pcap, n, 64, "9000"));
-  Daemon d(pcap_vdev(pcap), {"--rx-gate", "1", "--copy-mode", "always", "--burst", "16"});
+  Daemon d(pcap_vdev({pcap}), {"--rx-gate", "1", "--copy-mode", "always", "--burst", "16"});
   REQUIRE(d.ready());
   receive_all(d, n, 64, 1);
   CHECK(d.stop() == 0);
@@ -96,7 +85,7 @@ TEST_CASE("copy mode survives unregistering: a second consumer reuses the queue'
   const uint64_t n = 400;
   std::string pcap = scratch_dir() + "/copy_rebind.pcap";
   REQUIRE(make_pcap(pcap, n, 500, "9000"));
-  Daemon d(pcap_vdev(pcap), {"--rx-gate", "1", "--copy-mode", "always"});
+  Daemon d(pcap_vdev({pcap}), {"--rx-gate", "1", "--copy-mode", "always"});
   REQUIRE(d.ready());
   receive_all(d, n, 500, 4);
   {
@@ -131,7 +120,7 @@ TEST_CASE("--copy-mode auto on a PMD that takes the area pool stays zero-copy") 
   const uint64_t n = 1000;
   std::string pcap = scratch_dir() + "/copy_auto.pcap";
   REQUIRE(make_pcap(pcap, n, 1000, "9000"));
-  Daemon d(pcap_vdev(pcap), {"--rx-gate", "1"});
+  Daemon d(pcap_vdev({pcap}), {"--rx-gate", "1"});
   REQUIRE(d.ready());
   CHECK(d.output().find(" mode=auto") != std::string::npos);
   receive_all(d, n, 1000, 16);
