@@ -397,7 +397,10 @@ bool Datapath::poll_once() {
     // a burst is copied, the area only when consumers refill.
     bool room = s->pool->available_here() >= cfg_.burst;
     if (!room) {
+      // The first starved iteration counts; later ones only re-raise the
+      // event for a ring that re-armed it meanwhile.
       if (!starved_) s->real->report_no_buffers();
+      else s->real->report_starved();
       st_.rx_polls_gated.add(1);
     }
     starved_ = !room;

@@ -187,6 +187,30 @@ TEST_CASE("events: ALLOC_FAIL fires once per arm, on the master, with its user_d
   CHECK(h.arm(a, r->zcrx_id(), kCopy) == -EINVAL);
 }
 
+TEST_CASE("events: a queue still starved raises ALLOC_FAIL again once re-armed, counted once") {
+  Harness h;
+  RecordingEvents ea;
+  Ctx* a = h.eng.create_ctx(&ea);
+  Ifq* r = h.register_events(a, 0, 0, kAllocFailBit, 77);
+  r->report_no_buffers();  // the queue starves
+  REQUIRE(ea.seen.size() == 1);
+  for (int i = 0; i < 4; i++) r->report_starved();  // and stays starved
+  CHECK(ea.seen.size() == 1);
+  CHECK(h.arm(a, r->zcrx_id(), kAllocFail) == 0);
+  r->report_starved();
+  REQUIRE(ea.seen.size() == 2);
+  CHECK(ea.seen[1].type == kAllocFail);
+  CHECK(ea.seen[1].user_data == 77);
+  // Starved iterations are not deliveries that found no niov.
+  CHECK(r->stats().no_buffers == 1);
+  CHECK(r->stats().events_posted == 2);
+  // Without the type allowed, nothing is raised.
+  Ctx* b = h.eng.create_ctx(&ea);
+  Ifq* q = h.register_events(b, 1, 0, kCopyBit);
+  q->report_starved();
+  CHECK(ea.seen.size() == 2);
+}
+
 TEST_CASE("events: a type the registration did not allow never fires") {
   Harness h;
   RecordingEvents ea;

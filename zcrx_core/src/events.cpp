@@ -101,6 +101,12 @@ void Ifq::report_no_buffers() {
   raise_event(*real, uapi::ZCRX_EVENT_ALLOC_FAIL);
 }
 
+void Ifq::report_starved() {
+  Ifq* real = impl_->real;
+  if (real == nullptr) return;
+  raise_event(*real, uapi::ZCRX_EVENT_ALLOC_FAIL);
+}
+
 void Ifq::report_copy(uint32_t bytes) {
   Ifq* real = impl_->real;
   if (real == nullptr) return;

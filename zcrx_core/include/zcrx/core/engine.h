@@ -321,6 +321,12 @@ class Ifq {
   /// entry of the real ifq may be passed; the event names the real ifq.
   /// Costs one relaxed load when the type is not armed.
   void report_no_buffers();
+  /// [datapath] The queue is still starved (no packet was lost since the
+  /// last report: a virtual device is simply not polled). Raises
+  /// ZCRX_EVENT_ALLOC_FAIL by the same rules, without counting no_buffers,
+  /// so a ring that re-arms while the area is still empty hears of it
+  /// again, as from the kernel's page pool on every failed refill.
+  void report_starved();
   /// [datapath] A receive of `bytes` bytes was copied into a buffer of the
   /// area instead of landing there by DMA (zcrxd's copy fallback). Adds to
   /// the copies / copy_bytes counters, to the registration's shared
