@@ -133,4 +133,18 @@ AreaPool::~AreaPool() {
 unsigned AreaPool::available() const { return rte_mempool_avail_count(pool_); }
 bool AreaPool::full() const { return rte_mempool_full(pool_) != 0; }
 
+void AreaPool::free_niovs(const uint32_t* idx, uint32_t n) const {
+  rte_mbuf* batch[kPutBatch];
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (idx[i] >= num_niovs()) continue;  // the engine validated it
+    batch[k++] = mbufs_[idx[i]];
+    if (k == kPutBatch) {
+      rte_pktmbuf_free_bulk(batch, k);
+      k = 0;
+    }
+  }
+  if (k) rte_pktmbuf_free_bulk(batch, k);
+}
+
 }  // namespace zcrxd

@@ -21,7 +21,7 @@ namespace zcrxd {
 
 class AreaPool {
  public:
-  static constexpr uint32_t kPutBatch = 64;  // mbufs per put_niovs() put
+  static constexpr uint32_t kPutBatch = 64;  // mbufs per bulk put or free
 
   /// Builds the pool over `len` bytes at `base` (page aligned, a multiple
   /// of `buf_len`, which is a power of two >= 2048). `dma_port` >= 0 maps
@@ -87,6 +87,11 @@ class AreaPool {
       n -= k;
     }
   }
+  /// Frees the mbufs of niovs `idx[0..n)` (rte_pktmbuf_free_bulk, in
+  /// batches of kPutBatch); indices >= num_niovs() are skipped. Safe from
+  /// the datapath lcore (through its cache) and from a non-EAL thread
+  /// (straight to the pool's ring): the BufferSink's return path.
+  void free_niovs(const uint32_t* idx, uint32_t n) const;
   /// True when every buffer is back.
   bool full() const;
 

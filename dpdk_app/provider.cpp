@@ -108,18 +108,7 @@ void Provider::synchronize(Ifq&) { dp_.synchronize(); }
 
 void Provider::free_niovs(Area& area, const uint32_t* idx, uint32_t n) {
   auto* pool = static_cast<AreaPool*>(area.provider_data());
-  if (!pool) return;
-  rte_mbuf* batch[64];
-  uint32_t k = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    if (idx[i] >= pool->num_niovs()) continue;  // the engine validated it
-    batch[k++] = pool->mbuf(idx[i]);
-    if (k == 64) {
-      rte_pktmbuf_free_bulk(batch, k);
-      k = 0;
-    }
-  }
-  if (k) rte_pktmbuf_free_bulk(batch, k);
+  if (pool) pool->free_niovs(idx, n);
 }
 
 void Provider::return_niovs(Area& area, const uint32_t* idx, uint32_t n) {

@@ -87,14 +87,7 @@ struct FixtureProvider final : zcrx::core::QueueBinder, zcrx::core::BufferSink {
   }
   void synchronize(zcrx::core::Ifq&) override { dp->synchronize(); }
   void return_niovs(zcrx::core::Area& area, const uint32_t* idx, uint32_t n) override {
-    auto* pool = static_cast<AreaPool*>(area.provider_data());
-    rte_mbuf* batch[64];
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < n; i++) {
-      batch[k++] = pool->mbuf(idx[i]);
-      if (k == 64) rte_pktmbuf_free_bulk(batch, k), k = 0;
-    }
-    if (k) rte_pktmbuf_free_bulk(batch, k);
+    static_cast<AreaPool*>(area.provider_data())->free_niovs(idx, n);
     st->returned.add(n);
   }
 };
