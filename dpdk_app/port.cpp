@@ -182,11 +182,16 @@ int Device::open(const PortConfig& cfg) {
   return 0;
 }
 
+void Device::release_stale() {
+  for (uint32_t j = 0; j < st_.size(); j++)
+    if (st_[j].stale && setup_rx(j, fallback_) == 0) st_[j].stale = false;
+}
+
 int Device::start_port() {
   // A queue left unpolled still points at an area's pool: back to the
   // fallback pool before the PMD may touch it again.
+  release_stale();
   for (uint32_t j = 0; j < st_.size(); j++) {
-    if (st_[j].stale && setup_rx(j, fallback_) == 0) st_[j].stale = false;
     // A served queue still without an area: the port needs it set up.
     if (!st_[j].pool) {
       int rc = setup_rx(j, fallback_);
@@ -300,8 +305,7 @@ void Device::unbind(uint32_t k) {
   // that cannot set the queue up again (net_pcap infinite_rx) fails here;
   // the queue then stays released until the next bind.
   if (!on_copy) setup_rx(k, fallback_);
-  for (uint32_t j = 0; j < st_.size(); j++)
-    if (st_[j].stale && setup_rx(j, fallback_) == 0) st_[j].stale = false;
+  release_stale();
 }
 
 void Device::close() {

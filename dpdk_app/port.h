@@ -155,6 +155,9 @@ class Device {
   int bind(uint32_t k, rte_mempool* pool);
   void unbind(uint32_t k);
   bool running(uint32_t k) const { return started_ && st_[k].bound && st_[k].pool && !paused_; }
+  /// Sets every queue left unpolled on an area's pool (stale) back up on
+  /// the fallback pool; the port must be stopped. One that fails stays stale.
+  void release_stale();
   int start_port();
   int restart_port(uint32_t k, rte_mempool* pool);
   void pause(bool on);
