@@ -79,7 +79,8 @@ Control::Control(const Options& opt, Device& dev, const std::vector<ServedQueue*
     : opt_(opt),
       dev_(dev),
       qs_(std::make_unique<QueueSet>(dev, queues, [this](uint32_t k) { republish(k); })),
-      engine_(std::make_unique<core::Engine>(*qs_, *qs_)) {
+      engine_(std::make_unique<core::Engine>(*qs_, *qs_)),
+      polled_(queues.size(), false) {
   // A whole-port restart pauses every queue's datapath, and a deferred
   // start resumes the queues bound before it.
   dev_.set_pause_hook([this](bool) { republish_all(); });
@@ -192,7 +193,6 @@ void Control::republish(uint32_t k) {
     s->groups.push_back(std::move(dg));
   }
   s->flows = FlowTable(keys);
-  if (polled_.size() < qs_->size()) polled_.resize(qs_->size(), false);
   polled_[k] = s->rx;
   qs_->queue(k).dp.publish(std::move(s));
   sync_injector();
