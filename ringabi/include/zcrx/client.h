@@ -99,6 +99,15 @@ struct FlowSpec {
   static FlowSpec raw() { return FlowSpec{}; }
 };
 
+/// True when `cqe` is a zcrx event CQE posted for a registration whose
+/// event user_data is `event_user_data` (what Ifq::event_type checks,
+/// without an Ifq at hand): user_data matches, flags are 0 and res is a
+/// known uapi::zcrx_event_type.
+inline bool is_event_cqe(const uapi::io_uring_cqe32& cqe, uint64_t event_user_data) {
+  return cqe.cqe.user_data == event_user_data && cqe.cqe.flags == 0 && cqe.cqe.res >= 0 &&
+         cqe.cqe.res < static_cast<int32_t>(uapi::__ZCRX_EVENT_TYPE_LAST);
+}
+
 /// One zcrx instance of a ring (registered, cloned or imported): its area
 /// mapping and its own refill queue.
 class Ifq {
@@ -180,10 +189,8 @@ class Ifq {
   /// otherwise (a RECV_ZC CQE: handle it as data). Inline, per CQE. After
   /// handling an event, call Ring::arm_event() to get the next one.
   int event_type(const uapi::io_uring_cqe32& cqe) const {
-    if (event_mask_ == 0 || cqe.cqe.user_data != event_user_data_ || cqe.cqe.flags != 0)
-      return -1;
+    if (event_mask_ == 0 || !is_event_cqe(cqe, event_user_data_)) return -1;
     const int32_t t = cqe.cqe.res;
-    if (t < 0 || t >= static_cast<int32_t>(uapi::__ZCRX_EVENT_TYPE_LAST)) return -1;
     return (event_mask_ >> t) & 1u ? t : -1;
   }
   /// The copy-fallback counters zcrxd keeps in this ifq's RQ region
@@ -211,15 +218,6 @@ class Ifq {
   uint64_t event_user_data_ = 0;
   uapi::zcrx_stats* stats_ = nullptr;  // inside the RQ mapping, or null
 };
-
-/// True when `cqe` is a zcrx event CQE posted for a registration whose
-/// event user_data is `event_user_data` (what Ifq::event_type checks,
-/// without an Ifq at hand): user_data matches, flags are 0 and res is a
-/// known uapi::zcrx_event_type.
-inline bool is_event_cqe(const uapi::io_uring_cqe32& cqe, uint64_t event_user_data) {
-  return cqe.cqe.user_data == event_user_data && cqe.cqe.flags == 0 && cqe.cqe.res >= 0 &&
-         cqe.cqe.res < static_cast<int32_t>(uapi::__ZCRX_EVENT_TYPE_LAST);
-}
 
 /// How wait_cqe waits.
 enum class WaitMode : uint8_t {
