@@ -177,6 +177,7 @@ void Control::republish(uint32_t k) {
     if (sess->dp && !sess->closing && ring_queue(*sess) == k) s->rings.push_back(sess->dp.get());
   s->real = p.bound();
   s->pool = p.pool();
+  s->copy = p.copy_mode();  // the loop picks its delivery path per snapshot
   // Polled only while bound and the port runs (not paused for a restart,
   // not waiting for the other queues' areas).
   s->rx = p.bound() != nullptr && qs_->queue(k).port.started();

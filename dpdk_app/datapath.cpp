@@ -80,7 +80,6 @@ Datapath::~Datapath() = default;
 
 void Datapath::publish(std::unique_ptr<Snapshot> next) {
   next->seq = ++publish_seq_;
-  next->copy = copy_mode_;
   // seq_cst: ordered before the epoch read in synchronize(), so an
   // iteration that starts after that read loads `next` (see run()).
   cur_.store(next.get(), std::memory_order_seq_cst);

@@ -52,7 +52,7 @@ struct Snapshot {
   AreaPool* pool = nullptr;         // its area's pool
   bool rx = false;                  // the port runs and may be polled
   /// Copy mode: the queue receives into a private pool, every packet is
-  /// copied into `pool`'s niovs. Set by Datapath::publish.
+  /// copied into `pool`'s niovs (Provider::copy_mode of the queue).
   bool copy = false;
   /// Set by Datapath::publish, never reused: what the loop keys its caches
   /// on (a new snapshot may sit where a freed one was).
@@ -86,10 +86,6 @@ class Datapath {
   /// [control] Publishes `next`, waits until the loop no longer uses the
   /// previous snapshot and frees it.
   void publish(std::unique_ptr<Snapshot> next);
-  /// [control] Whether the snapshots published from now on serve the queue
-  /// in copy mode (Snapshot::copy): the loop picks its delivery path once
-  /// per snapshot, not per packet.
-  void set_copy_mode(bool on) { copy_mode_ = on; }
   /// [control] Returns after the loop has passed a quiescent point (at once
   /// when it is not running).
   void synchronize();
@@ -142,7 +138,6 @@ class Datapath {
   uint32_t watch_gen_ = 0;
   uint64_t watch_snap_ = 0;  // Snapshot::seq the table was built under
   uint64_t publish_seq_ = 0; // [control] last Snapshot::seq handed out
-  bool copy_mode_ = false;    // [control] what publish() puts in Snapshot::copy
 };
 
 }  // namespace zcrxd

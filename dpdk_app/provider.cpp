@@ -69,8 +69,6 @@ int Provider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
     std::printf("zcrxd: queue %u: mode=copy (--copy-mode always)\n", port_.queue());
     std::fflush(stdout);
   }
-  // Before republish: the snapshot takes the datapath's path from it.
-  dp_.set_copy_mode(copy_);
   rx_ = port_.started();
   if (rc) {
     port_.unbind();  // give back whatever the failed setup took
@@ -94,7 +92,6 @@ void Provider::close_queue(Ifq& ifq) {
   bound_pool_ = nullptr;
   rx_ = false;
   copy_ = false;
-  dp_.set_copy_mode(false);
   republish_();
   // The PMD gives back what it holds of the area when the queue is set up
   // again on the fallback pool; the port stays stopped until the next bind.
