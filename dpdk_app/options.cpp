@@ -213,7 +213,6 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
         break;
       case kQueue:
         if (int rc = parse_queue_list(optarg, &o->queues, err)) return rc;
-        o->queue = o->queues.front();
         break;
       case kSocket:
         if (!*optarg || std::strlen(optarg) >= 108) return bad("--socket");

@@ -20,7 +20,6 @@ enum class CopyMode : uint8_t {
 
 struct Options {
   uint16_t port = 0;
-  uint16_t queue = 0;             // the first of `queues`
   std::vector<uint16_t> queues{0};  // RX queues served, ascending, distinct
   std::string socket_path;        // empty: zcrx::proto::default_socket_path()
   uint32_t socket_mode = 0600;

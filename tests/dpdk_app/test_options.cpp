@@ -32,7 +32,7 @@ TEST_CASE("defaults follow the design") {
   Options o;
   REQUIRE(run({}, &o) == 0);
   CHECK(o.port == 0);
-  CHECK(o.queue == 0);
+  CHECK(o.queues.front() == 0);
   CHECK(o.burst == 32);
   CHECK(o.socket_mode == 0600);
   CHECK(o.socket_path == "/tmp/xdg/zcrx/zcrxd.sock");
@@ -50,7 +50,7 @@ TEST_CASE("every option parses") {
                "--rx-timestamp", "--rx-desc", "512", "--rx-gate", "2"},
               &o) == 0);
   CHECK(o.port == 2);
-  CHECK(o.queue == 3);
+  CHECK(o.queues.front() == 3);
   CHECK(o.socket_path == "/tmp/s");
   CHECK(o.socket_mode == 0660);
   CHECK(o.socket_group == "wheel");
@@ -93,7 +93,7 @@ TEST_CASE("--queue takes one number, a list and ranges, served in ascending orde
   Options o;
   REQUIRE(run({"--queue", "3"}, &o) == 0);
   CHECK(o.queues == std::vector<uint16_t>{3});
-  CHECK(o.queue == 3);
+  CHECK(o.queues.front() == 3);
   Options d;
   REQUIRE(run({}, &d) == 0);
   CHECK(d.queues == std::vector<uint16_t>{0});
@@ -106,7 +106,7 @@ TEST_CASE("--queue takes one number, a list and ranges, served in ascending orde
   Options m;
   REQUIRE(run({"--queue", "7,2-4,0"}, &m) == 0);
   CHECK(m.queues == std::vector<uint16_t>{0, 2, 3, 4, 7});
-  CHECK(m.queue == 0);  // the first served queue
+  CHECK(m.queues.front() == 0);  // the first served queue
   Options s;
   REQUIRE(run({"--queue", "5-5"}, &s) == 0);
   CHECK(s.queues == std::vector<uint16_t>{5});
