@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: MIT
+// Control ops that create shared memory: CREATE_RING, REGISTER_IFQ (register,
+// clone, import) and EXPORT.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "area_pool.h"
+#include "control.h"
+#include "port.h"
+
+namespace zcrxd {
+
+namespace proto = zcrx::proto;
+namespace uapi = zcrx::uapi;
+namespace core = zcrx::core;
+
+namespace {
+
+int make_memfd(const char* name, size_t size, void** map) {
+  int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return -errno;
+  if (ftruncate(fd, static_cast<off_t>(size)) < 0) {
+    int e = -errno;
+    close(fd);
+    return e;
+  }
+  // The consumer maps it too: it must not be able to shrink it under us.
+  fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) {
+    int e = -errno;
+    close(fd);
+    return e;
+  }
+  *map = p;
+  return fd;
+}
+
+}  // namespace
+
+int Control::op_create_ring(Session& s, const proto::CreateRingReq& r,
+                            proto::CreateRingReply* out, int* fd_out) {
+  if (s.ctx) return -EEXIST;
+  uint32_t sq = zcrx::round_ring_entries(r.sq_entries, zcrx::kMaxSqEntries);
+  uint32_t cq = r.cq_entries ? zcrx::round_ring_entries(r.cq_entries, zcrx::kMaxCqEntries)
+                             : 2 * sq;
+  if (!sq || !cq || cq < sq || cq > zcrx::kMaxCqEntries) return -EINVAL;
+  zcrx::RingRegionLayout l = zcrx::ring_region_layout(sq, cq);
+  void* map = nullptr;
+  int fd = make_memfd("zcrx-ring", l.size, &map);
+  if (fd < 0) return fd;
+  zcrx::init_ring_region(map, l);
+  struct stat st {};
+  fstat(fd, &st);
+  s.ring_fd = fd;
+  s.ring = {map, l.size};
+  s.layout = l;
+  s.dev = st.st_dev;
+  s.ino = st.st_ino;
+  s.dp = std::make_unique<RingDp>(map, l);
+  // Events of the ifqs this ring becomes master of go to its own CQ.
+  s.events = std::make_unique<RingEvents>(*s.dp);
+  s.ctx = engine_->create_ctx(s.events.get());
+  republish(ring_queue(s));
+  *out = {};
+  out->sq_off = l.sq_off;
+  out->cq_off = l.cq_off;
+  out->sqes_off = l.sqes_off;
+  out->sq_entries = l.sq_entries;
+  out->cq_entries = l.cq_entries;
+  out->size = l.size;
+  *fd_out = fd;
+  return 0;
+}
+
+int Control::make_rq_region(Session& s, const zcrx::RqRegionLayout& l, int* fd_out,
+                            core::Mapping* m) {
+  void* map = nullptr;
+  int fd = make_memfd("zcrx-rq", l.size, &map);
+  if (fd < 0) return fd;
+  s.rqs.push_back({map, l.size});
+  *m = {map, l.size};
+  *fd_out = fd;
+  return 0;
+}
+
+void Control::publish_entry(Session& s, uint32_t zcrx_id) {
+  Ifq* e = s.ctx->lookup(zcrx_id);
+  if (e) s.dp->set_entry(zcrx_id, e, &e->target());
+}
+
+int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
+                            proto::RegisterIfqReply* out, int* fds_out, unsigned* nfds) {
+  struct stat st {};
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return -EINVAL;
+  const uint64_t off = r.area.addr, len = r.area.len;
+  if (off > static_cast<uint64_t>(st.st_size) || len > static_cast<uint64_t>(st.st_size) - off)
+    return -EFAULT;
+  // The engine sees our mapping as the area's address (it is the kernel
+  // here: area.addr is a pointer in its address space).
+  r.reg.if_idx = r.port;
+  uapi::io_uring_zcrx_area_reg area = r.area;
+  uint32_t buf_len = r.reg.rx_buf_len ? r.reg.rx_buf_len : core::kDefaultRxBufLen;
+  // A plausible non-zero address for validation before we map anything.
+  area.addr = 1ull << 30;
+  zcrx::RqRegionLayout rq{};
+  // The descriptor travels by value in the request (proto.h); a non-zero
+  // reg.event_desc says it is there.
+  const uapi::zcrx_event_desc* ev = r.reg.event_desc ? &r.event : nullptr;
+  if (int rc = engine_->check_ifq_reg(r.reg, area, &rq, ev)) return rc;
+  // The queue's index among the served ones (-1: the binder refuses it).
+  const int k = r.port == dev_.id() ? qs_->index_of(static_cast<int32_t>(r.reg.if_rxq)) : -1;
+  if (int rc = check_ring_queue(s, k, "an ifq registration")) return rc;
+  // The PMD writes into the area and zcrxd reads nothing else: a consumer
+  // that shrank the file under us would fault zcrxd (SIGBUS). Only an area
+  // sealed against shrinking is accepted (memfd_create(MFD_ALLOW_SEALING);
+  // zcrxd adds the seal itself).
+  fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
+  int seals = fcntl(fd, F_GET_SEALS);
+  if (seals < 0 || !(seals & F_SEAL_SHRINK)) return -EINVAL;
+  void* map = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                   static_cast<off_t>(off));
+  if (map == MAP_FAILED) return -ENOMEM;
+  area.addr = reinterpret_cast<uint64_t>(map);
+  int err = 0;
+  uint32_t id = next_area_id_++;
+  int dma_port = dev_.needs_dma_map() ? dev_.id() : -1;
+  std::unique_ptr<AreaPool> pool =
+      AreaPool::create(map, len, buf_len, id, dev_.socket(), dma_port, &err);
+  if (!pool) {
+    munmap(map, len);
+    return err ? err : -ENOMEM;
+  }
+  int rq_fd = -1;
+  core::Mapping rq_map;
+  if (int rc = make_rq_region(s, rq, &rq_fd, &rq_map)) {
+    munmap(map, len);
+    return rc;
+  }
+  // The ring's datapath becomes the queue's before the queue delivers.
+  const int ring_had = s.queue;
+  if (k >= 0) {
+    assign_ring(s, k);
+    qs_->provider(static_cast<uint32_t>(k)).stage(pool.get());
+  }
+  // rq_map is the whole mapped region (rq.size bytes), so a stats block
+  // at proto::stats_offset() past the RQEs is accepted.
+  int rc = engine_->register_ifq(s.ctx, r.reg, area, {map, len}, rq_map, ev);
+  bool unused = k >= 0 && qs_->provider(static_cast<uint32_t>(k)).unstage();
+  if (unused || rc) {
+    // Not bound (validation failed, or the queue refused): undo. A pool the
+    // engine bound and then closed again went through close_queue.
+    if (k >= 0) (void)qs_->provider(static_cast<uint32_t>(k)).take_closed();
+    assign_ring(s, ring_had);
+    pool.reset();
+    munmap(map, len);
+    munmap(rq_map.base, rq_map.len);
+    s.rqs.pop_back();
+    close(rq_fd);
+    return rc ? rc : -ENOMEM;
+  }
+  auto rec = std::make_unique<AreaRec>();
+  rec->fd = dup(fd);
+  rec->offset = off;
+  rec->map = {map, len};
+  rec->pool = std::move(pool);
+  rec->real = s.ctx->lookup(r.reg.zcrx_id);
+  areas_.push_back(std::move(rec));
+  publish_entry(s, r.reg.zcrx_id);
+  out->reg = r.reg;
+  out->reg.if_idx = 0;
+  out->reg.rx_buf_len = buf_len;
+  out->area = r.area;
+  out->area.rq_area_token = area.rq_area_token;
+  out->rq_region_size = rq.size;
+  fds_out[0] = rq_fd;
+  *nfds = 1;
+  return 0;
+}
+
+int Control::register_shared(Session& s, proto::RegisterIfqReq& r, int fd,
+                             proto::RegisterIfqReply* out, int* fds_out, unsigned* nfds) {
+  struct stat st {};
+  if (fstat(fd, &st) < 0) return -EBADF;
+  Session* src = nullptr;
+  Export* exp = nullptr;
+  for (auto& o : sessions_)
+    if (o->ctx && !o->closing && o->ring_fd >= 0 && o->dev == st.st_dev && o->ino == st.st_ino)
+      src = o.get();
+  for (auto& e : exports_)
+    if (e->box && e->dev == st.st_dev && e->ino == st.st_ino) exp = e.get();
+  if (!src && !exp) return -EBADF;
+  zcrx::RqRegionLayout rq{};
+  int rc = src ? engine_->clone_rq_layout(s.ctx, src->ctx, r.reg.if_rxq, &rq)
+               : engine_->import_rq_layout(exp->box, &rq);
+  if (rc) return rc;
+  // The queue the new entry will receive from: the source entry's.
+  int32_t rxq = -1;
+  if (src) {
+    if (Ifq* e = src->ctx->lookup(r.reg.if_rxq)) rxq = e->target().if_rxq();
+  } else if (Ifq* real = core::Engine::box_ifq(exp->box)) {
+    rxq = real->if_rxq();
+  }
+  const int k = qs_->index_of(rxq);
+  if ((rc = check_ring_queue(s, k, src ? "a clone" : "an import"))) return rc;
+  int rq_fd = -1;
+  core::Mapping rq_map;
+  if ((rc = make_rq_region(s, rq, &rq_fd, &rq_map))) return rc;
+  const int ring_had = s.queue;
+  if (k >= 0) assign_ring(s, k);
+  r.reg.if_idx = 0;
+  rc = src ? engine_->clone_ifq(s.ctx, r.reg, src->ctx, rq_map)
+           : engine_->import_ifq(s.ctx, r.reg, exp->box, rq_map);
+  take_closed_pools();
+  if (rc) {
+    assign_ring(s, ring_had);
+    munmap(rq_map.base, rq_map.len);
+    s.rqs.pop_back();
+    close(rq_fd);
+    return rc;
+  }
+  Ifq* e = s.ctx->lookup(r.reg.zcrx_id);
+  AreaRec* area = nullptr;
+  for (auto& a : areas_)
+    if (e && a->real == &e->target()) area = a.get();
+  int ro = -1;
+  if (area) {
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/self/fd/%d", area->fd);
+    ro = open(path, O_RDONLY | O_CLOEXEC);  // a new read-only description
+  }
+  if (ro < 0) {
+    // The entry exists (the engine's state is the kernel's); the consumer
+    // can still refill but cannot read: report it as the area missing.
+    close(rq_fd);
+    publish_entry(s, r.reg.zcrx_id);
+    return -ENODEV;
+  }
+  publish_entry(s, r.reg.zcrx_id);
+  out->reg = r.reg;
+  out->reg.rx_buf_len = area->pool ? 1u << area->pool->niov_shift() : 0;
+  out->area = {};
+  out->area.addr = area->offset;
+  out->area.len = area->map.len;
+  out->area.rq_area_token = e->area() ? e->area()->token() : 0;
+  out->rq_region_size = rq.size;
+  fds_out[0] = rq_fd;
+  fds_out[1] = ro;
+  *nfds = 2;
+  return 0;
+}
+
+int Control::op_register_ifq(Session& s, proto::RegisterIfqReq r, int fd,
+                             proto::RegisterIfqReply* out, int* fds_out, unsigned* nfds) {
+  if (fd < 0) return -EBADF;
+  return r.reg.flags == 0 ? register_fresh(s, r, fd, out, fds_out, nfds)
+                          : register_shared(s, r, fd, out, fds_out, nfds);
+}
+
+int Control::op_export(Session& s, const uapi::zcrx_ctrl& c, int* fd_out) {
+  core::ExportBox* box = nullptr;
+  int rc = engine_->export_ifq(s.ctx, c, &box);
+  if (rc) return rc;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    rc = -errno;
+    engine_->release_box(box);
+    return rc;
+  }
+  struct stat st {};
+  fstat(sv[1], &st);
+  auto e = std::make_unique<Export>();
+  e->our_end = sv[0];
+  e->dev = st.st_dev;
+  e->ino = st.st_ino;
+  e->box = box;
+  exports_.push_back(std::move(e));
+  *fd_out = sv[1];  // closed by the caller once sent
+  return 0;
+}
+
+}  // namespace zcrxd
