@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "area_pool.h"
+#include "eventfd_signal.h"
 #include "inject.h"
 #include "port.h"
 
@@ -214,7 +215,7 @@ void Control::close_session(Session& s) {
   s.dp.reset();
   if (s.ring.base) munmap(s.ring.base, s.ring.len);
   if (s.ring_fd >= 0) close(s.ring_fd);
-  if (s.eventfd >= 0) close(s.eventfd);
+  s.eventfd.reset();
   if (s.sock >= 0) close(s.sock);
   s.sock = -1;
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "datapath.h"
+#include "eventfd_signal.h"
 #include "event_sink.h"
 #include "flow.h"
 #include "options.h"
@@ -94,7 +95,7 @@ class Control {
     std::unique_ptr<RingEvents> events;
     std::vector<Mapped> rqs;  // RQ regions of this ring's entries
     FlowRef flows[kMaxFlowsPerRing];
-    int eventfd = -1;
+    std::unique_ptr<EventfdSignal> eventfd;  // REGISTER_EVENTFD
     bool closing = false;
     bool reported_broken = false;
     int queue = -1;  // served-queue index of its entries; -1: none yet

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "control.h"
+#include "eventfd_signal.h"
 
 namespace zcrxd {
 
@@ -26,14 +27,6 @@ std::vector<uint8_t> key_bytes(const FlowKey& k, const Ifq* real) {
   return v;
 }
 
-bool is_eventfd(int fd) {
-  char path[64], link[64];
-  std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-  ssize_t n = readlink(path, link, sizeof(link) - 1);
-  if (n < 0) return false;
-  link[n] = 0;
-  return std::strcmp(link, "anon_inode:[eventfd]") == 0;
-}
 
 }  // namespace
 
@@ -90,20 +83,24 @@ int Control::op_close_flow(Session& s, uint32_t h) {
 
 int Control::op_register_eventfd(Session& s, int fd) {
   if (fd < 0) return -EBADF;
-  if (!is_eventfd(fd)) return -EINVAL;
-  if (s.eventfd >= 0) return -EBUSY;
-  s.eventfd = dup(fd);
-  if (s.eventfd < 0) return -errno;
-  s.dp->set_eventfd(s.eventfd);
+  if (s.eventfd) return -EBUSY;
+  // The signaller holds its own reference to the eventfd (the consumer's
+  // descriptor is closed after this call) and never blocks on it.
+  if (int rc = EventfdSignal::open(fd, &s.eventfd)) {
+    if (rc != -EINVAL)
+      std::fprintf(stderr, "zcrxd: eventfd registration refused (%s): zcrxd signals eventfds "
+                   "through io_uring (kernel.io_uring_disabled, seccomp?)\n", strerrorname_np(-rc));
+    return rc;
+  }
+  s.dp->set_eventfd(s.eventfd.get());
   return 0;
 }
 
 int Control::op_unregister_eventfd(Session& s) {
-  if (s.eventfd < 0) return -ENXIO;
-  s.dp->set_eventfd(-1);
-  qs_->queue(ring_queue(s)).dp.synchronize();  // its datapath may be about to write it
-  close(s.eventfd);
-  s.eventfd = -1;
+  if (!s.eventfd) return -ENXIO;
+  s.dp->set_eventfd(nullptr);
+  qs_->queue(ring_queue(s)).dp.synchronize();  // its datapath may be about to signal it
+  s.eventfd.reset();
   return 0;
 }
 

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "ring_dp.h"
 
-#include <unistd.h>
-
 #include <cerrno>
 
+#include "eventfd_signal.h"
 #include "zcrx/proto.h"
 
 namespace zcrxd {
@@ -47,9 +46,9 @@ void RingDp::set_flow(uint32_t h, Ifq* real) {
   if (!real) flow_gen_.fetch_add(1, std::memory_order_release);
 }
 
-void RingDp::set_eventfd(int fd) {
-  // release: the fd is valid before the datapath can see it.
-  eventfd_.store(fd, std::memory_order_release);
+void RingDp::set_eventfd(EventfdSignal* sig) {
+  // release: the signaller is complete before the datapath can see it.
+  eventfd_.store(sig, std::memory_order_release);
 }
 
 void RingDp::mark_broken() {
@@ -94,8 +93,8 @@ bool RingDp::flush() {
 }
 
 bool RingDp::wake_if_needed() {
-  int fd = eventfd_.load(std::memory_order_acquire);  // acquire: see set_eventfd
-  if (fd < 0) return false;
+  EventfdSignal* sig = eventfd_.load(std::memory_order_acquire);  // acquire: see set_eventfd
+  if (!sig) return false;
   // seq_cst fence: our tail store (release, in flush) is ordered before
   // the flag load; the consumer sets the flag, fences, then reads the tail
   // (proto.h kCqNeedWakeup), so one of us sees the other.
@@ -103,12 +102,10 @@ bool RingDp::wake_if_needed() {
   // relaxed: the fence above orders it.
   if (!(word(cq_flags_).load(std::memory_order_relaxed) & zcrx::proto::kCqNeedWakeup))
     return false;
-  // relaxed RMW: clearing our own request bit; the eventfd write is the
+  // relaxed RMW: clearing our own request bit; the eventfd signal is the
   // synchronising event the consumer waits on.
   word(cq_flags_).fetch_and(~zcrx::proto::kCqNeedWakeup, std::memory_order_relaxed);
-  uint64_t one = 1;
-  ssize_t w = ::write(fd, &one, sizeof(one));
-  (void)w;  // EAGAIN: the counter is saturated, the consumer wakes anyway
+  sig->signal();
   return true;
 }
 

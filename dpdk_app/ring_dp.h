@@ -23,6 +23,7 @@ class Ifq;
 namespace zcrxd {
 
 using zcrx::core::Ifq;
+class EventfdSignal;
 
 inline constexpr uint32_t kMaxZcrxIds = 64;     // zcrx ids per ring
 inline constexpr uint32_t kMaxFlowsPerRing = 64;  // flow handles per ring
@@ -52,10 +53,9 @@ class RingDp {
   /// Opens flow handle `h` on the real ifq `real` (nullptr closes it; an
   /// armed request on a closed handle ends with a final CQE, res 0).
   void set_flow(uint32_t h, Ifq* real);
-  /// -1 removes. The caller closes the old fd only after a datapath
-  /// quiescent point.
-  void set_eventfd(int fd);
-  int eventfd() const { return eventfd_.load(std::memory_order_acquire); }
+  /// The registered eventfd's signaller (nullptr removes it). The caller
+  /// frees the old one only after a datapath quiescent point.
+  void set_eventfd(EventfdSignal* sig);
   /// Set by the datapath when the consumer corrupted an index.
   bool broken() const { return broken_.load(std::memory_order_acquire); }
 
@@ -117,8 +117,9 @@ class RingDp {
   /// events that fit (the others wait for a later flush). Returns true
   /// when it published any.
   bool flush();
-  /// After a flush that published: writes the eventfd when the consumer
-  /// asked for a wakeup (one syscall at most). Returns true when it wrote.
+  /// After a flush that published: signals the eventfd when the consumer
+  /// asked for a wakeup (one syscall at most, never blocking: see
+  /// EventfdSignal). Returns true when it signalled.
   bool wake_if_needed();
   /// Counts a completion the CQ could not take (cq_off.overflow).
   void count_overflow();
@@ -164,7 +165,7 @@ class RingDp {
   Entry entries_[kMaxZcrxIds];
   std::atomic<Ifq*> flows_[kMaxFlowsPerRing];
   std::atomic<uint32_t> flow_gen_{0};
-  std::atomic<int> eventfd_{-1};
+  std::atomic<EventfdSignal*> eventfd_{nullptr};
   std::atomic<bool> broken_{false};
 };
 

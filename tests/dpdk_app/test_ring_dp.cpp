@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "eventfd_signal.h"
 #include "ring_dp.h"
 #include "zcrx/proto.h"
 
@@ -254,13 +255,15 @@ TEST_CASE("a full CQ stops SQ consumption; nothing is lost") {
   CHECK(r.word(r.l.cq_off.overflow) == 1);
 }
 
-TEST_CASE("eventfd written only when the consumer asked, flag cleared") {
+TEST_CASE("eventfd signalled only when the consumer asked, flag cleared") {
   Region r(8, 16);
   RingDp dp(r.mem, r.l);
   int efd = eventfd(0, EFD_NONBLOCK);
   REQUIRE(efd >= 0);
+  std::unique_ptr<EventfdSignal> sig;
+  REQUIRE(EventfdSignal::open(efd, &sig) == 0);
   CHECK_FALSE(dp.wake_if_needed());  // no eventfd yet
-  dp.set_eventfd(efd);
+  dp.set_eventfd(sig.get());
   CHECK_FALSE(dp.wake_if_needed());  // flag clear
   r.word(r.l.cq_off.flags) |= zcrx::proto::kCqNeedWakeup;
   CHECK(dp.wake_if_needed());
@@ -270,6 +273,39 @@ TEST_CASE("eventfd written only when the consumer asked, flag cleared") {
   CHECK(v == 1);
   CHECK_FALSE(dp.wake_if_needed());
   close(efd);
+}
+
+TEST_CASE("a saturated blocking eventfd never blocks the signal") {
+  // A hostile consumer shares the eventfd's file description: it clears
+  // O_NONBLOCK and raises the count to the most write(2) allows. A write
+  // of 1 would now block; the signal saturates the count instead.
+  Region r(8, 16);
+  RingDp dp(r.mem, r.l);
+  int efd = eventfd(0, 0);
+  REQUIRE(efd >= 0);
+  uint64_t v = 0xfffffffffffffffeull;
+  REQUIRE(write(efd, &v, 8) == 8);
+  std::unique_ptr<EventfdSignal> sig;
+  REQUIRE(EventfdSignal::open(efd, &sig) == 0);
+  dp.set_eventfd(sig.get());
+  for (int i = 0; i < 3; i++) {
+    r.word(r.l.cq_off.flags) |= zcrx::proto::kCqNeedWakeup;
+    CHECK(dp.wake_if_needed());  // returns: nothing blocked
+  }
+  REQUIRE(read(efd, &v, 8) == 8);
+  CHECK(v == 0xffffffffffffffffull);  // saturated, as the kernel's eventfd_signal
+  close(efd);
+}
+
+TEST_CASE("EventfdSignal refuses what is not an eventfd") {
+  std::unique_ptr<EventfdSignal> sig;
+  CHECK(EventfdSignal::open(-1, &sig) == -EBADF);
+  int p[2];
+  REQUIRE(pipe(p) == 0);
+  CHECK(EventfdSignal::open(p[0], &sig) == -EINVAL);
+  CHECK_FALSE(sig);
+  close(p[0]);
+  close(p[1]);
 }
 
 TEST_CASE("an SQ tail beyond the ring marks the ring broken") {

@@ -19,6 +19,7 @@
 #include "consumer.h"
 #include "daemon.h"
 #include "event_sink.h"
+#include "eventfd_signal.h"
 #include "raw_session.h"
 #include "ring_dp.h"
 #include "zcrx/pattern.h"
@@ -486,7 +487,9 @@ TEST_CASE("RingEvents: the event CQE follows the iteration's receive CQEs and ne
   // An event alone wakes a consumer that asked for it, as receive CQEs do.
   int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   REQUIRE(efd >= 0);
-  dp.set_eventfd(efd);
+  std::unique_ptr<zcrxd::EventfdSignal> sig;
+  REQUIRE(zcrxd::EventfdSignal::open(efd, &sig) == 0);
+  dp.set_eventfd(sig.get());
   r.word(r.l.cq_off.flags) |= proto::kCqNeedWakeup;
   REQUIRE(ev.on_event(ifq, 78, uapi::ZCRX_EVENT_ALLOC_FAIL));
   REQUIRE(dp.flush());
@@ -498,6 +501,6 @@ TEST_CASE("RingEvents: the event CQE follows the iteration's receive CQEs and ne
   got = r.reap();
   REQUIRE(got.size() == 1);
   CHECK(is_event(got[0], 78, uapi::ZCRX_EVENT_ALLOC_FAIL));
-  dp.set_eventfd(-1);
+  dp.set_eventfd(nullptr);
   close(efd);
 }
