@@ -399,6 +399,9 @@ TEST_CASE("zcrx_rx_c: the C example receives and verifies through the C API") {
   auto d = srv.datapath_stats();
   CHECK(d.refilled + d.reclaimed == d.delivered);
   CHECK(d.outstanding == 0);
-  CHECK(d.refilled >= 3000);
+  // It refills each CQE and flushes after each batch of at most 64; only
+  // the last batch's refills may still sit in its RQ when the session
+  // closes, and those come back by reclaim instead.
+  CHECK(d.refilled + 64 >= 3000);
   unlink(sock.c_str());
 }
