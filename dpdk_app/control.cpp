@@ -194,6 +194,12 @@ void Control::accept_session() {
   if (fd < 0) return;
   auto s = std::make_unique<Session>();
   s->sock = fd;
+  ucred cred{};
+  socklen_t cl = sizeof(cred);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+    s->pid = cred.pid;
+    s->uid = cred.uid;
+  }
   sessions_.push_back(std::move(s));
   sessions_total_++;
 }
@@ -211,6 +217,8 @@ void Control::close_session(Session& s) {
   // 3. Every entry of the ring left the datapath: unmap what it used.
   for (Mapped& m : s.rqs) munmap(m.base, m.len);
   s.rqs.clear();
+  for (const SpareArea& a : s.spare_areas) munmap(a.base, a.len);
+  s.spare_areas.clear();
   s.events.reset();
   s.dp.reset();
   if (s.ring.base) munmap(s.ring.base, s.ring.len);
@@ -233,6 +241,13 @@ void Control::retire_pool(AreaPool* pool) {
     if (a->pool.get() == pool) a->real = nullptr;
 }
 
+void Control::release_area_memory(AreaRec& a) {
+  munmap(a.map.base, a.map.len);
+  if (a.rq.base) munmap(a.rq.base, a.rq.len);
+  close(a.fd);
+  a = AreaRec{};
+}
+
 void Control::housekeeping() {
   // Areas whose queue closed: free them once every buffer is back (scrub
   // returned what users held; the PMD gave back the rest on rebind).
@@ -241,8 +256,7 @@ void Control::housekeeping() {
     // A queue left unpolled may still point at the pool (see port.h).
     if (a.real == nullptr && a.pool && a.pool->full() && !dev_.uses_pool(a.pool->pool())) {
       a.pool.reset();
-      munmap(a.map.base, a.map.len);
-      close(a.fd);
+      release_area_memory(a);
       areas_.erase(areas_.begin() + static_cast<long>(i));
       continue;
     }
@@ -438,8 +452,7 @@ int Control::release_areas() {
                    a->pool->num_niovs() - a->pool->available());
     }
     a->pool.reset();
-    munmap(a->map.base, a->map.len);
-    close(a->fd);
+    release_area_memory(*a);
   }
   areas_.clear();
   return missing;

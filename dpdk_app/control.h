@@ -81,8 +81,21 @@ class Control {
     FlowKey key;
     Ifq* real = nullptr;
   };
+  // An area mapping of a registration that failed after the memfd was
+  // sealed (area_memfd.h): no new writable mapping of it can be made, so
+  // a retry on this session with the same range takes this one back.
+  struct SpareArea {
+    dev_t dev;
+    ino_t ino;
+    uint64_t off;
+    uint64_t len;
+    void* base;
+  };
+  static constexpr size_t kMaxSpareAreas = 4;  // per session, oldest unmapped first
   struct Session {
     int sock = -1;
+    pid_t pid = 0;  // the peer, from SO_PEERCRED at connect time
+    uid_t uid = 0;
     int ring_fd = -1;
     Mapped ring;
     zcrx::RingRegionLayout layout{};
@@ -93,7 +106,8 @@ class Control {
     // The ctx's event sink (posts through dp); freed with dp, after the
     // ctx was terminated.
     std::unique_ptr<RingEvents> events;
-    std::vector<Mapped> rqs;  // RQ regions of this ring's entries
+    std::vector<Mapped> rqs;  // RQ regions of this ring's clone/import entries
+    std::vector<SpareArea> spare_areas;
     FlowRef flows[kMaxFlowsPerRing];
     std::unique_ptr<EventfdSignal> eventfd;  // REGISTER_EVENTFD
     bool closing = false;
@@ -112,6 +126,7 @@ class Control {
     int fd = -1;
     uint64_t offset = 0;  // area.addr the consumer gave (offset in fd)
     Mapped map;
+    Mapped rq;  // the registering entry's RQ region (its zcrx_stats block)
     std::unique_ptr<AreaPool> pool;
     Ifq* real = nullptr;  // while the ifq is registered
   };
@@ -164,6 +179,10 @@ class Control {
   int make_rq_region(Session& s, const zcrx::RqRegionLayout& l, int* fd_out,
                      zcrx::core::Mapping* m);
   void publish_entry(Session& s, uint32_t zcrx_id);
+  void* take_spare_area(Session& s, int fd, uint64_t off, uint64_t len);
+  void keep_spare_area(Session& s, int fd, uint64_t off, uint64_t len, void* base);
+  /// Unmaps and closes what an area record holds (its pool is gone).
+  static void release_area_memory(AreaRec& a);
   void retire_pool(AreaPool* pool);
 
   const Options& opt_;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "area_memfd.h"
 #include "area_pool.h"
 #include "control.h"
 #include "port.h"
@@ -91,6 +92,33 @@ int Control::make_rq_region(Session& s, const zcrx::RqRegionLayout& l, int* fd_o
   return 0;
 }
 
+void* Control::take_spare_area(Session& s, int fd, uint64_t off, uint64_t len) {
+  struct stat st {};
+  if (fstat(fd, &st) < 0) return nullptr;
+  for (size_t i = 0; i < s.spare_areas.size(); i++) {
+    const SpareArea& a = s.spare_areas[i];
+    if (a.dev == st.st_dev && a.ino == st.st_ino && a.off == off && a.len == len) {
+      void* base = a.base;
+      s.spare_areas.erase(s.spare_areas.begin() + static_cast<long>(i));
+      return base;
+    }
+  }
+  return nullptr;
+}
+
+void Control::keep_spare_area(Session& s, int fd, uint64_t off, uint64_t len, void* base) {
+  struct stat st {};
+  if (fstat(fd, &st) < 0) {
+    munmap(base, len);
+    return;
+  }
+  if (s.spare_areas.size() == kMaxSpareAreas) {
+    munmap(s.spare_areas.front().base, s.spare_areas.front().len);
+    s.spare_areas.erase(s.spare_areas.begin());
+  }
+  s.spare_areas.push_back({st.st_dev, st.st_ino, off, len, base});
+}
+
 void Control::publish_entry(Session& s, uint32_t zcrx_id) {
   Ifq* e = s.ctx->lookup(zcrx_id);
   if (e) s.dp->set_entry(zcrx_id, e, &e->target());
@@ -98,11 +126,7 @@ void Control::publish_entry(Session& s, uint32_t zcrx_id) {
 
 int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
                             proto::RegisterIfqReply* out, int* fds_out, unsigned* nfds) {
-  struct stat st {};
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return -EINVAL;
   const uint64_t off = r.area.addr, len = r.area.len;
-  if (off > static_cast<uint64_t>(st.st_size) || len > static_cast<uint64_t>(st.st_size) - off)
-    return -EFAULT;
   // The engine sees our mapping as the area's address (it is the kernel
   // here: area.addr is a pointer in its address space).
   r.reg.if_idx = r.port;
@@ -118,16 +142,19 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   // The queue's index among the served ones (-1: the binder refuses it).
   const int k = r.port == dev_.id() ? qs_->index_of(static_cast<int32_t>(r.reg.if_rxq)) : -1;
   if (int rc = check_ring_queue(s, k, "an ifq registration")) return rc;
-  // The PMD writes into the area and zcrxd reads nothing else: a consumer
-  // that shrank the file under us would fault zcrxd (SIGBUS). Only an area
-  // sealed against shrinking is accepted (memfd_create(MFD_ALLOW_SEALING);
-  // zcrxd adds the seal itself).
-  fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
-  int seals = fcntl(fd, F_GET_SEALS);
-  if (seals < 0 || !(seals & F_SEAL_SHRINK)) return -EINVAL;
-  void* map = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-                   static_cast<off_t>(off));
-  if (map == MAP_FAILED) return -ENOMEM;
+  // Sealed, size-checked, mapped, sealed against anyone else's writes and
+  // populated, in that order (area_memfd.h).
+  // A mapping kept from this session's failed attempt is taken back: the
+  // memfd is sealed against new writable mappings since then.
+  void* map = take_spare_area(s, fd, off, len);
+  const char* why = "";
+  if (!map) {
+    if (int rc = map_consumer_area(fd, off, len, &map, &why)) {
+      std::fprintf(stderr, "zcrxd: area of pid %d uid %u refused (%s): %s\n", s.pid, s.uid,
+                   strerrorname_np(-rc), why);
+      return rc;
+    }
+  }
   area.addr = reinterpret_cast<uint64_t>(map);
   int err = 0;
   uint32_t id = next_area_id_++;
@@ -135,13 +162,13 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   std::unique_ptr<AreaPool> pool =
       AreaPool::create(map, len, buf_len, id, dev_.socket(), dma_port, &err);
   if (!pool) {
-    munmap(map, len);
+    keep_spare_area(s, fd, off, len, map);
     return err ? err : -ENOMEM;
   }
   int rq_fd = -1;
   core::Mapping rq_map;
   if (int rc = make_rq_region(s, rq, &rq_fd, &rq_map)) {
-    munmap(map, len);
+    keep_spare_area(s, fd, off, len, map);
     return rc;
   }
   // The ring's datapath becomes the queue's before the queue delivers.
@@ -160,7 +187,7 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
     if (k >= 0) (void)qs_->provider(static_cast<uint32_t>(k)).take_closed();
     assign_ring(s, ring_had);
     pool.reset();
-    munmap(map, len);
+    keep_spare_area(s, fd, off, len, map);
     munmap(rq_map.base, rq_map.len);
     s.rqs.pop_back();
     close(rq_fd);
@@ -170,6 +197,12 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   rec->fd = dup(fd);
   rec->offset = off;
   rec->map = {map, len};
+  // The registering entry's RQ region belongs to the ifq, not to the ring
+  // (the zcrx_stats block in it is written as long as the queue delivers,
+  // which an importer or a clone may keep going after this ring exits):
+  // it is unmapped with the area.
+  rec->rq = s.rqs.back();
+  s.rqs.pop_back();
   rec->pool = std::move(pool);
   rec->real = s.ctx->lookup(r.reg.zcrx_id);
   areas_.push_back(std::move(rec));

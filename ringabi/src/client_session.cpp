@@ -222,7 +222,6 @@ int Ring::register_ifq(const IfqParams& p, Ifq** out) {
   const size_t g = area_granule(p.hugetlb);
   if (p.area_len == 0 || p.area_len > SIZE_MAX - g) return -EINVAL;
   const size_t len = (p.area_len + g - 1) / g * g;
-  void* base = nullptr;
   int afd;
   if (p.area_fd >= 0) {
     afd = fcntl(p.area_fd, F_DUPFD_CLOEXEC, 0);
@@ -231,14 +230,8 @@ int Ring::register_ifq(const IfqParams& p, Ifq** out) {
       close(afd);
       return -EINVAL;
     }
-    base = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, afd, 0);
-    if (base == MAP_FAILED) {
-      int e = errno;
-      close(afd);
-      return -e;
-    }
   } else {
-    afd = create_area(len, p.hugetlb, &base);
+    afd = create_area_fd(len, p.hugetlb);
     if (afd < 0) return afd;
   }
   RegisterIfqReq req{};
@@ -263,21 +256,31 @@ int Ring::register_ifq(const IfqParams& p, Ifq** out) {
   RegisterIfqReply rep{};
   int rq_fd;
   int r = call(kOpRegisterIfq, &req, sizeof(req), &afd, 1, &rep, sizeof(rep), &rq_fd, 1, 1);
-  close(afd);  // zcrxd holds its own reference; the mapping keeps ours alive
-  if (r >= 0) {
-    r = add_ifq(rep, rq_fd, -1, static_cast<uint8_t*>(base), len, out);
-    if (r >= 0) {
-      Ifq* q = *out;
-      q->event_mask_ = req.event.type_mask;
-      q->event_user_data_ = req.event.user_data;
-      const uint64_t so = req.event.stats_offset;
-      if (p.event_stats && so != 0 && so % alignof(uapi::zcrx_stats) == 0 &&
-          so <= q->rq_size_ - sizeof(uapi::zcrx_stats))
-        q->stats_ = reinterpret_cast<uapi::zcrx_stats*>(static_cast<char*>(q->rq_base_) + so);
-      return r;
-    }
-    close(rq_fd);
+  if (r < 0) {
+    close(afd);
+    return r;
   }
+  // zcrxd populated the pages and sealed the memfd against new writable
+  // mappings (F_SEAL_FUTURE_WRITE): we read payloads, zcrxd writes them.
+  void* base = mmap(nullptr, len, PROT_READ, MAP_SHARED, afd, 0);
+  const int map_errno = errno;
+  close(afd);  // zcrxd holds its own reference; the mapping keeps ours alive
+  if (base == MAP_FAILED) {
+    close(rq_fd);
+    return -map_errno;  // the ifq stays registered until the ring closes
+  }
+  r = add_ifq(rep, rq_fd, -1, static_cast<uint8_t*>(base), len, out);
+  if (r >= 0) {
+    Ifq* q = *out;
+    q->event_mask_ = req.event.type_mask;
+    q->event_user_data_ = req.event.user_data;
+    const uint64_t so = req.event.stats_offset;
+    if (p.event_stats && so != 0 && so % alignof(uapi::zcrx_stats) == 0 &&
+        so <= q->rq_size_ - sizeof(uapi::zcrx_stats))
+      q->stats_ = reinterpret_cast<uapi::zcrx_stats*>(static_cast<char*>(q->rq_base_) + so);
+    return r;
+  }
+  close(rq_fd);
   munmap(base, len);
   return r;
 }
@@ -386,9 +389,10 @@ int Ring::disable_eventfd() {
   return 0;
 }
 
-int create_area(size_t len, bool hugetlb, void** base) {
+int create_area_fd(size_t len, bool hugetlb) {
   if (len == 0 || len % area_granule(hugetlb) != 0) return -EINVAL;
-  // Sealable, so zcrxd can forbid shrinking the area under the NIC.
+  // Sealable: zcrxd seals it against shrinking and against writes from
+  // anyone but itself once it has mapped it (see proto.h REGISTER_IFQ).
   unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | (hugetlb ? MFD_HUGETLB : 0);
   int fd = memfd_create("zcrx-area", flags);
   if (fd < 0) return -errno;
@@ -397,6 +401,12 @@ int create_area(size_t len, bool hugetlb, void** base) {
     close(fd);
     return -e;
   }
+  return fd;
+}
+
+int create_area(size_t len, bool hugetlb, void** base) {
+  int fd = create_area_fd(len, hugetlb);
+  if (fd < 0) return fd;
   // MAP_POPULATE: fault the pages in now, not on the first packet (and
   // report a hugepage shortage here rather than as SIGBUS later).
   void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);

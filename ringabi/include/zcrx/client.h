@@ -74,8 +74,10 @@ struct IfqParams {
   bool event_stats = false;
   /// An area memfd of your own (>= area_len bytes) instead of a fresh one;
   /// -1 creates one. It must be sealable (MFD_ALLOW_SEALING): zcrxd seals
-  /// it against shrinking and refuses (-EINVAL) one it cannot seal. The
-  /// Ring dups it.
+  /// it against shrinking and, once it has mapped it, against new writable
+  /// mappings and writes (F_SEAL_FUTURE_WRITE), and refuses (-EINVAL) one
+  /// it cannot seal, -EFAULT one it cannot write (write-sealed). The area
+  /// is then mapped read-only here. The Ring dups it.
   int area_fd = -1;
 };
 
@@ -203,7 +205,7 @@ class Ifq {
 
   uint32_t id_ = 0;
   uint64_t area_token_ = 0;
-  uint8_t* area_ = nullptr;  // mapping (RW when registered here, else RO)
+  uint8_t* area_ = nullptr;  // read-only mapping (zcrxd seals the memfd against writes)
   size_t area_len_ = 0;
   int area_fd_ = -1;
   uint32_t rx_buf_len_ = 0;
@@ -431,6 +433,10 @@ inline void prep_cancel(uapi::io_uring_sqe* sqe, uint64_t target, uint64_t user_
   sqe->user_data = user_data;
 }
 
+/// Creates a sealable area memfd of `len` bytes (hugetlb optional), not
+/// mapped: what Ring::register_ifq hands to zcrxd. -EINVAL when `len` is
+/// not a non-zero multiple of area_granule(hugetlb), else the fd or -errno.
+int create_area_fd(size_t len, bool hugetlb);
 /// Creates an area memfd of `len` bytes (hugetlb optional) and maps it RW.
 /// `len` must be a non-zero multiple of area_granule(hugetlb), else
 /// -EINVAL. Returns the fd (>= 0) and sets `*base`, or -errno (memfd,
