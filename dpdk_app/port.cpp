@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "port.h"
 
+#include "pmd_needs.h"
+
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_ethdev.h>
@@ -29,6 +31,7 @@ bool Port::is_virtual() const { return dev_.is_virtual(); }
 bool Port::needs_dma_map() const { return dev_.needs_dma_map(); }
 rte_mempool* Port::fallback_pool() const { return dev_.fallback_pool(); }
 rte_mempool* Port::copy_pool() { return dev_.copy_pool(index_); }
+uint32_t Port::min_pool_buffers() const { return dev_.st_[index_].min_buffers; }
 CopyMode Port::copy_mode() const { return dev_.copy_mode(); }
 const char* Port::driver() const { return dev_.driver(); }
 
@@ -154,6 +157,8 @@ int Device::open(const PortConfig& cfg) {
     return rc;
   }
   st_.assign(cfg_.queues.size(), QueueState{});
+  for (uint32_t k = 0; k < cfg_.queues.size(); k++)
+    st_[k].min_buffers = pmd_min_pool_buffers(cfg.port, cfg_.queues[k]);
   queues_.clear();
   for (uint32_t k = 0; k < cfg_.queues.size(); k++)
     queues_.push_back(std::make_unique<Port>(*this, k));
@@ -223,8 +228,8 @@ int Device::restart_port(uint32_t k, rte_mempool* pool) {
   started_ = false;
   rc = setup_rx(k, pool);
   if (rc) {
-    std::fprintf(stderr, "zcrxd: rx queue %u setup on the area pool: %s\n",
-                 cfg_.queues[k], rte_strerror(-rc));
+    std::fprintf(stderr, "zcrxd: rx queue %u setup on pool %s: %s\n", cfg_.queues[k],
+                 pool->name, rte_strerror(-rc));
     setup_rx(k, fallback_);  // the other queues keep running
   } else {
     st_[k].bound = true;
@@ -261,8 +266,8 @@ int Device::bind(uint32_t k, rte_mempool* pool) {
   if (started_) return restart_port(k, pool);
   int rc = keep ? 0 : setup_rx(k, pool);
   if (rc) {
-    std::fprintf(stderr, "zcrxd: rx queue %u setup on the area pool: %s\n", cfg_.queues[k],
-                 rte_strerror(-rc));
+    std::fprintf(stderr, "zcrxd: rx queue %u setup on pool %s: %s\n", cfg_.queues[k],
+                 pool->name, rte_strerror(-rc));
     return rc;
   }
   st_[k].bound = true;

@@ -82,6 +82,9 @@ class Port {
   /// Whether the device needs IOVA DMA mappings of external memory.
   bool needs_dma_map() const;
   rte_mempool* fallback_pool() const;
+  /// The fewest buffers a pool of this queue must have (pmd_needs.h), 0
+  /// when the PMD states no need.
+  uint32_t min_pool_buffers() const;
   /// The queue's private pool for copy mode (a regular pktmbuf pool the PMD
   /// receives into; every packet is then copied into the area). Created at
   /// the first call and kept, for reuse, until the device closes. nullptr
@@ -147,6 +150,7 @@ class Device {
     bool bound = false;           // an area's pool is (to be) in use
     bool stale = false;           // unbound, still set up on the area's pool
     rte_mempool* copy = nullptr;  // private pool of copy mode, once made
+    uint32_t min_buffers = 0;     // pmd_min_pool_buffers() of the queue
   };
 
   rte_mempool* copy_pool(uint32_t k);

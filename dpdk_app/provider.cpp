@@ -2,6 +2,7 @@
 #include "provider.h"
 
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -43,26 +44,60 @@ int Provider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
   if (!pool || !area || pool->base() != area->base() ||
       pool->num_niovs() != area->num_niovs())
     return -ENOMEM;
+  // A PMD that refused an area pool once refuses the next one too (it is
+  // the kind of pool, not the area): later binds go straight to copy mode.
+  bool copy = port_.copy_mode() == CopyMode::kAlways || refused_;
+  // A pool the PMD would refuse for its size is refused here, before the
+  // PMD sees it (pmd_needs.h): the area's pool, or in copy mode the
+  // queue's own.
+  const uint32_t need = port_.min_pool_buffers();
+  if (need) {
+    rte_mempool* cp = copy ? port_.copy_pool() : nullptr;
+    const uint32_t have = copy ? (cp ? cp->size : 0) : pool->num_niovs();
+    if (have < need) {
+      std::fprintf(stderr,
+                   "zcrxd: queue %u: %s needs a pool of at least %u buffers, the %s has %u "
+                   "(EINVAL)\n",
+                   port_.queue(), port_.driver(), need, copy ? "copy pool" : "area", have);
+      return -EINVAL;
+    }
+  }
   area->set_provider_data(pool);
   // Stop polling, rebind the queue to the area's pool, resume.
   rx_ = false;
   republish_();
-  // A PMD that refused an area pool once refuses the next one too (it is
-  // the kind of pool, not the area): later binds go straight to copy mode.
-  bool copy = port_.copy_mode() == CopyMode::kAlways || refused_;
   int rc = 0;
+  bool fell_back = false;  // this bind tried zero-copy first and was refused
+  int zc_rc = 0;
   if (!copy) {
     rc = port_.bind_pool(pool->pool());
     if (refused(rc) && port_.copy_mode() == CopyMode::kAuto) {
-      std::printf("zcrxd: queue %u: %s refused the area pool (%s): copy mode\n",
-                  port_.queue(), port_.driver(), errno_name(-rc));
-      std::fflush(stdout);
-      copy = refused_ = true;
+      zc_rc = rc;
+      copy = fell_back = true;
     }
   }
   if (copy) {
     rte_mempool* cp = port_.copy_pool();
     rc = cp ? port_.bind_pool(cp) : -ENOMEM;
+  }
+  if (fell_back) {
+    if (rc == 0) {
+      // The PMD takes a regular pool but not one over the area: the kind
+      // of pool is what it refuses, so later binds go straight to copy
+      // mode. When the copy pool is refused too, the refusal was about
+      // something else (net_pcap with infinite_rx wants a pool holding the
+      // whole file): nothing is remembered and the area's errno is returned,
+      // so a later registration (a larger area) can still bind zero-copy.
+      std::printf("zcrxd: queue %u: %s refused the area pool (%s): copy mode\n", port_.queue(),
+                  port_.driver(), errno_name(-zc_rc));
+      std::fflush(stdout);
+      refused_ = true;
+    } else {
+      std::fprintf(stderr,
+                   "zcrxd: queue %u: %s refused the area pool (%s) and the copy pool (%s)\n",
+                   port_.queue(), port_.driver(), errno_name(-zc_rc), errno_name(-rc));
+      rc = zc_rc;
+    }
   }
   copy_ = copy && rc == 0;
   if (copy_ && port_.copy_mode() == CopyMode::kAlways) {
