@@ -67,7 +67,11 @@ Control::~Control() {
   release_areas();
   if (listen_fd_ >= 0) {
     close(listen_fd_);
-    unlink(opt_.socket_path.c_str());
+    // Only the socket we bound: not one another daemon put there since.
+    struct stat st {};
+    if (lstat(opt_.socket_path.c_str(), &st) == 0 && st.st_dev == socket_dev_ &&
+        st.st_ino == socket_ino_)
+      unlink(opt_.socket_path.c_str());
   }
 }
 
@@ -84,20 +88,35 @@ int Control::listen_socket() {
   if (fd < 0) return -errno;
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
-  std::snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path.c_str());
-  // A socket file left by a daemon that died: remove it unless someone
-  // still answers on it.
-  int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (probe >= 0) {
-    if (connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) {
-      close(probe);
-      close(fd);
-      std::fprintf(stderr, "zcrxd: %s: another zcrxd is serving it\n", path.c_str());
-      return -EADDRINUSE;
-    }
-    close(probe);
+  if (path.size() >= sizeof(sa.sun_path)) {
+    close(fd);
+    std::fprintf(stderr, "zcrxd: socket path %s is longer than %zu bytes\n", path.c_str(),
+                 sizeof(sa.sun_path) - 1);
+    return -ENAMETOOLONG;
   }
-  unlink(path.c_str());
+  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  // A socket file left by a daemon that died is removed, unless someone
+  // still answers on it; anything that is not a socket is left alone.
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      close(fd);
+      std::fprintf(stderr, "zcrxd: %s exists and is not a socket: not removing it\n",
+                   path.c_str());
+      return -EEXIST;
+    }
+    int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (probe >= 0) {
+      if (connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) {
+        close(probe);
+        close(fd);
+        std::fprintf(stderr, "zcrxd: %s: another zcrxd is serving it\n", path.c_str());
+        return -EADDRINUSE;
+      }
+      close(probe);
+    }
+    unlink(path.c_str());
+  }
   mode_t old = umask(0177);
   int rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
   umask(old);
@@ -120,7 +139,14 @@ int Control::listen_socket() {
   if (listen(fd, 64) < 0) {
     int e = errno;
     close(fd);
+    unlink(path.c_str());
     return -e;
+  }
+  // What we created, to remove exactly that at exit.
+  struct stat own {};
+  if (lstat(path.c_str(), &own) == 0) {
+    socket_dev_ = own.st_dev;
+    socket_ino_ = own.st_ino;
   }
   listen_fd_ = fd;
   return 0;

@@ -190,6 +190,8 @@ class Control {
   std::unique_ptr<QueueSet> qs_;
   std::unique_ptr<zcrx::core::Engine> engine_;
   int listen_fd_ = -1;
+  dev_t socket_dev_ = 0;  // the socket file we bound
+  ino_t socket_ino_ = 0;
   std::vector<std::unique_ptr<Session>> sessions_;
   std::vector<std::unique_ptr<Export>> exports_;
   std::vector<std::unique_ptr<AreaRec>> areas_;

@@ -57,7 +57,9 @@ int Control::op_create_ring(Session& s, const proto::CreateRingReq& r,
   void* map = nullptr;
   int fd = make_memfd("zcrx-ring", l.size, &map);
   if (fd < 0) return fd;
-  zcrx::init_ring_region(map, l);
+  // A new memfd reads as zeros: writing only the header words leaves the
+  // CQE and SQE pages unallocated until the ring is used.
+  zcrx::init_zeroed_ring_region(map, l);
   struct stat st {};
   fstat(fd, &st);
   s.ring_fd = fd;

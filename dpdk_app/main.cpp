@@ -19,6 +19,7 @@
 
 #include "control.h"
 #include "datapath.h"
+#include "eal_runtime.h"
 #include "inject.h"
 #include "options.h"
 #include "port.h"
@@ -108,7 +109,7 @@ int main(int argc, char** argv) {
   }
   Options opt;
   if (parse_options(argc - consumed, argv + consumed, &opt, stderr)) {
-    rte_eal_cleanup();
+    eal_cleanup_all();
     return 2;
   }
   Device dev;
@@ -122,7 +123,7 @@ int main(int argc, char** argv) {
   pcfg.start_when_all_bound = opt.rx_gate > 0;
   if (dev.open(pcfg)) {
     dev.close();
-    rte_eal_cleanup();
+    eal_cleanup_all();
     return 1;
   }
   std::unique_ptr<Injector> injector;
@@ -138,7 +139,7 @@ int main(int argc, char** argv) {
     if (!dev.has_tx_queue() || injector->open(icfg)) {
       injector.reset();
       dev.close();
-      rte_eal_cleanup();
+      eal_cleanup_all();
       return 1;
     }
   }
@@ -208,6 +209,6 @@ int main(int argc, char** argv) {
   if (injector) injector->stop();
   dev.close();
   injector.reset();  // its pool, once the port no longer holds its mbufs
-  rte_eal_cleanup();
+  eal_cleanup_all();
   return rc;
 }

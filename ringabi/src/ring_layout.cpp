@@ -123,6 +123,10 @@ int validate_rq_region(const uapi::io_uring_zcrx_offsets& off, uint32_t rq_entri
 
 void init_ring_region(void* base, const RingRegionLayout& l) {
   std::memset(base, 0, l.size);
+  init_zeroed_ring_region(base, l);
+}
+
+void init_zeroed_ring_region(void* base, const RingRegionLayout& l) {
   *at<uint32_t>(base, l.sq_off.ring_mask) = l.sq_entries - 1;
   *at<uint32_t>(base, l.sq_off.ring_entries) = l.sq_entries;
   *at<uint32_t>(base, l.cq_off.ring_mask) = l.cq_entries - 1;

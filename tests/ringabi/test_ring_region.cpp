@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -256,6 +257,29 @@ TEST_CASE("init_ring_region zeroes the region and writes masks and entry counts"
   for (size_t i = 0; i < l.size; i++) nonzero += m.bytes()[i] != 0;
   // Only the four static words (one byte each: 15, 16, 31, 32) are non-zero.
   CHECK(nonzero == 4);
+}
+
+TEST_CASE("init_zeroed_ring_region touches only the header page of a fresh memfd") {
+  // The largest ring: 2 MiB of CQEs and 2 MiB of SQEs. A daemon creating
+  // one per connection must not make all of it resident up front.
+  RingRegionLayout l = zcrx::ring_region_layout(zcrx::kMaxSqEntries, zcrx::kMaxCqEntries);
+  int fd = memfd_create("ring-test", MFD_CLOEXEC);
+  REQUIRE(fd >= 0);
+  REQUIRE(ftruncate(fd, static_cast<off_t>(l.size)) == 0);
+  void* p = mmap(nullptr, l.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  REQUIRE(p != MAP_FAILED);
+  zcrx::init_zeroed_ring_region(p, l);
+  const size_t pages = l.size / 4096;
+  std::vector<unsigned char> in(pages);
+  REQUIRE(mincore(p, l.size, in.data()) == 0);
+  size_t resident = 0;
+  for (unsigned char c : in) resident += c & 1;
+  CHECK(resident <= 2);  // the index and static words live in the first page
+  auto* w = static_cast<uint32_t*>(p);
+  CHECK(w[l.cq_off.ring_entries / 4] == zcrx::kMaxCqEntries);
+  CHECK(w[l.sq_off.ring_mask / 4] == zcrx::kMaxSqEntries - 1);
+  munmap(p, l.size);
+  close(fd);
 }
 
 TEST_CASE("typed CQ and SQ views address the words the layout names") {

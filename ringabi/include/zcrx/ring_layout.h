@@ -74,6 +74,10 @@ int validate_rq_region(const uapi::io_uring_zcrx_offsets& off,
 /// Zeroes `l.size` bytes at `base` and writes the static fields (masks,
 /// entry counts) of a fresh ring region.
 void init_ring_region(void* base, const RingRegionLayout& l);
+/// The same for memory known to be zero already (a new memfd or anonymous
+/// mapping): only the index and static words are written, so the CQE and
+/// SQE arrays stay untouched and use no memory until the ring is used.
+void init_zeroed_ring_region(void* base, const RingRegionLayout& l);
 
 // Typed views over a mapped region. `base` must be the start of a mapping
 // of at least `l.size` bytes whose layout was validated.
