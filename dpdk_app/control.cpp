@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -34,6 +35,9 @@ namespace core = zcrx::core;
 namespace {
 
 constexpr int kHousekeepingMs = 100;
+// Sessions refused for a ring limit that still wait to hear why: beyond
+// this, a refused connection is closed at once.
+constexpr size_t kMaxRefusedPending = 64;
 
 }  // namespace
 
@@ -42,7 +46,8 @@ Control::Control(const Options& opt, Device& dev, const std::vector<ServedQueue*
       dev_(dev),
       qs_(std::make_unique<QueueSet>(dev, queues, [this](uint32_t k) { republish(k); })),
       engine_(std::make_unique<core::Engine>(*qs_, *qs_)),
-      polled_(queues.size(), false) {
+      polled_(queues.size(), false),
+      limits_(opt.limits) {
   // A whole-port restart pauses every queue's datapath, and a deferred
   // start resumes the queues bound before it.
   dev_.set_pause_hook([this](bool) { republish_all(); });
@@ -217,17 +222,58 @@ void Control::take_closed_pools() {
 
 void Control::accept_session() {
   int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-  if (fd < 0) return;
+  if (fd < 0) {
+    const int e = errno;
+    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+      // The connection stays queued and the socket readable: polling it
+      // again at once would spin. Back off, 10 ms doubling to 1 s.
+      if (accept_backoff_ms_ == 0)
+        std::fprintf(stderr, "zcrxd: accept: %s with %zu sessions: accepting again later\n",
+                     strerrorname_np(e), sessions_.size());
+      accept_backoff_ms_ = accept_backoff_ms_ ? std::min(2 * accept_backoff_ms_, 1000) : 10;
+      accept_resume_ = Clock::now() + std::chrono::milliseconds(accept_backoff_ms_);
+    }
+    return;
+  }
+  accept_backoff_ms_ = 0;
   auto s = std::make_unique<Session>();
   s->sock = fd;
+  s->id = ++sessions_total_;
   ucred cred{};
   socklen_t cl = sizeof(cred);
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
     s->pid = cred.pid;
     s->uid = cred.uid;
   }
+  if (int rc = limits_.take_ring(s->uid)) {
+    const bool total = rc == -ENFILE;
+    log_refusal(*s, "connection", rc, total ? "--max-rings" : "--max-rings-per-uid",
+                total ? limits_.config().max_rings : limits_.config().max_rings_per_uid);
+    // The peer hears why on its first request; past a few such sessions
+    // (or a second) the connection is just closed.
+    if (refused_pending_ >= kMaxRefusedPending) {
+      close(fd);
+      return;
+    }
+    s->refuse = rc;
+    s->refuse_until = Clock::now() + std::chrono::seconds(1);
+    refused_pending_++;
+  } else {
+    s->counted = true;
+  }
   sessions_.push_back(std::move(s));
-  sessions_total_++;
+}
+
+void Control::log_refusal(const Session& s, const char* what, int err, const char* limit,
+                          uint64_t value) {
+  std::fprintf(stderr, "zcrxd: %s of pid %d uid %u refused (%s): %s %" PRIu64 " reached\n",
+               what, s.pid, s.uid, strerrorname_np(-err), limit, value);
+}
+
+uid_t Control::ifq_owner(const Ifq* real, uid_t fallback) const {
+  for (auto& a : areas_)
+    if (a->real == real) return a->owner;
+  return fallback;
 }
 
 void Control::close_session(Session& s) {
@@ -252,9 +298,21 @@ void Control::close_session(Session& s) {
   s.eventfd.reset();
   if (s.sock >= 0) close(s.sock);
   s.sock = -1;
+  // What the session was charged for.
+  if (s.counted) limits_.put_ring(s.uid);
+  s.counted = false;
+  if (s.refuse) refused_pending_--;
+  s.refuse = 0;
+  limits_.put_region(s.uid, s.region_bytes);
+  s.region_bytes = 0;
+  for (auto& [real, owner] : s.entries) limits_.put_entry(real, owner, s.uid);
+  s.entries.clear();
 }
 
 void Control::release_export(Export& e) {
+  limits_.put_export();
+  for (auto& s : sessions_)
+    if (s->id == e.session && s->exports) s->exports--;
   engine_->release_box(e.box);
   e.box = nullptr;
   take_closed_pools();
@@ -269,7 +327,10 @@ void Control::retire_pool(AreaPool* pool) {
 
 void Control::release_area_memory(AreaRec& a) {
   munmap(a.map.base, a.map.len);
-  if (a.rq.base) munmap(a.rq.base, a.rq.len);
+  if (a.rq.base) {
+    munmap(a.rq.base, a.rq.len);
+    limits_.put_region(a.owner, a.rq.len);
+  }
   close(a.fd);
   a = AreaRec{};
 }
@@ -288,6 +349,9 @@ void Control::housekeeping() {
     }
     i++;
   }
+  const auto now = Clock::now();
+  for (auto& s : sessions_)
+    if (s->refuse && s->sock >= 0 && now >= s->refuse_until) close_session(*s);
   for (auto& s : sessions_) {
     if (s->dp && s->dp->broken() && !s->reported_broken) {
       s->reported_broken = true;
@@ -317,6 +381,14 @@ void Control::handle_message(Session& s) {
     return;
   }
   std::memcpy(&hdr, buf, sizeof(hdr));
+  if (s.refuse) {
+    // Over a ring limit: this answer is all the session gets.
+    proto::close_fds(m);
+    proto::ReplyHeader rh = proto::make_reply_header(hdr, s.refuse, 0);
+    proto::send_msg(s.sock, &rh, sizeof(rh), nullptr, 0);
+    close_session(s);
+    return;
+  }
   const uint8_t* body = buf + sizeof(proto::MsgHeader);
   alignas(8) uint8_t reply[proto::kMaxMsgSize];
   size_t body_len = 0;
@@ -414,7 +486,8 @@ void Control::run(int signal_fd, void (*stop_datapath)(void*), void* arg) {
   for (;;) {
     pfds.clear();
     pfds.push_back({signal_fd, POLLIN, 0});
-    pfds.push_back({listen_fd_, POLLIN, 0});
+    const bool accepting = Clock::now() >= accept_resume_;
+    pfds.push_back({accepting ? listen_fd_ : -1, POLLIN, 0});
     for (auto& s : sessions_) pfds.push_back({s->sock, POLLIN, 0});
     for (auto& e : exports_) pfds.push_back({e->our_end, POLLRDHUP, 0});
     int n = poll(pfds.data(), pfds.size(), kHousekeepingMs);

@@ -15,12 +15,14 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "consumer_limits.h"
 #include "datapath.h"
 #include "eventfd_signal.h"
 #include "event_sink.h"
@@ -92,10 +94,21 @@ class Control {
     void* base;
   };
   static constexpr size_t kMaxSpareAreas = 4;  // per session, oldest unmapped first
+  using Clock = std::chrono::steady_clock;
   struct Session {
     int sock = -1;
+    uint64_t id = 0;  // never reused
     pid_t pid = 0;  // the peer, from SO_PEERCRED at connect time
     uid_t uid = 0;
+    // Over a ring limit: every request is answered with this errno, then
+    // the session is closed (at the latest at refuse_until).
+    int refuse = 0;
+    Clock::time_point refuse_until{};
+    bool counted = false;       // holds a ring of Limits
+    uint64_t region_bytes = 0;  // ring + clone/import RQ regions charged to uid
+    uint32_t exports = 0;       // live export boxes it made
+    // Clone/import entries charged to (real ifq, its owner's uid).
+    std::vector<std::pair<const Ifq*, uid_t>> entries;
     int ring_fd = -1;
     Mapped ring;
     zcrx::RingRegionLayout layout{};
@@ -116,6 +129,7 @@ class Control {
   };
   struct Export {
     int our_end = -1;
+    uint64_t session = 0;  // Session::id of the ring that made it
     dev_t dev = 0;
     ino_t ino = 0;
     zcrx::core::ExportBox* box = nullptr;
@@ -127,6 +141,7 @@ class Control {
     uint64_t offset = 0;  // area.addr the consumer gave (offset in fd)
     Mapped map;
     Mapped rq;  // the registering entry's RQ region (its zcrx_stats block)
+    uid_t owner = 0;  // uid of the registering ring (charged for rq)
     std::unique_ptr<AreaPool> pool;
     Ifq* real = nullptr;  // while the ifq is registered
   };
@@ -138,6 +153,11 @@ class Control {
   using Reply = zcrx::proto::Reply<zcrx::proto::RegisterIfqReply>;
 
   void accept_session();
+  /// Logs one limit refusal (the limits' own counters count it).
+  void log_refusal(const Session& s, const char* what, int err, const char* limit,
+                   uint64_t value);
+  /// The real ifq's owner uid (the registering ring's), or `fallback`.
+  uid_t ifq_owner(const Ifq* real, uid_t fallback) const;
   void handle_message(Session& s);
   void close_session(Session& s);
   void release_export(Export& e);
@@ -182,7 +202,9 @@ class Control {
   void* take_spare_area(Session& s, int fd, uint64_t off, uint64_t len);
   void keep_spare_area(Session& s, int fd, uint64_t off, uint64_t len, void* base);
   /// Unmaps and closes what an area record holds (its pool is gone).
-  static void release_area_memory(AreaRec& a);
+  void release_area_memory(AreaRec& a);
+  /// Undoes the last make_rq_region() of `s` (a registration that failed).
+  void drop_rq_region(Session& s);
   void retire_pool(AreaPool* pool);
 
   const Options& opt_;
@@ -200,6 +222,12 @@ class Control {
   std::vector<bool> polled_;  // per queue: the last snapshot published polls it
   uint32_t next_area_id_ = 0;
   uint64_t sessions_total_ = 0;
+  Limits limits_;
+  // accept() failing for want of descriptors: the listening socket stays
+  // readable, so it is not polled again before this (backing off).
+  Clock::time_point accept_resume_{};
+  int accept_backoff_ms_ = 0;
+  size_t refused_pending_ = 0;  // sessions waiting to hear their refusal
 };
 
 }  // namespace zcrxd

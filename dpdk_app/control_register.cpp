@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cinttypes>
 #include <cstring>
 
 #include "area_memfd.h"
@@ -54,9 +55,18 @@ int Control::op_create_ring(Session& s, const proto::CreateRingReq& r,
                              : 2 * sq;
   if (!sq || !cq || cq < sq || cq > zcrx::kMaxCqEntries) return -EINVAL;
   zcrx::RingRegionLayout l = zcrx::ring_region_layout(sq, cq);
+  if (int rc = limits_.take_region(s.uid, l.size)) {
+    log_refusal(s, "a ring region", rc, "--max-region-mb-per-uid",
+                limits_.config().max_region_mb_per_uid);
+    return rc;
+  }
   void* map = nullptr;
   int fd = make_memfd("zcrx-ring", l.size, &map);
-  if (fd < 0) return fd;
+  if (fd < 0) {
+    limits_.put_region(s.uid, l.size);
+    return fd;
+  }
+  s.region_bytes += l.size;
   // A new memfd reads as zeros: writing only the header words leaves the
   // CQE and SQE pages unallocated until the ring is used.
   zcrx::init_zeroed_ring_region(map, l);
@@ -85,13 +95,30 @@ int Control::op_create_ring(Session& s, const proto::CreateRingReq& r,
 
 int Control::make_rq_region(Session& s, const zcrx::RqRegionLayout& l, int* fd_out,
                             core::Mapping* m) {
+  if (int rc = limits_.take_region(s.uid, l.size)) {
+    log_refusal(s, "a refill queue region", rc, "--max-region-mb-per-uid",
+                limits_.config().max_region_mb_per_uid);
+    return rc;
+  }
   void* map = nullptr;
   int fd = make_memfd("zcrx-rq", l.size, &map);
-  if (fd < 0) return fd;
+  if (fd < 0) {
+    limits_.put_region(s.uid, l.size);
+    return fd;
+  }
+  s.region_bytes += l.size;
   s.rqs.push_back({map, l.size});
   *m = {map, l.size};
   *fd_out = fd;
   return 0;
+}
+
+void Control::drop_rq_region(Session& s) {
+  const Mapped m = s.rqs.back();
+  s.rqs.pop_back();
+  munmap(m.base, m.len);
+  limits_.put_region(s.uid, m.len);
+  s.region_bytes -= m.len;
 }
 
 void* Control::take_spare_area(Session& s, int fd, uint64_t off, uint64_t len) {
@@ -190,8 +217,7 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
     assign_ring(s, ring_had);
     pool.reset();
     keep_spare_area(s, fd, off, len, map);
-    munmap(rq_map.base, rq_map.len);
-    s.rqs.pop_back();
+    drop_rq_region(s);
     close(rq_fd);
     return rc ? rc : -ENOMEM;
   }
@@ -205,6 +231,8 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   // it is unmapped with the area.
   rec->rq = s.rqs.back();
   s.rqs.pop_back();
+  rec->owner = s.uid;  // still charged to the uid, until the area goes
+  s.region_bytes -= rec->rq.len;
   rec->pool = std::move(pool);
   rec->real = s.ctx->lookup(r.reg.zcrx_id);
   areas_.push_back(std::move(rec));
@@ -236,18 +264,28 @@ int Control::register_shared(Session& s, proto::RegisterIfqReq& r, int fd,
   int rc = src ? engine_->clone_rq_layout(s.ctx, src->ctx, r.reg.if_rxq, &rq)
                : engine_->import_rq_layout(exp->box, &rq);
   if (rc) return rc;
-  // The queue the new entry will receive from: the source entry's.
-  int32_t rxq = -1;
+  // The real ifq the new entry stands for, and the queue it receives from.
+  const Ifq* real = nullptr;
   if (src) {
-    if (Ifq* e = src->ctx->lookup(r.reg.if_rxq)) rxq = e->target().if_rxq();
-  } else if (Ifq* real = core::Engine::box_ifq(exp->box)) {
-    rxq = real->if_rxq();
+    if (Ifq* e = src->ctx->lookup(r.reg.if_rxq)) real = &e->target();
+  } else {
+    real = core::Engine::box_ifq(exp->box);
   }
-  const int k = qs_->index_of(rxq);
+  const int k = qs_->index_of(real ? real->if_rxq() : -1);
   if ((rc = check_ring_queue(s, k, src ? "a clone" : "an import"))) return rc;
+  // A uid's share of another uid's ifq (the engine's table is shared by all).
+  const uid_t owner = ifq_owner(real, s.uid);
+  if ((rc = limits_.take_entry(real, owner, s.uid))) {
+    log_refusal(s, src ? "a clone" : "an import", rc, "--max-entries-per-uid",
+                limits_.config().max_entries_per_uid);
+    return rc;
+  }
   int rq_fd = -1;
   core::Mapping rq_map;
-  if ((rc = make_rq_region(s, rq, &rq_fd, &rq_map))) return rc;
+  if ((rc = make_rq_region(s, rq, &rq_fd, &rq_map))) {
+    limits_.put_entry(real, owner, s.uid);
+    return rc;
+  }
   const int ring_had = s.queue;
   if (k >= 0) assign_ring(s, k);
   r.reg.if_idx = 0;
@@ -256,11 +294,12 @@ int Control::register_shared(Session& s, proto::RegisterIfqReq& r, int fd,
   take_closed_pools();
   if (rc) {
     assign_ring(s, ring_had);
-    munmap(rq_map.base, rq_map.len);
-    s.rqs.pop_back();
+    drop_rq_region(s);
+    limits_.put_entry(real, owner, s.uid);
     close(rq_fd);
     return rc;
   }
+  s.entries.push_back({real, owner});
   Ifq* e = s.ctx->lookup(r.reg.zcrx_id);
   AreaRec* area = nullptr;
   for (auto& a : areas_)
@@ -303,9 +342,19 @@ int Control::op_export(Session& s, const uapi::zcrx_ctrl& c, int* fd_out) {
   core::ExportBox* box = nullptr;
   int rc = engine_->export_ifq(s.ctx, c, &box);
   if (rc) return rc;
+  // Each box is a descriptor zcrxd keeps until every copy of the export
+  // fd is closed: bounded per ring and in total.
+  if ((rc = limits_.take_export(s.exports))) {
+    const bool total = rc == -ENFILE;
+    log_refusal(s, "an export", rc, total ? "--max-exports" : "--max-exports-per-ring",
+                total ? limits_.config().max_exports : limits_.config().max_exports_per_ring);
+    engine_->release_box(box);
+    return rc;
+  }
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
     rc = -errno;
+    limits_.put_export();
     engine_->release_box(box);
     return rc;
   }
@@ -313,10 +362,12 @@ int Control::op_export(Session& s, const uapi::zcrx_ctrl& c, int* fd_out) {
   fstat(sv[1], &st);
   auto e = std::make_unique<Export>();
   e->our_end = sv[0];
+  e->session = s.id;
   e->dev = st.st_dev;
   e->ino = st.st_ino;
   e->box = box;
   exports_.push_back(std::move(e));
+  s.exports++;
   *fd_out = sv[1];  // closed by the caller once sent
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -75,6 +76,26 @@ void stop_datapaths(void* arg) {
   for (Runner& r : *c->runners) r.join();
 }
 
+// Every connection costs zcrxd a few descriptors (its socket, its ring
+// memfd, its eventfd's io_uring), every export box one, every area one:
+// take the whole hard limit, and say so when the configured limits could
+// still run into it (accept then backs off; see Control::accept_session).
+void raise_fd_limit(const zcrxd::LimitConfig& lim) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  const uint64_t want = 3ull * lim.max_rings + lim.max_exports + 256;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+    std::fprintf(stderr,
+                 "zcrxd: descriptor limit %llu is below the %llu that --max-rings %u and "
+                 "--max-exports %u may need\n",
+                 static_cast<unsigned long long>(rl.rlim_cur),
+                 static_cast<unsigned long long>(want), lim.max_rings, lim.max_exports);
+}
+
 std::string queue_list(const std::vector<uint16_t>& q) {
   std::string s;
   for (size_t i = 0; i < q.size(); i++) s += (i ? "," : "") + std::to_string(q[i]);
@@ -112,6 +133,7 @@ int main(int argc, char** argv) {
     eal_cleanup_all();
     return 2;
   }
+  raise_fd_limit(opt.limits);
   Device dev;
   PortConfig pcfg;
   pcfg.port = opt.port;

@@ -57,6 +57,20 @@ void print_usage(FILE* out) {
       "                      kernel copies when it cannot receive into the\n"
       "                      zcrx area; off: such a registration fails with\n"
       "                      that errno; always: copy mode from the start\n"
+      "  --sq-idle-ms MS     stop polling a ring's SQ once it stayed empty MS ms\n"
+      "                      (default 10; 0: never): the ring's SQ flags then\n"
+      "                      carry IORING_SQ_NEED_WAKEUP and libzcrx wakes it on\n"
+      "                      its next submit, as with an io_uring SQPOLL thread\n"
+      "Limits (each refusal is logged and counted; see docs/ARCHITECTURE.md):\n"
+      "  --max-rings N             connections in total (default 1024; ENFILE)\n"
+      "  --max-rings-per-uid N     connections of one uid (default 256; EMFILE)\n"
+      "  --max-exports N           live export fds in total (default 1024; ENFILE)\n"
+      "  --max-exports-per-ring N  live export fds one ring made (default 64;\n"
+      "                            EMFILE)\n"
+      "  --max-entries-per-uid N   clone/import entries one uid may hold on an\n"
+      "                            ifq another uid registered (default 32; EMFILE)\n"
+      "  --max-region-mb-per-uid N ring and refill-queue memory zcrxd creates\n"
+      "                            for one uid, MiB (default 1024; ENOMEM)\n"
       "  --help              this text\n"
       "\n"
       "Prints \"zcrxd: ready socket=PATH\" when it accepts consumers.\n"
@@ -74,6 +88,9 @@ bool wants_help(int argc, char** argv) {
 }
 
 namespace {
+
+// More rings than this would need more descriptors than zcrxd can hold.
+constexpr uint64_t kMaxRingsLimit = 1u << 16;
 
 bool parse_uint(const char* s, int base, uint64_t max, uint64_t* v) {
   if (!s || !*s || *s == '-' || *s == '+') return false;
@@ -99,7 +116,8 @@ bool parse_queue_index(const char* b, const char* e, uint32_t* v) {
 
 enum Opt : int {
   kPort = 256, kQueue, kSocket, kSocketMode, kSocketGroup, kBurst, kStats,
-  kRxTimestamp, kRxDesc, kRxGate, kInject, kCopyMode, kHelp,
+  kRxTimestamp, kRxDesc, kRxGate, kInject, kCopyMode, kMaxRings, kMaxRingsPerUid,
+  kMaxExports, kMaxExportsPerRing, kMaxEntriesPerUid, kMaxRegionMbPerUid, kSqIdleMs, kHelp,
 };
 
 }  // namespace
@@ -194,6 +212,13 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
       {"rx-gate", required_argument, nullptr, kRxGate},
       {"inject", required_argument, nullptr, kInject},
       {"copy-mode", required_argument, nullptr, kCopyMode},
+      {"max-rings", required_argument, nullptr, kMaxRings},
+      {"max-rings-per-uid", required_argument, nullptr, kMaxRingsPerUid},
+      {"max-exports", required_argument, nullptr, kMaxExports},
+      {"max-exports-per-ring", required_argument, nullptr, kMaxExportsPerRing},
+      {"max-entries-per-uid", required_argument, nullptr, kMaxEntriesPerUid},
+      {"max-region-mb-per-uid", required_argument, nullptr, kMaxRegionMbPerUid},
+      {"sq-idle-ms", required_argument, nullptr, kSqIdleMs},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0}};
   // getopt keeps global state; rte_eal_init already used it.
@@ -250,6 +275,36 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
         break;
       case kCopyMode:
         if (int rc = parse_copy_mode(optarg, &o->copy_mode, err)) return rc;
+        break;
+      case kMaxRings:
+        if (!parse_uint(optarg, 0, kMaxRingsLimit, &v) || v == 0) return bad("--max-rings");
+        o->limits.max_rings = static_cast<uint32_t>(v);
+        break;
+      case kMaxRingsPerUid:
+        if (!parse_uint(optarg, 0, kMaxRingsLimit, &v) || v == 0)
+          return bad("--max-rings-per-uid");
+        o->limits.max_rings_per_uid = static_cast<uint32_t>(v);
+        break;
+      case kMaxExports:
+        if (!parse_uint(optarg, 0, 1u << 20, &v)) return bad("--max-exports");
+        o->limits.max_exports = static_cast<uint32_t>(v);
+        break;
+      case kMaxExportsPerRing:
+        if (!parse_uint(optarg, 0, 1u << 20, &v)) return bad("--max-exports-per-ring");
+        o->limits.max_exports_per_ring = static_cast<uint32_t>(v);
+        break;
+      case kMaxEntriesPerUid:
+        if (!parse_uint(optarg, 0, 1u << 20, &v)) return bad("--max-entries-per-uid");
+        o->limits.max_entries_per_uid = static_cast<uint32_t>(v);
+        break;
+      case kMaxRegionMbPerUid:
+        if (!parse_uint(optarg, 0, 1u << 30, &v) || v == 0)
+          return bad("--max-region-mb-per-uid");
+        o->limits.max_region_mb_per_uid = v;
+        break;
+      case kSqIdleMs:
+        if (!parse_uint(optarg, 0, 3600000, &v)) return bad("--sq-idle-ms");
+        o->sq_idle_ms = static_cast<uint32_t>(v);
         break;
       case 'h':
       case kHelp:

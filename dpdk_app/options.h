@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "consumer_limits.h"
+
 namespace zcrxd {
 
 /// What a served queue does when the PMD refuses the area pool (--copy-mode).
@@ -32,6 +34,11 @@ struct Options {
   std::string inject_path;        // --inject: pcap transmitted on TX queue 0
   uint32_t inject_loops = 1;      // times through the file; 0: forever
   CopyMode copy_mode = CopyMode::kAuto;
+  LimitConfig limits;             // --max-*: what one consumer may take
+  /// A ring whose SQ stayed empty this long is no longer polled (its SQ
+  /// flags get IORING_SQ_NEED_WAKEUP, as an SQPOLL thread's ring does)
+  /// until the consumer wakes it; 0 polls every ring always.
+  uint32_t sq_idle_ms = 10;
   bool help = false;
 };
 

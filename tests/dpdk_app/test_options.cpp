@@ -246,3 +246,34 @@ TEST_CASE("a bad --copy-mode says why in one line; --help documents it") {
   CHECK(text.find("--copy-mode MODE") != std::string::npos);
   CHECK(text.find("always: copy mode from the start") != std::string::npos);
 }
+
+TEST_CASE("limits and --sq-idle-ms: defaults, values, refusals") {
+  Options o;
+  REQUIRE(run({}, &o) == 0);
+  CHECK(o.limits.max_rings == 1024);
+  CHECK(o.limits.max_rings_per_uid == 256);
+  CHECK(o.limits.max_exports == 1024);
+  CHECK(o.limits.max_exports_per_ring == 64);
+  CHECK(o.limits.max_entries_per_uid == 32);
+  CHECK(o.limits.max_region_mb_per_uid == 1024);
+  CHECK(o.sq_idle_ms == 10);
+  Options p;
+  REQUIRE(run({"--max-rings", "10", "--max-rings-per-uid", "3", "--max-exports", "0",
+               "--max-exports-per-ring", "2", "--max-entries-per-uid", "5",
+               "--max-region-mb-per-uid", "64", "--sq-idle-ms", "0"},
+              &p) == 0);
+  CHECK(p.limits.max_rings == 10);
+  CHECK(p.limits.max_rings_per_uid == 3);
+  CHECK(p.limits.max_exports == 0);
+  CHECK(p.limits.max_exports_per_ring == 2);
+  CHECK(p.limits.max_entries_per_uid == 5);
+  CHECK(p.limits.max_region_mb_per_uid == 64);
+  CHECK(p.sq_idle_ms == 0);
+  for (const char* bad : {"--max-rings", "--max-rings-per-uid", "--max-region-mb-per-uid"}) {
+    Options q;
+    CHECK(run({bad, "0"}, &q) == -EINVAL);
+  }
+  Options q;
+  CHECK(run({"--max-rings", "70000"}, &q) == -EINVAL);
+  CHECK(run({"--sq-idle-ms", "-1"}, &q) == -EINVAL);
+}
