@@ -47,7 +47,8 @@ Control::Control(const Options& opt, Device& dev, const std::vector<ServedQueue*
       qs_(std::make_unique<QueueSet>(dev, queues, [this](uint32_t k) { republish(k); })),
       engine_(std::make_unique<core::Engine>(*qs_, *qs_)),
       polled_(queues.size(), false),
-      limits_(opt.limits) {
+      limits_(opt.limits),
+      slots_(opt.limits.max_rings, false) {
   // A whole-port restart pauses every queue's datapath, and a deferred
   // start resumes the queues bound before it.
   dev_.set_pause_hook([this](bool) { republish_all(); });
@@ -198,8 +199,10 @@ void Control::assign_ring(Session& s, int k) {
   uint32_t to = ring_queue(s);
   if (from == to || !s.dp) return;
   // One CQ, one producer: the old datapath lets go (publish waits for its
-  // quiescent point) before the new one may touch the ring.
+  // quiescent point) before the new one may touch the ring, polling its
+  // SQ from the start (a wakeup sent to the old one is lost with it).
   republish(from);
+  s.dp->sq_reset_awake();
   republish(to);
 }
 
@@ -211,6 +214,10 @@ int Control::check_ring_queue(const Session& s, int k, const char* what) {
                what, qs_->queue(static_cast<uint32_t>(k)).port.queue(),
                qs_->queue(static_cast<uint32_t>(s.queue)).port.queue());
   return -EOPNOTSUPP;
+}
+
+void Control::wake_ring(Session& s) {
+  if (s.dp && s.dp->claim_wake()) qs_->queue(ring_queue(s)).dp.wake_sq(s.dp->slot());
 }
 
 void Control::take_closed_pools() {
@@ -293,6 +300,8 @@ void Control::close_session(Session& s) {
   s.spare_areas.clear();
   s.events.reset();
   s.dp.reset();
+  if (s.slot < slots_.size()) slots_[s.slot] = false;  // no snapshot holds the ring
+  s.slot = UINT32_MAX;
   if (s.ring.base) munmap(s.ring.base, s.ring.len);
   if (s.ring_fd >= 0) close(s.ring_fd);
   s.eventfd.reset();
@@ -381,6 +390,12 @@ void Control::handle_message(Session& s) {
     return;
   }
   std::memcpy(&hdr, buf, sizeof(hdr));
+  if (hdr.op == proto::kOpSqWakeup) {
+    // No reply (proto.h); a malformed one is ignored.
+    proto::close_fds(m);
+    if (result == 0) wake_ring(s);
+    return;
+  }
   if (s.refuse) {
     // Over a ring limit: this answer is all the session gets.
     proto::close_fds(m);

@@ -126,6 +126,7 @@ class Control {
     bool closing = false;
     bool reported_broken = false;
     int queue = -1;  // served-queue index of its entries; -1: none yet
+    uint32_t slot = UINT32_MAX;  // RingDp::slot, once it has a ring
   };
   struct Export {
     int our_end = -1;
@@ -172,12 +173,15 @@ class Control {
   /// -EOPNOTSUPP (logged) when `s` has entries on another queue than `k`.
   int check_ring_queue(const Session& s, int k, const char* what);
   void take_closed_pools();
+  /// Has the datapath serving `s` poll its SQ again (SQ_WAKEUP, or work
+  /// for a ring that may sleep, such as a flow closed under a request).
+  void wake_ring(Session& s);
   /// Lets the injector transmit while some queue is polled, parks it otherwise.
   void sync_injector();
   /// One counters line; `queue` -1 for the all-queue sum, `mode` the
   /// receive mode (zero-copy, copy, or mixed for a sum over both).
   void print_counters(const char* tag, int queue, const char* mode, const DpStats& st,
-                      uint64_t outstanding, uint32_t armed, size_t rings);
+                      uint64_t outstanding, uint32_t armed, size_t rings, uint32_t awake);
   void housekeeping();
   void teardown();
 
@@ -228,6 +232,7 @@ class Control {
   Clock::time_point accept_resume_{};
   int accept_backoff_ms_ = 0;
   size_t refused_pending_ = 0;  // sessions waiting to hear their refusal
+  std::vector<bool> slots_;  // ring slots in use (RingDp::slot), --max-rings of them
 };
 
 }  // namespace zcrxd

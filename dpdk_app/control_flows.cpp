@@ -77,7 +77,12 @@ int Control::op_close_flow(Session& s, uint32_t h) {
   }
   s.flows[h] = {};
   if (s.dp) s.dp->set_flow(h, nullptr);
-  if (!s.closing) republish(ring_queue(s));
+  if (!s.closing) {
+    republish(ring_queue(s));
+    // A request armed on the flow ends with a CQE that its SQ's poll
+    // posts: a sleeping SQ is woken for it.
+    wake_ring(s);
+  }
   return 0;
 }
 

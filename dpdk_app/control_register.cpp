@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cinttypes>
@@ -55,6 +56,9 @@ int Control::op_create_ring(Session& s, const proto::CreateRingReq& r,
                              : 2 * sq;
   if (!sq || !cq || cq < sq || cq > zcrx::kMaxCqEntries) return -EINVAL;
   zcrx::RingRegionLayout l = zcrx::ring_region_layout(sq, cq);
+  // A slot for wakeups; sessions are bounded by --max-rings, so one is free.
+  const auto free_slot = std::find(slots_.begin(), slots_.end(), false);
+  if (free_slot == slots_.end()) return -ENFILE;
   if (int rc = limits_.take_region(s.uid, l.size)) {
     log_refusal(s, "a ring region", rc, "--max-region-mb-per-uid",
                 limits_.config().max_region_mb_per_uid);
@@ -78,6 +82,9 @@ int Control::op_create_ring(Session& s, const proto::CreateRingReq& r,
   s.dev = st.st_dev;
   s.ino = st.st_ino;
   s.dp = std::make_unique<RingDp>(map, l);
+  s.slot = static_cast<uint32_t>(free_slot - slots_.begin());
+  *free_slot = true;
+  s.dp->set_slot(s.slot);
   // Events of the ifqs this ring becomes master of go to its own CQ.
   s.events = std::make_unique<RingEvents>(*s.dp);
   s.ctx = engine_->create_ctx(s.events.get());

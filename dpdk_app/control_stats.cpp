@@ -36,7 +36,8 @@ std::string Control::outstanding_per_queue() const {
 }
 
 void Control::print_counters(const char* tag, int queue, const char* mode, const DpStats& st,
-                             uint64_t outstanding, uint32_t armed, size_t rings) {
+                             uint64_t outstanding, uint32_t armed, size_t rings,
+                             uint32_t awake) {
   // Cumulative datapath cycles: busy ones are those of iterations that
   // did work, so CPU cost can be compared with receivers that sleep.
   uint64_t busy = st.busy_cycles.get();
@@ -49,6 +50,7 @@ void Control::print_counters(const char* tag, int queue, const char* mode, const
               " dropped_empty=%" PRIu64 " dropped_bad_len=%" PRIu64 " cq_full=%" PRIu64
               " refilled=%" PRIu64
               " returned=%" PRIu64 " reclaimed=%" PRIu64 " outstanding=%" PRIu64 " armed=%u rings=%zu"
+              " rings_awake=%u"
               " busy_cycles=%" PRIu64 " total_cycles=%" PRIu64 " busy_pct=%.1f tsc_hz=%" PRIu64
               " mode=%s\n",
               tag, q, st.rx.get(), st.delivered.get(), st.delivered_bytes.get(),
@@ -57,7 +59,7 @@ void Control::print_counters(const char* tag, int queue, const char* mode, const
               st.dropped_empty.get(), st.dropped_bad_len.get(), st.cq_full.get(),
               st.refilled.get(),
               st.returned.get(), st.reclaimed.load(std::memory_order_relaxed),
-              outstanding, armed, rings, busy, total,
+              outstanding, armed, rings, awake, busy, total,
               total ? 100.0 * static_cast<double>(busy) / static_cast<double>(total) : 0.0,
               rte_get_tsc_hz(), mode);
 }
@@ -97,6 +99,7 @@ void add_stats(DpStats& to, const DpStats& from) {
 void Control::print_stats(const char* tag) {
   DpStats sum;
   uint32_t armed = 0;
+  uint32_t awake = 0;  // rings whose SQ is polled
   uint32_t copying = 0;  // queues served in copy mode
   for (uint32_t k = 0; k < qs_->size(); k++) {
     ServedQueue& q = qs_->queue(k);
@@ -104,15 +107,16 @@ void Control::print_stats(const char* tag) {
     copying += copy;
     add_stats(sum, q.stats);
     armed += q.dp.armed();
+    awake += q.dp.rings_awake();
     if (qs_->size() > 1) {
       size_t rings = 0;  // the rings this queue's datapath serves
       for (auto& s : sessions_) rings += s->dp && !s->closing && ring_queue(*s) == k;
       print_counters(tag, q.port.queue(), copy ? "copy" : "zero-copy", q.stats, outstanding(k),
-                     q.dp.armed(), rings);
+                     q.dp.armed(), rings, q.dp.rings_awake());
     }
   }
   const char* mode = copying == 0 ? "zero-copy" : copying == qs_->size() ? "copy" : "mixed";
-  print_counters(tag, -1, mode, sum, outstanding(), armed, sessions_.size());
+  print_counters(tag, -1, mode, sum, outstanding(), armed, sessions_.size(), awake);
   if (injector_)
     std::printf("zcrxd: %s inject injected=%" PRIu64 " waits=%" PRIu64 " loops=%" PRIu64
                 " frames_per_loop=%zu\n",

@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 #include <rte_pause.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "area_pool.h"
@@ -74,6 +75,95 @@ Datapath::Datapath(const DatapathConfig& cfg, DpStats& stats)
     : cfg_(cfg), st_(stats), owned_(std::make_unique<Snapshot>()) {
   owned_->seq = ++publish_seq_;
   cur_.store(owned_.get(), std::memory_order_release);
+  sq_idle_cycles_ = uint64_t{cfg_.sq_idle_ms} * rte_get_tsc_hz() / 1000;
+  by_slot_.assign(cfg_.max_rings, nullptr);
+  // One wakeup per ring at most is in flight (RingDp::claim_wake).
+  uint32_t n = 1;
+  while (n < cfg_.max_rings) n <<= 1;
+  wake_slots_ = std::make_unique<uint32_t[]>(n);
+  wake_in_ = zcrx::RingProducer<uint32_t>(&wake_head_, &wake_tail_, wake_slots_.get(), n);
+  wake_out_ = zcrx::RingConsumer<uint32_t>(&wake_head_, &wake_tail_, wake_slots_.get(), n);
+}
+
+void Datapath::wake_sq(uint32_t slot) { wake_in_.push(slot); }
+
+void Datapath::adopt(const Snapshot& s) {
+  adopted_seq_ = s.seq;
+  // A queue that starts receiving (its first bind, a rebind, a port
+  // restart) waits for --rx-gate's requests again: a restart replays a
+  // finite source (net_pcap) from its start.
+  if (s.rx && !rx_seen_) gate_open_ = false;
+  rx_seen_ = s.rx;
+  // Rings that left keep no place in the flush list (they are compared,
+  // not read: control may free them once this iteration is over).
+  std::vector<RingDp*> live(s.rings);
+  std::sort(live.begin(), live.end());
+  size_t keep = 0;
+  for (RingDp* r : dirty_.rings)
+    if (std::binary_search(live.begin(), live.end(), r)) dirty_.rings[keep++] = r;
+  dirty_.rings.resize(keep);
+  dirty_.rings.reserve(s.rings.size());
+  awake_rings_.clear();
+  awake_rings_.reserve(s.rings.size());
+  std::fill(by_slot_.begin(), by_slot_.end(), nullptr);
+  for (RingDp* r : s.rings) {
+    r->attach(&dirty_);
+    if (r->slot() < by_slot_.size()) by_slot_[r->slot()] = r;
+    if (!r->sq_asleep()) awake_rings_.push_back(r);
+  }
+  awake_.store(static_cast<uint32_t>(awake_rings_.size()), std::memory_order_relaxed);
+}
+
+void Datapath::drain_wakes(uint64_t now) {
+  uint32_t slot;
+  bool changed = false;
+  while (wake_out_.pop(slot)) {
+    RingDp* r = slot < by_slot_.size() ? by_slot_[slot] : nullptr;
+    if (!r) continue;  // gone, or moved to another queue (control resets it)
+    if (r->sq_wake(now)) {
+      awake_rings_.push_back(r);  // capacity: every ring of the snapshot
+      changed = true;
+    }
+  }
+  if (changed)  // relaxed: a statistic
+    awake_.store(static_cast<uint32_t>(awake_rings_.size()), std::memory_order_relaxed);
+}
+
+uint32_t Datapath::poll_sqs(uint64_t now) {
+  uint32_t sqes = 0;
+  bool slept = false;
+  for (size_t i = 0; i < awake_rings_.size();) {
+    RingDp* r = awake_rings_[i];
+    if (const uint32_t n = r->poll_sq(kSqBudget)) {
+      sqes += n;
+      r->note_sq_busy(now);
+    } else if (sq_idle_cycles_ && r->sq_try_sleep(now, sq_idle_cycles_)) {
+      awake_rings_[i] = awake_rings_.back();
+      awake_rings_.pop_back();
+      slept = true;
+      continue;
+    }
+    i++;
+  }
+  if (slept)  // relaxed: a statistic
+    awake_.store(static_cast<uint32_t>(awake_rings_.size()), std::memory_order_relaxed);
+  return sqes;
+}
+
+bool Datapath::flush_rings() {
+  bool worked = false;
+  size_t keep = 0;
+  for (RingDp* r : dirty_.rings) {
+    if (r->flush()) {
+      r->wake_if_needed();
+      worked = true;
+    }
+    // Event CQEs that found no room stay for a later flush.
+    if (r->has_queued_events()) dirty_.rings[keep++] = r;
+    else r->clear_dirty();
+  }
+  dirty_.rings.resize(keep);
+  return worked;
 }
 
 Datapath::~Datapath() = default;
@@ -372,21 +462,26 @@ bool Datapath::poll_once() {
   // seq_cst increment then seq_cst load of the snapshot: see synchronize().
   epoch_.fetch_add(1, std::memory_order_seq_cst);
   Snapshot* s = cur_.load(std::memory_order_seq_cst);
+  if (s->seq != adopted_seq_) adopt(*s);
   st_.loops.add(1);
+  const uint64_t now = rte_rdtsc();
 
-  uint32_t armed = 0;
-  uint32_t sqes = 0;
-  for (RingDp* r : s->rings) {
-    sqes += r->poll_sq(kSqBudget);
-    armed += r->armed_count();
-  }
+  drain_wakes(now);
+  const uint32_t sqes = poll_sqs(now);
   if (sqes) st_.sqes.add(sqes);
-  armed_.store(armed, std::memory_order_relaxed);  // relaxed: a statistic
+  // Armed requests change with SQEs and completions of any ring: counted
+  // over all of them, but only while the gate waits for them and every
+  // 1024 iterations for the stats (idle rings must cost nothing).
+  if (!gate_open_ || (++count_tick_ & 1023) == 0) {
+    uint32_t armed = 0;
+    for (RingDp* r : s->rings) armed += r->armed_count();
+    armed_.store(armed, std::memory_order_relaxed);  // relaxed: a statistic
+    if (!gate_open_ && armed >= cfg_.rx_gate) gate_open_ = true;
+  }
 
   bool worked = sqes != 0;
   worked |= refill(*s) != 0;
 
-  if (!gate_open_ && armed >= cfg_.rx_gate) gate_open_ = true;
   bool poll = s->rx && gate_open_;
   if (poll && cfg_.gate_on_free_buffers && s->pool) {
     // A virtual PMD allocates while it receives and drops what it cannot
@@ -407,11 +502,7 @@ bool Datapath::poll_once() {
   }
   if (poll) worked |= receive(*s) != 0;
 
-  for (RingDp* r : s->rings)
-    if (r->flush()) {
-      r->wake_if_needed();
-      worked = true;
-    }
+  worked |= flush_rings();
   return worked;
 }
 

@@ -26,6 +26,7 @@
 #include "ring_dp.h"
 #include "stats.h"
 #include "zcrx/core/engine.h"
+#include "zcrx/ring.h"
 
 struct rte_mbuf;
 
@@ -66,6 +67,11 @@ struct DatapathConfig {
   uint32_t rx_gate = 0;
   bool rx_timestamp = false;
   bool gate_on_free_buffers = false;  // virtual PMDs: poll only with room
+  /// A ring's SQ is no longer polled once empty this long (0: polled
+  /// always). See RingDp::sq_try_sleep and proto.h SQ_WAKEUP.
+  uint32_t sq_idle_ms = 0;
+  /// Ring slots (RingDp::slot) are below this: zcrxd's --max-rings.
+  uint32_t max_rings = 1024;
 };
 
 class Datapath {
@@ -90,8 +96,15 @@ class Datapath {
   /// when it is not running).
   void synchronize();
 
-  /// RECV_ZC requests armed at the last iteration (stats).
+  /// RECV_ZC requests armed at the last count (stats; counted every 1024
+  /// iterations, and at each one while --rx-gate holds the queue).
   uint32_t armed() const { return armed_.load(std::memory_order_relaxed); }
+  /// Rings whose SQ the loop polls now (stats; the others sleep).
+  uint32_t rings_awake() const { return awake_.load(std::memory_order_relaxed); }
+  /// [control] Polls the SQ of the ring in slot `slot` again from the next
+  /// iteration (it slept: RingDp::sq_try_sleep). One call per
+  /// RingDp::claim_wake() that returned true, so the queue never fills.
+  void wake_sq(uint32_t slot);
 
  private:
   struct Burst;
@@ -100,6 +113,15 @@ class Datapath {
   uint32_t refill(const Snapshot& s);
   /// Rebuilds watch_ from `s.real`'s entry table.
   void watch_entries(const Snapshot& s);
+  /// A new snapshot: the rings to poll, the slot table, the flush list.
+  /// Allocates only when the ring count grew (control events, not packets).
+  void adopt(const Snapshot& s);
+  /// Polls the SQs of the rings awake; those idle for sq_idle_ms sleep.
+  uint32_t poll_sqs(uint64_t now);
+  /// Wakes the rings control asked for.
+  void drain_wakes(uint64_t now);
+  /// Publishes every ring posted to in this iteration; wakes consumers.
+  bool flush_rings();
   /// Returns the packets received.
   uint32_t receive(const Snapshot& s);
   /// Delivers `m`, parsed as `p` and classified to group `g`, or drops it.
@@ -120,6 +142,23 @@ class Datapath {
   std::atomic<uint32_t> armed_{0};
   bool gate_open_ = false;
   bool starved_ = false;
+  uint32_t count_tick_ = 0;  // iterations, for the periodic armed count
+  bool rx_seen_ = false;     // the last adopted snapshot's rx
+
+  // Rings of the current snapshot (adopt): those whose SQ is polled, all
+  // of them by slot, and those posted to in this iteration.
+  uint64_t adopted_seq_ = 0;
+  std::vector<RingDp*> awake_rings_;
+  std::vector<RingDp*> by_slot_;
+  DirtyRings dirty_;
+  uint64_t sq_idle_cycles_ = 0;
+  std::atomic<uint32_t> awake_{0};
+  // Slots to wake, from control (one producer) to the loop (one consumer).
+  alignas(64) uint32_t wake_head_ = 0;
+  alignas(64) uint32_t wake_tail_ = 0;
+  std::unique_ptr<uint32_t[]> wake_slots_;
+  zcrx::RingProducer<uint32_t> wake_in_;   // control's end
+  zcrx::RingConsumer<uint32_t> wake_out_;  // the loop's end
 
   // What receive()'s first pass found for each packet of the burst.
   ParsedPacket parsed_[kMaxBurst];

@@ -176,6 +176,8 @@ int main(int argc, char** argv) {
     dcfg.rx_gate = opt.rx_gate;
     dcfg.rx_timestamp = opt.rx_timestamp;
     dcfg.gate_on_free_buffers = dev.is_virtual();
+    dcfg.sq_idle_ms = opt.sq_idle_ms;
+    dcfg.max_rings = opt.limits.max_rings;
     queues.push_back(std::make_unique<ServedQueue>(dev.queue(k), dcfg));
     served.push_back(queues.back().get());
   }

@@ -27,6 +27,7 @@ RingDp::RingDp(void* region, const zcrx::RingRegionLayout& l)
   auto* base = static_cast<uint8_t*>(region);
   cq_flags_ = reinterpret_cast<uint32_t*>(base + l.cq_off.flags);
   cq_overflow_ = reinterpret_cast<uint32_t*>(base + l.cq_off.overflow);
+  sq_flags_ = reinterpret_cast<uint32_t*>(base + l.sq_off.flags);
   for (auto& f : flows_) f.store(nullptr, std::memory_order_relaxed);
 }
 
@@ -63,11 +64,56 @@ bool RingDp::reserve_failed() {
 
 void RingDp::end_limited(RecvRequest& r) { end_request(r, 0); }
 
+void RingDp::mark_dirty() {
+  dirty_ = true;
+  if (dirty_list_) dirty_list_->rings.push_back(this);  // capacity reserved
+}
+
+bool RingDp::sq_try_sleep(uint64_t now, uint64_t idle) {
+  if (now - sq_busy_at_ < idle) return false;
+  // seq_cst RMW, then the tail re-read (acquire, in available()): see
+  // proto.h SQ_WAKEUP for the consumer's half.
+  word(sq_flags_).fetch_or(uapi::kSqNeedWakeup, std::memory_order_seq_cst);
+  if (sq_.available(1) != 0 || sq_.state() != zcrx::RingState::ok) {
+    // SQEs came in meanwhile (or the ring broke: poll_sq reports that).
+    // relaxed: our own bit; the consumer only reads it as a hint.
+    word(sq_flags_).fetch_and(~uapi::kSqNeedWakeup, std::memory_order_relaxed);
+    sq_busy_at_ = now;
+    return false;
+  }
+  // release: control reads it (sq_asleep) before asking for a wakeup.
+  sq_asleep_.store(true, std::memory_order_release);
+  return true;
+}
+
+bool RingDp::sq_wake(uint64_t now) {
+  // release: the wakeup this answers is consumed; the next sleep may be
+  // woken again (claim_wake).
+  wake_queued_.store(false, std::memory_order_release);
+  // relaxed: only this thread writes it.
+  if (!sq_asleep_.load(std::memory_order_relaxed)) return false;
+  sq_asleep_.store(false, std::memory_order_release);
+  // relaxed: the consumer re-reads the bit after each submit anyway.
+  word(sq_flags_).fetch_and(~uapi::kSqNeedWakeup, std::memory_order_relaxed);
+  sq_busy_at_ = now;
+  return true;
+}
+
+void RingDp::attach(DirtyRings* dirty) {
+  if (dirty_list_ == dirty) return;
+  // A ring new to this datapath is in no flush list yet (the one it left
+  // dropped it before control handed it over).
+  dirty_list_ = dirty;
+  dirty_ = false;
+  if (n_events_) mark_dirty();
+}
+
 bool RingDp::post_event(uint64_t user_data, int32_t res) {
   if (broken_.load(std::memory_order_relaxed)) return false;  // relaxed: our own flag
   const uint32_t want = pending_ + n_events_ + 1;
   if (n_events_ == kMaxQueuedEvents || cq_.free_slots(want) < want) return false;
   events_[n_events_++] = {user_data, res};
+  if (!dirty_) mark_dirty();
   return true;
 }
 

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <vector>
 
 #include "zcrx/ring_layout.h"
 #include "zcrx/uapi.h"
@@ -41,6 +42,16 @@ struct RecvRequest {
   bool armed = false;
 };
 
+class RingDp;
+
+/// The rings one datapath iteration posted to (or queued an event on): the
+/// only ones it flushes, so a ring that received nothing costs nothing.
+/// Owned by the datapath; a ring joins it on its first post of an
+/// iteration (RingDp::post, post_event).
+struct DirtyRings {
+  std::vector<RingDp*> rings;  // capacity reserved for every ring served
+};
+
 class RingDp {
  public:
   /// `region` is a mapping of `l.size` bytes whose layout zcrxd created.
@@ -58,12 +69,50 @@ class RingDp {
   void set_eventfd(EventfdSignal* sig);
   /// Set by the datapath when the consumer corrupted an index.
   bool broken() const { return broken_.load(std::memory_order_acquire); }
+  /// The ring's index for Datapath::wake_sq (unique among the live rings of
+  /// zcrxd; set before the ring is published).
+  void set_slot(uint32_t slot) { slot_ = slot; }
+  uint32_t slot() const { return slot_; }
+  /// The datapath stopped polling the SQ (proto.h SQ_WAKEUP). [any]
+  bool sq_asleep() const { return sq_asleep_.load(std::memory_order_acquire); }
+  /// [control, while no datapath serves the ring] Polled from the start by
+  /// the datapath that takes it next (a ring moving between queues must
+  /// not miss a wakeup sent to the old one).
+  void sq_reset_awake() {
+    // release: the next datapath reads them when it adopts the ring.
+    sq_asleep_.store(false, std::memory_order_release);
+    wake_queued_.store(false, std::memory_order_release);
+  }
+  /// [control] One wakeup per sleep reaches the datapath: true when this
+  /// call is the one to pass it on (Datapath::wake_sq), false when one is
+  /// on its way already.
+  bool claim_wake() { return !wake_queued_.exchange(true, std::memory_order_acq_rel); }
 
   // ---- datapath ----------------------------------------------------------
   /// Consumes up to `max` SQEs, posting the CQEs they produce at once
   /// (errors, NOP, cancellations). Stops early when the CQ could not take
   /// their completions. Returns the number consumed.
   uint32_t poll_sq(uint32_t max);
+  /// The datapath joins this ring to its flush list (nullptr: none, posts
+  /// are flushed only by explicit flush() calls, as in unit tests).
+  void attach(DirtyRings* dirty);
+  /// After poll_sq() consumed SQEs at TSC `now`.
+  void note_sq_busy(uint64_t now) { sq_busy_at_ = now; }
+  /// After poll_sq() found none: once the SQ has been empty for `idle`
+  /// TSC cycles, sets IORING_SQ_NEED_WAKEUP (seq_cst RMW), re-reads the
+  /// tail and, still empty, stops polling: returns true. The consumer's
+  /// tail store is followed by a seq_cst RMW of the flags word (proto.h),
+  /// so either it sees the bit and sends SQ_WAKEUP, or the re-read sees
+  /// its SQEs.
+  bool sq_try_sleep(uint64_t now, uint64_t idle);
+  /// A wakeup arrived: polls the SQ again and clears the bit. Returns
+  /// whether the SQ was asleep (a spurious wakeup finds it awake).
+  bool sq_wake(uint64_t now);
+  /// After flush(): whether event CQEs still wait for room (the ring must
+  /// be flushed again on a later iteration).
+  bool has_queued_events() const { return n_events_ != 0; }
+  /// The flush list entry is consumed (called by the datapath after flush()).
+  void clear_dirty() { dirty_ = false; }
 
   /// The armed request of flow handle `h` (h < kMaxFlowsPerRing), or null.
   RecvRequest* armed(uint32_t h) {
@@ -91,6 +140,7 @@ class RingDp {
     c.cqe.flags = flags;
     c.zcqe.off = off;
     c.zcqe.__pad = pad;
+    if (!dirty_) mark_dirty();
   }
   /// Delivers `bytes` at `off` to request `r` (on a reserved CQE) and, when
   /// a len-limited request reaches its limit, posts the final CQE (res 0,
@@ -136,6 +186,8 @@ class RingDp {
   /// reserve() found no room: marks the ring broken when the CQ view went
   /// corrupt. Returns false.
   bool reserve_failed();
+  /// First post of an iteration: joins the datapath's flush list.
+  void mark_dirty();
   /// A len-limited request reached its limit: final CQE, disarm.
   void end_limited(RecvRequest& r);
   int prep_recv_zc(const zcrx::uapi::io_uring_sqe& sqe);
@@ -147,6 +199,11 @@ class RingDp {
   zcrx::SqConsumer sq_;
   zcrx::CqProducer cq_;
   uint32_t* cq_flags_ = nullptr;
+  uint32_t* sq_flags_ = nullptr;
+  DirtyRings* dirty_list_ = nullptr;
+  bool dirty_ = false;
+  uint64_t sq_busy_at_ = 0;  // TSC of the last SQE (or wakeup)
+  uint32_t slot_ = 0;
   uint32_t* cq_overflow_ = nullptr;
   uint32_t pending_ = 0;   // CQEs filled since the last flush
   // Event CQEs queued by post_event(): one per zcrx event type fires until
@@ -167,6 +224,8 @@ class RingDp {
   std::atomic<uint32_t> flow_gen_{0};
   std::atomic<EventfdSignal*> eventfd_{nullptr};
   std::atomic<bool> broken_{false};
+  std::atomic<bool> sq_asleep_{false};
+  std::atomic<bool> wake_queued_{false};
 };
 
 }  // namespace zcrxd

@@ -69,6 +69,14 @@ unsigned Ring::submit() {
   unsigned n = sq_taken_;
   sq_.commit(n);
   sq_taken_ = 0;
+  if (n == 0) return 0;
+  // An SQ zcrxd stopped polling (proto.h SQ_WAKEUP). A seq_cst RMW after
+  // the tail store (the tail store is sequenced before it, and zcrxd sets
+  // the bit with a seq_cst RMW of the same word before re-reading the
+  // tail): either zcrxd saw our tail, or we see its bit. An RMW rather than
+  // a fence, which ThreadSanitizer would not follow.
+  std::atomic_ref<uint32_t> flags(*sq_flags_word());
+  if (flags.fetch_or(0, std::memory_order_seq_cst) & uapi::kSqNeedWakeup) wake_sq();
   return n;
 }
 
@@ -79,6 +87,10 @@ unsigned Ring::peek_cqes(uapi::io_uring_cqe32* dst, unsigned max) {
   unsigned n = cq_.peek(max);
   for (unsigned i = 0; i < n; i++) dst[i] = cq_.load(i);
   return n;
+}
+
+uint32_t* Ring::sq_flags_word() const {
+  return reinterpret_cast<uint32_t*>(static_cast<char*>(ring_base_) + layout_.sq_off.flags);
 }
 
 uint32_t* Ring::cq_flags_word() const {

@@ -78,6 +78,15 @@ bool Ring::session_alive() const {
   return (p.revents & (POLLHUP | POLLRDHUP | POLLERR)) == 0;
 }
 
+void Ring::wake_sq() {
+  if (sock_ < 0) return;
+  Request<SqWakeupReq> r{make_header(kOpSqWakeup, ++seq_), SqWakeupReq{0, 0}};
+  ssize_t n;
+  do {
+    n = ::send(sock_, &r, sizeof(r), MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+}
+
 int Ring::call(uint16_t op, const void* req_body, size_t req_len, const int* fds_in,
                unsigned nfds_in, void* reply_body, size_t reply_len, int* fds_out,
                unsigned min_fds_out, unsigned max_fds_out) {

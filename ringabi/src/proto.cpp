@@ -114,6 +114,7 @@ size_t request_size(uint16_t op) {
     case kOpCloseFlow: return sizeof(Request<CloseFlowReq>);
     case kOpRegisterEventfd:
     case kOpUnregisterEventfd: return sizeof(Request<EventfdReq>);
+    case kOpSqWakeup: return sizeof(Request<SqWakeupReq>);
     default: return 0;
   }
 }
@@ -161,6 +162,10 @@ int validate_request(const void* buf, size_t n, MsgHeader* hdr_out) {
     case kOpUnregisterEventfd: {
       auto e = load<EventfdReq>(body);
       return e.flags == 0 && e.resv == 0 ? 0 : -EINVAL;
+    }
+    case kOpSqWakeup: {
+      auto w = load<SqWakeupReq>(body);
+      return w.flags == 0 && w.resv == 0 ? 0 : -EINVAL;
     }
   }
   return -EINVAL;  // unreachable: validate_header checked the op

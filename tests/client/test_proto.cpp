@@ -187,7 +187,7 @@ TEST_CASE("register ifq: a version 1 message (no descriptor) is refused") {
   m.hdr.len = static_cast<uint32_t>(v1_len);
   CHECK(validate_request(&m, v1_len) == -EINVAL);
   CHECK(request_size(kOpRegisterIfq) == 264);
-  CHECK(kVersion == 2);
+  CHECK(kVersion == 3);
 }
 
 TEST_CASE("stats_offset_for: after the RQEs, 64-byte aligned, inside the region") {
@@ -366,4 +366,16 @@ TEST_CASE("default socket path follows XDG_RUNTIME_DIR") {
   unsetenv("XDG_RUNTIME_DIR");
   CHECK(default_socket_path() == "/run/zcrx/zcrxd.sock");
   if (old) setenv("XDG_RUNTIME_DIR", saved.c_str(), 1);
+}
+
+TEST_CASE("SQ_WAKEUP: an 8-byte body of zeros, no fds, no reply") {
+  Request<SqWakeupReq> m = request(kOpSqWakeup, SqWakeupReq{0, 0});
+  CHECK(validate(m) == 0);
+  CHECK(request_size(kOpSqWakeup) == sizeof(MsgHeader) + 8);
+  CHECK(reply_size(kOpSqWakeup) == 0);
+  CHECK(request_fds(kOpSqWakeup) == 0);
+  m.body.flags = 1;
+  CHECK(validate(m) == -EINVAL);
+  m.body = {0, 7};
+  CHECK(validate(m) == -EINVAL);
 }

@@ -316,3 +316,61 @@ TEST_CASE("an SQ tail beyond the ring marks the ring broken") {
   CHECK(dp.broken());
   CHECK(dp.poll_sq(8) == 0);
 }
+
+TEST_CASE("an idle SQ sleeps with IORING_SQ_NEED_WAKEUP set; SQEs or a wakeup keep it awake") {
+  Region r(8, 16);
+  RingDp dp(r.mem, r.l);
+  auto sq_flags = [&] { return r.word(r.l.sq_off.flags); };
+  dp.note_sq_busy(1000);
+  CHECK_FALSE(dp.sq_try_sleep(1500, 1000));  // empty for 500 cycles only
+  CHECK((sq_flags() & uapi::kSqNeedWakeup) == 0);
+  CHECK_FALSE(dp.sq_asleep());
+  CHECK(dp.sq_try_sleep(2000, 1000));
+  CHECK((sq_flags() & uapi::kSqNeedWakeup) != 0);
+  CHECK(dp.sq_asleep());
+  // A wakeup: polled again, the bit cleared, idle time counted anew.
+  CHECK(dp.claim_wake());
+  CHECK_FALSE(dp.claim_wake());  // one in flight per sleep
+  CHECK(dp.sq_wake(2100));
+  CHECK_FALSE(dp.sq_asleep());
+  CHECK((sq_flags() & uapi::kSqNeedWakeup) == 0);
+  CHECK(dp.claim_wake());  // the next one may go
+  CHECK_FALSE(dp.sq_wake(2200));  // a wakeup of an awake ring changes nothing
+  CHECK_FALSE(dp.sq_try_sleep(2300, 1000));
+}
+
+TEST_CASE("an SQE published before the sleep's re-read keeps the SQ awake") {
+  // The consumer's tail store came between the datapath's last poll and
+  // its attempt to sleep: the re-read after setting the bit sees it.
+  Region r(8, 16);
+  RingDp dp(r.mem, r.l);
+  dp.note_sq_busy(0);
+  uapi::io_uring_sqe nop{};
+  nop.opcode = uapi::kOpNop;
+  nop.user_data = 9;
+  REQUIRE(r.sq.push(nop));
+  CHECK_FALSE(dp.sq_try_sleep(5000, 1000));
+  CHECK_FALSE(dp.sq_asleep());
+  CHECK((r.word(r.l.sq_off.flags) & uapi::kSqNeedWakeup) == 0);
+  CHECK(dp.poll_sq(8) == 1);
+}
+
+TEST_CASE("posts join the attached flush list once per iteration") {
+  Region r(8, 16);
+  RingDp dp(r.mem, r.l);
+  DirtyRings dirty;
+  dirty.rings.reserve(4);
+  dp.attach(&dirty);
+  REQUIRE(dp.reserve(3));
+  dp.post(1, 1, 0, 0, 0);
+  dp.post(2, 1, 0, 0, 0);
+  CHECK(dirty.rings.size() == 1);
+  CHECK(dirty.rings[0] == &dp);
+  CHECK(dp.flush());
+  dp.clear_dirty();
+  dirty.rings.clear();
+  CHECK(dp.post_event(77, 1));  // an event alone marks the ring too
+  CHECK(dirty.rings.size() == 1);
+  CHECK(dp.flush());
+  CHECK(reap(r).size() == 3);
+}

@@ -365,8 +365,12 @@ class Ring {
   int add_ifq(const proto::RegisterIfqReply& r, int rq_fd, int area_fd,
               uint8_t* own_area, size_t own_len, Ifq** out);
   int register_shared(uint32_t flags, int fd, uint32_t if_rxq, uint32_t rq_entries, Ifq** out);
+  uint32_t* sq_flags_word() const;
   uint32_t* cq_flags_word() const;
   uint32_t* cq_tail_word() const;
+  /// Sends SQ_WAKEUP (no reply; MSG_DONTWAIT: a full socket means a
+  /// wakeup is queued already).
+  void wake_sq();
 
   template <class F>
   unsigned for_each_cqe_impl(const Ifq* prefetch_from, F& f) {

@@ -34,8 +34,9 @@ namespace zcrx::proto {
 
 inline constexpr uint32_t kMagic = 0x5a435258;  // 'ZCRX'
 /// 2: REGISTER_IFQ carries a zcrx_event_desc, CTRL carries
-/// ZCRX_CTRL_ARM_EVENT. A peer speaking another version gets -EINVAL.
-inline constexpr uint16_t kVersion = 2;
+/// ZCRX_CTRL_ARM_EVENT. 3: SQ_WAKEUP, and zcrxd stops polling an idle SQ
+/// (IORING_SQ_NEED_WAKEUP). A peer speaking another version gets -EINVAL.
+inline constexpr uint16_t kVersion = 3;
 /// Most fds one message carries (REGISTER_IFQ replies: RQ region + area).
 inline constexpr unsigned kMaxFds = 2;
 
@@ -49,9 +50,10 @@ enum Op : uint16_t {
   kOpCloseFlow = 6,
   kOpRegisterEventfd = 7,
   kOpUnregisterEventfd = 8,
+  kOpSqWakeup = 9,
 };
 inline constexpr uint16_t kOpFirst = kOpCreateRing;
-inline constexpr uint16_t kOpLast = kOpUnregisterEventfd;
+inline constexpr uint16_t kOpLast = kOpSqWakeup;
 
 /// Bit 0 of the ring's cq_off.flags word: set by the consumer before it
 /// sleeps on its eventfd (it then re-checks the CQ); zcrxd writes the
@@ -236,6 +238,25 @@ struct EventfdReq {
   uint32_t resv;   // must be 0
 };
 
+// ---- SQ_WAKEUP (no reply) ----------------------------------------------------
+// zcrxd's datapath polls a ring's SQ only while it is in use, as an io_uring
+// SQPOLL thread does: once the SQ has stayed empty for zcrxd's --sq-idle-ms,
+// zcrxd sets IORING_SQ_NEED_WAKEUP (uapi::kSqNeedWakeup) in the ring's
+// sq_off.flags word and stops reading the SQ tail. A consumer that publishes
+// SQEs then reads the flags word with a seq_cst RMW (fetch_or(0)) after its
+// tail store and, when the bit is set, sends SQ_WAKEUP, as a liburing
+// program calls io_uring_enter(IORING_ENTER_SQ_WAKEUP); zcrxd clears the bit
+// when it polls the SQ again. zcrxd sets the bit with a seq_cst RMW and then
+// re-reads the tail, so one side always sees the other. RECV_ZC requests
+// already armed keep completing while the SQ is not polled.
+// The only request without a reply (nothing to wait for, as with
+// io_uring_enter's wakeup); a malformed one is ignored.
+
+struct SqWakeupReq {
+  uint32_t flags;  // must be 0
+  uint32_t resv;   // must be 0
+};
+
 // ---- whole messages --------------------------------------------------------
 
 template <class Body>
@@ -270,6 +291,7 @@ static_assert(offsetof(OpenFlowReq, src_port) == 40);
 static_assert(sizeof(OpenFlowReply) == 8);
 static_assert(sizeof(CloseFlowReq) == 8);
 static_assert(sizeof(EventfdReq) == 8);
+static_assert(sizeof(SqWakeupReq) == 8);
 static_assert(sizeof(Request<CreateRingReq>) == 32);
 static_assert(sizeof(Request<RegisterIfqReq>) == 264);
 static_assert(sizeof(Request<CtrlReq>) == 88);
@@ -291,7 +313,8 @@ static_assert(sizeof(Reply<RegisterIfqReply>) <= kMaxMsgSize);
 /// unknown op.
 size_t request_size(uint16_t op);
 /// Size of a successful reply for `op` (ReplyHeader included; ops without
-/// reply data: sizeof(ReplyHeader)), 0 for an unknown op.
+/// reply data: sizeof(ReplyHeader)), 0 for an unknown op or one without a
+/// reply (SQ_WAKEUP).
 size_t reply_size(uint16_t op);
 /// Fds a request for `op` must carry (REGISTER_IFQ and REGISTER_EVENTFD:
 /// 1, others 0). Surplus fds are closed by the receiver; a missing one is

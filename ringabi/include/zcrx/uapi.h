@@ -225,6 +225,7 @@ inline constexpr uint8_t kOpRecvZc = 58;              // IORING_OP_RECV_ZC
 inline constexpr uint16_t kRecvMultishot = 1u << 1;   // IORING_RECV_MULTISHOT
 inline constexpr uint32_t kCqeFBuffer = 1u << 0;      // IORING_CQE_F_BUFFER
 inline constexpr uint32_t kCqeFMore = 1u << 1;        // IORING_CQE_F_MORE
+inline constexpr uint32_t kSqNeedWakeup = 1u << 0;    // IORING_SQ_NEED_WAKEUP
 inline constexpr uint32_t kSetupCqe32 = 1u << 11;     // IORING_SETUP_CQE32
 inline constexpr uint32_t kSetupNoSqArray = 1u << 16; // IORING_SETUP_NO_SQARRAY
 inline constexpr uint32_t kAsyncCancelAll = 1u << 0;  // IORING_ASYNC_CANCEL_ALL
