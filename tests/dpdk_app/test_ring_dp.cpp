@@ -360,7 +360,7 @@ TEST_CASE("posts join the attached flush list once per iteration") {
   RingDp dp(r.mem, r.l);
   DirtyRings dirty;
   dirty.rings.reserve(4);
-  dp.attach(&dirty);
+  dp.attach(&dirty, 0);
   REQUIRE(dp.reserve(3));
   dp.post(1, 1, 0, 0, 0);
   dp.post(2, 1, 0, 0, 0);

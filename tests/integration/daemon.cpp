@@ -65,6 +65,7 @@ std::string pcap_vdev(const std::vector<std::string>& rx_files, bool infinite) {
 Daemon::Daemon(const std::string& vdev, const std::vector<std::string>& opts) {
   int n = g_instance++;
   std::string prefix = "zit" + std::to_string(getpid()) + "_" + std::to_string(n);
+  prefix_ = prefix;
   socket_ = scratch_dir() + "/" + prefix + ".sock";
   std::vector<std::string> args = {env_path("ZCRXD"), "--no-huge", "-m", "256",
                                    "--no-pci", "--no-telemetry", "--file-prefix", prefix,
@@ -79,6 +80,7 @@ Daemon::Daemon(const std::string& vdev, const std::vector<std::string>& opts) {
     // runner's stderr open).
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     dup2(p[1], 1);
+    dup2(p[1], 2);  // refusals and errors are logged on stderr
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -108,6 +110,24 @@ void Daemon::read_until(const char* needle, int timeout_ms) {
     char buf[4096];
     ssize_t r = read(out_fd_, buf, sizeof(buf));
     if (r <= 0) return;
+    out_.append(buf, static_cast<size_t>(r));
+  }
+}
+
+bool Daemon::wait_output(int ms, const char* needle) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  const size_t from = out_.size();
+  for (;;) {
+    if (needle && out_.find(needle, from) != std::string::npos) return true;
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    end - std::chrono::steady_clock::now())
+                                    .count());
+    if (left <= 0) return needle == nullptr;
+    pollfd pfd{out_fd_, POLLIN, 0};
+    if (poll(&pfd, 1, left) <= 0) continue;
+    char buf[4096];
+    ssize_t r = read(out_fd_, buf, sizeof(buf));
+    if (r <= 0) return false;
     out_.append(buf, static_cast<size_t>(r));
   }
 }

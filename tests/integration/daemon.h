@@ -49,8 +49,13 @@ class Daemon {
   /// The "exit outstanding=N missing=M" values (after stop()).
   uint64_t exit_outstanding() const { return exit_outstanding_; }
   int64_t exit_missing() const { return exit_missing_; }
-  /// Everything zcrxd printed on stdout.
+  /// Everything zcrxd printed (stdout and stderr) so far.
   const std::string& output() const { return out_; }
+  /// Reads what zcrxd prints for `ms` milliseconds (or until `needle`
+  /// appears, when given). True when `needle` (if any) was seen.
+  bool wait_output(int ms, const char* needle = nullptr);
+  /// The EAL --file-prefix of this instance.
+  const std::string& prefix() const { return prefix_; }
 
  private:
   void read_until(const char* needle, int timeout_ms);
@@ -59,6 +64,7 @@ class Daemon {
   int out_fd_ = -1;
   bool ready_ = false;
   std::string socket_;
+  std::string prefix_;
   std::string out_;
   uint64_t exit_outstanding_ = UINT64_MAX;
   int64_t exit_missing_ = -1;
