@@ -157,7 +157,17 @@ void Control::keep_spare_area(Session& s, int fd, uint64_t off, uint64_t len, vo
 
 void Control::publish_entry(Session& s, uint32_t zcrx_id) {
   Ifq* e = s.ctx->lookup(zcrx_id);
-  if (e) s.dp->set_entry(zcrx_id, e, &e->target());
+  if (!e) return;
+  s.dp->set_entry(zcrx_id, e, &e->target());
+  // Buffers the ring could be handed beyond what its CQ holds are dropped
+  // (cq_full) whenever the consumer falls behind: say so once, here.
+  const zcrx::core::Area* a = e->target().area();
+  if (a && a->num_niovs() > s.layout.cq_entries)
+    std::fprintf(stderr,
+                 "zcrxd: pid %d uid %u: zcrx id %u has %u buffers but its ring's CQ %u "
+                 "entries: a consumer behind by more than the CQ loses deliveries (cq_full); "
+                 "give the CQ at least as many entries as the area has buffers\n",
+                 s.pid, s.uid, zcrx_id, a->num_niovs(), s.layout.cq_entries);
 }
 
 int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,

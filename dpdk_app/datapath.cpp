@@ -87,7 +87,7 @@ Datapath::Datapath(const DatapathConfig& cfg, DpStats& stats)
 
 void Datapath::wake_sq(uint32_t slot) { wake_in_.push(slot); }
 
-void Datapath::adopt(const Snapshot& s) {
+void Datapath::adopt(const Snapshot& s, uint64_t now) {
   adopted_seq_ = s.seq;
   // A queue that starts receiving (its first bind, a rebind, a port
   // restart) waits for --rx-gate's requests again: a restart replays a
@@ -107,7 +107,7 @@ void Datapath::adopt(const Snapshot& s) {
   awake_rings_.reserve(s.rings.size());
   std::fill(by_slot_.begin(), by_slot_.end(), nullptr);
   for (RingDp* r : s.rings) {
-    r->attach(&dirty_);
+    r->attach(&dirty_, now);
     if (r->slot() < by_slot_.size()) by_slot_[r->slot()] = r;
     if (!r->sq_asleep()) awake_rings_.push_back(r);
   }
@@ -462,9 +462,9 @@ bool Datapath::poll_once() {
   // seq_cst increment then seq_cst load of the snapshot: see synchronize().
   epoch_.fetch_add(1, std::memory_order_seq_cst);
   Snapshot* s = cur_.load(std::memory_order_seq_cst);
-  if (s->seq != adopted_seq_) adopt(*s);
-  st_.loops.add(1);
   const uint64_t now = rte_rdtsc();
+  if (s->seq != adopted_seq_) adopt(*s, now);
+  st_.loops.add(1);
 
   drain_wakes(now);
   const uint32_t sqes = poll_sqs(now);

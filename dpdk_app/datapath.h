@@ -115,7 +115,7 @@ class Datapath {
   void watch_entries(const Snapshot& s);
   /// A new snapshot: the rings to poll, the slot table, the flush list.
   /// Allocates only when the ring count grew (control events, not packets).
-  void adopt(const Snapshot& s);
+  void adopt(const Snapshot& s, uint64_t now);
   /// Polls the SQs of the rings awake; those idle for sq_idle_ms sleep.
   uint32_t poll_sqs(uint64_t now);
   /// Wakes the rings control asked for.

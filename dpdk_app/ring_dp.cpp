@@ -99,8 +99,9 @@ bool RingDp::sq_wake(uint64_t now) {
   return true;
 }
 
-void RingDp::attach(DirtyRings* dirty) {
+void RingDp::attach(DirtyRings* dirty, uint64_t now) {
   if (dirty_list_ == dirty) return;
+  sq_busy_at_ = now;
   // A ring new to this datapath is in no flush list yet (the one it left
   // dropped it before control handed it over).
   dirty_list_ = dirty;

@@ -94,8 +94,9 @@ class RingDp {
   /// their completions. Returns the number consumed.
   uint32_t poll_sq(uint32_t max);
   /// The datapath joins this ring to its flush list (nullptr: none, posts
-  /// are flushed only by explicit flush() calls, as in unit tests).
-  void attach(DirtyRings* dirty);
+  /// are flushed only by explicit flush() calls, as in unit tests). A ring
+  /// new to the datapath counts its SQ idle time from `now`.
+  void attach(DirtyRings* dirty, uint64_t now);
   /// After poll_sq() consumed SQEs at TSC `now`.
   void note_sq_busy(uint64_t now) { sq_busy_at_ = now; }
   /// After poll_sq() found none: once the SQ has been empty for `idle`

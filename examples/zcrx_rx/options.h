@@ -37,7 +37,7 @@ struct Options {
   uint32_t port = 0;
   uint32_t queue = 0;
   uint32_t sq_entries = 64;
-  uint32_t cq_entries = 4096;
+  uint32_t cq_entries = 16384;  // a completion for every buffer of the default area
   uint32_t rq_entries = 4096;
   uint64_t area_mb = 64;
   bool hugetlb = false;
