@@ -1,5 +1,7 @@
-// Our uapi structs against the build machine's <linux/io_uring.h>, for the
-// structs and constants that header has (it may be older than zcrx).
+// Our uapi against the kernel's. The build machine's <linux/io_uring.h>
+// (Debian 12: Linux 6.1 headers) predates zcrx, so every zcrx struct size,
+// field offset and constant is also pinned below with the numbers of the
+// upstream uapi, written out as literals.
 #include <linux/types.h>
 
 #include <cstddef>
@@ -120,4 +122,141 @@ TEST_CASE("zcrx event structs equal the kernel header's, where it has them") {
   CHECK(u::kZcrxFeatureEvent == 2u);
   CHECK(u::ZCRX_CTRL_ARM_EVENT == 2u);
   CHECK(offsetof(u::io_uring_zcrx_ifq_reg, event_desc) == 72);
+}
+
+// ---- upstream zcrx uapi, pinned --------------------------------------------
+// Expected values computed by hand from the struct definitions in the
+// kernel's include/uapi/linux/io_uring/zcrx.h and include/uapi/linux/io_uring.h
+// as of the Linux 7.2 merge (zcrx events named zcrx_event_desc, zcrx_stats,
+// ZCRX_EVENT_*, ZCRX_CTRL_ARM_EVENT; ZCRX_REG_NODEV and ZCRX_CTRL_ADD_AREA
+// present): every field is a __u32 or __u64 laid out in order with no
+// padding, so each offset is the sum of the sizes before it.
+
+#define PIN_SIZE(T, n) CHECK(sizeof(u::T) == (n))
+#define PIN_OFF(T, f, n) CHECK(offsetof(u::T, f) == (n))
+
+TEST_CASE("zcrx structs have upstream's sizes and field offsets") {
+  // struct io_uring_zcrx_rqe { __u64 off; __u32 len; __u32 __pad; };
+  PIN_SIZE(io_uring_zcrx_rqe, 16);
+  PIN_OFF(io_uring_zcrx_rqe, off, 0);
+  PIN_OFF(io_uring_zcrx_rqe, len, 8);
+  PIN_OFF(io_uring_zcrx_rqe, __pad, 12);
+  // struct io_uring_zcrx_cqe { __u64 off; __u64 __pad; };
+  PIN_SIZE(io_uring_zcrx_cqe, 16);
+  PIN_OFF(io_uring_zcrx_cqe, off, 0);
+  PIN_OFF(io_uring_zcrx_cqe, __pad, 8);
+  // A CQE32 is a 16-byte io_uring_cqe followed by the big-CQE half.
+  PIN_SIZE(io_uring_cqe32, 32);
+  PIN_OFF(io_uring_cqe32, zcqe, 16);
+  // struct io_uring_zcrx_offsets { __u32 head, tail, rqes, __resv2; __u64 __resv[2]; };
+  PIN_SIZE(io_uring_zcrx_offsets, 32);
+  PIN_OFF(io_uring_zcrx_offsets, head, 0);
+  PIN_OFF(io_uring_zcrx_offsets, tail, 4);
+  PIN_OFF(io_uring_zcrx_offsets, rqes, 8);
+  PIN_OFF(io_uring_zcrx_offsets, __resv2, 12);
+  PIN_OFF(io_uring_zcrx_offsets, __resv, 16);
+  // struct io_uring_zcrx_area_reg { __u64 addr, len, rq_area_token;
+  //   __u32 flags, dmabuf_fd; __u64 __resv2[2]; };
+  PIN_SIZE(io_uring_zcrx_area_reg, 48);
+  PIN_OFF(io_uring_zcrx_area_reg, addr, 0);
+  PIN_OFF(io_uring_zcrx_area_reg, len, 8);
+  PIN_OFF(io_uring_zcrx_area_reg, rq_area_token, 16);
+  PIN_OFF(io_uring_zcrx_area_reg, flags, 24);
+  PIN_OFF(io_uring_zcrx_area_reg, dmabuf_fd, 28);
+  PIN_OFF(io_uring_zcrx_area_reg, __resv2, 32);
+  // struct io_uring_region_desc { __u64 user_addr, size; __u32 flags, id;
+  //   __u64 mmap_offset; __u64 __resv[4]; };
+  PIN_SIZE(io_uring_region_desc, 64);
+  PIN_OFF(io_uring_region_desc, user_addr, 0);
+  PIN_OFF(io_uring_region_desc, size, 8);
+  PIN_OFF(io_uring_region_desc, flags, 16);
+  PIN_OFF(io_uring_region_desc, id, 20);
+  PIN_OFF(io_uring_region_desc, mmap_offset, 24);
+  PIN_OFF(io_uring_region_desc, __resv, 32);
+  // struct io_uring_zcrx_ifq_reg { __u32 if_idx, if_rxq, rq_entries, flags;
+  //   __u64 area_ptr, region_ptr; struct io_uring_zcrx_offsets offsets;
+  //   __u32 zcrx_id, rx_buf_len; __u64 event_desc; __u64 __resv[2]; };
+  PIN_SIZE(io_uring_zcrx_ifq_reg, 96);
+  PIN_OFF(io_uring_zcrx_ifq_reg, if_idx, 0);
+  PIN_OFF(io_uring_zcrx_ifq_reg, if_rxq, 4);
+  PIN_OFF(io_uring_zcrx_ifq_reg, rq_entries, 8);
+  PIN_OFF(io_uring_zcrx_ifq_reg, flags, 12);
+  PIN_OFF(io_uring_zcrx_ifq_reg, area_ptr, 16);
+  PIN_OFF(io_uring_zcrx_ifq_reg, region_ptr, 24);
+  PIN_OFF(io_uring_zcrx_ifq_reg, offsets, 32);
+  PIN_OFF(io_uring_zcrx_ifq_reg, zcrx_id, 64);
+  PIN_OFF(io_uring_zcrx_ifq_reg, rx_buf_len, 68);
+  PIN_OFF(io_uring_zcrx_ifq_reg, event_desc, 72);
+  PIN_OFF(io_uring_zcrx_ifq_reg, __resv, 80);
+  // struct zcrx_event_desc { __u64 user_data; __u32 type_mask, flags;
+  //   __u64 stats_offset; __u64 __resv2[9]; };  (zcrx_notification_desc in
+  //   the series before the rename)
+  PIN_SIZE(zcrx_event_desc, 96);
+  PIN_OFF(zcrx_event_desc, user_data, 0);
+  PIN_OFF(zcrx_event_desc, type_mask, 8);
+  PIN_OFF(zcrx_event_desc, flags, 12);
+  PIN_OFF(zcrx_event_desc, stats_offset, 16);
+  PIN_OFF(zcrx_event_desc, __resv2, 24);
+  // struct zcrx_stats { __u64 copy_count, copy_bytes; };
+  PIN_SIZE(zcrx_stats, 16);
+  PIN_OFF(zcrx_stats, copy_count, 0);
+  PIN_OFF(zcrx_stats, copy_bytes, 8);
+  // The zcrx_ctrl payloads: 48 bytes each.
+  // struct zcrx_ctrl_flush_rq { __u64 __resv[6]; };
+  PIN_SIZE(zcrx_ctrl_flush_rq, 48);
+  // struct zcrx_ctrl_export { __u32 zcrx_fd; __u32 __resv1[11]; };
+  PIN_SIZE(zcrx_ctrl_export, 48);
+  PIN_OFF(zcrx_ctrl_export, zcrx_fd, 0);
+  PIN_OFF(zcrx_ctrl_export, __resv1, 4);
+  // struct zcrx_ctrl_arm_event { __u32 event_type; __u32 __resv[11]; };
+  PIN_SIZE(zcrx_ctrl_arm_event, 48);
+  PIN_OFF(zcrx_ctrl_arm_event, event_type, 0);
+  PIN_OFF(zcrx_ctrl_arm_event, __resv, 4);
+  // struct zcrx_ctrl { __u32 zcrx_id, op; __u64 __resv[2]; union { ... }; };
+  PIN_SIZE(zcrx_ctrl, 72);
+  PIN_OFF(zcrx_ctrl, zcrx_id, 0);
+  PIN_OFF(zcrx_ctrl, op, 4);
+  PIN_OFF(zcrx_ctrl, __resv, 8);
+  PIN_OFF(zcrx_ctrl, zc_export, 24);
+  PIN_OFF(zcrx_ctrl, zc_flush, 24);
+  PIN_OFF(zcrx_ctrl, zc_arm_event, 24);
+  // The SQE fields RECV_ZC uses (struct io_uring_sqe).
+  PIN_SIZE(io_uring_sqe, 64);
+  PIN_OFF(io_uring_sqe, opcode, 0);
+  PIN_OFF(io_uring_sqe, ioprio, 2);
+  PIN_OFF(io_uring_sqe, fd, 4);
+  PIN_OFF(io_uring_sqe, len, 24);
+  PIN_OFF(io_uring_sqe, msg_flags, 28);
+  PIN_OFF(io_uring_sqe, user_data, 32);
+  PIN_OFF(io_uring_sqe, zcrx_ifq_idx, 44);
+}
+
+TEST_CASE("zcrx constants have upstream's values") {
+  CHECK(u::kZcrxAreaShift == 48);                        // IORING_ZCRX_AREA_SHIFT
+  CHECK(u::kZcrxAreaMask == 0xffff000000000000ull);      // IORING_ZCRX_AREA_MASK
+  CHECK(u::kZcrxAreaDmabuf == 1);                        // IORING_ZCRX_AREA_DMABUF
+  CHECK(u::kZcrxRegImport == 1);                         // ZCRX_REG_IMPORT
+  CHECK(u::kZcrxRegNodev == 2);                          // ZCRX_REG_NODEV
+  CHECK(u::kZcrxIfqRegClone == 1);                       // IORING_ZCRX_IFQ_REG_CLONE (seed 003)
+  CHECK(u::kZcrxFeatureRxPageSize == 1);                 // ZCRX_FEATURE_RX_PAGE_SIZE
+  CHECK(u::kZcrxFeatureEvent == 2);                      // ZCRX_FEATURE_EVENT
+  CHECK(u::ZCRX_EVENT_ALLOC_FAIL == 0);
+  CHECK(u::ZCRX_EVENT_COPY == 1);
+  CHECK(u::__ZCRX_EVENT_TYPE_LAST == 2);
+  CHECK(u::kZcrxEventDescFlagStats == 1);                // ZCRX_EVENT_DESC_FLAG_STATS
+  CHECK(u::ZCRX_CTRL_FLUSH_RQ == 0);
+  CHECK(u::ZCRX_CTRL_EXPORT == 1);
+  CHECK(u::ZCRX_CTRL_ARM_EVENT == 2);
+  CHECK(u::ZCRX_CTRL_ADD_AREA == 3);
+  CHECK(u::__ZCRX_CTRL_LAST == 4);
+  CHECK(u::kMemRegionTypeUser == 1);                     // IORING_MEM_REGION_TYPE_USER
+  CHECK(u::kOpNop == 0);                                 // IORING_OP_NOP
+  CHECK(u::kOpAsyncCancel == 14);                        // IORING_OP_ASYNC_CANCEL
+  CHECK(u::kOpRecvZc == 58);                             // IORING_OP_RECV_ZC
+  CHECK(u::kRecvMultishot == 2);                         // IORING_RECV_MULTISHOT (1U << 1)
+  CHECK(u::kCqeFBuffer == 1);                            // IORING_CQE_F_BUFFER
+  CHECK(u::kCqeFMore == 2);                              // IORING_CQE_F_MORE
+  CHECK(u::kSetupCqe32 == 2048);                         // IORING_SETUP_CQE32 (1U << 11)
+  CHECK(u::kSetupNoSqArray == 65536);                    // IORING_SETUP_NO_SQARRAY (1U << 16)
+  CHECK(u::kAsyncCancelAll == 1);                        // IORING_ASYNC_CANCEL_ALL
 }

@@ -143,7 +143,7 @@ struct io_uring_zcrx_ifq_reg {
   uint32_t if_idx;  // register: port; import: zcrx fd; clone: source ring fd
   uint32_t if_rxq;  // register: queue; clone: source zcrx id
   uint32_t rq_entries;
-  uint32_t flags;  // ZCRX_REG_IMPORT / IORING_ZCRX_IFQ_REG_CLONE
+  uint32_t flags;  // ZCRX_REG_IMPORT / IORING_ZCRX_IFQ_REG_CLONE / ZCRX_REG_NODEV
   uint64_t area_ptr;    // struct io_uring_zcrx_area_reg *
   uint64_t region_ptr;  // struct io_uring_region_desc *
   io_uring_zcrx_offsets offsets;  // out
@@ -235,6 +235,7 @@ inline constexpr uint64_t kZcrxAreaMask =       // IORING_ZCRX_AREA_MASK
     ~((uint64_t{1} << kZcrxAreaShift) - 1);
 inline constexpr uint32_t kZcrxAreaDmabuf = 1;        // IORING_ZCRX_AREA_DMABUF
 inline constexpr uint32_t kZcrxRegImport = 1;         // ZCRX_REG_IMPORT
+inline constexpr uint32_t kZcrxRegNodev = 2;          // ZCRX_REG_NODEV
 inline constexpr uint32_t kZcrxIfqRegClone = 1;       // IORING_ZCRX_IFQ_REG_CLONE
 inline constexpr uint32_t kMemRegionTypeUser = 1;     // IORING_MEM_REGION_TYPE_USER
 inline constexpr uint32_t kZcrxFeatureRxPageSize = 1; // ZCRX_FEATURE_RX_PAGE_SIZE
@@ -247,6 +248,7 @@ enum zcrx_ctrl_op : uint32_t {
   ZCRX_CTRL_FLUSH_RQ = 0,
   ZCRX_CTRL_EXPORT = 1,
   ZCRX_CTRL_ARM_EVENT = 2,
+  ZCRX_CTRL_ADD_AREA = 3,  // upstream's; not served here (-EOPNOTSUPP)
   __ZCRX_CTRL_LAST,
 };
 
