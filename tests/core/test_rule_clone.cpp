@@ -102,16 +102,18 @@ TEST_CASE("clone: the proxy holds refs on the source ctx and ifq; RECV_ZC resolv
   CHECK(r->user_refs() == 2);
   CHECK(a->refs() == 3);  // own + master + proxy
   CHECK(c->refs() == 1);
-  // A clone of the clone stands for the real ifq and holds c's ctx.
+  // A clone of the clone stands for the real ifq and holds the ctx that
+  // owns it (a), not the ring it was cloned from (c).
   Ctx* d = h.eng.create_ctx(nullptr);
   Ifq* p2 = h.clone_ok(d, c, 0);
   CHECK(p2->proxy() == r);
   CHECK(d->resolve(p2->zcrx_id()) == r);
-  CHECK(c->refs() == 2);
-  CHECK(a->refs() == 3);
+  CHECK(c->refs() == 1);
+  CHECK(a->refs() == 4);
   CHECK(r->refs() == 3);
   h.eng.terminate_ctx(d);
   CHECK(c->refs() == 1);
+  CHECK(a->refs() == 3);
   CHECK(r->refs() == 2);
 }
 
@@ -192,21 +194,25 @@ TEST_CASE("shutdown: a proxy drops its refs and sets if_rxq = -1") {
   Ctx* d = h.eng.create_ctx(nullptr);
   Ifq* r = h.register_ok(a, 0, 4);
   Ifq* p = h.clone_ok(c, a, 0);
-  Ifq* p2 = h.clone_ok(d, c, 0);  // keeps c's ctx (and p) alive after c ends
-  REQUIRE(r->refs() == 3);
-  REQUIRE(r->user_refs() == 3);
-  REQUIRE(a->refs() == 3);
-  REQUIRE(c->refs() == 2);
+  // c owns r2 and d clones it: d's proxy keeps c's ctx (and p) alive
+  // after c ends.
+  Ifq* r2 = h.register_ok(c, 1, 4);
+  Ifq* p2 = h.clone_ok(d, c, r2->zcrx_id());
+  REQUIRE(r->refs() == 2);
+  REQUIRE(r->user_refs() == 2);
+  REQUIRE(a->refs() == 3);  // own + master + p
+  REQUIRE(c->refs() == 3);  // own + master of r2 + p2
   h.eng.terminate_ctx(c);
   CHECK(p->if_rxq() == -1);
   CHECK(p->proxy() == nullptr);
   CHECK_FALSE(p->live());
   CHECK(c->resolve(0) == nullptr);
-  CHECK(r->refs() == 2);
-  CHECK(r->user_refs() == 2);
+  CHECK(r->refs() == 1);
+  CHECK(r->user_refs() == 1);
   CHECK(a->refs() == 2);  // own + master: the proxy's ref is gone
   CHECK(c->refs() == 1);  // p2's
   CHECK(r->if_rxq() == 4);
+  CHECK(r2->if_rxq() == 4);  // d still uses it
   CHECK(p2->if_rxq() == 4);
   h.eng.terminate_ctx(d);
   CHECK(h.eng.stats().ctxs_live == 1);  // a
@@ -236,4 +242,101 @@ TEST_CASE("clone: the error path leaves the master alone even when this ring is 
   CHECK(b->refs() == 1);
   CHECK(r->refs() == 2);
   CHECK(r->user_refs() == 2);
+}
+
+TEST_CASE("clone of a clone: the middle ring and then the owner die, the last clone goes on") {
+  // A registers, B clones A, C clones B; B dies, then A. C's proxy holds
+  // the real ifq and the ring that owns it (A), so A's ctx and the real
+  // ifq stay valid (Ifq::ctx() included) until C lets go, and every
+  // buffer comes back exactly once.
+  Harness h;
+  Ctx* a = h.eng.create_ctx(nullptr);
+  Ctx* b = h.eng.create_ctx(nullptr);
+  Ctx* c = h.eng.create_ctx(nullptr);
+  Ifq* r = h.register_ok(a, 0, 1, 16);
+  const Area* area = r->area();
+  Ifq* pb = h.clone_ok(b, a, 0);
+  Ifq* pc = h.clone_ok(c, b, pb->zcrx_id());
+  REQUIRE(pc->proxy() == r);
+  CHECK(r->refs() == 3);
+  CHECK(r->user_refs() == 3);
+  CHECK(a->refs() == 4);  // own + master + pb + pc
+  CHECK(b->refs() == 1);  // own only: nothing of b is needed by pc
+  const std::vector<uint64_t> held_a = h.deliver(r, 2);
+  const std::vector<uint64_t> held_b = h.deliver(pb, 3);
+  const std::vector<uint64_t> held_c = h.deliver(pc, 4);
+
+  h.eng.terminate_ctx(b);  // b's ctx is freed now
+  CHECK(h.eng.stats().ctxs_live == 2);
+  CHECK(r->refs() == 2);
+  CHECK(r->user_refs() == 2);
+  CHECK(a->refs() == 3);
+  CHECK(r->area()->held_by_users() == 6);  // b's 3 reclaimed
+
+  h.eng.terminate_ctx(a);  // terminated, kept by pc
+  CHECK(h.eng.stats().ctxs_live == 2);
+  REQUIRE(r->ctx() == a);
+  CHECK(a->terminated());
+  CHECK(a->refs() == 1);
+  CHECK(r->master_ctx() == nullptr);
+  CHECK(r->refs() == 2);  // a's table entry + pc
+  CHECK(r->user_refs() == 1);
+  CHECK(r->if_rxq() == 1);
+  CHECK(h.prov.plain.bound(0, 1));
+  CHECK(r->area()->held_by_users() == 4);  // a's 2 reclaimed
+
+  // C keeps receiving and refilling through the real ifq.
+  CHECK(c->resolve(pc->zcrx_id()) == r);
+  const std::vector<uint64_t> more = h.deliver(pc, 5);
+  Harness::push_rqes(pc, more);
+  Harness::push_rqes(pc, {held_c[0], held_c[1]});
+  CHECK(pc->refill(64) == 7);
+  CHECK(r->area()->held_by_users() == 2);
+
+  h.eng.terminate_ctx(c);  // scrub the last 2, free r, then a
+  CHECK(h.eng.stats().ctxs_live == 0);
+  CHECK(h.eng.stats().ifqs_live == 0);
+  CHECK(h.eng.stats().entries_live == 0);
+  CHECK(h.eng.stats().free_with_master_set == 0);
+  FreeList* fl = h.prov.plain.free_list(0, 1);
+  REQUIRE(fl != nullptr);
+  CHECK(fl->free_count() == 16);
+  CHECK(fl->overflows() == 0);
+  // 14 deliveries, 14 returns: 7 refilled, 5 reclaimed with b's and a's
+  // entries, 2 scrubbed when c let go.
+  uint64_t returns = 0;
+  for (uint32_t i = 0; i < 16; i++) returns += h.prov.returned(area, i);
+  CHECK(returns == 14);
+  CHECK(h.eng.stats().niovs_reclaimed == 5);
+  CHECK(h.eng.stats().niovs_scrubbed == 2);
+}
+
+TEST_CASE("clone of an import whose owning ring is gone pins no ring") {
+  // a registers and exports; d imports; a dies (its ctx is freed: the
+  // import and the box keep the real ifq). A clone of d's import stands
+  // for the real ifq; nothing of a is left to pin, and the real ifq no
+  // longer names a.
+  Harness h;
+  Ctx* a = h.eng.create_ctx(nullptr);
+  Ctx* d = h.eng.create_ctx(nullptr);
+  Ctx* e = h.eng.create_ctx(nullptr);
+  Ifq* r = h.register_ok(a, 0, 0, 8);
+  ExportBox* box = h.export_ok(a, 0);
+  Ifq* imp = h.import_ok(d, box);
+  h.eng.terminate_ctx(a);
+  CHECK(h.eng.stats().ctxs_live == 2);
+  CHECK(r->ctx() == nullptr);
+  Ifq* pe = h.clone_ok(e, d, imp->zcrx_id());
+  CHECK(pe->proxy() == r);
+  CHECK(d->refs() == 1);
+  CHECK(r->refs() == 3);  // d's import, the box, e's proxy
+  h.eng.release_box(box);
+  h.eng.terminate_ctx(d);
+  Harness::push_rqes(pe, h.deliver(pe, 3));
+  CHECK(pe->refill(8) == 3);
+  h.deliver(pe, 2);
+  h.eng.terminate_ctx(e);
+  CHECK(h.eng.stats().ctxs_live == 0);
+  CHECK(h.eng.stats().ifqs_live == 0);
+  CHECK(h.prov.plain.free_list(0, 0)->free_count() == 8);
 }

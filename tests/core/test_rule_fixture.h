@@ -37,10 +37,13 @@ struct AreaMemory {
 /// recently to each queue.
 class CountingProvider final : public QueueBinder, public BufferSink {
  public:
+  int lookup_device(uint32_t port) override { return plain.lookup_device(port); }
   int open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) override {
-    int err = plain.open_queue(ifq, port, rxq);
-    if (err == 0) counts[ifq.area()] = std::vector<uint32_t>(ifq.area()->num_niovs());
-    return err;
+    return plain.open_queue(ifq, port, rxq);
+  }
+  void attach_area(Area& area) override {
+    plain.attach_area(area);
+    counts[&area] = std::vector<uint32_t>(area.num_niovs());
   }
   void close_queue(Ifq& ifq) override { plain.close_queue(ifq); }
   void synchronize(Ifq& real) override { plain.synchronize(real); }

@@ -100,7 +100,12 @@ int Engine::Impl::setup_rq(Ifq* entry, const RqRegionLayout& layout, Mapping mem
   auto* base = static_cast<char*>(mem.base);
   std::memset(base + layout.off.head, 0, sizeof(uint32_t));
   std::memset(base + layout.off.tail, 0, sizeof(uint32_t));
-  rq.consumer = rq_consumer(mem.base, layout.off, layout.rq_entries);
+  rq.ring.rqes = reinterpret_cast<const uapi::io_uring_zcrx_rqe*>(base + layout.off.rqes);
+  rq.ring.head = reinterpret_cast<uint32_t*>(base + layout.off.head);
+  rq.ring.tail = reinterpret_cast<uint32_t*>(base + layout.off.tail);
+  rq.ring.entries = layout.rq_entries;
+  rq.ring.mask = layout.rq_entries - 1;
+  rq.ring.cached_head = 0;
   return 0;
 }
 

@@ -172,6 +172,16 @@ PlainProvider::PlainProvider(uint32_t ports, uint32_t queues)
 
 PlainProvider::~PlainProvider() = default;
 
+int PlainProvider::lookup_device(uint32_t port) {
+  lookup_calls_++;
+  return port < ports_ ? 0 : -ENODEV;
+}
+
+void PlainProvider::attach_area(Area& area) {
+  lists_.push_back(std::make_unique<FreeList>(area));
+  area.set_provider_data(lists_.back().get());
+}
+
 int PlainProvider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
   open_calls_++;
   if (fail_next_open_ != 0) {
@@ -184,9 +194,8 @@ int PlainProvider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
   if (bound_.count(key) != 0) return -EEXIST;
   Area* area = ifq.area();
   if (area == nullptr) return -EINVAL;
-  lists_.push_back(std::make_unique<FreeList>(*area));
-  FreeList* fl = lists_.back().get();
-  area->set_provider_data(fl);
+  if (free_list(*area) == nullptr) attach_area(*area);
+  FreeList* fl = free_list(*area);
   bound_[key] = &ifq;
   last_[key] = fl;
   return 0;

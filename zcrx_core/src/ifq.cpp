@@ -33,6 +33,8 @@ int32_t Ifq::if_rxq() const {
   return im.if_rxq.load(std::memory_order_relaxed);
 }
 
+bool Ifq::nodev() const { return impl_->real != nullptr && impl_->real->impl_->nodev; }
+
 uint32_t Ifq::port() const { return impl_->real ? impl_->real->impl_->port : 0; }
 
 uint32_t Ifq::refs() const {
@@ -70,7 +72,7 @@ IfqStats Ifq::stats() const {
   s.rqe_bad_token = im.rqe_bad_token.get();
   s.rqe_bad_index = im.rqe_bad_index.get();
   s.rqe_no_ref = im.rqe_no_ref.get();
-  s.rq_corrupt = im.rq_corrupt.get();
+  s.rq_clamped = im.rq_clamped.get();
   s.no_buffers = im.no_buffers.get();
   s.rqe_wrong_owner = im.rqe_wrong_owner.get();
   s.reclaimed = im.reclaimed.get();

@@ -61,12 +61,27 @@ struct Area::Impl {
   std::atomic<void*> provider{nullptr};
 };
 
+/// An entry's refill queue as the kernel reads it (io_zcrx_rqring_entries):
+/// the head is ours and private (cached_head), published to the shared
+/// word but never read back from it; the consumer's tail is re-read on
+/// every refill and trusted for no more than `entries` RQEs. Whatever
+/// values the consumer writes, refill reads only slots `pos & mask` of the
+/// RQE array and at most `entries` of them per call.
+struct RqRing {
+  const uapi::io_uring_zcrx_rqe* rqes = nullptr;  // the RQE array
+  uint32_t* head = nullptr;  // shared: written by us (release)
+  uint32_t* tail = nullptr;  // shared: written by the consumer (read acquire)
+  uint32_t mask = 0;         // entries - 1
+  uint32_t entries = 0;      // power of two
+  uint32_t cached_head = 0;  // datapath-owned: the next RQE to read
+};
+
 /// An RQ region: mapped by the caller or allocated here (tests).
 struct RqRegion {
   RqRegionLayout layout{};
   void* base = nullptr;
   void* owned = nullptr;  // engine-allocated memory, freed with the entry
-  RqConsumer consumer;
+  RqRing ring;
   ~RqRegion();
 };
 
@@ -88,18 +103,27 @@ struct Ifq::Impl {
   std::atomic<bool> live{false};
   uint32_t slot = kMaxEntriesPerIfq;  // control-owned
   RqRegion rq;
-  bool rq_corrupt_seen = false;       // datapath-owned
 
   // Counters of this entry.
   Counter refilled, rqe_bad_token, rqe_bad_index, rqe_no_ref,
-      rqe_wrong_owner, rq_corrupt, reclaimed;
+      rqe_wrong_owner, rq_clamped, reclaimed;
 
-  // proxy only
+  // proxy only: the ring that owns the real ifq (its registering ring),
+  // referenced while the proxy holds its refs; nullptr when that ring was
+  // already freed at clone time (the real then lives on through imports
+  // or boxes, and nothing of that ring is left to keep alive).
   Ctx* src_ctx = nullptr;
 
   // ---- real ifq only ----
   uint32_t port = 0;
   uint32_t rq_entries = 0;
+  // ZCRX_REG_NODEV: no device and no queue; if_rxq stays -1 and the
+  // QueueBinder never hears of it.
+  bool nodev = false;
+  // The queue was closed (close_queue, at the last user): for a bound ifq
+  // the same as if_rxq == -1; the only record of it for a device-less one.
+  // Control-owned.
+  bool closed = false;
   // Lifetime counts: changed only by the (serialised) control thread;
   // atomics so stats readers on other threads are race-free.
   std::atomic<uint32_t> refs{0};
@@ -183,6 +207,14 @@ struct Engine::Impl {
   void terminate(Ctx* ctx);
   void shutdown(Ctx* ctx);
   void drop_proxy(Ifq* proxy);
+
+  // ---- registration (register.cpp) ----
+  /// From the RQ region to the bound queue, in the kernel's order; the
+  /// caller undoes a failure with unregister().
+  int attach_device_and_area(Ifq* ifq, const uapi::io_uring_zcrx_ifq_reg& reg,
+                             const uapi::io_uring_zcrx_area_reg& area, Mapping area_mem,
+                             Mapping rq_mem, const RqRegionLayout& layout,
+                             const uapi::zcrx_event_desc& desc);
 
   // ---- entries (entries.cpp) ----
   /// An import or proxy entry between attach_entry() and publish_entry().

@@ -103,6 +103,9 @@ void Engine::Impl::free_ctx(Ctx* ctx) {
     c.table[id].store(nullptr, std::memory_order_relaxed);
     switch (e->kind()) {
       case IfqKind::real:
+        // The ifq may outlive its ring (imports, boxes): it must not keep
+        // pointing at it. Clones pin this ring, so none is left here.
+        e->impl()->ctx = nullptr;
         put_ifq(e);
         break;
       case IfqKind::import: {
@@ -123,13 +126,16 @@ void Engine::Impl::free_ctx(Ctx* ctx) {
   delete ctx;
 }
 
-// io_close_queue: nothing to do once closed.
+// io_close_queue: nothing to do once closed; a device-less ifq has no
+// queue to close, only its state to record.
 void Engine::Impl::close_queue(Ifq* real) {
   Ifq::Impl& r = *real->impl();
+  if (r.closed) return;
+  r.closed = true;
+  if (r.nodev) return;
+  binder.close_queue(*real);
   // relaxed: control writes if_rxq; the datapath stops because close_queue
   // quiesces it, not because it reads this value.
-  if (r.if_rxq.load(std::memory_order_relaxed) == -1) return;
-  binder.close_queue(*real);
   r.if_rxq.store(-1, std::memory_order_relaxed);
 }
 
@@ -152,10 +158,10 @@ void Engine::Impl::drop_proxy(Ifq* proxy) {
   p.if_rxq.store(-1, std::memory_order_relaxed);
   p.real = nullptr;
   p.src_ctx = nullptr;
-  // Real ifq first: the source ctx's own entry keeps it alive until the
-  // source ctx is freed, so neither outlives a reference to it.
+  // Real ifq first: the owning ctx's own entry keeps it alive until that
+  // ctx is freed, so neither outlives a reference to it.
   put_ifq(real);
-  put_ctx(src);
+  if (src != nullptr) put_ctx(src);
 }
 
 // io_terminate_zcrx: every real or import entry unregisters its user with
@@ -177,13 +183,16 @@ void Engine::Impl::shutdown(Ctx* ctx) {
   for (uint32_t id = 0; id < kMaxZcrxPerCtx; id++) {
     // relaxed: control-owned table.
     Ifq* e = c.table[id].load(std::memory_order_relaxed);
-    if (e == nullptr || e->if_rxq() == -1) continue;
+    if (e == nullptr) continue;
     if (e->kind() == IfqKind::proxy) {
-      drop_proxy(e);
+      drop_proxy(e);  // nothing once its refs are dropped
       continue;
     }
-    // A real ifq (or an import of one): others still reference it.
+    // A real ifq (or an import of one), unless already closed (the seed's
+    // if_rxq == -1, which a device-less ifq always has): others still
+    // reference it.
     Ifq* real = e->impl()->real;
+    if (real->impl()->closed) continue;
     if (real->impl()->refs.load(std::memory_order_relaxed) > 1) continue;
     close_queue(real);
     scrub(real);

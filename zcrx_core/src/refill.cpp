@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Refill: drain an entry's RQ, validating every RQE as the kernel's
-// io_parse_rqe does, plus the entry-ownership rule.
+// Refill: drain an entry's RQ as the kernel's io_zcrx_ring_refill does
+// (at most the ring's size per call whatever the consumer's tail says),
+// validating every RQE as io_parse_rqe does, plus the entry-ownership rule.
 #include "internal.h"
 
 namespace zcrx::core {
@@ -89,6 +90,23 @@ inline uint32_t scan_rqes(const RqeScan& c, uint32_t pos, uint32_t n, uint32_t* 
   return k;
 }
 
+// io_zcrx_rqring_entries: what the consumer published since our head,
+// clamped to the ring's size. A tail further ahead (or behind: the
+// difference wraps) breaks the ring protocol; the kernel clamps rather
+// than stops, and every RQE read is validated anyway, so we do the same
+// and count it.
+inline uint32_t rq_ready(RqRing& rq, Counter& clamped) {
+  // acquire: pairs with the consumer's release of tail, so the RQEs it
+  // wrote before it are visible before we read them.
+  const uint32_t tail = detail::shared_index(rq.tail).load(std::memory_order_acquire);
+  const uint32_t ready = tail - rq.cached_head;
+  if (ready > rq.entries) [[unlikely]] {
+    clamped.add();
+    return rq.entries;
+  }
+  return ready;
+}
+
 }  // namespace
 
 // inline: only this file calls it, and refill_burst() is then one call.
@@ -98,27 +116,17 @@ inline uint32_t Ifq::drain(uint32_t budget, uint32_t* out, BufferSink* sink) {
   // refilled again. It is also an acquire pairing with publish's release,
   // so the dp_* fields and the RQ view below are initialised.
   if (!im.live.load(std::memory_order_seq_cst)) return 0;
-  RqConsumer& rq = im.rq.consumer;
+  RqRing& rq = im.rq.ring;
 
-  // Re-read the consumer's tail on every call (one shared line per burst),
-  // so a corrupt tail stops the RQ at once rather than after the entries
-  // cached from an earlier look.
-  const uint32_t ready = rq.available(~uint32_t{0});
-  if (rq.state() != RingState::ok) {
-    if (!im.rq_corrupt_seen) {
-      im.rq_corrupt_seen = true;
-      im.rq_corrupt.add();
-    }
-    return 0;
-  }
+  // Re-read the consumer's tail on every call (one shared line per burst).
+  const uint32_t ready = rq_ready(rq, im.rq_clamped);
   const uint32_t n = ready < budget ? ready : budget;
   if (n == 0) return 0;
 
   // The dp_* copies spare the walk entry -> real -> area -> state.
-  const uint32_t head = rq.head();
-  const uint32_t mask = rq.size() - 1;
-  const RqeScan scan{&rq.at(0) - (head & mask),
-                     mask,
+  const uint32_t head = rq.cached_head;
+  const RqeScan scan{rq.rqes,
+                     rq.mask,
                      dp_token_,
                      uint64_t{dp_num_niovs_} << dp_niov_shift_,
                      dp_niov_shift_,
@@ -136,9 +144,10 @@ inline uint32_t Ifq::drain(uint32_t budget, uint32_t* out, BufferSink* sink) {
       done += chunk;
     }
   }
-  // Our reads of the n slots are done: hand them back to the producer
-  // (RingConsumer::advance publishes the head with release).
-  rq.advance(n);
+  rq.cached_head = head + n;
+  // release: our reads of the n slots complete before the producer may
+  // reuse them.
+  detail::shared_index(rq.head).store(rq.cached_head, std::memory_order_release);
   im.refilled.add(returned);
   return returned;
 }

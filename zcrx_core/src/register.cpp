@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// IORING_REGISTER_ZCRX_IFQ: validation as io_register_zcrx_ifq and
-// io_zcrx_create_area do it, then the ifq, its RQ, its area, the queue
-// binding, the event descriptor and the master ctx, undoing in reverse
-// order on failure.
+// IORING_REGISTER_ZCRX_IFQ: validation as io_register_zcrx and
+// io_zcrx_create_area do it, then the ifq, its RQ, the device lookup, its
+// area, the queue binding (none for ZCRX_REG_NODEV), the event descriptor
+// and the master ctx, undoing in reverse order on failure.
 #include <cerrno>
 
 #include "internal.h"
@@ -42,6 +42,17 @@ int check_area_reg(const uapi::io_uring_zcrx_area_reg& area, uint32_t rx_buf_len
   return 0;
 }
 
+// io_zcrx_create_area: the niov size, then the area's own checks.
+int check_niov_size_and_area(const uapi::io_uring_zcrx_ifq_reg& reg,
+                             const uapi::io_uring_zcrx_area_reg& area) {
+  const uint32_t rx_buf_len = reg.rx_buf_len ? reg.rx_buf_len : kDefaultRxBufLen;
+  if ((rx_buf_len & (rx_buf_len - 1)) != 0 || rx_buf_len < kPageSize) return -EINVAL;
+  // A device-less ifq lives on the copy path, which fills one page of a
+  // niov: the kernel refuses any other niov size for it.
+  if ((reg.flags & uapi::kZcrxRegNodev) && rx_buf_len != kPageSize) return -EOPNOTSUPP;
+  return check_area_reg(area, rx_buf_len);
+}
+
 }  // namespace
 
 int check_reg_common(const uapi::io_uring_zcrx_ifq_reg& reg) {
@@ -54,19 +65,25 @@ int Engine::check_ifq_reg(const uapi::io_uring_zcrx_ifq_reg& reg,
                           RqRegionLayout* rq_out,
                           const uapi::zcrx_event_desc* ev) const {
   if (int err = check_reg_common(reg)) return err;
-  if (reg.if_rxq == kQueueNone || reg.rq_entries == 0 || reg.flags != 0) return -EINVAL;
+  // ZCRX_SUPPORTED_REG_FLAGS less IMPORT, which is import_ifq's.
+  if (reg.flags & ~uapi::kZcrxRegNodev) return -EINVAL;
+  if (reg.if_rxq == kQueueNone || reg.rq_entries == 0) return -EINVAL;
+  // Device-less: no device or queue may be named.
+  if ((reg.flags & uapi::kZcrxRegNodev) && (reg.if_idx != 0 || reg.if_rxq != 0)) return -EINVAL;
   // The kernel copies the area struct and rejects a token, then copies and
   // checks the event descriptor; the rest of the area is checked when the
-  // area is created, later.
+  // area is created, after the device lookup (check_ifq_area).
   if (area.rq_area_token != 0) return -EINVAL;
   if (int err = check_event_desc(reg, ev)) return err;
-  const uint32_t rx_buf_len = reg.rx_buf_len ? reg.rx_buf_len : kDefaultRxBufLen;
-  if ((rx_buf_len & (rx_buf_len - 1)) != 0 || rx_buf_len < kPageSize) return -EINVAL;
-  if (int err = check_area_reg(area, rx_buf_len)) return err;
   // Capped as with IORING_SETUP_CLAMP, then a power of two.
   const uint32_t entries = round_ring_entries(reg.rq_entries, kMaxRqEntries);
   if (rq_out != nullptr) *rq_out = rq_region_layout(entries);
   return 0;
+}
+
+int Engine::check_ifq_area(const uapi::io_uring_zcrx_ifq_reg& reg,
+                           const uapi::io_uring_zcrx_area_reg& area) const {
+  return check_niov_size_and_area(reg, area);
 }
 
 int Engine::register_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg,
@@ -79,10 +96,10 @@ int Engine::register_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg,
   // What the kernel reads from the user's descriptor; all zero without one.
   uapi::zcrx_event_desc desc{};
   if (reg.event_desc != 0) desc = *ev;
-  if (area_mem.base == nullptr || area_mem.len < area.len) return -EINVAL;
-  if (rq_mem.base != nullptr && rq_mem.len < layout.size) return -EINVAL;
+  const bool nodev = (reg.flags & uapi::kZcrxRegNodev) != 0;
 
   Ifq* ifq = en.new_real(ctx, reg.if_idx, layout.rq_entries);
+  ifq->impl()->nodev = nodev;
   ifq->impl()->event_user_data = desc.user_data;
   ifq->impl()->event_mask = desc.type_mask;
   // Preallocate the id (xa_alloc).
@@ -91,23 +108,18 @@ int Engine::register_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg,
     en.unregister(ifq, ctx);
     return id;
   }
-  int err = Impl::setup_rq(ifq, layout, rq_mem);
-  if (err == 0) err = place_stats_block(ifq, desc, rq_mem.base ? rq_mem.len : layout.size);
-  if (err == 0) {
-    const uint32_t rx_buf_len = reg.rx_buf_len ? reg.rx_buf_len : kDefaultRxBufLen;
-    // One area per ifq, id 0, as the kernel.
-    ifq->impl()->area = std::make_unique<Area>(0, area_mem.base, area.len,
-                                               static_cast<uint32_t>(log2_u32(rx_buf_len)));
-    err = en.binder.open_queue(*ifq, reg.if_idx, reg.if_rxq);
-  }
+  int err = en.attach_device_and_area(ifq, reg, area, area_mem, rq_mem, layout, desc);
   if (err != 0) {
     // The id was only reserved: nothing to erase. zcrx_unregister.
     en.unregister(ifq, ctx);
     return err;
   }
-  // relaxed: see Ifq::if_rxq(); the datapath learns of the ifq through
-  // publish()'s release stores.
-  ifq->impl()->if_rxq.store(static_cast<int32_t>(reg.if_rxq), std::memory_order_relaxed);
+  if (!nodev) {
+    // relaxed: see Ifq::if_rxq(); the datapath learns of the ifq through
+    // publish()'s release stores. A device-less ifq keeps -1, as the
+    // kernel's: it has no queue.
+    ifq->impl()->if_rxq.store(static_cast<int32_t>(reg.if_rxq), std::memory_order_relaxed);
+  }
   en.publish(ifq, 0, static_cast<uint32_t>(id));
 
   reg.zcrx_id = static_cast<uint32_t>(id);
@@ -122,6 +134,32 @@ int Engine::register_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg,
   // type_mask) no event type is allowed, so none is ever posted.
   en.set_ring_ctx(ifq, ctx);
   return 0;
+}
+
+// io_register_zcrx from the RQ region on: the region, the stats block, the
+// device (zcrx_register_netdev: lookup, area, queue) or, device-less, the
+// area alone. Each step in the kernel's order, so the first failing one
+// names the errno; the caller undoes everything with unregister().
+int Engine::Impl::attach_device_and_area(Ifq* ifq, const uapi::io_uring_zcrx_ifq_reg& reg,
+                                         const uapi::io_uring_zcrx_area_reg& area,
+                                         Mapping area_mem, Mapping rq_mem,
+                                         const RqRegionLayout& layout,
+                                         const uapi::zcrx_event_desc& desc) {
+  const bool nodev = ifq->impl()->nodev;
+  if (int err = setup_rq(ifq, layout, rq_mem)) return err;
+  if (int err = place_stats_block(ifq, desc, rq_mem.base ? rq_mem.len : layout.size)) return err;
+  if (!nodev) {
+    if (int err = binder.lookup_device(reg.if_idx)) return err;  // netdev_get_by_index
+  }
+  if (int err = check_niov_size_and_area(reg, area)) return err;
+  if (area_mem.base == nullptr || area_mem.len < area.len) return -EINVAL;
+  const uint32_t rx_buf_len = reg.rx_buf_len ? reg.rx_buf_len : kDefaultRxBufLen;
+  // One area per ifq, id 0, as the kernel.
+  ifq->impl()->area = std::make_unique<Area>(0, area_mem.base, area.len,
+                                             static_cast<uint32_t>(log2_u32(rx_buf_len)));
+  sink.attach_area(*ifq->impl()->area);
+  if (nodev) return 0;  // nothing is bound: no queue delivers into it
+  return binder.open_queue(*ifq, reg.if_idx, reg.if_rxq);
 }
 
 }  // namespace zcrx::core

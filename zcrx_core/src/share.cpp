@@ -43,6 +43,15 @@ void Engine::release_box(ExportBox* box) {
   en.unregister(real, nullptr);
 }
 
+int Engine::check_shared_reg(const uapi::io_uring_zcrx_ifq_reg& reg) {
+  if (int err = check_reg_common(reg)) return err;
+  // kZcrxRegImport == kZcrxIfqRegClone: the descriptor tells them apart.
+  if (reg.flags & ~uapi::kZcrxRegImport) return -EINVAL;
+  // Events belong to the real ifq's registration.
+  if (reg.event_desc != 0) return -EINVAL;
+  return 0;
+}
+
 Ifq* Engine::box_ifq(const ExportBox* box) { return box ? box->real : nullptr; }
 
 int Engine::import_rq_layout(const ExportBox* box, RqRegionLayout* out) const {
@@ -55,10 +64,8 @@ int Engine::import_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg, ExportBox* bo
                        Mapping rq_mem) {
   Impl& en = *impl_;
   if (ctx == nullptr || ctx->terminated()) return -EBADF;
-  if (int err = check_reg_common(reg)) return err;
-  if (reg.flags & ~uapi::kZcrxRegImport) return -EINVAL;
-  if (reg.if_rxq || reg.rq_entries || reg.area_ptr || reg.region_ptr || reg.event_desc)
-    return -EINVAL;
+  if (int err = check_shared_reg(reg)) return err;
+  if (reg.if_rxq || reg.rq_entries || reg.area_ptr || reg.region_ptr) return -EINVAL;
   if (box == nullptr || en.boxes.count(box) == 0) return -EBADF;
 
   Ifq* real = box->real;

@@ -182,8 +182,13 @@ void EngineDriver::report_no_buffers(int e) { entries_[e]->report_no_buffers(); 
 
 bool EngineDriver::push_rqe(int e, Rqe rqe) {
   // Our producer view does not re-read the tail it owns: after
-  // corrupt_rq() it would publish over the broken value.
-  if (corrupt_[e]) return false;
+  // corrupt_rq() it attaches anew from the indices in memory each time (and
+  // refuses while they claim more than the ring holds).
+  if (corrupt_[e]) {
+    const Ifq* q = entries_[e];
+    const RqRegionLayout& l = q->rq_layout();
+    producers_[e] = std::make_unique<RqProducer>(rq_producer(q->rq_base(), l.off, l.rq_entries));
+  }
   u::io_uring_zcrx_rqe x{};
   x.off = rqe.off;
   x.len = 4096;  // advisory
@@ -193,12 +198,12 @@ bool EngineDriver::push_rqe(int e, Rqe rqe) {
 
 uint32_t EngineDriver::refill(int e, uint32_t budget) { return entries_[e]->refill(budget); }
 
-void EngineDriver::corrupt_rq(int e) {
+void EngineDriver::corrupt_rq(int e, uint32_t ahead) {
   const Ifq* q = entries_[e];
   const RqRegionLayout& l = q->rq_layout();
   auto* tail = reinterpret_cast<uint32_t*>(static_cast<char*>(q->rq_base()) + l.off.tail);
   // The consumer's own index word; a plain store as a buggy consumer would.
-  *tail += l.rq_entries + 5;
+  *tail += ahead;
   corrupt_[e] = true;
 }
 
@@ -285,7 +290,9 @@ std::string compare(const Model& m, const EngineDriver& d) {
                                : me.kind == Kind::proxy ? core::IfqKind::proxy
                                                         : core::IfqKind::import;
     diff.eq(static_cast<int>(q->kind()), static_cast<int>(kind), n + " kind");
-    diff.ptr(q->ctx(), ctx_ptr(me.ctx), n + " ctx");
+    // A real ifq that outlived its ring (imports, boxes) forgets it.
+    const bool orphan = me.kind == Kind::real && m.ctx(me.ctx).freed;
+    diff.ptr(q->ctx(), orphan ? nullptr : ctx_ptr(me.ctx), n + " ctx");
     diff.eq(q->zcrx_id(), me.zcrx_id, n + " zcrx_id");
     diff.eq(q->live(), me.live, n + " live");
     diff.eq(q->slot() < core::kMaxEntriesPerIfq, me.live, n + " has a slot");
@@ -296,12 +303,14 @@ std::string compare(const Model& m, const EngineDriver& d) {
     diff.ptr(&q->target(), me.shut ? static_cast<const void*>(q) : real_ptr(me.real),
              n + " target");
     const Real& mr = m.real(me.real);
-    if (me.kind == Kind::real)
-      diff.eq(q->if_rxq(), mr.open ? static_cast<int32_t>(mr.rxq) : -1, n + " if_rxq");
-    if (me.kind == Kind::proxy)
-      diff.eq(q->if_rxq(), me.shut ? -1 : static_cast<int32_t>(mr.rxq), n + " if_rxq");
+    // A device-less real has no queue: -1 throughout.
+    const int32_t rxq = mr.nodev ? -1 : static_cast<int32_t>(mr.rxq);
+    if (me.kind == Kind::real) diff.eq(q->if_rxq(), mr.open ? rxq : -1, n + " if_rxq");
+    if (me.kind == Kind::proxy) diff.eq(q->if_rxq(), me.shut ? -1 : rxq, n + " if_rxq");
     if (me.kind == Kind::import && !mr.freed)
-      diff.eq(q->if_rxq(), mr.open ? static_cast<int32_t>(mr.rxq) : -1, n + " if_rxq");
+      diff.eq(q->if_rxq(), mr.open ? rxq : -1, n + " if_rxq");
+    if (!mr.freed && (me.kind == Kind::real || !me.shut))
+      diff.eq(q->nodev(), mr.nodev, n + " nodev");
     if (me.live) diff.eq(q->rq_layout().rq_entries, me.rq_entries, n + " rq_entries");
     const core::IfqStats s = q->stats();
     diff.eq(s.delivered, me.stats.delivered, n + " delivered");
@@ -311,7 +320,7 @@ std::string compare(const Model& m, const EngineDriver& d) {
     diff.eq(s.rqe_bad_index, me.stats.rqe_bad_index, n + " rqe_bad_index");
     diff.eq(s.rqe_no_ref, me.stats.rqe_no_ref, n + " rqe_no_ref");
     diff.eq(s.rqe_wrong_owner, me.stats.rqe_wrong_owner, n + " rqe_wrong_owner");
-    diff.eq(s.rq_corrupt, me.stats.rq_corrupt, n + " rq_corrupt");
+    diff.eq(s.rq_clamped, me.stats.rq_clamped, n + " rq_clamped");
     if (me.kind == Kind::real) {
       diff.eq(s.scrubbed, mr.scrubbed, n + " scrubbed");
       diff.eq(s.no_buffers, mr.no_buffers, n + " no_buffers");

@@ -62,8 +62,9 @@ class EngineDriver {
   void report_no_buffers(int e);
   bool push_rqe(int e, Rqe rqe);
   uint32_t refill(int e, uint32_t budget);
-  /// Publishes an RQ tail far beyond the head, as a broken consumer might.
-  void corrupt_rq(int e);
+  /// Moves the RQ tail `ahead` RQEs on without writing them, as a broken
+  /// consumer might (beyond the ring, or backwards when it wraps).
+  void corrupt_rq(int e, uint32_t ahead);
   bool set_master(int e, int c);
 
   /// Destroys the engine with whatever is still live (its destructor

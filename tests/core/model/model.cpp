@@ -62,6 +62,7 @@ int Model::add_entry(int c, Kind kind, int r, uint32_t id) {
   e.real = r;
   e.live = true;
   e.rq_entries = reals_[r].rq_entries;
+  e.slots.resize(e.rq_entries);
   entries_.push_back(e);
   int ei = static_cast<int>(entries_.size()) - 1;
   Ctx& x = ctxs_[c];
@@ -95,7 +96,7 @@ void Model::terminate_ctx(int c) {
     entry_away(e);
     p.shut = true;
     put_real(p.real);
-    put_ctx(p.src_ctx);
+    if (p.src_ctx != kNone) put_ctx(p.src_ctx);
   }
   // 3. the ring's own reference.
   put_ctx(c);
@@ -171,7 +172,6 @@ void Model::entry_away(int e) {
     en.stats.reclaimed++;
     totals_.niovs_reclaimed++;
   }
-  en.rq.clear();
 }
 
 // ---- registration -------------------------------------------------------------
@@ -180,18 +180,25 @@ int Model::register_ifq(int c, const RegSpec& s, int* real_out) {
   *real_out = kNone;
   const uint32_t buf = s.rx_buf_len == 0 ? kPage : s.rx_buf_len;
   const uint64_t len = uint64_t{s.num_niovs} * buf + s.area_len_extra;
-  if (s.resv_nonzero || s.flags != 0 || s.rq_entries == 0) return -kEINVAL;
-  // The event descriptor is read before the area is checked.
+  const bool nodev = (s.flags & kRegNodev) != 0;
+  // io_register_zcrx's order: the registration's own words, the device-less
+  // rule, the event descriptor; then the id, the RQ region, the device
+  // lookup; then the area (niov size first); then the queue.
+  if (s.resv_nonzero || (s.flags & ~kRegNodev) != 0 || s.rq_entries == 0) return -kEINVAL;
+  if (nodev && (s.port != 0 || s.rxq != 0)) return -kEINVAL;
   if (s.event_desc && s.event_bad) return -kEINVAL;
+  const uint32_t id = free_id(c);
+  if (id == kMaxIds) return -kEBUSY;
+  if (s.rq_mem == RqMem::too_small) return -kEINVAL;
+  if (!nodev && s.port >= kPorts) return -kENODEV;
   if (!is_pow2(buf) || buf < kPage) return -kEINVAL;
+  if (nodev && buf != kPage) return -kEOPNOTSUPP;
   if (len == 0) return -kEFAULT;
   if (len % kPage != 0 || len % buf != 0) return -kEINVAL;
   if (s.area_dmabuf) return -kEOPNOTSUPP;
-  if (s.area_mem_small || s.rq_mem == RqMem::too_small) return -kEINVAL;
-  const uint32_t id = free_id(c);
-  if (id == kMaxIds) return -kEBUSY;
-  if (s.port >= kPorts || s.rxq >= kQueues) return -kENODEV;
-  if (bound(s.port, s.rxq)) return -kEEXIST;
+  if (s.area_mem_small) return -kEINVAL;
+  if (!nodev && s.rxq >= kQueues) return -kENODEV;
+  if (!nodev && bound(s.port, s.rxq)) return -kEEXIST;
 
   Real q;
   q.port = s.port;
@@ -200,6 +207,7 @@ int Model::register_ifq(int c, const RegSpec& s, int* real_out) {
   q.refs = 1;
   q.user_refs = 1;
   q.open = true;
+  q.nodev = nodev;
   q.niovs.resize(len / buf);
   q.niov_shift = niov_shift_of(buf);
   reals_.push_back(q);
@@ -218,7 +226,7 @@ int Model::register_ifq(int c, const RegSpec& s, int* real_out) {
 
 bool Model::bound(uint32_t port, uint32_t rxq) const {
   for (const Real& q : reals_)
-    if (q.open && q.port == port && q.rxq == rxq) return true;
+    if (q.open && !q.nodev && q.port == port && q.rxq == rxq) return true;
   return false;
 }
 
@@ -284,11 +292,15 @@ int Model::clone_ifq(int c, const ShareSpec& s, int src) {
   const uint32_t id = free_id(c);
   if (id == kMaxIds || reals_[r].live_entries == kMaxEntries) return -kEBUSY;
   if (s.rq_mem == RqMem::too_small) return -kEINVAL;  // undone: nothing changed
-  ctxs_[src].refs++;
+  // The proxy pins the ring that owns the real (its registering ring, if
+  // not freed yet), not `src`, which may hold only a proxy or an import.
+  const int owner = entries_[reals_[r].entry].ctx;
+  const int pinned = ctxs_[owner].freed ? kNone : owner;
+  if (pinned != kNone) ctxs_[pinned].refs++;
   reals_[r].refs++;
   reals_[r].user_refs++;
   const int e = add_entry(c, Kind::proxy, r, id);
-  entries_[e].src_ctx = src;
+  entries_[e].src_ctx = pinned;
   return static_cast<int>(id);
 }
 
@@ -347,13 +359,7 @@ void Model::report_no_buffers(int e) {
   ctxs_[q.master].no_buffer_events++;
 }
 
-void Model::corrupt_rq(int e) {
-  Entry& en = entries_[e];
-  if (en.rq_corrupt) return;
-  en.rq_corrupt = true;
-  en.stats.rq_corrupt++;
-  en.rq.clear();
-}
+void Model::corrupt_rq(int e, uint32_t ahead) { entries_[e].tail += ahead; }
 
 bool Model::set_master(int e, int c) {
   Real& q = reals_[entries_[e].real];
@@ -365,9 +371,11 @@ bool Model::set_master(int e, int c) {
 
 bool Model::push_rqe(int e, Rqe rqe) {
   Entry& en = entries_[e];
-  if (en.rq_corrupt) return false;
-  if (en.rq.size() >= en.rq_entries) return false;
-  en.rq.push_back(rqe);
+  // Full, or indices the producer cannot make sense of (a tail more than
+  // the ring ahead of the head): nothing is written.
+  if (en.tail - en.head >= en.rq_entries) return false;
+  en.slots[en.tail % en.rq_entries] = rqe;
+  en.tail++;
   return true;
 }
 
@@ -376,13 +384,18 @@ bool Model::push_rqe(int e, Rqe rqe) {
 uint32_t Model::refill(int e, uint32_t budget) {
   Entry& en = entries_[e];
   Real& q = reals_[en.real];
-  if (!en.live || !q.open || en.rq_corrupt) return 0;
+  if (!en.live || !q.open) return 0;
   const uint64_t token_mask = ~((uint64_t{1} << kTokenShift) - 1);
+  // What the consumer published, never more than the ring holds.
+  uint32_t ready = en.tail - en.head;
+  if (ready > en.rq_entries) {
+    ready = en.rq_entries;
+    en.stats.rq_clamped++;
+  }
   uint32_t returned = 0;
-  while (budget > 0 && !en.rq.empty()) {
-    const Rqe rqe = en.rq.front();
-    en.rq.pop_front();
-    budget--;
+  for (uint32_t i = 0; i < ready && i < budget; i++) {
+    const Rqe rqe = en.slots[en.head % en.rq_entries];
+    en.head++;
     if ((rqe.off & token_mask) != 0 || rqe.pad != 0) {  // every area is id 0
       en.stats.rqe_bad_token++;
       continue;

@@ -16,7 +16,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
 
@@ -26,6 +25,7 @@ inline constexpr int kNone = -1;
 inline constexpr uint32_t kMaxIds = 64;        // zcrx ids per ring
 inline constexpr uint32_t kMaxEntries = 128;   // live entries per real ifq
 inline constexpr unsigned kTokenShift = 48;    // IORING_ZCRX_AREA_SHIFT
+inline constexpr uint32_t kRegNodev = 2;       // ZCRX_REG_NODEV
 
 // errno values the rules name (Linux numbers; kept here so the model does
 // not depend on the engine's headers).
@@ -50,7 +50,7 @@ struct EntryStats {
   uint64_t rqe_bad_index = 0;
   uint64_t rqe_no_ref = 0;
   uint64_t rqe_wrong_owner = 0;
-  uint64_t rq_corrupt = 0;
+  uint64_t rq_clamped = 0;
 };
 
 struct Niov {
@@ -65,7 +65,8 @@ struct Real {
   uint32_t rq_entries = 0;
   uint32_t niov_shift = 12;
   uint32_t refs = 0, user_refs = 0;
-  bool open = false;  // bound to its queue (if_rxq != -1)
+  bool open = false;  // not closed yet (bound to its queue unless nodev)
+  bool nodev = false; // ZCRX_REG_NODEV: no queue, if_rxq always -1
   int master = kNone;
   uint32_t event_mask = 0;  // allowed event types (1 << type)
   uint32_t fired = 0;       // fired and not yet re-armed
@@ -87,13 +88,16 @@ struct Entry {
   int ctx = kNone;
   uint32_t zcrx_id = 0;
   int real = kNone;
-  int src_ctx = kNone;  // proxy: the ring it was cloned from
+  int src_ctx = kNone;  // proxy: the ring owning the real (kNone: gone)
   bool live = false;    // in the real ifq's datapath table
   bool shut = false;    // proxy: refs dropped at shutdown (if_rxq = -1)
   bool freed = false;   // proxy/import: entry object freed with its ring
-  bool rq_corrupt = false;  // the consumer broke its RQ indices
   uint32_t rq_entries = 0;
-  std::deque<Rqe> rq;   // RQEs written by the consumer, not yet drained
+  // The RQ as shared memory: every slot's last contents (zero at first)
+  // and the two indices, free-running u32s. The consumer writes slots and
+  // tail, refill reads from head.
+  std::vector<Rqe> slots;
+  uint32_t head = 0, tail = 0;
   EntryStats stats;
 };
 
@@ -196,10 +200,11 @@ class Model {
   bool push_rqe(int e, Rqe rqe);
   /// Datapath drains up to `budget` RQEs; returns niovs returned.
   uint32_t refill(int e, uint32_t budget);
-  /// The consumer published an RQ tail beyond what the ring holds: the
-  /// RQ is dead for good (counted once), the entry's buffers stay held
-  /// until the entry goes away.
-  void corrupt_rq(int e);
+  /// The consumer publishes an RQ tail `ahead` RQEs past its last one
+  /// (beyond what the ring holds when large): refill reads at most the
+  /// ring's size from its head, whatever is in those slots, and counts the
+  /// clamp (the kernel's io_zcrx_rqring_entries).
+  void corrupt_rq(int e, uint32_t ahead);
   /// zcrx_set_ring_ctx on the real behind entry `e`: true when it set `c`.
   bool set_master(int e, int c);
 

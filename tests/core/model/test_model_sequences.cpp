@@ -171,7 +171,10 @@ class Sequence {
         case 10: s.event_desc = true; s.event_bad = true; break;
         case 8: s.area_mem_small = true; break;
         case 9: s.rq_mem = RqMem::too_small; break;
-        case 0: s.flags = 2; break;
+        case 0:  // ZCRX_REG_NODEV: valid without a device or queue
+          s.flags = 2;
+          if (rng_.pct(60)) s.port = s.rxq = 0;
+          break;
         case 1: s.resv_nonzero = true; break;
         case 2: s.rx_buf_len = rng_.pct(50) ? 2048 : 6000; break;
         case 3: s.rq_entries = 0; break;
@@ -193,6 +196,7 @@ class Sequence {
     note(o.str());
     const int got = d_.register_ifq(c, s, r, r == kNone ? kNone : m_.real(r).entry);
     expect_eq(got, want, "register_ifq");
+    if (want >= 0 && s.flags == 2) tally()["register_ifq nodev ok"]++;
   }
 
   CtrlSpec ctrl_spec(int c, uint32_t op) {
@@ -287,6 +291,12 @@ class Sequence {
          std::to_string(s.flags) + " -> " + std::to_string(want));
     expect_eq(d_.clone_ifq(c, s, src, want >= 0 ? m_.num_entries() - 1 : kNone, rq), want,
               "clone_ifq");
+    if (want >= 0 && m_.entry(se).kind == Kind::proxy) tally()["clone of a clone ok"]++;
+    if (want >= 0 && m_.entry(se).kind != Kind::real) {
+      // The new proxy pins the ring owning the real, not the source ring.
+      const int owner = m_.entry(m_.real(m_.entry(se).real).entry).ctx;
+      if (owner != src) tally()["clone pins the owner, not the source"]++;
+    }
   }
 
   void deliver() {
@@ -412,17 +422,21 @@ class Sequence {
     expect_eq(d_.set_master(e, c), want, want ? "set_master set" : "set_master kept");
   }
 
-  // A consumer corrupts its RQ tail: that RQ is dead, its buffers come
-  // back only when the entry goes away.
-  // refill() re-reads the tail on every call, so the RQ stops at once,
-  // with whatever was pending in it.
+  // A consumer corrupts its RQ tail: beyond the ring, or backwards (which
+  // wraps). As in the kernel, refill reads at most the ring's size from its
+  // own head, validates whatever the slots hold, counts the clamp and goes
+  // on serving; pushes fail until the indices make sense again.
   void corrupt_rq() {
     std::vector<int> v = live_entries();
     if (v.empty()) return register_ifq();
     const int e = rng_.pick(v);
-    note("corrupt the RQ of entry" + std::to_string(e));
-    m_.corrupt_rq(e);
-    d_.corrupt_rq(e);
+    const uint32_t n = m_.entry(e).rq_entries;
+    const uint32_t aheads[] = {n + 1 + rng_.below(3 * n), 0u - 1 - rng_.below(n), 0x80000000u,
+                               1 + rng_.below(n)};
+    const uint32_t ahead = aheads[rng_.below(4)];
+    note("move the RQ tail of entry" + std::to_string(e) + " on by " + std::to_string(ahead));
+    m_.corrupt_rq(e, ahead);
+    d_.corrupt_rq(e, ahead);
     const uint32_t want = m_.refill(e, 16);
     const uint32_t got = d_.refill(e, 16);
     refilled_ += got;
@@ -611,6 +625,7 @@ TEST_CASE("model_sequences: engine and reference model agree on every result and
         "rqe bad token", "rqe bad index", "rqe no ref", "rqe wrong owner",
         "no-buffers deliveries", "no-buffers events", "arm event ok", "arm event failed", "set_master set ok", "set_master kept ok",
         "corrupt RQs", "import -EBUSY: entry slots of the real full",
+        "register_ifq nodev ok", "clone of a clone ok", "clone pins the owner, not the source",
         "engine destroyed with rings live"};
     for (const char* k : must) {
       INFO("path never taken: " << k);

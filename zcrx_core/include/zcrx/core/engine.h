@@ -85,12 +85,28 @@ class BufferSink {
   virtual void reclaim_niovs(Area& area, const uint32_t* niov_idx, uint32_t n) {
     return_niovs(area, niov_idx, n);
   }
+  /// [control] A registration created `area`, before any queue is bound
+  /// to it and also for a device-less ifq (ZCRX_REG_NODEV), which no
+  /// QueueBinder call ever names: a sink that keeps its free pool per area
+  /// may attach it here (Area::set_provider_data). The default does
+  /// nothing (zcrxd attaches its pool in QueueBinder::open_queue).
+  virtual void attach_area(Area& area) { (void)area; }
 };
 
 /// The datapath owner's handle on hardware queues.
 class QueueBinder {
  public:
   virtual ~QueueBinder() = default;
+  /// The kernel's netdev lookup (netdev_get_by_index): -ENODEV when no
+  /// device `port` exists, else 0. register_ifq asks it after the RQ region
+  /// and before the area is checked, so a wrong device is reported before
+  /// any area or rx_buf_len error, as the kernel does; never for a
+  /// device-less ifq. The default finds every port (open_queue still
+  /// refuses an unknown one).
+  virtual int lookup_device(uint32_t port) {
+    (void)port;
+    return 0;
+  }
   /// Makes `ifq`'s area the memory provider of queue (port, rxq); from then
   /// on the datapath may deliver into `ifq`. ifq.area() exists already
   /// (the binder may attach its pool with Area::set_provider_data); the
@@ -181,7 +197,7 @@ class Area {
 };
 
 /// Counters an ifq entry keeps; all monotonic. Datapath counters
-/// (delivered, refilled, rqe_*, rq_corrupt, no_buffers) are written only
+/// (delivered, refilled, rqe_*, rq_clamped, no_buffers) are written only
 /// by the datapath; scrubbed and reclaimed only by the control thread.
 struct IfqStats {
   uint64_t delivered = 0;       // buffers handed to users of this entry
@@ -190,7 +206,8 @@ struct IfqStats {
   uint64_t rqe_bad_token = 0;   // RQE skipped: wrong area token or __pad != 0
   uint64_t rqe_bad_index = 0;   // RQE skipped: niov index out of range
   uint64_t rqe_no_ref = 0;      // RQE skipped: niov had no user reference
-  uint64_t rq_corrupt = 0;      // RQ tail claimed more than the ring holds
+  uint64_t rq_clamped = 0;      // refills whose RQ tail claimed more RQEs than the
+                                // ring holds (read as a full ring, as the kernel)
   uint64_t no_buffers = 0;      // real ifq: deliveries that found no free niov
   // -- additions --
   uint64_t rqe_wrong_owner = 0; // RQE skipped: niov held by another entry
@@ -237,7 +254,9 @@ inline constexpr uint32_t kMaxEntriesPerIfq = 128;
 class Ifq {
  public:
   IfqKind kind() const;
-  /// The ring whose table holds this entry.
+  /// The ring whose table holds this entry. For a real ifq: its
+  /// registering ring, or nullptr once that ring was freed while the ifq
+  /// lives on (held by imports, boxes or clones of it).
   Ctx* ctx() const;
   /// Id in ctx()'s table.
   uint32_t zcrx_id() const;
@@ -246,8 +265,12 @@ class Ifq {
   /// In target()'s entry table (deliveries and refills allowed). [any]
   bool live() const;
 
-  /// -1 once closed (or for a proxy whose refs were dropped).
+  /// -1 once closed (or for a proxy whose refs were dropped), and always
+  /// for a device-less ifq (ZCRX_REG_NODEV), which has no queue.
   int32_t if_rxq() const;
+  /// Of the real ifq: registered with ZCRX_REG_NODEV (no device, no queue;
+  /// only the copy path may deliver into it).
+  bool nodev() const;
   uint32_t port() const;
   /// Of the real ifq (target()).
   uint32_t refs() const;
@@ -348,10 +371,14 @@ class Ifq {
   /// the user reference and hands niovs that reach zero to the BufferSink
   /// (return_niovs) in batches. Returns the number of niovs returned. Bad
   /// RQEs are skipped and counted. Returns 0 when the entry is not live.
-  /// The RQ tail is re-read on every call; a tail claiming more entries
-  /// than the ring holds (or moving backwards) makes the RQ corrupt: it is
-  /// counted once (rq_corrupt) and never drained again; its niovs come
-  /// back when the entry goes away.
+  /// The RQ tail is re-read on every call and the head is the engine's own
+  /// (the shared head word is written, never read). As in the kernel
+  /// (io_zcrx_rqring_entries), a tail claiming more RQEs than the ring
+  /// holds (or moving backwards, which wraps) is read as a full ring:
+  /// rq_entries RQEs from the head, each validated, and the RQ keeps being
+  /// served; each such call counts rq_clamped once. Whatever the consumer
+  /// writes, one call reads at most min(budget, rq_entries) RQEs, all
+  /// inside the RQE array.
   uint32_t refill(uint32_t budget);
   /// [datapath] refill() without the BufferSink: validates and drains up
   /// to `budget` RQEs exactly as refill() does, but writes the niovs whose
@@ -359,7 +386,7 @@ class Ifq {
   /// instead of calling BufferSink::return_niovs; the caller puts them
   /// back into the area's free pool itself, typically in one bulk call
   /// (zcrxd: one rte_mempool put). Returns how many it wrote (0 when the
-  /// entry is not live or its RQ is corrupt). Counters as refill().
+  /// entry is not live). Counters as refill().
   uint32_t refill_burst(uint32_t budget, uint32_t* out);
 
   // ---- datapath snapshot of a real ifq's live entries ----
@@ -466,10 +493,12 @@ class Engine {
   /// caller must not pass `ctx` to the engine again.
   void terminate_ctx(Ctx* ctx);
 
-  /// [control] Validates an io_uring_zcrx_ifq_reg for a fresh registration
-  /// (reserved fields, flags, rq_entries, event descriptor, rx_buf_len,
-  /// area) and returns the refill-queue geometry it asks for, so the
-  /// caller can create or check the region before register_ifq().
+  /// [control] What io_register_zcrx checks of a fresh registration before
+  /// it creates anything (reserved fields, flags, queue, rq_entries, area
+  /// token, event descriptor), returning the refill-queue geometry it asks
+  /// for, so the caller can create the region before register_ifq(). The
+  /// niov size and the rest of the area are checked later, after the
+  /// device lookup (check_ifq_area), as the kernel does.
   ///
   /// Events: reg.event_desc is the consumer's pointer to a
   /// zcrx_event_desc; 0 means no events. The caller passes the descriptor
@@ -479,26 +508,45 @@ class Engine {
   /// `ev` is ignored.
   ///
   /// 0 or -errno, in the kernel's order:
-  ///   -EINVAL  reserved words (__resv) or zcrx_id non-zero, flags set,
-  ///            if_rxq == -1, rq_entries 0, area rq_area_token non-zero;
+  ///   -EINVAL  reserved words (__resv) or zcrx_id non-zero, flags other
+  ///            than ZCRX_REG_NODEV, if_rxq == -1, rq_entries 0,
+  ///            ZCRX_REG_NODEV with if_idx or if_rxq non-zero, area
+  ///            rq_area_token non-zero;
   ///   -EFAULT  reg.event_desc != 0 and `ev` null;
   ///   -EINVAL  ev->type_mask has bits beyond kZcrxEventTypeMask, ev->flags
   ///            beyond kZcrxEventDescFlagStats, stats_offset non-zero
-  ///            without that flag, ev->__resv2 non-zero;
-  ///   -EINVAL  rx_buf_len not a power of two >= 4096, area flags unknown,
-  ///            area __resv2 non-zero, area addr/len not page aligned or
-  ///            len not a multiple of rx_buf_len, dmabuf_fd without the
-  ///            DMABUF flag;
-  ///   -EFAULT  area addr 0, len 0 or above 1 GiB;
-  ///   -EOVERFLOW addr + len wraps;
-  ///   -EOPNOTSUPP IORING_ZCRX_AREA_DMABUF.
+  ///            without that flag, ev->__resv2 non-zero.
   /// rq_entries above kMaxRqEntries is capped (as with IORING_SETUP_CLAMP)
-  /// and rounded up to a power of two. The stats placement is checked by
-  /// register_ifq (it needs the region).
+  /// and rounded up to a power of two.
   int check_ifq_reg(const uapi::io_uring_zcrx_ifq_reg& reg,
                     const uapi::io_uring_zcrx_area_reg& area,
                     RqRegionLayout* rq_out,
                     const uapi::zcrx_event_desc* ev = nullptr) const;
+
+  /// [control] io_zcrx_create_area's checks, which the kernel runs after
+  /// the device lookup (-ENODEV comes first): 0 or
+  ///   -EINVAL  rx_buf_len not a power of two >= 4096;
+  ///   -EOPNOTSUPP ZCRX_REG_NODEV with an rx_buf_len other than 4096 (0 is
+  ///            4096): a device-less ifq is served by the copy path only;
+  ///   -EINVAL  area flags unknown, area __resv2 non-zero, area addr/len
+  ///            not page aligned or len not a multiple of rx_buf_len,
+  ///            dmabuf_fd without the DMABUF flag;
+  ///   -EFAULT  area addr 0, len 0 or above 1 GiB;
+  ///   -EOVERFLOW addr + len wraps;
+  ///   -EOPNOTSUPP IORING_ZCRX_AREA_DMABUF.
+  /// register_ifq runs it itself; a caller that must check the area before
+  /// mapping it (zcrxd) runs it after its own device lookup.
+  int check_ifq_area(const uapi::io_uring_zcrx_ifq_reg& reg,
+                     const uapi::io_uring_zcrx_area_reg& area) const;
+
+  /// [control] What io_register_zcrx checks of an IMPORT or CLONE
+  /// registration before it looks at the descriptor it names: reserved
+  /// words and zcrx_id zero, no flag but kZcrxRegImport (the value
+  /// IORING_ZCRX_IFQ_REG_CLONE shares here), no event descriptor (events
+  /// stay with the real ifq's registration). 0 or -EINVAL. import_ifq and
+  /// clone_ifq run it first; a caller that resolves the descriptor itself
+  /// (zcrxd) runs it before that, so these come before -EBADF / -EBADFD.
+  static int check_shared_reg(const uapi::io_uring_zcrx_ifq_reg& reg);
 
   /// Where a zcrx_stats block fits in an RQ region laid out as `l`: the
   /// first 64-byte boundary after the RQE array, or 0 when the region
@@ -507,7 +555,12 @@ class Engine {
   /// IO_URING_QUERY_ZCRX; here both sides compute it from the layout).
   static uint64_t stats_offset(const RqRegionLayout& l);
 
-  /// [control] IORING_REGISTER_ZCRX_IFQ without IMPORT/CLONE flags.
+  /// [control] IORING_REGISTER_ZCRX_IFQ without IMPORT/CLONE flags, with
+  /// or without ZCRX_REG_NODEV. A device-less ifq binds no queue: the
+  /// QueueBinder is never called for it (no lookup_device, open_queue or
+  /// close_queue), its if_rxq() stays -1, and it can still be exported,
+  /// imported, cloned and refilled like any other; its area is announced
+  /// to the BufferSink (attach_area) like every area.
   /// `area_mem` is the mapped area (at least area.len bytes), `rq_mem` the
   /// mapped RQ region laid out as check_ifq_reg's rq_layout (at least its
   /// size; the engine zeroes the head and tail words). An empty `rq_mem`
@@ -518,13 +571,15 @@ class Engine {
   /// CQEs go to) whether or not `ev` asks for events (seed 000). With
   /// kZcrxEventDescFlagStats the zcrx_stats block at ev->stats_offset of
   /// the RQ region is zeroed and kept up to date by report_copy().
-  /// Errors: check_ifq_reg's (`ev` as there); -EINVAL area_mem or rq_mem
-  /// too small; -EBUSY no free zcrx id (kMaxZcrxPerCtx); -EBADF ctx
-  /// terminated; then, for the stats block (kernel order, after the RQ
-  /// region exists): -EINVAL stats_offset not 8-byte aligned, -ERANGE the
-  /// block overlaps the RQ indices or RQEs or ends past the region
-  /// (rq_mem.len, or the layout size when the engine allocates it);
-  /// QueueBinder::open_queue's (-ENODEV, -EEXIST, -EOPNOTSUPP, -ENOMEM).
+  /// Errors, in the kernel's order: -EBADF ctx terminated; check_ifq_reg's
+  /// (`ev` as there); -EBUSY no free zcrx id (kMaxZcrxPerCtx); -EINVAL
+  /// rq_mem too small; for the stats block (once the RQ region exists):
+  /// -EINVAL stats_offset not 8-byte aligned, -ERANGE the block overlaps
+  /// the RQ indices or RQEs or ends past the region (rq_mem.len, or the
+  /// layout size when the engine allocates it); QueueBinder::lookup_device's
+  /// -ENODEV (not for NODEV); check_ifq_area's; -EINVAL area_mem too
+  /// small; QueueBinder::open_queue's (-ENODEV, -EEXIST, -EOPNOTSUPP,
+  /// -ENOMEM; not for NODEV).
   int register_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg,
                    uapi::io_uring_zcrx_area_reg& area, Mapping area_mem,
                    Mapping rq_mem, const uapi::zcrx_event_desc* ev = nullptr);
@@ -548,10 +603,9 @@ class Engine {
   /// with its own RQ in `rq_mem` (empty: engine-allocated). `box` null
   /// means the descriptor was not a zcrx export.
   /// Fills reg.zcrx_id, reg.offsets and reg.rq_entries.
-  /// Errors, in the kernel's order: -EINVAL reserved fields or zcrx_id
-  /// non-zero, flags other than ZCRX_REG_IMPORT, if_rxq / rq_entries /
-  /// area_ptr / region_ptr / event_desc non-zero (an import never carries
-  /// events: they stay with the exporter's master); -EBADF not a box (or ctx terminated);
+  /// Errors, in the kernel's order: -EBADF ctx terminated; -EINVAL
+  /// check_shared_reg's, or if_rxq / rq_entries / area_ptr / region_ptr
+  /// non-zero; -EBADF not a box;
   /// then refs/user_refs are taken, and -EBUSY (no zcrx id or entry slot)
   /// or -EINVAL (rq_mem too small) undo them with unregister(real, ctx),
   /// as seed 000 does (which clears the master if `ctx` is the master).
@@ -566,13 +620,16 @@ class Engine {
   /// descriptor names; null when it names no ring), source id reg.if_rxq.
   /// Creates a proxy entry with its own RQ in `rq_mem` (empty:
   /// engine-allocated) whose proxy() is the real ifq behind the source
-  /// entry (a clone of a clone or of an import stands for the real ifq).
-  /// Fills reg.zcrx_id, reg.offsets, reg.rq_entries.
-  /// Errors: -EINVAL reserved fields or zcrx_id non-zero, flags other
-  /// than IORING_ZCRX_IFQ_REG_CLONE, or event_desc non-zero (as import); -EBADF src null, src or ctx
-  /// terminated; -EBADFD src == ctx; -EINVAL no such source id (or its
-  /// queue is closed); after taking refs: -EBUSY no zcrx id or entry slot,
-  /// -EINVAL rq_mem too small, each undoing exactly what was taken.
+  /// entry: a clone of a clone or of an import stands for the real ifq,
+  /// and holds its references on the real ifq and on the ring that owns
+  /// it (its registering ring, while that ring exists), never on an
+  /// intermediate ring, so no ring's death can leave it pointing at freed
+  /// memory. Fills reg.zcrx_id, reg.offsets, reg.rq_entries.
+  /// Errors: -EBADF ctx terminated; check_shared_reg's -EINVAL; -EBADF src
+  /// null or terminated; -EBADFD src == ctx; -EINVAL no such source id
+  /// (or its queue is closed); after taking refs: -EBUSY no zcrx id or
+  /// entry slot, -EINVAL rq_mem too small, each undoing exactly what was
+  /// taken.
   int clone_ifq(Ctx* ctx, uapi::io_uring_zcrx_ifq_reg& reg, Ctx* src,
                 Mapping rq_mem = {});
 

@@ -102,9 +102,10 @@ class QuiescentEpoch {
 };
 
 /// A complete plain-memory provider: QueueBinder + BufferSink for an
-/// Engine in tests and benchmarks. open_queue() gives each bound area a
-/// FreeList (area.provider_data()); synchronize() waits on one epoch for
-/// the (single) datapath thread serving every queue.
+/// Engine in tests and benchmarks. attach_area() gives each area a
+/// FreeList (area.provider_data()), device-less ones included;
+/// synchronize() waits on one epoch for the (single) datapath thread
+/// serving every queue.
 class PlainProvider final : public QueueBinder, public BufferSink {
  public:
   /// Ports 0..ports-1 each with queues 0..queues-1 exist.
@@ -112,6 +113,8 @@ class PlainProvider final : public QueueBinder, public BufferSink {
   ~PlainProvider() override;
 
   // QueueBinder
+  /// -ENODEV for a port >= `ports`.
+  int lookup_device(uint32_t port) override;
   int open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) override;
   void close_queue(Ifq& ifq) override;
   void synchronize(Ifq& real) override;
@@ -119,6 +122,7 @@ class PlainProvider final : public QueueBinder, public BufferSink {
   // BufferSink: dispatch to the area's FreeList.
   void return_niovs(Area& area, const uint32_t* niov_idx, uint32_t n) override;
   void reclaim_niovs(Area& area, const uint32_t* niov_idx, uint32_t n) override;
+  void attach_area(Area& area) override;
 
   /// The FreeList of the area last bound to (port, rxq), or nullptr. It
   /// outlives the area (kept until the provider is destroyed) so tests can
@@ -131,6 +135,7 @@ class PlainProvider final : public QueueBinder, public BufferSink {
   /// Is (port, rxq) bound now.
   bool bound(uint32_t port, uint32_t rxq) const;
   uint64_t open_calls() const { return open_calls_; }
+  uint64_t lookup_calls() const { return lookup_calls_; }
   uint64_t close_calls() const { return close_calls_; }
   uint64_t synchronize_calls() const {
     // relaxed: a statistic read after the fact.
@@ -149,6 +154,7 @@ class PlainProvider final : public QueueBinder, public BufferSink {
   std::map<std::pair<uint32_t, uint32_t>, FreeList*> last_;
   std::vector<std::unique_ptr<FreeList>> lists_;
   uint64_t open_calls_ = 0;
+  uint64_t lookup_calls_ = 0;
   uint64_t close_calls_ = 0;
   std::atomic<uint64_t> synchronize_calls_{0};
   int fail_next_open_ = 0;
