@@ -334,6 +334,18 @@ void Control::retire_pool(AreaPool* pool) {
     if (a->pool.get() == pool) a->real = nullptr;
 }
 
+bool Control::ifq_in_use(const Ifq* real) const {
+  if (real == nullptr) return false;
+  for (const auto& s : sessions_) {
+    if (!s->ctx || s->closing) continue;
+    for (uint32_t id = 0; id < core::kMaxZcrxPerCtx; id++)
+      if (Ifq* e = s->ctx->lookup(id); e && &e->target() == real) return true;
+  }
+  for (const auto& e : exports_)
+    if (e->box && core::Engine::box_ifq(e->box) == real) return true;
+  return false;
+}
+
 void Control::release_area_memory(AreaRec& a) {
   munmap(a.map.base, a.map.len);
   if (a.rq.base) {
@@ -350,7 +362,13 @@ void Control::housekeeping() {
   for (size_t i = 0; i < areas_.size();) {
     AreaRec& a = *areas_[i];
     // A queue left unpolled may still point at the pool (see port.h).
-    if (a.real == nullptr && a.pool && a.pool->full() && !dev_.uses_pool(a.pool->pool())) {
+    const bool pool_done =
+        a.real == nullptr && a.pool && a.pool->full() && !dev_.uses_pool(a.pool->pool());
+    // A device-less area has no pool and no queue to close: it goes once
+    // no ring entry and no export stands for its ifq (nothing here reads
+    // its memory; the engine frees the ifq on its own).
+    const bool nodev_done = !a.pool && !ifq_in_use(a.real);
+    if (pool_done || nodev_done) {
       a.pool.reset();
       release_area_memory(a);
       areas_.erase(areas_.begin() + static_cast<long>(i));

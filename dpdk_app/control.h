@@ -183,6 +183,8 @@ class Control {
   void print_counters(const char* tag, int queue, const char* mode, const DpStats& st,
                       uint64_t outstanding, uint32_t armed, size_t rings, uint32_t awake);
   void housekeeping();
+  /// Some live ring entry or export stands for the real ifq `real`.
+  bool ifq_in_use(const Ifq* real) const;
   void teardown();
 
   // Ops: each returns the result and fills the reply body / fds.

@@ -32,6 +32,9 @@ std::vector<uint8_t> key_bytes(const FlowKey& k, const Ifq* real) {
 
 int Control::op_open_flow(Session& s, const proto::OpenFlowReq& r, uint32_t* handle) {
   Ifq* entry = s.ctx->lookup(r.zcrx_id);
+  // A device-less ifq (if_rxq -1) has no queue to deliver a flow: the
+  // kernel has no errno for RECV_ZC there (its copy path serves any
+  // socket), so -EINVAL, as for an ifq whose queue closed.
   if (!entry || entry->if_rxq() < 0) return -EINVAL;
   Ifq* real = &entry->target();
   if (real->if_rxq() < 0) return -EINVAL;

@@ -185,9 +185,18 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   // reg.event_desc says it is there.
   const uapi::zcrx_event_desc* ev = r.reg.event_desc ? &r.event : nullptr;
   if (int rc = engine_->check_ifq_reg(r.reg, area, &rq, ev)) return rc;
+  // ZCRX_REG_NODEV: no device, no queue; only the copy path of a later
+  // receive (TCP) could fill it, so no queue is bound, no pool staged and
+  // no flow opened on it (op_open_flow).
+  const bool nodev = (r.reg.flags & uapi::kZcrxRegNodev) != 0;
+  // The kernel's device lookup comes before any area or rx_buf_len error.
+  if (!nodev && r.port != dev_.id()) return -ENODEV;
   // The queue's index among the served ones (-1: the binder refuses it).
-  const int k = r.port == dev_.id() ? qs_->index_of(static_cast<int32_t>(r.reg.if_rxq)) : -1;
+  const int k = nodev ? -1 : qs_->index_of(static_cast<int32_t>(r.reg.if_rxq));
   if (int rc = check_ring_queue(s, k, "an ifq registration")) return rc;
+  // rx_buf_len and the area's fields, as the kernel checks them before it
+  // pins the area's pages (mapping the memfd below).
+  if (int rc = engine_->check_ifq_area(r.reg, area)) return rc;
   // Sealed, size-checked, mapped, sealed against anyone else's writes and
   // populated, in that order (area_memfd.h).
   // A mapping kept from this session's failed attempt is taken back: the
@@ -205,9 +214,10 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   int err = 0;
   uint32_t id = next_area_id_++;
   int dma_port = dev_.needs_dma_map() ? dev_.id() : -1;
+  // No device: nothing to DMA into the area, so no pool over it.
   std::unique_ptr<AreaPool> pool =
-      AreaPool::create(map, len, buf_len, id, dev_.socket(), dma_port, &err);
-  if (!pool) {
+      nodev ? nullptr : AreaPool::create(map, len, buf_len, id, dev_.socket(), dma_port, &err);
+  if (!pool && !nodev) {
     keep_spare_area(s, fd, off, len, map);
     return err ? err : -ENOMEM;
   }
@@ -252,6 +262,9 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   s.region_bytes -= rec->rq.len;
   rec->pool = std::move(pool);
   rec->real = s.ctx->lookup(r.reg.zcrx_id);
+  // A record still naming this address names an ifq that is gone.
+  for (auto& a : areas_)
+    if (a->real == rec->real) a->real = nullptr;
   areas_.push_back(std::move(rec));
   publish_entry(s, r.reg.zcrx_id);
   out->reg = r.reg;
@@ -267,6 +280,9 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
 
 int Control::register_shared(Session& s, proto::RegisterIfqReq& r, int fd,
                              proto::RegisterIfqReply* out, int* fds_out, unsigned* nfds) {
+  // The kernel checks the reserved words and flags before it looks at the
+  // descriptor they name (-EBADF, -EBADFD come after).
+  if (int rc = core::Engine::check_shared_reg(r.reg)) return rc;
   struct stat st {};
   if (fstat(fd, &st) < 0) return -EBADF;
   Session* src = nullptr;
@@ -276,7 +292,9 @@ int Control::register_shared(Session& s, proto::RegisterIfqReq& r, int fd,
       src = o.get();
   for (auto& e : exports_)
     if (e->box && e->dev == st.st_dev && e->ino == st.st_ino) exp = e.get();
-  if (!src && !exp) return -EBADF;
+  // Neither a ring nor an export: an import of something that is not a
+  // zcrx descriptor, whose own field checks (-EINVAL) come before -EBADF.
+  if (!src && !exp) return engine_->import_ifq(s.ctx, r.reg, nullptr);
   zcrx::RqRegionLayout rq{};
   int rc = src ? engine_->clone_rq_layout(s.ctx, src->ctx, r.reg.if_rxq, &rq)
                : engine_->import_rq_layout(exp->box, &rq);
@@ -336,7 +354,7 @@ int Control::register_shared(Session& s, proto::RegisterIfqReq& r, int fd,
   }
   publish_entry(s, r.reg.zcrx_id);
   out->reg = r.reg;
-  out->reg.rx_buf_len = area->pool ? 1u << area->pool->niov_shift() : 0;
+  out->reg.rx_buf_len = e->area() ? 1u << e->area()->niov_shift() : 0;
   out->area = {};
   out->area.addr = area->offset;
   out->area.len = area->map.len;
@@ -351,8 +369,10 @@ int Control::register_shared(Session& s, proto::RegisterIfqReq& r, int fd,
 int Control::op_register_ifq(Session& s, proto::RegisterIfqReq r, int fd,
                              proto::RegisterIfqReply* out, int* fds_out, unsigned* nfds) {
   if (fd < 0) return -EBADF;
-  return r.reg.flags == 0 ? register_fresh(s, r, fd, out, fds_out, nfds)
-                          : register_shared(s, r, fd, out, fds_out, nfds);
+  // ZCRX_REG_NODEV alone is a fresh registration; IMPORT (== CLONE) shares.
+  return (r.reg.flags & ~uapi::kZcrxRegNodev) == 0
+             ? register_fresh(s, r, fd, out, fds_out, nfds)
+             : register_shared(s, r, fd, out, fds_out, nfds);
 }
 
 int Control::op_export(Session& s, const uapi::zcrx_ctrl& c, int* fd_out) {

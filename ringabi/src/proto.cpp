@@ -43,18 +43,21 @@ int check_register_ifq(const RegisterIfqReq& r) {
   const auto& reg = r.reg;
   const auto& area = r.area;
   if (r.resv != 0) return -EINVAL;
-  if (reg.flags > 1) return -EINVAL;  // 1 = clone or import, chosen by the fd
+  // 1 = clone or import, chosen by the fd; 2 = ZCRX_REG_NODEV (a fresh
+  // registration); anything else is unknown.
+  if (reg.flags & ~(uapi::kZcrxRegImport | uapi::kZcrxRegNodev)) return -EINVAL;
+  const bool shared = (reg.flags & uapi::kZcrxRegImport) != 0;
   if (reg.area_ptr != 0 || reg.region_ptr != 0 || reg.zcrx_id != 0 ||
       !all_zero(reg.__resv, sizeof(reg.__resv)))
     return -EINVAL;
   if (area.flags != 0 || area.dmabuf_fd != 0 || !all_zero(area.__resv2, sizeof(area.__resv2)))
     return -EINVAL;
-  if (reg.event_desc == 0 || reg.flags != 0) {
+  if (reg.event_desc == 0 || shared) {
     // No descriptor (or a clone/import, which carries none): nothing in it.
-    if (reg.flags != 0 && reg.event_desc != 0) return -EINVAL;
+    if (shared && reg.event_desc != 0) return -EINVAL;
     if (!all_zero(&r.event, sizeof(r.event))) return -EINVAL;
   }
-  if (reg.flags == 0) {
+  if (!shared) {
     if (area.len == 0 || area.len % kAreaAlign != 0 || area.addr % kAreaAlign != 0)
       return -EINVAL;
     if (area.addr > UINT64_MAX - area.len) return -EINVAL;

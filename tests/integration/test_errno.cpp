@@ -77,6 +77,13 @@ TEST_CASE("control calls fail with the kernel's errno") {
   auto r = reg_req();
   r.port = 7;
   CHECK(a.call(proto::kOpRegisterIfq, r, area) == -ENODEV);
+  // The device lookup comes before the area and rx_buf_len checks, as in
+  // the kernel (zcrx_register_netdev before io_zcrx_create_area).
+  r.reg.rx_buf_len = 3000;
+  CHECK(a.call(proto::kOpRegisterIfq, r, area) == -ENODEV);
+  r = reg_req(8u << 20);  // past the memfd
+  r.port = 7;
+  CHECK(a.call(proto::kOpRegisterIfq, r, area) == -ENODEV);
   r = reg_req();
   r.reg.if_rxq = 3;
   CHECK(a.call(proto::kOpRegisterIfq, r, area) == -ERANGE);  // not a served queue
@@ -91,8 +98,21 @@ TEST_CASE("control calls fail with the kernel's errno") {
   r.reg.flags = 1;
   r.area = {};
   int plain = make_area(4096);
-  CHECK(a.call(proto::kOpRegisterIfq, r, plain) == -EBADF);  // neither ring nor export
+  // Neither ring nor export: an import of a non-zcrx fd. Its own field
+  // checks first (rq_entries must be 0: -EINVAL), then -EBADF.
+  CHECK(a.call(proto::kOpRegisterIfq, r, plain) == -EINVAL);
+  auto not_zcrx = r;
+  not_zcrx.reg.rq_entries = 0;
+  CHECK(a.call(proto::kOpRegisterIfq, not_zcrx, plain) == -EBADF);
   CHECK(a.call(proto::kOpRegisterIfq, r, a_ring) == -EBADFD);  // clone of its own ring
+  // Reserved words are checked before the descriptor is looked at, so a
+  // clone of its own ring with one set is -EINVAL, as the engine says.
+  auto resv = r;
+  resv.reg.__resv[0] = 1;
+  CHECK(a.call(proto::kOpRegisterIfq, resv, a_ring) == -EINVAL);
+  resv = r;
+  resv.reg.zcrx_id = 2;
+  CHECK(a.call(proto::kOpRegisterIfq, resv, a_ring) == -EINVAL);
   CHECK(a.call(proto::kOpExport, proto::CtrlReq{uapi::zcrx_ctrl{0, uapi::ZCRX_CTRL_EXPORT, {}, {}}}) == -ENXIO);
   CHECK(a.call(proto::kOpCtrl, proto::CtrlReq{uapi::zcrx_ctrl{3, uapi::ZCRX_CTRL_FLUSH_RQ, {}, {}}}) == -ENXIO);
   proto::OpenFlowReq of{0, proto::kFlowUdpPort, 0, 0, {}, {}, 0, 9000, 0};
@@ -165,6 +185,86 @@ TEST_CASE("control calls fail with the kernel's errno") {
   close(area2);
   close(a_ring);
   b.drop_fds();
+  CHECK(d.stop() == 0);
+  CHECK(d.exit_outstanding() == 0);
+  CHECK(d.exit_missing() == 0);
+}
+
+TEST_CASE("ZCRX_REG_NODEV: an ifq with an area and an RQ but no queue") {
+  std::string pcap = scratch_dir() + "/nodev.pcap";
+  REQUIRE(make_pcap(pcap, 10, 100, "9000"));
+  Daemon d(pcap_vdev({pcap}));
+  REQUIRE(d.ready());
+  int area = make_area(4u << 20);
+  int area2 = make_area(4u << 20);
+  REQUIRE(area >= 0);
+  REQUIRE(area2 >= 0);
+  RawSession a(d.socket());
+  REQUIRE(a.create_ring() == 0);
+  int a_ring = a.take_fd(0);
+
+  auto nd = reg_req();
+  nd.reg.flags = uapi::kZcrxRegNodev;
+  // Naming a device or a queue, or a niov size the copy path cannot use.
+  auto bad = nd;
+  bad.reg.if_rxq = 1;
+  CHECK(a.call(proto::kOpRegisterIfq, bad, area) == -EINVAL);
+  bad = nd;
+  bad.port = 3;
+  CHECK(a.call(proto::kOpRegisterIfq, bad, area) == -EINVAL);
+  bad = nd;
+  bad.reg.rx_buf_len = 8192;
+  CHECK(a.call(proto::kOpRegisterIfq, bad, area) == -EOPNOTSUPP);
+  bad = nd;
+  bad.reg.flags = uapi::kZcrxRegNodev | 4;
+  CHECK(a.call(proto::kOpRegisterIfq, bad, area) == -EINVAL);
+
+  REQUIRE(a.call(proto::kOpRegisterIfq, nd, area) == 0);
+  CHECK(a.nfds == 1);  // the RQ region
+  proto::RegisterIfqReply rep;
+  std::memcpy(&rep, a.body, sizeof(rep));
+  CHECK(rep.reg.zcrx_id == 0);
+  CHECK(rep.reg.rx_buf_len == 4096);
+  CHECK(rep.area.rq_area_token == uapi::area_token(0));
+  CHECK(rep.rq_region_size > 0);
+  a.drop_fds();
+  // No queue delivers to it: no flow.
+  proto::OpenFlowReq of{0, proto::kFlowUdpPort, 0, 0, {}, {}, 0, 9000, 0};
+  CHECK(a.call(proto::kOpOpenFlow, of) == -EINVAL);
+  CHECK(a.call(proto::kOpCtrl, proto::CtrlReq{uapi::zcrx_ctrl{0, uapi::ZCRX_CTRL_FLUSH_RQ, {}, {}}}) == 0);
+
+  // It bound nothing: queue 0 is still free for a device registration.
+  RawSession b(d.socket());
+  REQUIRE(b.create_ring() == 0);
+  REQUIRE(b.call(proto::kOpRegisterIfq, reg_req(), area2) == 0);
+  b.drop_fds();
+  // Cloned and imported like any other.
+  auto cl = reg_req();
+  cl.reg.flags = uapi::kZcrxIfqRegClone;
+  cl.reg.rq_entries = 0;
+  cl.area = {};
+  REQUIRE(b.call(proto::kOpRegisterIfq, cl, a_ring) == 0);
+  CHECK(b.nfds == 2);  // RQ region + read-only area
+  std::memcpy(&rep, b.body, sizeof(rep));
+  CHECK(rep.reg.rx_buf_len == 4096);
+  b.drop_fds();
+  CHECK(b.call(proto::kOpOpenFlow, proto::OpenFlowReq{rep.reg.zcrx_id, proto::kFlowUdpPort, 0, 0,
+                                                      {}, {}, 0, 9001, 0}) == -EINVAL);
+  REQUIRE(a.call(proto::kOpExport, proto::CtrlReq{uapi::zcrx_ctrl{0, uapi::ZCRX_CTRL_EXPORT, {}, {}}}) == 0);
+  int exp = a.take_fd(0);
+  RawSession c(d.socket());
+  REQUIRE(c.create_ring() == 0);
+  auto im = cl;
+  im.reg.flags = uapi::kZcrxRegImport;
+  REQUIRE(c.call(proto::kOpRegisterIfq, im, exp) == 0);
+  CHECK(c.nfds == 2);
+  c.drop_fds();
+  close(exp);
+
+  close(area);
+  close(area2);
+  close(a_ring);
+  a.drop_fds();
   CHECK(d.stop() == 0);
   CHECK(d.exit_outstanding() == 0);
   CHECK(d.exit_missing() == 0);

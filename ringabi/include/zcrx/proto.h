@@ -129,11 +129,18 @@ struct CreateRingReply {
 //    Same ring -EBADFD, no such ifq -EINVAL.
 //  * import (reg.flags kZcrxRegImport, fd = an EXPORT fd): if_rxq,
 //    rq_entries and the whole area struct must be 0, else -EINVAL.
+//  * device-less register (reg.flags ZCRX_REG_NODEV): as register, with
+//    `port` and reg.if_rxq 0 (else -EINVAL) and rx_buf_len 0 or 4096
+//    (else -EOPNOTSUPP). No queue is bound: the ifq has an area and an RQ
+//    and can be exported, imported and cloned, but OPEN_FLOW on it is
+//    -EINVAL (no queue delivers to it; the kernel fills such an ifq only
+//    through the copy path of a socket receive, which zcrxd has not yet).
 //  An fd that is neither a live ring region nor an export fd, with flags 1,
-//  gives -EBADF; a missing fd -EBADF.
+//  gives -EBADF (after the import field checks, -EINVAL); a missing fd
+//  -EBADF.
 // Always: reg.if_idx is ignored (the kernel's ifindex/fd number means
 // nothing across processes: `port` and the passed fd are used);
-// reg.flags must be 0 or 1; reg.area_ptr, reg.region_ptr, reg.zcrx_id and
+// reg.flags must be 0, 1 or 2; reg.area_ptr, reg.region_ptr, reg.zcrx_id and
 // reg.__resv must be 0; reg.offsets and area.rq_area_token are outputs and
 // ignored; area.dmabuf_fd and area.__resv2 must be 0; resv must be 0.
 // Events (register only): `event` is the zcrx_event_desc itself, by value.
