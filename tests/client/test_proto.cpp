@@ -112,7 +112,8 @@ TEST_CASE("create ring: entry counts, flags and reserved") {
 
 TEST_CASE("register ifq: reserved and pointer fields must be zero") {
   auto r = good_register();
-  SUBCASE("flags 2") { r.reg.flags = 2; }
+  SUBCASE("flags 4 (unknown)") { r.reg.flags = 4; }
+  SUBCASE("flags IMPORT | 4") { r.reg.flags = 5; }
   SUBCASE("area_ptr") { r.reg.area_ptr = 0x1000; }
   SUBCASE("region_ptr") { r.reg.region_ptr = 0x1000; }
   SUBCASE("zcrx_id") { r.reg.zcrx_id = 1; }
@@ -131,6 +132,15 @@ TEST_CASE("register ifq: reserved and pointer fields must be zero") {
     r.area.addr = UINT64_MAX - 4095;
     r.area.len = 8192;
   }
+  CHECK(validate(request(kOpRegisterIfq, r)) == -EINVAL);
+}
+
+TEST_CASE("register ifq: ZCRX_REG_NODEV is a fresh registration") {
+  auto r = good_register();
+  r.reg.flags = uapi::kZcrxRegNodev;
+  CHECK(validate(request(kOpRegisterIfq, r)) == 0);
+  // It names its own area, as a plain registration does.
+  r.area.len = 0;
   CHECK(validate(request(kOpRegisterIfq, r)) == -EINVAL);
 }
 
