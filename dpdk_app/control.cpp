@@ -289,6 +289,17 @@ void Control::close_session(Session& s) {
   for (uint32_t h = 0; h < kMaxFlowsPerRing; h++)
     if (s.flows[h].open) op_close_flow(s, h);
   republish(ring_queue(s));
+  // What the ring's entries refused, kept past the ring (one line for it).
+  const Rejects r = session_rejects(s);
+  rejects_closed_.add(r);
+  const uint64_t bad_rqes = r.rqe_bad_token + r.rqe_bad_index + r.rqe_no_ref + r.rqe_wrong_owner;
+  if (bad_rqes || r.rq_clamped)
+    std::fprintf(stderr,
+                 "zcrxd: ring of pid %d uid %u closed after %" PRIu64 " bad refill entries "
+                 "(bad_token=%" PRIu64 " bad_index=%" PRIu64 " no_ref=%" PRIu64
+                 " wrong_owner=%" PRIu64 ") and %" PRIu64 " clamped refill tails\n",
+                 s.pid, s.uid, bad_rqes, r.rqe_bad_token, r.rqe_bad_index, r.rqe_no_ref,
+                 r.rqe_wrong_owner, r.rq_clamped);
   // 2. The kernel's ring teardown (may close and scrub the queue).
   if (s.ctx) engine_->terminate_ctx(s.ctx);
   s.ctx = nullptr;
@@ -332,6 +343,37 @@ void Control::release_export(Export& e) {
 void Control::retire_pool(AreaPool* pool) {
   for (auto& a : areas_)
     if (a->pool.get() == pool) a->real = nullptr;
+}
+
+void Control::Rejects::add(const zcrx::core::IfqStats& st) {
+  rqe_bad_token += st.rqe_bad_token;
+  rqe_bad_index += st.rqe_bad_index;
+  rqe_no_ref += st.rqe_no_ref;
+  rqe_wrong_owner += st.rqe_wrong_owner;
+  rq_clamped += st.rq_clamped;
+}
+
+void Control::Rejects::add(const Rejects& r) {
+  rqe_bad_token += r.rqe_bad_token;
+  rqe_bad_index += r.rqe_bad_index;
+  rqe_no_ref += r.rqe_no_ref;
+  rqe_wrong_owner += r.rqe_wrong_owner;
+  rq_clamped += r.rq_clamped;
+  rings_broken += r.rings_broken;
+}
+
+Control::Rejects Control::session_rejects(const Session& s) {
+  Rejects r;
+  if (!s.ctx) return r;
+  for (uint32_t id = 0; id < core::kMaxZcrxPerCtx; id++)
+    if (const Ifq* e = s.ctx->lookup(id)) r.add(e->stats());
+  return r;
+}
+
+Control::Rejects Control::rejects() const {
+  Rejects r = rejects_closed_;
+  for (const auto& s : sessions_) r.add(session_rejects(*s));
+  return r;
 }
 
 bool Control::ifq_in_use(const Ifq* real) const {
@@ -382,7 +424,10 @@ void Control::housekeeping() {
   for (auto& s : sessions_) {
     if (s->dp && s->dp->broken() && !s->reported_broken) {
       s->reported_broken = true;
-      std::fprintf(stderr, "zcrxd: a consumer corrupted its ring indices; ring no longer served\n");
+      rejects_closed_.rings_broken++;
+      std::fprintf(stderr,
+                   "zcrxd: ring of pid %d uid %u corrupted its SQ/CQ indices: no longer served\n",
+                   s->pid, s->uid);
     }
   }
 }

@@ -95,6 +95,17 @@ class Control {
   };
   static constexpr size_t kMaxSpareAreas = 4;  // per session, oldest unmapped first
   using Clock = std::chrono::steady_clock;
+  /// Bad input from consumers' shared memory, refused and counted.
+  struct Rejects {
+    uint64_t rqe_bad_token = 0;    // refill entries naming no area of the ifq
+    uint64_t rqe_bad_index = 0;    // ... a buffer past the area
+    uint64_t rqe_no_ref = 0;       // ... a buffer the consumer does not hold
+    uint64_t rqe_wrong_owner = 0;  // ... a buffer another entry holds
+    uint64_t rq_clamped = 0;       // refill tails beyond the ring (clamped)
+    uint64_t rings_broken = 0;     // rings whose SQ/CQ indices went wrong
+    void add(const zcrx::core::IfqStats& st);
+    void add(const Rejects& r);
+  };
   struct Session {
     int sock = -1;
     uint64_t id = 0;  // never reused
@@ -183,6 +194,10 @@ class Control {
   void print_counters(const char* tag, int queue, const char* mode, const DpStats& st,
                       uint64_t outstanding, uint32_t armed, size_t rings, uint32_t awake);
   void housekeeping();
+  /// What `s`'s entries refused so far.
+  static Rejects session_rejects(const Session& s);
+  /// Everything refused since start (closed sessions and live ones).
+  Rejects rejects() const;
   /// Some live ring entry or export stands for the real ifq `real`.
   bool ifq_in_use(const Ifq* real) const;
   void teardown();
@@ -229,6 +244,7 @@ class Control {
   uint32_t next_area_id_ = 0;
   uint64_t sessions_total_ = 0;
   Limits limits_;
+  Rejects rejects_closed_;  // of sessions that are gone
   // accept() failing for want of descriptors: the listening socket stays
   // readable, so it is not polled again before this (backing off).
   Clock::time_point accept_resume_{};

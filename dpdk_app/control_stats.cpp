@@ -117,6 +117,16 @@ void Control::print_stats(const char* tag) {
   }
   const char* mode = copying == 0 ? "zero-copy" : copying == qs_->size() ? "copy" : "mixed";
   print_counters(tag, -1, mode, sum, outstanding(), armed, sessions_.size(), awake);
+  // Bad input refused, by kind (the limits' refusals are logged one by one).
+  const Rejects r = rejects();
+  const LimitRefusals& lr = limits_.refusals();
+  std::printf("zcrxd: %s rejects rqe_bad_token=%" PRIu64 " rqe_bad_index=%" PRIu64
+              " rqe_no_ref=%" PRIu64 " rqe_wrong_owner=%" PRIu64 " rq_clamped=%" PRIu64
+              " rings_broken=%" PRIu64 " limit_rings=%" PRIu64 " limit_exports=%" PRIu64
+              " limit_entries=%" PRIu64 " limit_memory=%" PRIu64 "\n",
+              tag, r.rqe_bad_token, r.rqe_bad_index, r.rqe_no_ref, r.rqe_wrong_owner,
+              r.rq_clamped, r.rings_broken, lr.rings + lr.rings_per_uid,
+              lr.exports + lr.exports_per_ring, lr.entries_per_uid, lr.region_memory);
   if (injector_)
     std::printf("zcrxd: %s inject injected=%" PRIu64 " waits=%" PRIu64 " loops=%" PRIu64
                 " frames_per_loop=%zu\n",

@@ -414,3 +414,51 @@ TEST_CASE("large idle rings cost zcrxd neither memory nor polling; their budget 
   CHECK(d.stop() == 0);
   CHECK(d.output().find("refused (ENOMEM): --max-region-mb-per-uid 1024") != std::string::npos);
 }
+
+TEST_CASE("garbage in a refill queue is skipped, counted and reported; the ring keeps working") {
+  Daemon d(pcap_vdev({endless_pcap("rqe")}, true));
+  REQUIRE(d.ready());
+  {
+    RawSession s(d.socket());
+    RawRing ring;
+    REQUIRE(ring.create(s, 8, 4096) == 0);
+    int area = make_area(16u << 20);
+    proto::RegisterIfqReq req{};
+    req.reg.rq_entries = 64;
+    req.area.len = 16u << 20;
+    REQUIRE(s.call(proto::kOpRegisterIfq, req, area) == 0);
+    close(area);
+    proto::RegisterIfqReply rep;
+    std::memcpy(&rep, s.body, sizeof(rep));
+    int rq_fd = s.take_fd(0);
+    void* rq = mmap(nullptr, rep.rq_region_size, PROT_READ | PROT_WRITE, MAP_SHARED, rq_fd, 0);
+    REQUIRE(rq != MAP_FAILED);
+    auto* base = static_cast<uint8_t*>(rq);
+    auto* rqes = reinterpret_cast<uapi::io_uring_zcrx_rqe*>(base + rep.reg.offsets.rqes);
+    auto& tail = *reinterpret_cast<uint32_t*>(base + rep.reg.offsets.tail);
+    const uint64_t token = rep.area.rq_area_token;
+    // 16 wrong tokens, 16 indices past the area, 16 buffers never delivered.
+    for (uint32_t i = 0; i < 16; i++) rqes[i] = {token ^ (uint64_t{1} << 50), 0, 0};
+    for (uint32_t i = 16; i < 32; i++) rqes[i] = {token | (uint64_t{1} << 40), 0, 0};
+    for (uint32_t i = 32; i < 48; i++) rqes[i] = {token | (uint64_t{i} << 12), 0, 0};
+    std::atomic_ref<uint32_t>(tail).store(48, std::memory_order_release);
+    usleep(200000);
+    // A tail far past the ring: read as one full ring, as the kernel does.
+    std::atomic_ref<uint32_t>(tail).store(48 + 1000, std::memory_order_release);
+    usleep(200000);
+    // The ring still answers.
+    REQUIRE(submit_nop(s, ring, 5));
+    zcrx::CqConsumer cq = ring.cq();
+    for (int i = 0; i < 100 && cq.available() == 0; i++) usleep(10000);
+    CHECK(cq.available() == 1);
+    munmap(rq, rep.rq_region_size);
+    close(rq_fd);
+  }
+  REQUIRE(d.wait_output(3000, "bad refill entries"));
+  CHECK(d.stop() == 0);
+  CHECK(d.line_counter("zcrxd: final rejects", "rqe_bad_token") >= 16);
+  CHECK(d.line_counter("zcrxd: final rejects", "rqe_bad_index") >= 16);
+  CHECK(d.line_counter("zcrxd: final rejects", "rqe_no_ref") >= 16);
+  CHECK(d.line_counter("zcrxd: final rejects", "rq_clamped") >= 1);
+  CHECK(d.exit_outstanding() == 0);
+}
