@@ -536,6 +536,14 @@ void Control::handle_message(Session& s) {
       case proto::kOpUnregisterEventfd:
         result = op_unregister_eventfd(s);
         break;
+      case proto::kOpSocket:
+      case proto::kOpBind:
+      case proto::kOpListen:
+      case proto::kOpSockName:
+      case proto::kOpRegisterTx:
+        // No TCP address is served (yet): sockets are not available.
+        result = -EAFNOSUPPORT;
+        break;
       default:
         result = -EINVAL;
     }

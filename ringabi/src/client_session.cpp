@@ -40,6 +40,7 @@ constexpr bool is_pow2_u32(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 Ring::~Ring() {
   ifqs_.clear();
+  if (tx_base_) munmap(tx_base_, tx_len_);
   if (ring_base_) munmap(ring_base_, layout_.size);
   if (ring_fd_ >= 0) close(ring_fd_);
   if (efd_ >= 0) close(efd_);
@@ -53,7 +54,7 @@ int Ring::connect(const char* path) {
   sa.sun_family = AF_UNIX;
   if (p.empty() || p.size() >= sizeof(sa.sun_path)) return -ENAMETOOLONG;
   std::memcpy(sa.sun_path, p.c_str(), p.size() + 1);
-  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  int s = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (s < 0) return -errno;
   if (::connect(s, reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) < 0) {
     int e = errno;

@@ -118,6 +118,11 @@ size_t request_size(uint16_t op) {
     case kOpRegisterEventfd:
     case kOpUnregisterEventfd: return sizeof(Request<EventfdReq>);
     case kOpSqWakeup: return sizeof(Request<SqWakeupReq>);
+    case kOpSocket: return sizeof(Request<SocketReq>);
+    case kOpBind: return sizeof(Request<BindReq>);
+    case kOpListen: return sizeof(Request<ListenReq>);
+    case kOpSockName: return sizeof(Request<SockNameReq>);
+    case kOpRegisterTx: return sizeof(Request<TxRegionReq>);
     default: return 0;
   }
 }
@@ -131,13 +136,18 @@ size_t reply_size(uint16_t op) {
     case kOpCtrl:
     case kOpCloseFlow:
     case kOpRegisterEventfd:
-    case kOpUnregisterEventfd: return sizeof(ReplyHeader);
+    case kOpUnregisterEventfd:
+    case kOpBind:
+    case kOpListen:
+    case kOpRegisterTx: return sizeof(ReplyHeader);
+    case kOpSocket: return sizeof(Reply<SocketReply>);
+    case kOpSockName: return sizeof(Reply<SockNameReply>);
     default: return 0;
   }
 }
 
 unsigned request_fds(uint16_t op) {
-  return op == kOpRegisterIfq || op == kOpRegisterEventfd ? 1 : 0;
+  return op == kOpRegisterIfq || op == kOpRegisterEventfd || op == kOpRegisterTx ? 1 : 0;
 }
 
 int validate_header(const MsgHeader& hdr, size_t received) {
@@ -169,6 +179,18 @@ int validate_request(const void* buf, size_t n, MsgHeader* hdr_out) {
     case kOpSqWakeup: {
       auto w = load<SqWakeupReq>(body);
       return w.flags == 0 && w.resv == 0 ? 0 : -EINVAL;
+    }
+    case kOpSocket: return load<SocketReq>(body).resv == 0 ? 0 : -EINVAL;
+    case kOpBind: {
+      auto b = load<BindReq>(body);
+      return b.resv0 == 0 && b.resv1 == 0 ? 0 : -EINVAL;
+    }
+    case kOpListen: return 0;
+    case kOpSockName: return load<SockNameReq>(body).resv == 0 ? 0 : -EINVAL;
+    case kOpRegisterTx: {
+      auto t = load<TxRegionReq>(body);
+      if (t.flags != 0 || t.resv != 0) return -EINVAL;
+      return t.len != 0 && t.len % kAreaAlign == 0 && t.len <= (uint64_t{1} << 30) ? 0 : -EINVAL;
     }
   }
   return -EINVAL;  // unreachable: validate_header checked the op

@@ -197,7 +197,7 @@ TEST_CASE("register ifq: a version 1 message (no descriptor) is refused") {
   m.hdr.len = static_cast<uint32_t>(v1_len);
   CHECK(validate_request(&m, v1_len) == -EINVAL);
   CHECK(request_size(kOpRegisterIfq) == 264);
-  CHECK(kVersion == 3);
+  CHECK(kVersion == 4);
 }
 
 TEST_CASE("stats_offset_for: after the RQEs, 64-byte aligned, inside the region") {
@@ -388,4 +388,25 @@ TEST_CASE("SQ_WAKEUP: an 8-byte body of zeros, no fds, no reply") {
   CHECK(validate(m) == -EINVAL);
   m.body = {0, 7};
   CHECK(validate(m) == -EINVAL);
+}
+
+TEST_CASE("TCP socket ops: sizes, fds, reserved words") {
+  CHECK(validate(request(kOpSocket, SocketReq{2, 1, 6, 0})) == 0);
+  CHECK(validate(request(kOpSocket, SocketReq{2, 1, 6, 1})) == -EINVAL);
+  CHECK(validate(request(kOpBind, BindReq{kSocketHandleBase, 0, 8000, 0, 0})) == 0);
+  CHECK(validate(request(kOpBind, BindReq{kSocketHandleBase, 0, 8000, 1, 0})) == -EINVAL);
+  CHECK(validate(request(kOpBind, BindReq{kSocketHandleBase, 0, 8000, 0, 1})) == -EINVAL);
+  CHECK(validate(request(kOpListen, ListenReq{kSocketHandleBase, 128})) == 0);
+  CHECK(validate(request(kOpSockName, SockNameReq{kSocketHandleBase, 0})) == 0);
+  CHECK(validate(request(kOpSockName, SockNameReq{kSocketHandleBase, 3})) == -EINVAL);
+  CHECK(validate(request(kOpRegisterTx, TxRegionReq{0x7f0000000000, 1u << 20, 0, 0})) == 0);
+  CHECK(validate(request(kOpRegisterTx, TxRegionReq{0, 4095, 0, 0})) == -EINVAL);
+  CHECK(validate(request(kOpRegisterTx, TxRegionReq{0, 0, 0, 0})) == -EINVAL);
+  CHECK(validate(request(kOpRegisterTx, TxRegionReq{0, 2ull << 30, 0, 0})) == -EINVAL);
+  CHECK(validate(request(kOpRegisterTx, TxRegionReq{0, 4096, 1, 0})) == -EINVAL);
+  CHECK(request_fds(kOpRegisterTx) == 1);
+  CHECK(request_fds(kOpSocket) == 0);
+  CHECK(reply_size(kOpSocket) == sizeof(Reply<SocketReply>));
+  CHECK(reply_size(kOpSockName) == sizeof(Reply<SockNameReply>));
+  CHECK(reply_size(kOpBind) == sizeof(ReplyHeader));
 }

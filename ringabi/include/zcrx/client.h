@@ -308,6 +308,31 @@ class Ring {
   /// How long WaitMode::adaptive spins before it sleeps (ns, >= 0).
   void set_spin_ns(int64_t ns) { spin_ns_ = ns < 0 ? 0 : ns; }
 
+  // ---- TCP sockets (zcrx/socket.h has the SQE helpers) ------------------------
+
+  /// SOCKET(AF_INET, SOCK_STREAM): a socket handle (>= proto::
+  /// kSocketHandleBase) for the SQEs, or -errno (-EAFNOSUPPORT: zcrxd
+  /// serves no TCP address).
+  int socket();
+  /// BIND to `ip` (host byte order; 0: any of zcrxd's) and `port` (0:
+  /// ephemeral). 0 or -errno.
+  int bind(int sock, uint32_t ip, uint16_t port);
+  /// LISTEN with an accept queue of `backlog`. 0 or -errno.
+  int listen(int sock, uint32_t backlog);
+  /// The socket's addresses (host byte order) and TCP state.
+  struct SockName {
+    uint32_t local_ip = 0, remote_ip = 0;
+    uint16_t local_port = 0, remote_port = 0;
+    uint8_t state = 0;
+  };
+  int sockname(int sock, SockName* out);
+  /// Creates and registers the ring's TX region (REGISTER_TX): `len` bytes
+  /// (rounded up to 4096) mapped read-write here. SEND SQEs name data in
+  /// it by pointer. 0 or -errno.
+  int register_tx_region(size_t len);
+  uint8_t* tx_region() const { return tx_base_; }
+  size_t tx_region_len() const { return tx_len_; }
+
   // ---- SQ -------------------------------------------------------------------------
 
   /// A zeroed SQE to fill, or nullptr when the SQ is full (or corrupt).
@@ -395,6 +420,8 @@ class Ring {
   int control_timeout_ms_ = 30000;
   bool control_stuck_ = false;  // a reply timed out: the exchange is out of step
   int ring_fd_ = -1;
+  uint8_t* tx_base_ = nullptr;  // the TX region, mapped read-write
+  size_t tx_len_ = 0;
   void* ring_base_ = nullptr;
   RingRegionLayout layout_{};
   SqProducer sq_;

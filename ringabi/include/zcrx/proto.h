@@ -35,8 +35,10 @@ namespace zcrx::proto {
 inline constexpr uint32_t kMagic = 0x5a435258;  // 'ZCRX'
 /// 2: REGISTER_IFQ carries a zcrx_event_desc, CTRL carries
 /// ZCRX_CTRL_ARM_EVENT. 3: SQ_WAKEUP, and zcrxd stops polling an idle SQ
-/// (IORING_SQ_NEED_WAKEUP). A peer speaking another version gets -EINVAL.
-inline constexpr uint16_t kVersion = 3;
+/// (IORING_SQ_NEED_WAKEUP). 4: TCP sockets (SOCKET, BIND, LISTEN,
+/// SOCKNAME, REGISTER_TX and their SQEs). A peer speaking another version
+/// gets -EINVAL.
+inline constexpr uint16_t kVersion = 4;
 /// Most fds one message carries (REGISTER_IFQ replies: RQ region + area).
 inline constexpr unsigned kMaxFds = 2;
 
@@ -51,9 +53,14 @@ enum Op : uint16_t {
   kOpRegisterEventfd = 7,
   kOpUnregisterEventfd = 8,
   kOpSqWakeup = 9,
+  kOpSocket = 10,
+  kOpBind = 11,
+  kOpListen = 12,
+  kOpSockName = 13,
+  kOpRegisterTx = 14,
 };
 inline constexpr uint16_t kOpFirst = kOpCreateRing;
-inline constexpr uint16_t kOpLast = kOpSqWakeup;
+inline constexpr uint16_t kOpLast = kOpRegisterTx;
 
 /// Bit 0 of the ring's cq_off.flags word: set by the consumer before it
 /// sleeps on its eventfd (it then re-checks the CQ); zcrxd writes the
@@ -264,6 +271,107 @@ struct SqWakeupReq {
   uint32_t resv;   // must be 0
 };
 
+// ---- TCP sockets (version 4) --------------------------------------------------
+// zcrxd terminates TCP itself (docs/ARCHITECTURE.md "TCP"), on the addresses
+// given with --ip; without one, SOCKET is -EAFNOSUPPORT. A socket is a
+// handle in the ring's own table (values from kSocketHandleBase, so they
+// never collide with flow handles), named in the `fd` of the SQEs below.
+// A ring's sockets live on the queue of the ring's entries (as its flows);
+// a socket made before any entry fixes the ring to the first queue.
+//
+// SOCKET: AF_INET, SOCK_STREAM (SOCK_NONBLOCK and SOCK_CLOEXEC accepted and
+// meaningless), protocol 0 or IPPROTO_TCP. -EAFNOSUPPORT (another domain,
+// or no --ip), -ESOCKTNOSUPPORT (another type), -EPROTONOSUPPORT, -EMFILE
+// (the ring's socket table is full), -ENFILE (zcrxd's). Reply: the handle.
+// BIND: addr (network byte order) one of zcrxd's --ip addresses or 0
+// (INADDR_ANY), port in host byte order (0: an ephemeral one). -EBADF (no
+// such socket), -EINVAL (bound already), -EADDRNOTAVAIL, -EADDRINUSE.
+// LISTEN: backlog (clamped to 1..1024; 0 is 1). An unbound socket is bound
+// to an ephemeral port first, as Linux does. -EBADF, -EINVAL (connected or
+// connecting), -EADDRINUSE.
+// SOCKNAME: the socket's local and peer addresses and its TCP state.
+// REGISTER_TX + fd[0]: the ring's TX region, a sealable memfd of `len`
+// bytes the consumer maps at `base` (its own address, used to translate
+// the pointers of SEND SQEs: zcrxd reads [addr - base, + len) of its own
+// mapping). zcrxd seals it against shrinking and maps it read-only. One per
+// ring (-EBUSY); len a non-zero multiple of 4096 up to 1 GiB (-EINVAL); a
+// file shorter than len or not writable by its owner (-EFAULT); a memfd that
+// refuses the seal (-EINVAL).
+//
+// SQEs on sockets (the kernel's opcodes and fields; zcrxd writes no
+// consumer memory, so what the kernel would write through a pointer comes
+// in the completion instead):
+//  * IORING_OP_ACCEPT: fd = a listening socket; ioprio
+//    IORING_ACCEPT_MULTISHOT for one CQE per connection (F_MORE while
+//    armed). res = the new socket's handle; the big CQE half carries the
+//    peer (accept_peer()). addr/addr2 (sockaddr pointers) are ignored.
+//  * IORING_OP_CONNECT: fd = a socket; the peer inline: addr 0, off 0,
+//    addr3 = IPv4 (network byte order) | port (host order) << 32. res 0
+//    once established, or -ECONNREFUSED, -ETIMEDOUT, -ENETUNREACH,
+//    -EISCONN, -EALREADY.
+//  * IORING_OP_SEND: fd = a connected socket; addr = a pointer inside the
+//    TX region (as the consumer maps it), len bytes. zcrxd copies them into
+//    the socket's send buffer and completes with res = len once all are
+//    copied (the region may then be reused), waiting for send-buffer room
+//    as a blocking send(2) does. -EFAULT (not inside the TX region, or no
+//    TX region), -EPIPE, -ECONNRESET, -ENOTCONN.
+//  * IORING_OP_RECV_ZC: fd = a connected socket, zcrx_ifq_idx an entry of
+//    the socket's queue (-EINVAL otherwise, as the kernel's rule that
+//    RECV_ZC's ifq be the one bound to the socket's queue); multishot;
+//    res = bytes of one buffer; EOF: res 0 without F_MORE; -ECONNRESET,
+//    -ETIMEDOUT end it.
+//  * IORING_OP_SHUTDOWN: fd, len = SHUT_RD / SHUT_WR / SHUT_RDWR.
+//  * IORING_OP_CLOSE: fd = a socket: the handle goes at once, the
+//    connection closes in the background (FIN), as close(2) does.
+
+inline constexpr uint32_t kSocketHandleBase = 1024;
+
+struct SocketReq {
+  uint32_t domain;    // AF_INET
+  uint32_t type;      // SOCK_STREAM (| SOCK_NONBLOCK | SOCK_CLOEXEC)
+  uint32_t protocol;  // 0 or IPPROTO_TCP
+  uint32_t resv;      // must be 0
+};
+
+struct SocketReply {
+  uint32_t handle;
+  uint32_t resv;  // 0
+};
+
+struct BindReq {
+  uint32_t handle;
+  uint32_t addr;   // network byte order; 0: any of zcrxd's
+  uint16_t port;   // host byte order; 0: ephemeral
+  uint16_t resv0;  // must be 0
+  uint32_t resv1;  // must be 0
+};
+
+struct ListenReq {
+  uint32_t handle;
+  uint32_t backlog;
+};
+
+struct SockNameReq {
+  uint32_t handle;
+  uint32_t resv;  // must be 0
+};
+
+struct SockNameReply {
+  uint32_t local_addr;   // network byte order
+  uint32_t remote_addr;  // network byte order (0: none)
+  uint16_t local_port;   // host byte order
+  uint16_t remote_port;
+  uint8_t state;         // zcrx::tcp::State as a number (0: closed)
+  uint8_t resv[3];       // 0
+};
+
+struct TxRegionReq {
+  uint64_t base;   // where the consumer maps the region
+  uint64_t len;    // bytes, a multiple of 4096
+  uint32_t flags;  // must be 0
+  uint32_t resv;   // must be 0
+};
+
 // ---- whole messages --------------------------------------------------------
 
 template <class Body>
@@ -299,6 +407,13 @@ static_assert(sizeof(OpenFlowReply) == 8);
 static_assert(sizeof(CloseFlowReq) == 8);
 static_assert(sizeof(EventfdReq) == 8);
 static_assert(sizeof(SqWakeupReq) == 8);
+static_assert(sizeof(SocketReq) == 16);
+static_assert(sizeof(SocketReply) == 8);
+static_assert(sizeof(BindReq) == 16);
+static_assert(sizeof(ListenReq) == 8);
+static_assert(sizeof(SockNameReq) == 8);
+static_assert(sizeof(SockNameReply) == 16);
+static_assert(sizeof(TxRegionReq) == 24);
 static_assert(sizeof(Request<CreateRingReq>) == 32);
 static_assert(sizeof(Request<RegisterIfqReq>) == 264);
 static_assert(sizeof(Request<CtrlReq>) == 88);
@@ -323,8 +438,8 @@ size_t request_size(uint16_t op);
 /// reply data: sizeof(ReplyHeader)), 0 for an unknown op or one without a
 /// reply (SQ_WAKEUP).
 size_t reply_size(uint16_t op);
-/// Fds a request for `op` must carry (REGISTER_IFQ and REGISTER_EVENTFD:
-/// 1, others 0). Surplus fds are closed by the receiver; a missing one is
+/// Fds a request for `op` must carry (REGISTER_IFQ, REGISTER_EVENTFD and
+/// REGISTER_TX: 1, others 0). Surplus fds are closed by the receiver; a missing one is
 /// -EBADF.
 unsigned request_fds(uint16_t op);
 

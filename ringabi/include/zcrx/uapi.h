@@ -220,7 +220,13 @@ struct zcrx_ctrl {
 // ---- constants ---------------------------------------------------------------
 
 inline constexpr uint8_t kOpNop = 0;                  // IORING_OP_NOP
+inline constexpr uint8_t kOpAccept = 13;              // IORING_OP_ACCEPT
 inline constexpr uint8_t kOpAsyncCancel = 14;         // IORING_OP_ASYNC_CANCEL
+inline constexpr uint8_t kOpConnect = 16;             // IORING_OP_CONNECT
+inline constexpr uint8_t kOpClose = 19;               // IORING_OP_CLOSE
+inline constexpr uint8_t kOpSend = 26;                // IORING_OP_SEND
+inline constexpr uint8_t kOpShutdown = 34;            // IORING_OP_SHUTDOWN
+inline constexpr uint16_t kAcceptMultishot = 1u << 0; // IORING_ACCEPT_MULTISHOT
 inline constexpr uint8_t kOpRecvZc = 58;              // IORING_OP_RECV_ZC
 inline constexpr uint16_t kRecvMultishot = 1u << 1;   // IORING_RECV_MULTISHOT
 inline constexpr uint32_t kCqeFBuffer = 1u << 0;      // IORING_CQE_F_BUFFER
