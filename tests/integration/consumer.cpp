@@ -118,4 +118,22 @@ pid_t spawn_holding_consumer(const std::function<int(zcrx::Ring&, zcrx::Ifq**)>&
       count_fd);
 }
 
+int wait_sq_taken(zcrx::Ring& ring, uint64_t nop_user_data, int timeout_ms,
+                  const std::function<void(const zcrx::uapi::io_uring_cqe32&)>& other) {
+  zcrx::uapi::io_uring_sqe* nop = ring.get_sqe();
+  if (!nop) return -EBUSY;
+  zcrx::prep_nop(nop, nop_user_data);
+  ring.submit();
+  bool done = false;
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!done && std::chrono::steady_clock::now() < end) {
+    ring.wait_cqe(1, zcrx::WaitMode::busy_poll, 10'000'000);
+    ring.for_each_cqe([&](const zcrx::uapi::io_uring_cqe32& c) {
+      if (c.cqe.user_data == nop_user_data) done = true;
+      else other(c);
+    });
+  }
+  return done ? 0 : -ETIME;
+}
+
 }  // namespace itest

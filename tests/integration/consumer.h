@@ -66,4 +66,11 @@ pid_t fork_child(const std::function<int(int write_fd)>& body, int* read_fd);
 pid_t spawn_holding_consumer(const std::function<int(zcrx::Ring&, zcrx::Ifq**)>& setup,
                              uint16_t port, uint64_t want, int* count_fd);
 
+/// Submits a NOP with `nop_user_data` and waits (up to `timeout_ms`) for
+/// its CQE; zcrxd takes SQEs in order, so every SQE submitted before it was
+/// taken (a RECV_ZC is armed: datagrams from now on find it). Other CQEs
+/// reaped meanwhile go to `other`. 0, -EBUSY (SQ full) or -ETIME.
+int wait_sq_taken(zcrx::Ring& ring, uint64_t nop_user_data, int timeout_ms,
+                  const std::function<void(const zcrx::uapi::io_uring_cqe32&)>& other);
+
 }  // namespace itest
