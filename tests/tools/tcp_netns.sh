@@ -234,12 +234,16 @@ tcpns_start_relay() {
     { echo "FAIL: impair_relay did not start"; cat "$TCPNS_DIR/relay.err"; exit 1; }
 }
 
-# tcpns_stop_relay: SIGTERM; its FINAL counters in TCPNS_RELAY_FINAL.
+# tcpns_stop_relay: SIGTERM; its FINAL counters in TCPNS_RELAY_FINAL. A
+# relay that does not exit 0 (a sanitizer report, a crash) fails the test.
 tcpns_stop_relay() {
+  local rc
   kill -TERM "$TCPNS_RELAY_PID"
   wait "$TCPNS_RELAY_PID"
+  rc=$?
   TCPNS_RELAY_PID=
   TCPNS_RELAY_FINAL=$(sed -n 's/^FINAL //p' "$TCPNS_DIR/relay.out")
+  [ $rc -eq 0 ] || { echo "FAIL: impair_relay exited $rc"; cat "$TCPNS_DIR/relay.err"; exit 1; }
 }
 
 # tcpns_json JSON KEY: a top-level number or string of a tool's flat JSON
