@@ -48,8 +48,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "impair_relay: %s\n", err.c_str());
     return 1;
   }
-  std::printf("READY a=%s b=%s seed=%llu\n", o.if_a.c_str(), o.if_b.c_str(),
-              static_cast<unsigned long long>(o.seed));
+  std::printf("READY a=%s b=%s seed=%llu outgoing=%s\n", o.if_a.c_str(), o.if_b.c_str(),
+              static_cast<unsigned long long>(o.seed),
+              relay->kernel_ignores_outgoing() ? "ignored-by-kernel" : "skipped-by-relay");
   std::fflush(stdout);
   relay->run(g_stop);
   return 0;

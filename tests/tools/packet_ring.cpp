@@ -30,7 +30,8 @@ std::string errno_text(const char* what) { return std::string(what) + ": " + std
 }  // namespace
 
 std::unique_ptr<PacketRing> PacketRing::open(const std::string& ifname, uint32_t max_frame,
-                                             uint32_t ring_bytes, std::string* err) {
+                                             uint32_t ring_bytes, bool see_outgoing,
+                                             std::string* err) {
   const unsigned ifindex = if_nametoindex(ifname.c_str());
   if (ifindex == 0) {
     *err = errno_text(("interface " + ifname).c_str());
@@ -51,6 +52,7 @@ std::unique_ptr<PacketRing> PacketRing::open(const std::string& ifname, uint32_t
   }
   const int one = 1;
   r->ignores_outgoing_ =
+      !see_outgoing &&
       setsockopt(r->fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) == 0;
   // Bypassing the qdisc also skips the taps: our sends are not even
   // offered to our own ring.

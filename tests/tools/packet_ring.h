@@ -29,9 +29,12 @@ struct RxFrame {
 class PacketRing {
  public:
   /// Opens the socket and its ring: room for frames of up to `max_frame`
-  /// bytes, about `ring_bytes` in all. nullptr (and *err) on failure.
+  /// bytes, about `ring_bytes` in all. `see_outgoing`: do not ask the
+  /// kernel to leave outgoing frames out (tests the reader's own check).
+  /// nullptr (and *err) on failure.
   static std::unique_ptr<PacketRing> open(const std::string& ifname, uint32_t max_frame,
-                                          uint32_t ring_bytes, std::string* err);
+                                          uint32_t ring_bytes, bool see_outgoing,
+                                          std::string* err);
   ~PacketRing();
   PacketRing(const PacketRing&) = delete;
   PacketRing& operator=(const PacketRing&) = delete;

@@ -68,9 +68,9 @@ std::unique_ptr<Relay> Relay::open(const RelayOptions& o, std::string* err) {
   const uint32_t max_frame = static_cast<uint32_t>(mtu) + 14 + 8;
   const uint32_t slot_size = (max_frame + 63) / 64 * 64;
   std::unique_ptr<Relay> r(new Relay(o, slot_size));
-  r->ring_a_ = PacketRing::open(o.if_a, max_frame, o.ring_kb * 1024u, err);
+  r->ring_a_ = PacketRing::open(o.if_a, max_frame, o.ring_kb * 1024u, o.see_outgoing, err);
   if (!r->ring_a_) return nullptr;
-  r->ring_b_ = PacketRing::open(o.if_b, max_frame, o.ring_kb * 1024u, err);
+  r->ring_b_ = PacketRing::open(o.if_b, max_frame, o.ring_kb * 1024u, o.see_outgoing, err);
   if (!r->ring_b_) return nullptr;
   r->paths_[kAtoB]->in = r->ring_a_.get();
   r->paths_[kAtoB]->out = r->ring_b_.get();

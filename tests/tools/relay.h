@@ -34,6 +34,12 @@ class Relay {
   /// STATS lines every --stats seconds; then prints FINAL.
   void run(const std::atomic<bool>& stop);
 
+  /// Whether the kernel leaves outgoing frames out of the rings (else the
+  /// relay skips them itself).
+  bool kernel_ignores_outgoing() const {
+    return ring_a_->ignores_outgoing() && ring_b_->ignores_outgoing();
+  }
+
   /// `{"elapsed_s":...,"ab":{...},"ba":{...}}`.
   std::string counters_line(uint64_t now_us);
 

@@ -94,9 +94,13 @@ RelayParse parse_relay_options(int argc, const char* const* argv) {
       key.resize(eq);
     }
     // Flags first: they take no value.
-    if (key == "impair-arp" || key == "keep-gro") {
+    bool* flag = key == "impair-arp"     ? &o.impair_arp
+                 : key == "keep-gro"     ? &o.keep_gro
+                 : key == "see-outgoing" ? &o.see_outgoing
+                                         : nullptr;
+    if (flag) {
       if (value) return fail("--" + key + " takes no value");
-      (key == "impair-arp" ? o.impair_arp : o.keep_gro) = true;
+      *flag = true;
       continue;
     }
     if (!value) {
@@ -158,6 +162,9 @@ const char* relay_usage() {
          "  --ring-kb N          receive ring per interface in KiB (default 8192)\n"
          "  --impair-arp         impair ARP frames too (default: delay only)\n"
          "  --keep-gro           leave GRO on the interfaces as it is (default: off)\n"
+         "  --see-outgoing       have the kernel deliver outgoing frames too, and skip\n"
+         "                       them here (what a kernel without PACKET_IGNORE_OUTGOING\n"
+         "                       does; for tests)\n"
          "  --help               this text\n";
 }
 

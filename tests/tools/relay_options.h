@@ -24,6 +24,7 @@ struct RelayOptions {
   uint32_t ring_kb = 8192;   // AF_PACKET receive ring per interface
   bool impair_arp = false;   // ARP normally passes unimpaired (delay only)
   bool keep_gro = false;     // normally GRO is turned off on both interfaces
+  bool see_outgoing = false; // receive outgoing frames and skip them ourselves
   ImpairConfig dir[2];
 };
 

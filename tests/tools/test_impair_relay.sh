@@ -7,6 +7,9 @@
 #                of R's: frames leaving an interface are not forwarded), A
 #                receives R's 100 and nothing of its own back; the relay
 #                counts 2000 A->B (and A's ARP frames) and nothing B->A.
+#   own_frames_seen: the same with --see-outgoing: the kernel hands the
+#                relay the outgoing frames and the relay skips them itself
+#                (PACKET_OUTGOING), counting R's 100.
 #   directions:  --loss-ab 1 --dup-ba 1: A->B loses every datagram, B->A
 #                doubles every one; ARP passes (spared) so both resolve.
 #   delay:       --delay-us 20000 --jitter-us 5000 both ways: a TCP
@@ -59,10 +62,20 @@ EOF
 }
 
 case "$mode" in
-own_frames)
+own_frames|own_frames_seen)
   tcpns_setup relay
   tcpns_static_arp  # nothing in B answers ARP
-  tcpns_start_relay
+  if [ $mode = own_frames ]; then
+    tcpns_start_relay
+    outgoing=0
+    grep -q "outgoing=ignored-by-kernel" "$TCPNS_DIR/relay.out" ||
+      { echo "FAIL: the kernel does not leave outgoing frames out"; fail=1; }
+  else
+    tcpns_start_relay --see-outgoing
+    outgoing=100
+    grep -q "outgoing=skipped-by-relay" "$TCPNS_DIR/relay.out" ||
+      { echo "FAIL: --see-outgoing not in effect"; fail=1; }
+  fi
   tcpns_capture_start b7000 "$TCPNS_NS_B" zb --port 7000 --min-frames 0
   tcpns_capture_start b7001 "$TCPNS_NS_B" zb --port 7001 --min-frames 0
   tcpns_capture_start a7000 "$TCPNS_NS_A" ka --port 7000 --min-frames 0
@@ -100,7 +113,8 @@ EOF
   echo "relay: $TCPNS_RELAY_FINAL"
   # (A's kernel may still send an ARP frame or two: spared, forwarded.)
   relay_check 'f["ab"]["rx"] - f["ab"]["spared"] == 2000' 'f["ab"]["forwarded"] == f["ab"]["rx"]' \
-    'f["ab"]["outgoing_skipped"] == 0' 'f["ba"]["rx"] == 0' \
+    "f['ab']['outgoing_skipped'] == $outgoing" 'f["ba"]["outgoing_skipped"] == 0' \
+    'f["ba"]["rx"] == 0' \
     'f["ba"]["forwarded"] == 0' 'f["ab"]["oversize"] == 0'
   ;;
 directions)
@@ -170,7 +184,7 @@ jumbo)
   echo "relay: $TCPNS_RELAY_FINAL"
   relay_check 'f["ab"]["rx"] == 1000' 'f["ab"]["forwarded"] == 1000' 'f["ab"]["oversize"] == 0'
   ;;
-*) echo "usage: $0 own_frames|directions|delay|jumbo"; exit 2 ;;
+*) echo "usage: $0 own_frames|own_frames_seen|directions|delay|jumbo"; exit 2 ;;
 esac
 [ $fail -eq 0 ] && echo "PASS: $mode"
 exit $fail

@@ -60,6 +60,11 @@ TEST_CASE("relay options: flags and --help") {
   REQUIRE(r.options);
   CHECK(r.options->impair_arp);
   CHECK(r.options->keep_gro);
+  CHECK_FALSE(r.options->see_outgoing);
+  r = parse({"--if-a", "x", "--if-b", "y", "--see-outgoing"});
+  REQUIRE(r.options);
+  CHECK(r.options->see_outgoing);
+  CHECK_FALSE(r.options->impair_arp);
   r = parse({"--help"});
   CHECK(r.help);
   CHECK_FALSE(r.options);
