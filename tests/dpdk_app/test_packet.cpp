@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Header parsing: every layer's lengths checked, VLAN tags, IPv6 extension
-// headers, fragments, padding, truncation.
+// headers, fragments (atomic ones are whole datagrams), padding,
+// truncation, and the kind each frame is counted as when dropped.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -8,7 +9,9 @@
 
 #include "packet.h"
 
+using zcrxd::fragment_refusal;
 using zcrxd::L3;
+using zcrxd::PacketKind;
 using zcrxd::ParsedPacket;
 using zcrxd::parse_packet;
 
@@ -156,16 +159,145 @@ TEST_CASE("ipv6 udp, with skippable extension headers, not through fragments") {
   CHECK(p.is_udp);
   CHECK(p.payload_off == 14 + 40 + 16 + 8);
   CHECK(p.dst_port == 6000);
-  std::vector<uint8_t> frag(8, 0);
-  frag[0] = 17;
-  p = parse(udp6(30, frag, 44));
-  CHECK_FALSE(p.is_udp);
-  CHECK(p.l4_proto == 44);
   // An extension header claiming to run past the datagram.
   std::vector<uint8_t> bad(8, 0);
   bad[0] = 17;
   bad[1] = 200;
-  CHECK_FALSE(parse(udp6(30, bad, 0)).is_udp);
+  p = parse(udp6(30, bad, 0));
+  CHECK_FALSE(p.is_udp);
+  CHECK(p.kind == PacketKind::malformed);
+}
+
+TEST_CASE("ipv6 atomic fragment (offset 0, M clear) is a whole datagram, as Linux has it") {
+  std::vector<uint8_t> frag(8, 0);
+  frag[0] = 17;
+  frag[4] = 0xab;  // identification: irrelevant
+  frag[3] = 0x06;  // the two reserved bits set: still atomic
+  ParsedPacket p = parse(udp6(30, frag, 44));
+  CHECK(p.is_udp);
+  CHECK(p.kind == PacketKind::udp);
+  CHECK(p.payload_off == 14 + 40 + 8 + 8);
+  CHECK(p.payload_len == 30);
+  CHECK(p.dst_port == 6000);
+  CHECK(p.l4_off == 14 + 48);
+  CHECK(p.l3_len == 48);
+  // Behind a hop-by-hop header too.
+  std::vector<uint8_t> hbh_frag(16, 0);
+  hbh_frag[0] = 44;   // hop-by-hop, next: fragment
+  hbh_frag[8] = 17;   // fragment, next: UDP, offset 0, M 0
+  p = parse(udp6(30, hbh_frag, 0));
+  CHECK(p.is_udp);
+  CHECK(p.payload_off == 14 + 40 + 16 + 8);
+}
+
+TEST_CASE("ipv6 fragments: offset, length and M of a UDP fragment") {
+  std::vector<uint8_t> frag(8, 0);
+  frag[0] = 17;
+  frag[3] = 0x01;  // offset 0, M: the first fragment
+  ParsedPacket p = parse(udp6(32, frag, 44));
+  CHECK_FALSE(p.is_udp);
+  CHECK(p.kind == PacketKind::fragment);
+  CHECK(p.l4_proto == 17);
+  CHECK(p.l3 == L3::ipv6);
+  CHECK(p.l3_off == 14);
+  CHECK(p.l3_len == 48);
+  CHECK(p.frag_offset == 0);
+  CHECK(p.frag_more);
+  CHECK(p.frag_len == 8 + 32);  // the UDP header travels in the first one
+  CHECK(fragment_refusal(p) == nullptr);
+  CHECK(fragment_refusal(parse(udp6(30, frag, 44))) != nullptr);  // 38: not a multiple of 8
+  frag[3] = 0x00;
+  frag[2] = 0x05;  // offset 0x0500 >> 3 units = 1280 bytes, M clear: the last
+  p = parse(udp6(30, frag, 44));
+  CHECK(p.kind == PacketKind::fragment);
+  CHECK(p.frag_offset == 1280);
+  CHECK_FALSE(p.frag_more);
+  CHECK(fragment_refusal(p) == nullptr);
+  // A fragment of another protocol is not reassembled: other.
+  frag[0] = 58;  // ICMPv6
+  p = parse(udp6(30, frag, 44));
+  CHECK(p.kind == PacketKind::other);
+  CHECK(p.l4_proto == 58);
+  // Behind a destination-options header: rte_ip_frag cannot take it.
+  std::vector<uint8_t> dst_frag(16, 0);
+  dst_frag[0] = 44;
+  dst_frag[8] = 17;
+  dst_frag[11] = 0x09;  // offset 8, M
+  p = parse(udp6(24, dst_frag, 60));
+  CHECK(p.kind == PacketKind::fragment);
+  CHECK(p.l3_len == 56);
+  CHECK(p.frag_offset == 8);
+  CHECK(fragment_refusal(p) != nullptr);
+  // A fragment header cut short.
+  std::vector<uint8_t> f = udp6(0, {}, 44);
+  put16(f, 18, 4);
+  f.resize(14 + 40 + 4);
+  CHECK(parse(f).kind == PacketKind::malformed);
+}
+
+TEST_CASE("ipv4 fragments: offset, length and MF; reassembly refuses impossible ones") {
+  auto f = udp4(100);
+  f[14 + 6] = 0x20;  // MF, offset 0
+  ParsedPacket p = parse(f);
+  CHECK(p.kind == PacketKind::fragment);
+  CHECK(p.frag_offset == 0);
+  CHECK(p.frag_more);
+  CHECK(p.frag_len == 108);
+  CHECK(p.l3_len == 20);
+  CHECK(fragment_refusal(p) != nullptr);  // 108 % 8 != 0 with more to come
+  f = udp4(96);
+  f[14 + 6] = 0x20;
+  p = parse(f);
+  CHECK(fragment_refusal(p) == nullptr);
+  // The last fragment at offset 8 * 0x1fff: its end passes 65535.
+  f = udp4(96);
+  put16(f, 14 + 6, 0x1fff);
+  p = parse(f);
+  CHECK(p.frag_offset == 65528);
+  CHECK_FALSE(p.frag_more);
+  CHECK(fragment_refusal(p) != nullptr);
+  // Only IP header, no data.
+  f = udp4(0);
+  put16(f, 14 + 2, 20);
+  f[14 + 7] = 1;
+  p = parse(f);
+  CHECK(p.kind == PacketKind::fragment);
+  CHECK(p.frag_len == 0);
+  CHECK(fragment_refusal(p) != nullptr);
+  // A TCP fragment: other.
+  f = udp4(20);
+  f[14 + 9] = 6;
+  f[14 + 6] = 0x20;
+  CHECK(parse(f).kind == PacketKind::other);
+}
+
+TEST_CASE("kinds: malformed headers versus frames that are simply not UDP") {
+  CHECK(parse(udp4(10)).kind == PacketKind::udp);
+  std::vector<uint8_t> tiny(13, 0);
+  CHECK(parse(tiny).kind == PacketKind::malformed);
+  auto f = udp4(10);
+  f[14 + 9] = 6;  // TCP
+  CHECK(parse(f).kind == PacketKind::other);
+  CHECK(parse(f).l3 == L3::ipv4);
+  f = udp4(10);
+  f[14] = 0x44;
+  CHECK(parse(f).kind == PacketKind::malformed);
+  f = udp4(10);
+  put16(f, 14 + 24, 8 + 11);
+  CHECK(parse(f).kind == PacketKind::malformed);
+  // A VLAN tag cut short.
+  f = udp4(10, 1);
+  f.resize(17);
+  CHECK(parse(f).kind == PacketKind::malformed);
+  // Offsets of a whole datagram.
+  ParsedPacket p = parse(udp4(10, 2));
+  CHECK(p.l3_off == 22);
+  CHECK(p.l3_len == 20);
+  CHECK(p.l4_off == 42);
+  p = parse(udp6(10));
+  CHECK(p.l3_off == 14);
+  CHECK(p.l3_len == 40);
+  CHECK(p.l4_off == 54);
 }
 
 TEST_CASE("non-ip frames parse to nothing") {
@@ -175,4 +307,5 @@ TEST_CASE("non-ip frames parse to nothing") {
   ParsedPacket p = parse(arp);
   CHECK(p.l3 == L3::none);
   CHECK_FALSE(p.is_udp);
+  CHECK(p.kind == PacketKind::other);
 }
