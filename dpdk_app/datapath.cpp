@@ -31,7 +31,9 @@ constexpr uint32_t kCopyBatch = 32;
 struct Datapath::Burst {
   uint64_t delivered = 0, bytes = 0, packets = 0;
   uint64_t copied = 0, copied_bytes = 0, copied_packets = 0;
-  uint64_t no_flow = 0, no_buffers = 0, empty = 0, bad_len = 0, cq_full = 0;
+  uint64_t no_buffers = 0, empty = 0, bad_len = 0, cq_full = 0;
+  // Drops by reason (DpStats says what each means).
+  uint64_t malformed = 0, not_udp = 0, no_flow = 0, not_armed = 0;
   void publish(DpStats& st) const {
     if (delivered) {
       st.delivered.add(delivered);
@@ -43,7 +45,10 @@ struct Datapath::Burst {
       st.copied_bytes.add(copied_bytes);
       st.packets_copied.add(copied_packets);
     }
+    if (malformed) st.dropped_malformed.add(malformed);
+    if (not_udp) st.dropped_not_udp.add(not_udp);
     if (no_flow) st.dropped_no_flow.add(no_flow);
+    if (not_armed) st.dropped_not_armed.add(not_armed);
     if (no_buffers) st.dropped_no_buffers.add(no_buffers);
     if (empty) st.dropped_empty.add(empty);
     if (bad_len) st.dropped_bad_len.add(bad_len);
@@ -246,7 +251,10 @@ template <bool kCopy>
 void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, uint32_t g,
                        uint64_t tsc, Burst& b) {
   if (g == kNoFlow) {
-    b.no_flow++;
+    // Nothing takes it: why, by what the frame is.
+    if (p.kind == PacketKind::malformed) b.malformed++;
+    else if (p.kind == PacketKind::other) b.not_udp++;
+    else b.no_flow++;
     b.drop(m);
     return;
   }
@@ -266,7 +274,7 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, ui
       ring = fm.ring;
     }
     if (!req) {
-      b.no_flow++;  // nobody is receiving on the flow
+      b.not_armed++;  // nobody is receiving on the flow
       b.drop(m);
       return;
     }

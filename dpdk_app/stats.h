@@ -39,7 +39,12 @@ struct DpStats {
   Counter copied;               // CQEs whose niov was filled by a copy
   Counter copied_bytes;
   Counter packets_copied;       // packets with at least one copied segment
-  Counter dropped_no_flow;      // no flow matched, or no ring armed for it
+  // Frames dropped, one counter per reason (a raw flow takes every frame
+  // of the first two kinds, unchecked, as AF_PACKET would).
+  Counter dropped_malformed;    // headers cut short or lengths that disagree
+  Counter dropped_not_udp;      // well formed, but not (a fragment of) IP/UDP
+  Counter dropped_no_flow;      // a UDP datagram no flow matches
+  Counter dropped_not_armed;    // its flow matched, no ring had a RECV_ZC armed
   Counter dropped_no_buffers;   // the area ran out of free niovs
   Counter dropped_empty;        // UDP datagrams without payload
   Counter dropped_bad_len;      // a segment the PMD claims runs past its niov

@@ -18,6 +18,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -56,13 +57,11 @@ uint8_t payload_byte(uint32_t seq, uint32_t i) {
   return static_cast<uint8_t>(seq * 131u + i * 7u + (i >> 8));
 }
 
-/// A datagram of `payload` bytes (sequence `seq`) in mbufs of `mp`, split
-/// into segments of at most `seg_max` bytes (the first holds at least the
-/// headers). nullptr when the pool is empty.
-rte_mbuf* make_datagram(rte_mempool* mp, uint32_t seq, uint32_t payload, uint32_t seg_max) {
-  std::vector<uint8_t> frame(kHeaders + payload);
-  zcrxd::testing::write_udp_headers(frame.data(), kUdpPort, payload);
-  for (uint32_t i = 0; i < payload; i++) frame[kHeaders + i] = payload_byte(seq, i);
+/// `frame` in mbufs of `mp`, split into segments of at most `seg_max`
+/// bytes (the first holds at least `first_min`). nullptr when the pool is
+/// empty.
+rte_mbuf* frame_mbuf(rte_mempool* mp, const std::vector<uint8_t>& frame, uint32_t seg_max,
+                     uint32_t first_min = kHeaders) {
   rte_mbuf* head = nullptr;
   uint32_t at = 0;
   while (at < frame.size()) {
@@ -73,7 +72,7 @@ rte_mbuf* make_datagram(rte_mempool* mp, uint32_t seq, uint32_t payload, uint32_
     }
     uint32_t n = static_cast<uint32_t>(frame.size()) - at;
     if (n > seg_max) n = seg_max;
-    if (at == 0 && n < kHeaders) n = kHeaders;
+    if (at == 0 && n < first_min) n = std::min<uint32_t>(first_min, static_cast<uint32_t>(frame.size()));
     std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(n)), frame.data() + at, n);
     if (!head) head = m;
     else if (rte_pktmbuf_chain(head, m) != 0) {
@@ -84,6 +83,23 @@ rte_mbuf* make_datagram(rte_mempool* mp, uint32_t seq, uint32_t payload, uint32_
     at += n;
   }
   return head;
+}
+
+/// A datagram of `payload` bytes (sequence `seq`) in mbufs of `mp`, split
+/// into segments of at most `seg_max` bytes (the first holds at least the
+/// headers). nullptr when the pool is empty.
+rte_mbuf* make_datagram(rte_mempool* mp, uint32_t seq, uint32_t payload, uint32_t seg_max) {
+  std::vector<uint8_t> frame(kHeaders + payload);
+  zcrxd::testing::write_udp_headers(frame.data(), kUdpPort, payload);
+  for (uint32_t i = 0; i < payload; i++) frame[kHeaders + i] = payload_byte(seq, i);
+  return frame_mbuf(mp, frame, seg_max);
+}
+
+/// The payload of datagram `seq`: `n` bytes of payload_byte().
+std::vector<uint8_t> payload_of(uint32_t seq, uint32_t n) {
+  std::vector<uint8_t> v(n);
+  for (uint32_t i = 0; i < n; i++) v[i] = payload_byte(seq, i);
+  return v;
 }
 
 /// CQE lengths the copy fallback must produce for a datagram: each
@@ -398,6 +414,52 @@ TEST_CASE("an exhausted area drops whole datagrams as no-buffers and reports it"
   CHECK(wait_for([&] { return foreign.all_back(); }));
 }
 
+TEST_CASE("drops are counted by reason: malformed, not UDP, no flow") {
+  ForeignPool foreign("foreign_why", 255);
+  REQUIRE(foreign.mp);
+  Harness h("why", 256, true);
+  using zcrxd::testing::FrameSpec;
+  std::vector<rte_mbuf*> pkts;
+  uint32_t seq = 0;
+  auto add = [&](const std::vector<uint8_t>& f) {
+    rte_mbuf* m = frame_mbuf(foreign.mp, f, 10000, 14);
+    REQUIRE(m);
+    pkts.push_back(m);
+  };
+  FrameSpec to_flow;
+  to_flow.dst_port = kUdpPort;
+  FrameSpec elsewhere;
+  elsewhere.dst_port = kUdpPort + 1;
+  // Interleaved, so each reason is told apart packet by packet.
+  for (int i = 0; i < 3; i++) {
+    add(zcrxd::testing::udp_frame(to_flow, payload_of(seq++, 100)));
+    std::vector<uint8_t> arp(60, 0);
+    arp[12] = 0x08, arp[13] = 0x06;
+    add(arp);
+    add(zcrxd::testing::udp_frame(elsewhere, payload_of(seq++, 100)));
+    std::vector<uint8_t> cut = zcrxd::testing::udp_frame(to_flow, payload_of(seq++, 100));
+    cut[14 + 2] = 0x40;  // IP total length past the frame
+    add(cut);
+    std::vector<uint8_t> tcp = zcrxd::testing::udp_frame(to_flow, payload_of(seq++, 100));
+    tcp[14 + 9] = 6;
+    add(tcp);
+  }
+  h.send(pkts);
+  std::vector<uapi::io_uring_cqe32> cqes;
+  REQUIRE(reap(h, 3, &cqes));
+  CHECK(wait_for([&] { return h.st.rx.get() == pkts.size(); }));
+  h.stop();
+  reap_rest(h, &cqes);
+  CHECK(cqes.size() == 3);
+  CHECK(h.st.packets_delivered.get() == 3);
+  CHECK(h.st.dropped_no_flow.get() == 3);    // UDP to another port
+  CHECK(h.st.dropped_not_udp.get() == 6);    // ARP, TCP
+  CHECK(h.st.dropped_malformed.get() == 3);  // the cut IP header
+  CHECK(h.st.dropped_not_armed.get() == 0);
+  h.refill(cqes);
+  CHECK(wait_for([&] { return foreign.all_back(); }));
+}
+
 namespace {
 
 // net_null (copy=0) hands out the area pool's mbufs without writing them:
@@ -499,9 +561,10 @@ TEST_CASE("a len-limited RECV_ZC ends with a final CQE at its limit") {
   CHECK(cqes[3].cqe.res == 0);
   CHECK(cqes[3].cqe.flags == 0);
   CHECK(h.st.delivered_bytes.get() == 250);
-  // Packets after the limit found nobody receiving.
+  // Packets after the limit found their flow, but nobody receiving.
   CHECK(h.st.delivered.get() == 3);
-  CHECK(h.st.dropped_no_flow.get() == h.st.rx.get() - 3);
+  CHECK(h.st.dropped_not_armed.get() == h.st.rx.get() - 3);
+  CHECK(h.st.dropped_no_flow.get() == 0);
 }
 
 int main(int argc, char** argv) {
