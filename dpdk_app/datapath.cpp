@@ -13,6 +13,7 @@
 #include "copy_fallback.h"
 #include "options.h"
 #include "packet.h"
+#include "rx_csum.h"
 #include "zcrx/core/engine.h"
 
 namespace zcrxd {
@@ -34,6 +35,7 @@ struct Datapath::Burst {
   uint64_t no_buffers = 0, empty = 0, bad_len = 0, cq_full = 0;
   // Drops by reason (DpStats says what each means).
   uint64_t malformed = 0, not_udp = 0, no_flow = 0, not_armed = 0;
+  uint64_t bad_ip_csum = 0, bad_udp_csum = 0, udp6_zero_csum = 0;
   void publish(DpStats& st) const {
     if (delivered) {
       st.delivered.add(delivered);
@@ -49,6 +51,9 @@ struct Datapath::Burst {
     if (not_udp) st.dropped_not_udp.add(not_udp);
     if (no_flow) st.dropped_no_flow.add(no_flow);
     if (not_armed) st.dropped_not_armed.add(not_armed);
+    if (bad_ip_csum) st.dropped_bad_ip_csum.add(bad_ip_csum);
+    if (bad_udp_csum) st.dropped_bad_udp_csum.add(bad_udp_csum);
+    if (udp6_zero_csum) st.dropped_udp6_zero_csum.add(udp6_zero_csum);
     if (no_buffers) st.dropped_no_buffers.add(no_buffers);
     if (empty) st.dropped_empty.add(empty);
     if (bad_len) st.dropped_bad_len.add(bad_len);
@@ -288,6 +293,17 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, ui
   }
   // Header-split emulation: UDP flows get the payload, raw flows the frame.
   const bool raw = !p.is_udp || s.flows.raw_group() == g;
+  // A UDP flow gets only what Linux's UDP would: checksums first.
+  if (!raw) {
+    const CsumVerdict v = check_rx_checksums(m, p, cfg_.rx_csum);
+    if (v != CsumVerdict::ok) [[unlikely]] {
+      if (v == CsumVerdict::bad_ip) b.bad_ip_csum++;
+      else if (v == CsumVerdict::bad_udp) b.bad_udp_csum++;
+      else b.udp6_zero_csum++;
+      b.drop(m);
+      return;
+    }
+  }
   const uint32_t skip0 = raw ? 0 : p.payload_off;
   const uint32_t left0 = raw ? m->pkt_len : p.payload_len;
   AreaPool* pool = s.pool;
@@ -463,6 +479,10 @@ uint32_t Datapath::receive(const Snapshot& s) {
   b.flush();
   b.publish(st_);
   if (b.no_buffers && s.real) s.real->report_no_buffers();  // once per burst
+  if (b.bad_udp_csum && cfg_.partial_csum_hint && !csum_hinted_) [[unlikely]] {
+    print_partial_csum_hint(cfg_.port);  // once: a syscall, off the fast path
+    csum_hinted_ = true;
+  }
   return n;
 }
 

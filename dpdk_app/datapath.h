@@ -72,6 +72,11 @@ struct DatapathConfig {
   uint32_t sq_idle_ms = 0;
   /// Ring slots (RingDp::slot) are below this: zcrxd's --max-rings.
   uint32_t max_rings = 1024;
+  RxCsum rx_csum = RxCsum::kAuto;     // --rx-csum
+  /// The PMD reads a local interface (net_af_packet, net_af_xdp) without
+  /// reporting checksums a local sender left to offload: the first UDP
+  /// checksum drop prints a hint about it, once.
+  bool partial_csum_hint = false;
 };
 
 class Datapath {
@@ -159,6 +164,7 @@ class Datapath {
   std::unique_ptr<uint32_t[]> wake_slots_;
   zcrx::RingProducer<uint32_t> wake_in_;   // control's end
   zcrx::RingConsumer<uint32_t> wake_out_;  // the loop's end
+  bool csum_hinted_ = false;  // the partial-checksum hint was printed
 
   // What receive()'s first pass found for each packet of the burst.
   ParsedPacket parsed_[kMaxBurst];

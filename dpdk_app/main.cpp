@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
   pcfg.rx_desc = opt.rx_desc;
   pcfg.burst = opt.burst;
   pcfg.copy_mode = opt.copy_mode;
+  pcfg.rx_csum_offload = opt.rx_csum == RxCsum::kAuto;
   // A finite source (--rx-gate) must not be rewound by a restart.
   pcfg.start_when_all_bound = opt.rx_gate > 0;
   if (dev.open(pcfg)) {
@@ -178,6 +179,10 @@ int main(int argc, char** argv) {
     dcfg.gate_on_free_buffers = dev.is_virtual();
     dcfg.sq_idle_ms = opt.sq_idle_ms;
     dcfg.max_rings = opt.limits.max_rings;
+    dcfg.rx_csum = opt.rx_csum;
+    // PMDs over a local interface that do not report partial checksums.
+    const std::string drv = dev.driver();
+    dcfg.partial_csum_hint = drv == "net_af_packet" || drv == "net_af_xdp";
     queues.push_back(std::make_unique<ServedQueue>(dev.queue(k), dcfg));
     served.push_back(queues.back().get());
   }

@@ -71,6 +71,13 @@ void print_usage(FILE* out) {
       "                            ifq another uid registered (default 32; EMFILE)\n"
       "  --max-region-mb-per-uid N ring and refill-queue memory zcrxd creates\n"
       "                            for one uid, MiB (default 1024; ENOMEM)\n"
+      "  --rx-csum MODE      checksums of UDP datagrams for UDP flows, dropped\n"
+      "                      and counted when wrong, as Linux does (IPv4 header,\n"
+      "                      UDP; an IPv6 UDP checksum of 0 is always dropped):\n"
+      "                      auto (default): the PMD's verdict where it gives\n"
+      "                      one (RX checksum offloads on when it has them),\n"
+      "                      else software; sw: always in software; off: trust\n"
+      "                      the link, check nothing (unlike the kernel)\n"
       "  --help              this text\n"
       "\n"
       "Prints \"zcrxd: ready socket=PATH\" when it accepts consumers.\n"
@@ -116,7 +123,7 @@ bool parse_queue_index(const char* b, const char* e, uint32_t* v) {
 
 enum Opt : int {
   kPort = 256, kQueue, kSocket, kSocketMode, kSocketGroup, kBurst, kStats,
-  kRxTimestamp, kRxDesc, kRxGate, kInject, kCopyMode, kMaxRings, kMaxRingsPerUid,
+  kRxTimestamp, kRxDesc, kRxGate, kInject, kCopyMode, kRxCsum, kMaxRings, kMaxRingsPerUid,
   kMaxExports, kMaxExportsPerRing, kMaxEntriesPerUid, kMaxRegionMbPerUid, kSqIdleMs, kHelp,
 };
 
@@ -198,6 +205,26 @@ const char* copy_mode_name(CopyMode m) {
   return "auto";
 }
 
+int parse_rx_csum(const char* s, RxCsum* out, FILE* err) {
+  static constexpr RxCsum kModes[] = {RxCsum::kAuto, RxCsum::kSoftware, RxCsum::kOff};
+  for (RxCsum m : kModes)
+    if (s && std::strcmp(s, rx_csum_name(m)) == 0) {
+      *out = m;
+      return 0;
+    }
+  std::fprintf(err, "zcrxd: invalid --rx-csum '%s': expected auto, sw or off\n", s ? s : "");
+  return -EINVAL;
+}
+
+const char* rx_csum_name(RxCsum m) {
+  switch (m) {
+    case RxCsum::kSoftware: return "sw";
+    case RxCsum::kOff: return "off";
+    case RxCsum::kAuto: break;
+  }
+  return "auto";
+}
+
 int parse_options(int argc, char** argv, Options* o, FILE* err) {
   static const option longopts[] = {
       {"port", required_argument, nullptr, kPort},
@@ -219,6 +246,7 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
       {"max-entries-per-uid", required_argument, nullptr, kMaxEntriesPerUid},
       {"max-region-mb-per-uid", required_argument, nullptr, kMaxRegionMbPerUid},
       {"sq-idle-ms", required_argument, nullptr, kSqIdleMs},
+      {"rx-csum", required_argument, nullptr, kRxCsum},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0}};
   // getopt keeps global state; rte_eal_init already used it.
@@ -305,6 +333,9 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
       case kSqIdleMs:
         if (!parse_uint(optarg, 0, 3600000, &v)) return bad("--sq-idle-ms");
         o->sq_idle_ms = static_cast<uint32_t>(v);
+        break;
+      case kRxCsum:
+        if (int rc = parse_rx_csum(optarg, &o->rx_csum, err)) return rc;
         break;
       case 'h':
       case kHelp:

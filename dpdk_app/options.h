@@ -20,6 +20,13 @@ enum class CopyMode : uint8_t {
   kAlways,  // copy mode from the start
 };
 
+/// How received UDP datagrams' checksums are checked (--rx-csum).
+enum class RxCsum : uint8_t {
+  kAuto,      // the PMD's verdict where it gives one, else software
+  kSoftware,  // always in software, whatever the PMD says
+  kOff,       // not at all: the link is trusted (a deviation from Linux)
+};
+
 struct Options {
   uint16_t port = 0;
   std::vector<uint16_t> queues{0};  // RX queues served, ascending, distinct
@@ -39,6 +46,7 @@ struct Options {
   /// flags get IORING_SQ_NEED_WAKEUP, as an SQPOLL thread's ring does)
   /// until the consumer wakes it; 0 polls every ring always.
   uint32_t sq_idle_ms = 10;
+  RxCsum rx_csum = RxCsum::kAuto;
   bool help = false;
 };
 
@@ -66,6 +74,13 @@ int parse_copy_mode(const char* s, CopyMode* out, FILE* err);
 
 /// The --copy-mode spelling of `m`.
 const char* copy_mode_name(CopyMode m);
+
+/// Parses an --rx-csum value: `auto`, `sw` or `off`. Returns 0, or
+/// -EINVAL after writing a one-line reason to `err`.
+int parse_rx_csum(const char* s, RxCsum* out, FILE* err);
+
+/// The --rx-csum spelling of `m`.
+const char* rx_csum_name(RxCsum m);
 
 /// Parses zcrxd's options (argv[0] is a program name, as getopt expects).
 /// Returns 0, or -EINVAL after writing a one-line reason to `err`.

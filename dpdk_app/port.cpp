@@ -151,6 +151,9 @@ int Device::open(const PortConfig& cfg) {
   uint16_t nb_rx = static_cast<uint16_t>(top + 1);
   uint16_t nb_tx = info.max_tx_queues ? 1 : 0;
   rte_eth_conf conf{};
+  if (cfg_.rx_csum_offload)
+    conf.rxmode.offloads = info.rx_offload_capa &
+                           (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
   rc = rte_eth_dev_configure(cfg.port, nb_rx, nb_tx, &conf);
   if (rc) {
     std::fprintf(stderr, "zcrxd: configure port %u: %s\n", cfg.port, rte_strerror(-rc));

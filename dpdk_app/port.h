@@ -53,6 +53,9 @@ struct PortConfig {
   uint32_t burst = 32;
   /// What a queue does when the PMD refuses the area pool (see Provider).
   CopyMode copy_mode = CopyMode::kAuto;
+  /// Enable the IPv4 and UDP RX checksum offloads the PMD has, so its
+  /// mbufs say GOOD or BAD and the datapath need not sum (--rx-csum auto).
+  bool rx_csum_offload = false;
 };
 
 /// One served RX queue of the Device: what the engine's provider binds.

@@ -45,6 +45,9 @@ struct DpStats {
   Counter dropped_not_udp;      // well formed, but not (a fragment of) IP/UDP
   Counter dropped_no_flow;      // a UDP datagram no flow matches
   Counter dropped_not_armed;    // its flow matched, no ring had a RECV_ZC armed
+  Counter dropped_bad_ip_csum;  // IPv4 header checksum wrong (UDP flows)
+  Counter dropped_bad_udp_csum; // UDP checksum wrong
+  Counter dropped_udp6_zero_csum;  // IPv6 UDP with checksum 0 (Linux drops it)
   Counter dropped_no_buffers;   // the area ran out of free niovs
   Counter dropped_empty;        // UDP datagrams without payload
   Counter dropped_bad_len;      // a segment the PMD claims runs past its niov

@@ -3,7 +3,7 @@
 // port to one consumer ring. A port (a new in-process net_ring, or one the
 // EAL already has, e.g. a net_null vdev), an area pool over a memfd bound
 // to it through the engine by a provider that does what zcrxd's does, one
-// consumer ring with a multishot RECV_ZC pushed on a UDP-port flow, and
+// consumer ring with a multishot RECV_ZC pushed on a UDP-port (or raw) flow, and
 // the Datapath. Who drives the loop (a thread with run(), or poll_once()
 // by hand) is the user's choice, as is what it asserts. Header-only; needs
 // DPDK and the net_ring PMD's library.
@@ -45,6 +45,8 @@ struct FixtureConfig {
   uint32_t burst = 32;
   bool gate_on_free_buffers = true;
   uint16_t udp_port = 9000;    // destination port of the one flow
+  bool raw_flow = false;       // the one flow is raw (every frame) instead
+  RxCsum rx_csum = RxCsum::kAuto;
   uint64_t user_data = 42;     // of the RECV_ZC
   uint32_t recv_len = 0;       // RECV_ZC len; 0: no limit
   /// Runs on the area before the port can receive into it.
@@ -133,7 +135,7 @@ struct DatapathFixture {
     if (ring && s->real) {
       s->rings.push_back(ring.get());
       FlowKey key{};
-      key.kind = FlowKind::udp_port;
+      key.kind = cfg.raw_flow ? FlowKind::raw : FlowKind::udp_port;
       key.dst_port = cfg.udp_port;
       normalize(&key);
       s->flows = FlowTable({{key, 0}});
@@ -186,6 +188,7 @@ struct DatapathFixture {
     dcfg.queue = 0;
     dcfg.burst = cfg.burst;
     dcfg.gate_on_free_buffers = cfg.gate_on_free_buffers;
+    dcfg.rx_csum = cfg.rx_csum;
     dp = std::make_unique<Datapath>(dcfg, st);
     prov.port = port;
     prov.rx_desc = cfg.rx_desc;

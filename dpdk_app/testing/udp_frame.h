@@ -127,6 +127,14 @@ inline void corrupt_ip_checksum(std::vector<uint8_t>& f) { f[parsed(f).l3_off + 
 /// being zero or not: one payload byte changes.
 inline void corrupt_udp_payload(std::vector<uint8_t>& f) { f[parsed(f).payload_off] ^= 0x01; }
 
+/// Breaks the UDP checksum of a whole datagram in its field (never to 0,
+/// "none"): the payload stays intact.
+inline void corrupt_udp_checksum(std::vector<uint8_t>& f) {
+  uint8_t* c = f.data() + parsed(f).l4_off + 6;
+  c[0] ^= 0x5a;
+  if (c[0] == 0 && c[1] == 0) c[1] = 0x5a;
+}
+
 /// Sets the UDP checksum field of a whole datagram to `v` (0: none).
 inline void set_udp_checksum_field(std::vector<uint8_t>& f, uint16_t v) {
   frame_detail::put16(f.data() + parsed(f).l4_off + 6, v);

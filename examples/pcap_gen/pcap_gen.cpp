@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// pcap_gen: writes a pcap file of Ethernet/IPv4(or IPv6)/UDP frames whose
+// pcap_gen: writes a pcap file of Ethernet/IPv4(or IPv6)/UDP frames, with
+// valid IPv4 header and UDP checksums, whose
 // payloads carry the project's verifiable pattern (zcrx/pattern.h), so that
 // zcrxd on net_pcap (rx_pcap=FILE,infinite_rx=1) has traffic whose every
 // byte a consumer can check. Sequence numbers start at --first-seq and
@@ -27,6 +28,7 @@ struct Options {
   uint16_t src_port = 40000;
   uint16_t vlan = 0;  // 0: untagged
   bool ipv6 = false;
+  bool udp_csum = true;  // else 0: "none" over IPv4 (an IPv6 receiver drops it)
   uint64_t first_seq = 1;
 };
 
@@ -41,6 +43,8 @@ void usage(FILE* out) {
       "      --src-port N      source port (default 40000)\n"
       "      --vlan ID         add an 802.1Q tag with this VLAN id (1..4094)\n"
       "  -6, --ipv6            IPv6 instead of IPv4\n"
+      "      --no-udp-csum     UDP checksum 0 (none: fine over IPv4; Linux and\n"
+      "                        zcrxd drop such IPv6 datagrams)\n"
       "      --first-seq N     sequence number of the first payload (default 1)\n"
       "  -h, --help            this text\n");
 }
@@ -71,7 +75,7 @@ bool parse_ports(const char* s, std::vector<uint16_t>* ports) {
 }
 
 int parse_options(int argc, char** argv, Options* o) {
-  enum { kSrcPort = 1000, kVlan, kFirstSeq };
+  enum { kSrcPort = 1000, kVlan, kFirstSeq, kNoUdpCsum };
   static const option longopts[] = {
       {"out", required_argument, nullptr, 'o'},
       {"count", required_argument, nullptr, 'n'},
@@ -81,6 +85,7 @@ int parse_options(int argc, char** argv, Options* o) {
       {"vlan", required_argument, nullptr, kVlan},
       {"ipv6", no_argument, nullptr, '6'},
       {"first-seq", required_argument, nullptr, kFirstSeq},
+      {"no-udp-csum", no_argument, nullptr, kNoUdpCsum},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0}};
   int c;
@@ -107,6 +112,7 @@ int parse_options(int argc, char** argv, Options* o) {
         o->vlan = static_cast<uint16_t>(v);
         break;
       case '6': o->ipv6 = true; break;
+      case kNoUdpCsum: o->udp_csum = false; break;
       case kFirstSeq:
         if (!parse_u64(optarg, UINT64_MAX, &o->first_seq)) return -1;
         break;
@@ -122,11 +128,28 @@ int parse_options(int argc, char** argv, Options* o) {
 void put16(uint8_t* p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
 void put32(uint8_t* p, uint32_t v) { put16(p, v >> 16); put16(p + 2, v & 0xffff); }
 
+// The ones'-complement sum (RFC 1071) of `len` bytes, added to `sum`.
+uint32_t add_sum(uint32_t sum, const uint8_t* p, size_t len) {
+  for (size_t i = 0; i < len; i += 2) {
+    sum += static_cast<uint32_t>(p[i] << 8 | (i + 1 < len ? p[i + 1] : 0));
+    sum = (sum & 0xffff) + (sum >> 16);
+  }
+  return sum;
+}
+
 uint16_t ipv4_checksum(const uint8_t* hdr, size_t len) {
-  uint32_t sum = 0;
-  for (size_t i = 0; i + 1 < len; i += 2) sum += (hdr[i] << 8) | hdr[i + 1];
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
+  return static_cast<uint16_t>(~add_sum(0, hdr, len));
+}
+
+// The UDP checksum of the `udp_len` bytes at `udp` (checksum field 0)
+// between addresses of `alen` bytes; 0xffff for a computed 0 (RFC 768).
+uint16_t udp_checksum(const uint8_t* src, const uint8_t* dst, size_t alen,
+                      const uint8_t* udp, uint16_t udp_len) {
+  const uint8_t tail[4] = {0, 17, static_cast<uint8_t>(udp_len >> 8),
+                           static_cast<uint8_t>(udp_len & 0xff)};
+  uint32_t sum = add_sum(add_sum(add_sum(0, src, alen), dst, alen), tail, 4);
+  const auto c = static_cast<uint16_t>(~add_sum(sum, udp, udp_len));
+  return c == 0 ? 0xffff : c;
 }
 
 // Writes the L2-L4 headers for one frame; returns the header length.
@@ -171,8 +194,19 @@ size_t build_headers(const Options& o, uint16_t dst_port, uint8_t* f) {
   put16(udp, o.src_port);
   put16(udp + 2, dst_port);
   put16(udp + 4, udp_len);
-  put16(udp + 6, 0);  // no checksum: allowed for IPv4; zcrxd does not check it
+  put16(udp + 6, 0);  // the checksum, once the payload is there (finish_udp)
   return n + 8;
+}
+
+// Writes the UDP checksum of the frame whose headers take `hdr` bytes.
+void finish_udp(const Options& o, uint8_t* f, size_t hdr) {
+  if (!o.udp_csum) return;
+  uint8_t* udp = f + hdr - 8;
+  const uint16_t udp_len = static_cast<uint16_t>(8 + o.payload);
+  const uint8_t* ip = udp - (o.ipv6 ? 40 : 20);
+  const size_t alen = o.ipv6 ? 16 : 4;
+  const uint8_t* src = ip + (o.ipv6 ? 8 : 12);
+  put16(udp + 6, udp_checksum(src, src + alen, alen, udp, udp_len));
 }
 
 }  // namespace
@@ -201,6 +235,7 @@ int main(int argc, char** argv) {
     uint16_t port = o.ports[i % o.ports.size()];
     size_t hdr = build_headers(o, port, frame.data());
     zcrx::pattern::fill(frame.data() + hdr, o.payload, o.first_seq + i);
+    finish_udp(o, frame.data(), hdr);
     uint32_t len = static_cast<uint32_t>(hdr + o.payload);
     uint32_t rec[4] = {static_cast<uint32_t>(i / 1000000), static_cast<uint32_t>(i % 1000000),
                        len, len};

@@ -277,3 +277,41 @@ TEST_CASE("limits and --sq-idle-ms: defaults, values, refusals") {
   CHECK(run({"--max-rings", "70000"}, &q) == -EINVAL);
   CHECK(run({"--sq-idle-ms", "-1"}, &q) == -EINVAL);
 }
+
+TEST_CASE("--rx-csum takes auto, sw or off; auto by default; a bad one says why") {
+  Options o;
+  REQUIRE(run({}, &o) == 0);
+  CHECK(o.rx_csum == RxCsum::kAuto);
+  Options a, b;
+  REQUIRE(run({"--rx-csum", "sw"}, &a) == 0);
+  CHECK(a.rx_csum == RxCsum::kSoftware);
+  REQUIRE(run({"--rx-csum", "off"}, &b) == 0);
+  CHECK(b.rx_csum == RxCsum::kOff);
+  REQUIRE(run({"--rx-csum", "auto"}, &b) == 0);
+  CHECK(b.rx_csum == RxCsum::kAuto);
+  Options bad;
+  bad.rx_csum = RxCsum::kOff;
+  CHECK(run({"--rx-csum", "hw"}, &bad) == -EINVAL);
+  CHECK(run({"--rx-csum", ""}, &bad) == -EINVAL);
+  CHECK(run({"--rx-csum"}, &bad) == -EINVAL);
+  CHECK(bad.rx_csum == RxCsum::kOff);
+  for (RxCsum m : {RxCsum::kAuto, RxCsum::kSoftware, RxCsum::kOff}) {
+    RxCsum back = RxCsum::kAuto;
+    CHECK(parse_rx_csum(rx_csum_name(m), &back, stderr) == 0);
+    CHECK(back == m);
+  }
+  char buf[256] = {};
+  FILE* f = fmemopen(buf, sizeof(buf) - 1, "w");
+  REQUIRE(f);
+  RxCsum m = RxCsum::kSoftware;
+  CHECK(parse_rx_csum("on", &m, f) == -EINVAL);
+  std::fclose(f);
+  CHECK(std::string(buf) == "zcrxd: invalid --rx-csum 'on': expected auto, sw or off\n");
+  CHECK(m == RxCsum::kSoftware);
+  char help[16384] = {};
+  FILE* h = fmemopen(help, sizeof(help) - 1, "w");
+  REQUIRE(h);
+  print_usage(h);
+  std::fclose(h);
+  CHECK(std::string(help).find("--rx-csum MODE") != std::string::npos);
+}

@@ -53,4 +53,23 @@ bool write_pcap(const std::string& path, const std::vector<UdpFrame>& frames) {
   return std::fclose(f) == 0 && ok;
 }
 
+bool write_pcap_frames(const std::string& path, const std::vector<std::vector<uint8_t>>& frames) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return false;
+  uint32_t gh[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
+  bool ok = std::fwrite(gh, sizeof(gh), 1, f) == 1;
+  for (const auto& fr : frames) {
+    const auto n = static_cast<uint32_t>(fr.size());
+    uint32_t rh[4] = {0, 0, n, n};
+    ok = ok && std::fwrite(rh, sizeof(rh), 1, f) == 1 && std::fwrite(fr.data(), n, 1, f) == 1;
+  }
+  return std::fclose(f) == 0 && ok;
+}
+
+std::vector<uint8_t> pattern_payload(uint64_t seq, uint32_t len) {
+  std::vector<uint8_t> p(len);
+  zcrx::pattern::fill(p.data(), len, seq);
+  return p;
+}
+
 }  // namespace itest

@@ -14,8 +14,16 @@
 #                        consumers one after the other; then
 #                        with --copy-mode off the registration fails with
 #                        EINVAL;
-# zcrx_rx verifying every byte. SKIP (77) only where a namespace cannot be
-# made, or (af_xdp) where the AF_XDP socket cannot be created.
+# zcrx_rx verifying every byte. The sending veth has tx checksum offload
+# turned off: a kernel sender over veth otherwise leaves UDP checksums
+# partial (CHECKSUM_PARTIAL), which net_af_packet and net_af_xdp hand over
+# as they are and zcrxd, checking them as Linux's UDP would, drops. The
+# af_packet mode also shows that: with the offload on, every datagram is
+# dropped as dropped_bad_udp_csum and zcrxd prints its hint once; with
+# --rx-csum off (trusting the link) every byte arrives again.
+# SKIP (77) only where a namespace cannot be made, ethtool is missing
+# (scripts/setup installs it), or (af_xdp) where the AF_XDP socket cannot
+# be created.
 # Usage: test_netns_af_packet.sh [af_packet|af_packet_jumbo|tap|af_xdp].
 # Environment: ZCRXD, ZCRX_RX, UDP_SEND (paths).
 set -u
@@ -32,6 +40,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [ "$mode" != tap ] && ! command -v ethtool >/dev/null; then
+  echo "SKIP: ethtool is needed to turn tx checksum offload off on the veth (scripts/setup)"
+  exit 77
+fi
 if ! ip netns add "$ns" 2>"$dir/err"; then
   echo "SKIP: cannot create a network namespace: $(cat "$dir/err")"
   exit 77
@@ -51,6 +63,8 @@ if [ "$mode" != tap ]; then
   fi
   in_ns ip link set va up
   in_ns ip link set vb up
+  # Complete checksums from the sender (see above).
+  in_ns ethtool -K va tx off >/dev/null
   in_ns ip addr add 10.99.0.1/24 dev va
   # vb has no address: zcrxd owns it through AF_PACKET. The sender resolves
   # 10.99.0.2 to vb's MAC statically (nobody answers ARP there).
@@ -65,13 +79,39 @@ else
   vdev="net_tap0,iface=ztap0"
 fi
 
-# Started directly (not through a shell function) so $! is zcrxd itself:
-# `ip netns exec` execs the command.
-ip netns exec "$ns" "$ZCRXD" --no-huge -m 256 --no-pci --no-telemetry --file-prefix "$ns" -l 0 \
-  --log-level lib.eal:error --vdev "$vdev" -- \
-  --socket "$dir/zcrxd.sock" --rx-gate 1 --stats 1 >"$dir/zcrxd.log" 2>&1 &
-zpid=$!
-zcrxd_wait_ready
+# One consumer run: zcrx_rx for ${2:-$N} datagrams (its output in $dir/$1,
+# more zcrx_rx options in $3), the sender starting once the consumer's
+# RECV_ZC is armed (zcrxd polls the port only from then on, --rx-gate 1; a
+# stats line printed after the consumer started says armed=1). Sets rxrc.
+consume() {
+  local from n=${2:-$N}
+  from=$(($(wc -l <"$dir/zcrxd.log") + 1))
+  # shellcheck disable=SC2086
+  in_ns timeout 60 "$ZCRX_RX" --socket "$dir/zcrxd.sock" --flow udp:9000 --count "$n" \
+    --quiet --area-mb 16 ${3:-} >"$dir/$1" 2>"$dir/rx.err" &
+  rxpid=$!
+  for _ in $(seq 300); do
+    tail -n +"$from" "$dir/zcrxd.log" | grep -q "armed=1" && break
+    sleep 0.1
+  done
+  in_ns "$UDP_SEND" --dst 10.99.0.2 --port 9000 --count "$n" --size "$size" --gap-us 50
+  wait "$rxpid"
+  rxrc=$?
+}
+
+# Starts zcrxd on $vdev with socket $dir/zcrxd.sock, log $dir/zcrxd.log,
+# its options after the EAL's in "$@".
+start_zcrxd() {
+  # Started directly (not through a shell function's subshell) so $! is
+  # zcrxd itself: `ip netns exec` execs the command.
+  ip netns exec "$ns" "$ZCRXD" --no-huge -m 256 --no-pci --no-telemetry --file-prefix "$ns" \
+    -l 0 --log-level lib.eal:error --vdev "$vdev" -- \
+    --socket "$dir/zcrxd.sock" --rx-gate 1 --stats 1 "$@" >"$dir/zcrxd.log" 2>&1 &
+  zpid=$!
+  zcrxd_wait_ready
+}
+
+start_zcrxd
 if [ "$mode" = tap ]; then
   # The PMD created ztap0; the kernel sends to 10.99.0.2 through it.
   in_ns ip link set ztap0 up
@@ -79,24 +119,6 @@ if [ "$mode" = tap ]; then
   in_ns ip neigh replace 10.99.0.2 lladdr 02:00:00:00:00:22 dev ztap0 nud permanent
 fi
 
-# One consumer run: zcrx_rx for $N datagrams (its output in $dir/$1), the
-# sender starting once the consumer's RECV_ZC is armed (zcrxd polls the
-# port only from then on, --rx-gate 1; a stats line printed after the
-# consumer started says armed=1). Sets rxrc.
-consume() {
-  local from
-  from=$(($(wc -l <"$dir/zcrxd.log") + 1))
-  in_ns timeout 60 "$ZCRX_RX" --socket "$dir/zcrxd.sock" --flow udp:9000 --count "$N" \
-    --quiet --area-mb 16 >"$dir/$1" 2>"$dir/rx.err" &
-  rxpid=$!
-  for _ in $(seq 300); do
-    tail -n +"$from" "$dir/zcrxd.log" | grep -q "armed=1" && break
-    sleep 0.1
-  done
-  in_ns "$UDP_SEND" --dst 10.99.0.2 --port 9000 --count "$N" --size "$size" --gap-us 50
-  wait "$rxpid"
-  rxrc=$?
-}
 if [ "$mode" = af_xdp ]; then
   # A first consumer and its ring go away: the queue is unbound, and bound
   # again (straight to copy mode, on the same copy pool) for the second.
@@ -132,6 +154,26 @@ if [ "$mode" = af_xdp ]; then
     { echo "FAIL: copied=$copied delivered=$delivered, expected $((2 * N))"; fail=1; }
 fi
 check_run "$N"
+if [ "$mode" = af_packet ]; then
+  # The sender's checksums left to offload again: partial on the wire.
+  in_ns ethtool -K va tx on >/dev/null
+  np=200
+  start_zcrxd
+  consume rx.out "$np" "--duration 3"
+  zcrxd_stop
+  grep -q '"packets":0,' "$dir/rx.out" ||
+    { echo "FAIL: datagrams with partial checksums reached the consumer"; fail=1; }
+  [ "$(grep "zcrxd: final" "$dir/zcrxd.log" |
+      sed -n 's/.* dropped_bad_udp_csum=\([0-9]*\) .*/\1/p')" = "$np" ] ||
+    { echo "FAIL: expected dropped_bad_udp_csum=$np"; fail=1; }
+  [ "$(grep -c "tx checksum offload\|ethtool -K IFACE tx off" "$dir/zcrxd.log")" = 1 ] ||
+    { echo "FAIL: not one hint about tx checksum offload"; cat "$dir/zcrxd.log"; fail=1; }
+  # --rx-csum off trusts the link: every byte arrives.
+  start_zcrxd --rx-csum off
+  consume rx.out
+  zcrxd_stop
+  check_run "$N"
+fi
 if [ "$mode" = af_xdp ]; then
   # --copy-mode off: the refusal is the registration's answer (-EINVAL),
   # as it was before copy mode existed.
