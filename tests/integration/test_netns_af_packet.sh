@@ -102,11 +102,14 @@ consume() {
 # Starts zcrxd on $vdev with socket $dir/zcrxd.sock, log $dir/zcrxd.log,
 # its options after the EAL's in "$@".
 start_zcrxd() {
+  # A fresh log before zcrxd starts: the waits below must not read the
+  # last run's lines.
+  : >"$dir/zcrxd.log"
   # Started directly (not through a shell function's subshell) so $! is
   # zcrxd itself: `ip netns exec` execs the command.
   ip netns exec "$ns" "$ZCRXD" --no-huge -m 256 --no-pci --no-telemetry --file-prefix "$ns" \
     -l 0 --log-level lib.eal:error --vdev "$vdev" -- \
-    --socket "$dir/zcrxd.sock" --rx-gate 1 --stats 1 "$@" >"$dir/zcrxd.log" 2>&1 &
+    --socket "$dir/zcrxd.sock" --rx-gate 1 --stats 1 "$@" >>"$dir/zcrxd.log" 2>&1 &
   zpid=$!
   zcrxd_wait_ready
 }
@@ -162,7 +165,8 @@ if [ "$mode" = af_packet ]; then
   consume rx.out "$np" "--duration 3"
   zcrxd_stop
   grep -q '"packets":0,' "$dir/rx.out" ||
-    { echo "FAIL: datagrams with partial checksums reached the consumer"; fail=1; }
+    { echo "FAIL: datagrams with partial checksums reached the consumer (exit $rxrc)"
+      cat "$dir/rx.out" "$dir/rx.err"; fail=1; }
   [ "$(grep "zcrxd: final" "$dir/zcrxd.log" |
       sed -n 's/.* dropped_bad_udp_csum=\([0-9]*\) .*/\1/p')" = "$np" ] ||
     { echo "FAIL: expected dropped_bad_udp_csum=$np"; fail=1; }
