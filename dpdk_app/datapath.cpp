@@ -331,7 +331,7 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, ui
       m->pkt_len = dl;  // held alone until the consumer refills it
       m->nb_segs = 1;
       const uint64_t off = req->entry->deliver(idx, doff + skip0);
-      b.bytes += ring->post_data(*req, len, off, tsc);
+      b.bytes += ring->post_data(*req, len, off, tsc, /*last=*/true);
       b.delivered++;
       b.packets++;
       return;
@@ -388,6 +388,7 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, ui
   }
   uint64_t bytes = 0, copied_bytes = 0;
   uint32_t niovs = 0, copied = 0;
+  // The CQE that brings the count to `cqes` ends the datagram.
   uint32_t skip = skip0, left = left0;
   rte_mbuf* seg = m;
   while (seg) {
@@ -408,8 +409,8 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, ui
     const uint32_t idx = kCopy ? UINT32_MAX : pool->niov_of(seg);
     if (idx != UINT32_MAX) {
       const uint64_t off = req->entry->deliver(idx, seg->data_off + skip);
-      bytes += ring->post_data(*req, len, off, tsc);
       niovs++;
+      bytes += ring->post_data(*req, len, off, tsc, niovs == cqes);
     } else {
       // Copy: the payload at offset 0 of fresh niovs; the foreign mbuf
       // goes back to its pool with the burst's other drops.
@@ -420,13 +421,13 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, ui
         const uint32_t c = b.stash.take();
         copy_into_niov(*pool, c, src + done, chunk);
         const uint64_t off = req->entry->deliver(c, 0);
-        const uint32_t got = ring->post_data(*req, chunk, off, tsc);
+        niovs++;
+        const uint32_t got = ring->post_data(*req, chunk, off, tsc, niovs == cqes);
         // The ifq's copy counters, the registration's shared zcrx_stats
         // and, when armed, ZCRX_EVENT_COPY to its master ring.
         s.real->report_copy(got);
         bytes += got;
         copied_bytes += got;
-        niovs++;
         copied++;
         done += chunk;
       }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "zcrx/proto.h"
 #include "zcrx/ring_layout.h"
 #include "zcrx/uapi.h"
 
@@ -147,10 +148,18 @@ class RingDp {
   /// a len-limited request reaches its limit, posts the final CQE (res 0,
   /// no F_MORE) on the second reserved CQE and disarms it. Returns the
   /// bytes counted (<= bytes, the rest of a datagram past the limit is
-  /// cut). Callers reserve 2 CQEs when `r.limited`.
-  uint32_t post_data(RecvRequest& r, uint32_t bytes, uint64_t off, uint64_t pad) {
-    if (r.limited && bytes > r.remaining) bytes = r.remaining;
-    post(r.user_data, static_cast<int32_t>(bytes), zcrx::uapi::kCqeFMore, off, pad);
+  /// cut). `last`: these are the datagram's last bytes; the CQE then has
+  /// proto::kCqeFDatagramEnd, as has one that reaches the limit (nothing
+  /// more of the datagram follows). Callers reserve 2 CQEs when `r.limited`.
+  uint32_t post_data(RecvRequest& r, uint32_t bytes, uint64_t off, uint64_t pad,
+                     bool last) {
+    if (r.limited && bytes >= r.remaining) {
+      bytes = r.remaining;
+      last = true;
+    }
+    const uint32_t flags =
+        zcrx::uapi::kCqeFMore | (last ? zcrx::proto::kCqeFDatagramEnd : 0u);
+    post(r.user_data, static_cast<int32_t>(bytes), flags, off, pad);
     if (r.limited) {
       r.remaining -= bytes;
       if (r.remaining == 0) end_limited(r);

@@ -236,7 +236,7 @@ void BM_DeliverCycle(benchmark::State& state) {
       }
       (void)hash;  // one ring in the group: the hash picks ring 0
       uint64_t off = s.ifq->deliver(idx[i], pp.payload_off);
-      s.dp->post_data(*r, pp.payload_len, off, 0);
+      s.dp->post_data(*r, pp.payload_len, off, 0, true);
     }
     s.dp->flush();
     s.consume(&touch);
@@ -279,7 +279,7 @@ void BM_DeliverCycleBurst(benchmark::State& state) {
       ok_idx[n++] = idx[i];
     }
     s.ifq->deliver_burst(ok_idx, n, data_off, offs);
-    for (uint32_t i = 0; i < n; i++) s.dp->post_data(*r, lens[i], offs[i], 0);
+    for (uint32_t i = 0; i < n; i++) s.dp->post_data(*r, lens[i], offs[i], 0, true);
     s.dp->flush();
     s.consume(&touch);
     const uint32_t k = s.ifq->refill_burst(2 * kBurst, freed);

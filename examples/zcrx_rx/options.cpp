@@ -56,7 +56,8 @@ void usage(FILE* out) {
       "usage: zcrx_rx [options]\n"
       "Receives packets zero-copy from zcrxd (RECV_ZC on a zcrx ring), checks\n"
       "every payload byte against the project's pattern, refills every buffer\n"
-      "and prints a final line `RESULT {json}` (packets, bytes, bad_payloads,\n"
+      "and prints a final line `RESULT {json}` (packets = data CQEs,\n"
+      "datagrams = CQEs that end one, bytes, bad_payloads, bad_lengths,\n"
       "cqe_errors, elapsed_s, cpu_user_s, cpu_sys_s, outstanding, and latency\n"
       "percentiles in ns with --latency). Exit status: 0 when every payload\n"
       "was intact, no CQE carried an error and no buffer is outstanding; 1\n"
@@ -75,7 +76,11 @@ void usage(FILE* out) {
       "  --share PATH        register: offer the ring fd and an export fd to\n"
       "                      other consumers on this unix socket path;\n"
       "                      clone/import: take them from it (required)\n"
-      "  --count N           stop after N packets\n"
+      "  --count N           stop after N datagrams (a datagram larger than a\n"
+      "                      buffer arrives in several CQEs; the last one says\n"
+      "                      it ends: zcrx::is_datagram_end)\n"
+      "  --datagram-size N   every datagram must add up to N bytes over its\n"
+      "                      CQEs (UDP flows; not with --len, which cuts one)\n"
       "  --duration S        stop after S seconds (fractions allowed)\n"
       "  --len BYTES         len-limited RECV_ZC: stop at its final CQE\n"
       "  --busy-poll         spin on the CQ (default)\n"
@@ -110,7 +115,8 @@ void usage(FILE* out) {
 
 int parse_options(int argc, char** argv, Options& o) {
   enum {
-    kSocket = 256, kFlow, kMode, kShare, kCount, kDuration, kLen, kBusy, kEventfd, kAdaptive, kSpinUs,
+    kSocket = 256, kFlow, kMode, kShare, kCount, kDgramSize, kDuration, kLen, kBusy, kEventfd,
+    kAdaptive, kSpinUs,
     kLatency, kQuiet, kTouch, kEvents, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kHugetlb, kHelp,
   };
   static const option longopts[] = {
@@ -119,6 +125,7 @@ int parse_options(int argc, char** argv, Options& o) {
       {"mode", required_argument, nullptr, kMode},
       {"share", required_argument, nullptr, kShare},
       {"count", required_argument, nullptr, kCount},
+      {"datagram-size", required_argument, nullptr, kDgramSize},
       {"duration", required_argument, nullptr, kDuration},
       {"len", required_argument, nullptr, kLen},
       {"busy-poll", no_argument, nullptr, kBusy},
@@ -157,6 +164,7 @@ int parse_options(int argc, char** argv, Options& o) {
         break;
       case kShare: o.share = optarg; break;
       case kCount: ok = parse_u64(optarg, UINT64_MAX, &o.count); break;
+      case kDgramSize: ok = parse_u32(optarg, &o.datagram_size) && o.datagram_size > 0; break;
       case kDuration: {
         char* end;
         o.duration = std::strtod(optarg, &end);

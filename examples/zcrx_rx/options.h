@@ -18,7 +18,10 @@ struct Options {
   std::string flow_text = "raw";
   Mode mode = Mode::register_ifq;
   std::string share;         // register: offer; clone/import: take from
-  uint64_t count = 0;        // packets; 0 = no limit
+  uint64_t count = 0;        // datagrams; 0 = no limit
+  /// Bytes every datagram must add up to over its CQEs (0: any); others
+  /// count in bad_lengths and fail the run. UDP flows, unlimited requests.
+  uint32_t datagram_size = 0;
   double duration = 0;       // seconds; 0 = no limit
   uint32_t len = 0;          // RECV_ZC byte limit; 0 = unlimited
   bool eventfd = false;      // else busy-poll

@@ -8,6 +8,7 @@
 
 #include "frame.h"
 #include "verify.h"
+#include "zcrx/pattern.h"
 
 namespace zcrx_rx {
 namespace {
@@ -62,9 +63,12 @@ class Loop {
   void progress(double now);
   void cancel_and_drain();
   bool limits_reached(double now) const {
-    return (o_.count && t_.packets >= o_.count) ||
+    return (o_.count && t_.datagrams >= o_.count) ||
            (o_.duration > 0 && now - start_ >= o_.duration);
   }
+  void check_udp(const uint8_t* p, size_t len, bool end);
+  void check_raw(const uint8_t* p, size_t len, bool end);
+  void end_datagram();
 
   zcrx::Ring& ring_;
   zcrx::Ifq& ifq_;
@@ -74,6 +78,13 @@ class Loop {
   Totals& t_;
   Verifier verify_;
   bool raw_;  // frames, not payloads: find the UDP payload first
+  // The datagram (frame) under way: bytes so far, and what its first CQE
+  // said. A datagram ends at the CQE with kCqeFDatagramEnd.
+  uint64_t dgram_len_ = 0;
+  uint64_t dgram_seq_ = 0;
+  uint64_t dgram_cqes_ = 0;
+  bool dgram_checkable_ = false;
+  bool dgram_bad_ = false;
   bool armed_ = false;
   bool cancelling_ = false;
   bool data_since_arm_ = false;
@@ -116,6 +127,7 @@ inline void Loop::on_data(const io_uring_cqe32& c) {
     return;
   }
   const size_t len = static_cast<size_t>(c.cqe.res);
+  const bool end = zcrx::is_datagram_end(c);
   t_.received++;
   t_.packets++;
   t_.bytes += len;
@@ -124,16 +136,52 @@ inline void Loop::on_data(const io_uring_cqe32& c) {
     // The sum goes into RESULT, so the compiler cannot drop the reads.
     t_.touched ^= (uint64_t{p[0]} << 8) | p[len - 1];
   } else if (raw_) {
-    // A raw flow delivers frames: check the datagram inside, count what
-    // is not one (another protocol, a later segment of a large frame).
-    size_t off = 0, plen = 0;
-    if (!udp_payload_of_frame(p, len, &off, &plen)) t_.unchecked++;
-    else if (!verify_.intact(p + off, plen)) t_.bad_payloads++;
-  } else if (!verify_.intact(p, len)) {
-    t_.bad_payloads++;
+    check_raw(p, len, end);
+  } else {
+    check_udp(p, len, end);
   }
+  dgram_len_ += len;
+  dgram_cqes_++;
+  if (end) end_datagram();
   if (lat_) lat_->record(c.zcqe.__pad, read_tsc());
   give_back(c);
+}
+
+inline void Loop::check_udp(const uint8_t* p, size_t len, bool end) {
+  if (dgram_len_ == 0) {
+    // The first piece carries the sequence number (the whole datagram,
+    // the common case, is checked as one).
+    if (end || len >= 8) {
+      dgram_checkable_ = true;
+      dgram_seq_ = zcrx::pattern::seq_of(p, len);
+      dgram_bad_ = !verify_.intact(p, len);
+    } else {
+      dgram_checkable_ = false;  // too short to say which datagram: later pieces too
+      t_.unchecked++;
+    }
+  } else if (dgram_checkable_) {
+    dgram_bad_ |= !verify_.intact_at(p, len, dgram_seq_, dgram_len_);
+  } else {
+    t_.unchecked++;
+  }
+}
+
+inline void Loop::check_raw(const uint8_t* p, size_t len, bool end) {
+  // A raw flow delivers frames: check the datagram inside a frame that
+  // came whole in one CQE; count what is not one (another protocol, a
+  // frame larger than one buffer).
+  size_t off = 0, plen = 0;
+  if (dgram_len_ != 0 || !end || !udp_payload_of_frame(p, len, &off, &plen)) t_.unchecked++;
+  else dgram_bad_ = !verify_.intact(p + off, plen);
+}
+
+void Loop::end_datagram() {
+  t_.datagrams++;
+  if (dgram_bad_) t_.bad_payloads++;
+  if (!raw_ && !o_.touch && o_.datagram_size && dgram_len_ != o_.datagram_size) t_.bad_lengths++;
+  dgram_len_ = 0;
+  dgram_cqes_ = 0;
+  dgram_bad_ = false;
 }
 
 void Loop::on_other_cqe(const io_uring_cqe32& c) {
@@ -208,6 +256,7 @@ void Loop::cancel_and_drain() {
   // Whatever is still in the CQ holds buffers too.
   ring_.for_each_cqe(ifq_, [&](const io_uring_cqe32& c) { on_cqe(c); });
   flush();
+  t_.partial = dgram_cqes_;  // a datagram cut off by the cancel
 }
 
 void Loop::run(const volatile sig_atomic_t& stop) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// zcrx_rx's receive loop: one multishot RECV_ZC, every payload verified,
-// every buffer refilled.
+// zcrx_rx's receive loop: one multishot RECV_ZC, every payload verified
+// (a datagram that arrives in several CQEs piece by piece, up to the CQE
+// that says it ends), every buffer refilled.
 #pragma once
 
 #include <csignal>
@@ -18,9 +19,12 @@ inline constexpr uint64_t kEventTag = 3;
 
 struct Totals {
   uint64_t packets = 0;       // data CQEs with a valid buffer
+  uint64_t datagrams = 0;     // CQEs that end a datagram (frame, raw flow)
   uint64_t bytes = 0;
-  uint64_t bad_payloads = 0;  // a byte broke the pattern
+  uint64_t bad_payloads = 0;  // datagrams with a byte off the pattern
+  uint64_t bad_lengths = 0;   // --datagram-size: datagrams of another length
   uint64_t unchecked = 0;     // raw flow: a CQE that is not a whole UDP datagram
+  uint64_t partial = 0;       // CQEs of a datagram whose end never came
   uint64_t cqe_errors = 0;    // res < 0 (other than our own cancel)
   uint64_t bad_offsets = 0;   // off outside our area: zcrxd bug, never refilled
   uint64_t received = 0;      // buffers handed to us
@@ -37,7 +41,7 @@ struct Totals {
   uint64_t outstanding() const { return received - refilled; }
 };
 
-/// Receives on `flow` through `ifq` until `stop` is set, --count packets,
+/// Receives on `flow` through `ifq` until `stop` is set, --count datagrams,
 /// --duration seconds or (with --len) the final CQE; then cancels the
 /// request, drains, and refills everything it holds.
 void receive(zcrx::Ring& ring, zcrx::Ifq& ifq, int flow, const Options& o,

@@ -33,11 +33,23 @@ class Verifier {
   /// True when the `len` bytes at `p` carry the pattern intact.
   bool intact(const uint8_t* p, size_t len) const {
     if (len < 8 || len > kTableLen) return zcrx::pattern::first_mismatch(p, len) == len;
-    const uint8_t k = static_cast<uint8_t>(zcrx::pattern::seq_of(p, len) * 131u);
+    return intact_at(p + 8, len - 8, zcrx::pattern::seq_of(p, len), 8);
+  }
+
+  /// True when the `len` bytes at `p` are bytes [pos, pos + len) of the
+  /// payload of `seq` (pos >= 8: past the sequence number): a later part
+  /// of a datagram that arrived in several pieces.
+  bool intact_at(const uint8_t* p, size_t len, uint64_t seq, size_t pos) const {
+    if (pos < 8 || pos + len > kTableLen) {
+      for (size_t i = 0; i < len; i++)
+        if (pos + i >= 8 && p[i] != zcrx::pattern::byte_at(seq, pos + i)) return false;
+      return true;
+    }
+    const uint8_t k = static_cast<uint8_t>(seq * 131u);
     const uint64_t kk = 0x0101010101010101ull * k;
-    const uint8_t* t = table_.get();
+    const uint8_t* t = table_.get() + pos;
     uint64_t acc = 0;
-    size_t i = 8;
+    size_t i = 0;
     for (; i + 8 <= len; i += 8) {
       uint64_t a, b;
       std::memcpy(&a, p + i, 8);

@@ -47,15 +47,19 @@ void print_result(const Options& o, const Totals& t, const zcrx::Ring& ring,
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   const double el = t.elapsed_s > 0 ? t.elapsed_s : 1e-9;
-  std::printf("RESULT {\"mode\":\"%s\",\"flow\":\"%s\",\"packets\":%llu,\"bytes\":%llu,"
-              "\"bad_payloads\":%llu,\"cqe_errors\":%llu,\"bad_offsets\":%llu,"
+  std::printf("RESULT {\"mode\":\"%s\",\"flow\":\"%s\",\"packets\":%llu,\"datagrams\":%llu,"
+              "\"bytes\":%llu,\"bad_payloads\":%llu,\"bad_lengths\":%llu,\"partial\":%llu,"
+              "\"cqe_errors\":%llu,\"bad_offsets\":%llu,"
               "\"elapsed_s\":%.6f,\"cpu_user_s\":%.6f,\"cpu_sys_s\":%.6f,"
               "\"outstanding\":%llu,\"rearms\":%llu,\"cq_overflow\":%u,"
               "\"mpps\":%.6f,\"gbps\":%.6f,\"finished\":%s,\"error\":%d,"
               "\"check\":\"%s\",\"touched\":%llu,\"unchecked\":%llu",
               mode_name(o.mode), o.flow_text.c_str(), static_cast<unsigned long long>(t.packets),
+              static_cast<unsigned long long>(t.datagrams),
               static_cast<unsigned long long>(t.bytes),
               static_cast<unsigned long long>(t.bad_payloads),
+              static_cast<unsigned long long>(t.bad_lengths),
+              static_cast<unsigned long long>(t.partial),
               static_cast<unsigned long long>(t.cqe_errors),
               static_cast<unsigned long long>(t.bad_offsets), t.elapsed_s, tv_s(ru.ru_utime),
               tv_s(ru.ru_stime), static_cast<unsigned long long>(t.outstanding()),
@@ -155,8 +159,8 @@ int run(const Options& o) {
   if (export_fd >= 0) close(export_fd);
   print_result(o, t, ring, *ifq, lat.get());
   if (t.fatal) std::fprintf(stderr, "zcrx_rx: stopped early: %s\n", std::strerror(-t.fatal));
-  return t.bad_payloads == 0 && t.cqe_errors == 0 && t.bad_offsets == 0 &&
-                 t.outstanding() == 0 && t.fatal == 0
+  return t.bad_payloads == 0 && t.bad_lengths == 0 && t.cqe_errors == 0 &&
+                 t.bad_offsets == 0 && t.outstanding() == 0 && t.fatal == 0
              ? 0
              : 1;
 }

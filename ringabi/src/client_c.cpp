@@ -23,6 +23,7 @@ static_assert(offsetof(zcrx_cqe32, flags) == offsetof(io_uring_cqe32, cqe.flags)
 static_assert(offsetof(zcrx_cqe32, off) == offsetof(io_uring_cqe32, zcqe.off));
 static_assert(offsetof(zcrx_cqe32, pad) == offsetof(io_uring_cqe32, zcqe.__pad));
 static_assert(ZCRX_CQE_F_MORE == zcrx::uapi::kCqeFMore);
+static_assert(ZCRX_CQE_F_DGRAM_END == zcrx::proto::kCqeFDatagramEnd);
 static_assert(ZCRX_EVT_ALLOC_FAIL == zcrx::uapi::ZCRX_EVENT_ALLOC_FAIL);
 static_assert(ZCRX_EVT_COPY == zcrx::uapi::ZCRX_EVENT_COPY);
 

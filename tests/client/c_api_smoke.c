@@ -27,3 +27,11 @@ int c_api_prep(void *sqe_mem) {
   zcrx_prep_recv_zc(sqe, 3, 1, 0, 1, 99);
   return 0;
 }
+
+int c_api_datagram_end(unsigned flags) {
+  struct zcrx_cqe32 c;
+  memset(&c, 0, sizeof(c));
+  c.res = 100;
+  c.flags = flags;
+  return zcrx_cqe_is_datagram_end(&c);
+}

@@ -10,6 +10,8 @@ int c_api_not_connected(void);
 /* Fills the 64 bytes at sqe_mem with a multishot RECV_ZC (flow 3, id 1,
  * user_data 99). */
 int c_api_prep(void *sqe_mem);
+/* zcrx_cqe_is_datagram_end, from C, on a CQE with these flags. */
+int c_api_datagram_end(unsigned flags);
 #ifdef __cplusplus
 }
 #endif

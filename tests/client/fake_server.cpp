@@ -474,7 +474,7 @@ bool Server::post(size_t si, uint32_t id, uint64_t offset, const uint8_t* payloa
   uapi::io_uring_cqe32 c{};
   c.cqe.user_data = user_data;
   c.cqe.res = static_cast<int32_t>(len);
-  c.cqe.flags = uapi::kCqeFMore;
+  c.cqe.flags = uapi::kCqeFMore | proto::kCqeFDatagramEnd;
   c.zcqe.off = area->token | offset;
   return post_raw(si, c);
 }
@@ -624,28 +624,38 @@ unsigned Server::pump(unsigned budget, uint64_t* seq, uint64_t corrupt_seq) {
       for (size_t i = 0; i < s.requests.size() && budget > 0;) {
         auto& r = s.requests[i];
         Area& a = *r.ifq->area;
-        if (a.free.empty()) {
-          i++;
-          continue;
-        }
-        const uint32_t idx = a.free.back();
-        uint32_t len = 64 + static_cast<uint32_t>(*seq % 1400);
-        if (r.limited && len > r.len_left) len = r.len_left;
-        const uint64_t off = uint64_t{idx} * kBufSize + kPayloadOffset;
-        uint8_t* p = a.base + off;
-        pattern::fill(p, len, *seq);
-        if (*seq == corrupt_seq) p[len - 1] ^= 0x5a;
-        if (!post_cqe(cq, r.user_data, static_cast<int32_t>(len), uapi::kCqeFMore,
-                      a.token | off)) {
+        const uint32_t parts = split_parts < 1 ? 1 : split_parts;
+        if (cq.free_slots(parts) < parts) {
           dp_.cq_full++;
           break;
         }
-        a.free.pop_back();
-        a.owner[idx] = r.ifq;
+        if (a.free.size() < parts) {
+          i++;
+          continue;
+        }
+        uint32_t len = fixed_len ? fixed_len : 64 + static_cast<uint32_t>(*seq % 1400);
+        if (r.limited && len > r.len_left) len = r.len_left;
+        // The datagram, then one buffer and one CQE per part, as zcrxd
+        // delivers one larger than a buffer; the last CQE ends it.
+        std::vector<uint8_t> dgram(len);
+        pattern::fill(dgram.data(), len, *seq);
+        if (*seq == corrupt_seq) dgram[len - 1] ^= 0x5a;
+        const uint32_t step = (len + parts - 1) / parts;
+        for (uint32_t at = 0; at < len;) {
+          const uint32_t n = len - at < step ? len - at : step;
+          const uint32_t idx = a.free.back();
+          const uint64_t off = uint64_t{idx} * kBufSize + kPayloadOffset;
+          std::memcpy(a.base + off, dgram.data() + at, n);
+          at += n;
+          const uint32_t flags = uapi::kCqeFMore | (at == len ? proto::kCqeFDatagramEnd : 0u);
+          post_cqe(cq, r.user_data, static_cast<int32_t>(n), flags, a.token | off);
+          a.free.pop_back();
+          a.owner[idx] = r.ifq;
+          dp_.delivered++;
+        }
         (*seq)++;
         budget--;
         delivered++;
-        dp_.delivered++;
         posted = progress = true;
         if (r.limited) {
           r.len_left -= len;

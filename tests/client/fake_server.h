@@ -143,6 +143,13 @@ class Server {
   /// waiters. `corrupt_seq`: the payload with that sequence number gets one
   /// byte flipped. Returns the number delivered.
   unsigned pump(unsigned budget, uint64_t* seq, uint64_t corrupt_seq = UINT64_MAX);
+  /// How pump() shapes datagrams (set before pumping starts): each is
+  /// delivered as `split_parts` CQEs in as many buffers, the last with
+  /// proto::kCqeFDatagramEnd, as zcrxd delivers one larger than a buffer;
+  /// `fixed_len` bytes each (0: 64 + seq % 1400). pump() counts datagrams,
+  /// DatapathStats::delivered counts CQEs.
+  uint32_t split_parts = 1;
+  uint32_t fixed_len = 0;
   DatapathStats datapath_stats();
   /// Armed RECV_ZC requests over all sessions.
   size_t armed();

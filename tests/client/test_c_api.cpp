@@ -30,6 +30,27 @@ TEST_CASE("c api: prep from C writes the kernel SQE layout") {
   CHECK(sqe.addr == 0);  // zeroed, not left over
 }
 
+TEST_CASE("c api: the datagram-end flag is zcrxd's bit 16, above the kernel's CQE flags") {
+  CHECK(ZCRX_CQE_F_DGRAM_END == zcrx::proto::kCqeFDatagramEnd);
+  CHECK(ZCRX_CQE_F_DGRAM_END == (1u << zcrx::uapi::kCqeBufferShift));
+  CHECK(c_api_datagram_end(ZCRX_CQE_F_MORE | ZCRX_CQE_F_DGRAM_END) == 1);
+  CHECK(c_api_datagram_end(ZCRX_CQE_F_DGRAM_END) == 1);
+  CHECK(c_api_datagram_end(ZCRX_CQE_F_MORE) == 0);
+  CHECK(c_api_datagram_end(0) == 0);
+  zcrx::uapi::io_uring_cqe32 c{};
+  c.cqe.flags = zcrx::uapi::kCqeFMore | zcrx::proto::kCqeFDatagramEnd;
+  CHECK(zcrx::is_datagram_end(c));
+  c.cqe.flags = zcrx::uapi::kCqeFMore;
+  CHECK_FALSE(zcrx::is_datagram_end(c));
+  // Every kernel flag is below it.
+  for (uint32_t f : {zcrx::uapi::kCqeFBuffer, zcrx::uapi::kCqeFMore, zcrx::uapi::kCqeFSockNonempty,
+                     zcrx::uapi::kCqeFNotif, zcrx::uapi::kCqeFBufMore, zcrx::uapi::kCqeFSkip,
+                     zcrx::uapi::kCqeF32}) {
+    CHECK(f < (1u << 16));
+    CHECK(c_api_datagram_end(f) == 0);
+  }
+}
+
 TEST_CASE("c api: a receive round trip with refill") {
   fake::Server srv;
   zcrx_ring* ring = nullptr;

@@ -50,3 +50,30 @@ TEST_CASE("verify: payloads longer than the table use the reference check") {
   buf[Verifier::kTableLen - 1] ^= 0x80;
   CHECK_FALSE(v.intact(buf.data(), Verifier::kTableLen));
 }
+
+TEST_CASE("verify: a datagram in pieces checks piece by piece at its offset, as a whole does") {
+  Verifier v;
+  std::vector<uint8_t> buf(9000);
+  zcrx::pattern::fill(buf.data(), buf.size(), 77);
+  for (size_t cut : {8u, 9u, 100u, 4095u, 4096u, 8999u}) {
+    // The first piece carries the sequence number; later ones are checked
+    // against it at their offset.
+    CHECK(v.intact(buf.data(), cut));
+    CHECK(v.intact_at(buf.data() + cut, buf.size() - cut, 77, cut));
+    CHECK_FALSE(v.intact_at(buf.data() + cut, buf.size() - cut, 78, cut));  // another datagram's
+    if (cut + 1 < buf.size()) {
+      // The right bytes at the wrong offset.
+      CHECK_FALSE(v.intact_at(buf.data() + cut, buf.size() - cut, 77, cut + 1));
+    }
+    std::vector<uint8_t> bad(buf);
+    bad[(cut + buf.size()) / 2] ^= 0x10;
+    CHECK_FALSE(v.intact_at(bad.data() + cut, bad.size() - cut, 77, cut));
+  }
+  // Past the table: the reference decides.
+  std::vector<uint8_t> big(Verifier::kTableLen + 50);
+  zcrx::pattern::fill(big.data(), big.size(), 5);
+  const size_t at = Verifier::kTableLen - 20;
+  CHECK(v.intact_at(big.data() + at, big.size() - at, 5, at));
+  big.back() ^= 1;
+  CHECK_FALSE(v.intact_at(big.data() + at, big.size() - at, 5, at));
+}

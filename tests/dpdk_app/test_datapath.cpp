@@ -36,6 +36,7 @@
 #include "memfd_area.h"
 #include "ring_dp.h"
 #include "udp_frame.h"
+#include "zcrx/client.h"
 #include "zcrx/core/engine.h"
 #include "zcrx/ring_layout.h"
 
@@ -132,6 +133,7 @@ TEST_CASE("foreign mbufs are copied into area niovs, delivered byte-exact and al
   std::vector<rte_mbuf*> pkts;
   std::vector<uint32_t> chunk_len;  // expected CQE lengths, in order
   std::vector<std::pair<uint32_t, uint32_t>> chunk_src;  // (seq, payload offset)
+  std::vector<bool> chunk_ends;  // the datagram's last CQE: kCqeFDatagramEnd
   uint64_t payload_bytes = 0;
   for (uint32_t seq = 0; seq < specs.size(); seq++) {
     rte_mbuf* m = make_datagram(foreign.mp, seq, specs[seq].payload, specs[seq].seg_max);
@@ -142,6 +144,7 @@ TEST_CASE("foreign mbufs are copied into area niovs, delivered byte-exact and al
     uint32_t off = 0;
     for (size_t i = first; i < chunk_len.size(); i++) {
       chunk_src.push_back({seq, off});
+      chunk_ends.push_back(i + 1 == chunk_len.size());
       off += chunk_len[i];
     }
     REQUIRE(off == specs[seq].payload);
@@ -156,7 +159,9 @@ TEST_CASE("foreign mbufs are copied into area niovs, delivered byte-exact and al
   for (size_t i = 0; i < cqes.size(); i++) {
     const auto& c = cqes[i];
     CHECK(c.cqe.user_data == kUserData);
-    CHECK(c.cqe.flags == uapi::kCqeFMore);
+    // Only a datagram's last CQE says it ends there.
+    CHECK(c.cqe.flags == (uapi::kCqeFMore | (chunk_ends[i] ? zcrx::proto::kCqeFDatagramEnd : 0)));
+    CHECK(zcrx::is_datagram_end(c) == chunk_ends[i]);
     REQUIRE(c.cqe.res == static_cast<int32_t>(chunk_len[i]));
     const uint64_t off = uapi::area_offset_of(c.zcqe.off);
     CHECK(off % kNiov == 0);  // a copy starts its niov
@@ -347,7 +352,8 @@ TEST_CASE("niovs of the area are delivered in place, and every buffer balances")
     REQUIRE(reap(h, 200, &cqes));
     for (const auto& c : cqes) {
       CHECK(c.cqe.user_data == kUserData);
-      CHECK(c.cqe.flags == uapi::kCqeFMore);
+      // One niov, one datagram: every CQE ends its datagram.
+      CHECK(c.cqe.flags == (uapi::kCqeFMore | zcrx::proto::kCqeFDatagramEnd));
       REQUIRE(c.cqe.res == static_cast<int32_t>(kNullPayload));
       // A niov is never handed out twice while a consumer holds it.
       CHECK(outstanding.insert(check_in_place(h, c, kNullPayload)).second);
@@ -388,7 +394,9 @@ TEST_CASE("a len-limited RECV_ZC ends with a final CQE at its limit") {
   const int32_t want[3] = {100, 100, 50};
   for (int i = 0; i < 3; i++) {
     CHECK(cqes[i].cqe.res == want[i]);
-    CHECK(cqes[i].cqe.flags == uapi::kCqeFMore);
+    // The whole datagrams and the one cut at the limit: nothing more of
+    // each follows.
+    CHECK(cqes[i].cqe.flags == (uapi::kCqeFMore | zcrx::proto::kCqeFDatagramEnd));
     check_in_place(h, cqes[i], static_cast<uint32_t>(want[i]));
   }
   CHECK(cqes[3].cqe.user_data == kUserData);

@@ -142,9 +142,9 @@ TEST_CASE("multishot deliveries carry F_MORE; a len-limited request ends with re
   REQUIRE(m);
   REQUIRE(l);
   REQUIRE(dp.reserve(4));
-  CHECK(dp.post_data(*m, 1000, 0x10, 5) == 1000);
-  CHECK(dp.post_data(*l, 1000, 0x20, 0) == 1000);
-  CHECK(dp.post_data(*l, 1000, 0x30, 0) == 500);  // cut at the limit, then final
+  CHECK(dp.post_data(*m, 1000, 0x10, 5, true) == 1000);
+  CHECK(dp.post_data(*l, 1000, 0x20, 0, false) == 1000);  // a datagram goes on
+  CHECK(dp.post_data(*l, 1000, 0x30, 0, false) == 500);  // cut at the limit, then final
   CHECK_FALSE(dp.armed(1));
   CHECK(dp.armed_count() == 1);
   dp.flush();
@@ -152,12 +152,13 @@ TEST_CASE("multishot deliveries carry F_MORE; a len-limited request ends with re
   REQUIRE(c.size() == 4);
   CHECK(c[0].cqe.user_data == 100);
   CHECK(c[0].cqe.res == 1000);
-  CHECK(c[0].cqe.flags == uapi::kCqeFMore);
+  CHECK(c[0].cqe.flags == (uapi::kCqeFMore | zcrx::proto::kCqeFDatagramEnd));
   CHECK(c[0].zcqe.off == 0x10);
   CHECK(c[0].zcqe.__pad == 5);
   CHECK(c[1].cqe.flags == uapi::kCqeFMore);
   CHECK(c[2].cqe.res == 500);
-  CHECK(c[2].cqe.flags == uapi::kCqeFMore);
+  // Nothing more of that datagram comes: the limit ends it.
+  CHECK(c[2].cqe.flags == (uapi::kCqeFMore | zcrx::proto::kCqeFDatagramEnd));
   CHECK(c[3].cqe.user_data == 200);
   CHECK(c[3].cqe.res == 0);
   CHECK(c[3].cqe.flags == 0);

@@ -13,6 +13,8 @@ namespace itest {
 RxResult receive(zcrx::Ring& ring, zcrx::Ifq* ifq, uint64_t user_data, uint64_t want,
                  int timeout_ms, bool refill) {
   RxResult r;
+  std::vector<uint8_t> dgram;  // the datagram under way, when in pieces
+  uint32_t pieces = 0;
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (r.packets < want && !r.ended && std::chrono::steady_clock::now() < end) {
     if (ring.wait_cqe(1, zcrx::WaitMode::busy_poll, 10'000'000) <= 0) continue;
@@ -34,15 +36,28 @@ RxResult receive(zcrx::Ring& ring, zcrx::Ifq* ifq, uint64_t user_data, uint64_t 
         return;
       }
       size_t len = static_cast<size_t>(c.cqe.res);
-      if (zcrx::pattern::first_mismatch(p, len) != len) r.bad_payloads++;
-      r.seqs.push_back(zcrx::pattern::seq_of(p, len));
-      r.sizes.push_back(c.cqe.res);
-      r.packets++;
+      r.cqes++;
       r.bytes += len;
+      pieces++;
+      const bool last = zcrx::is_datagram_end(c);
+      if (!last || !dgram.empty()) dgram.insert(dgram.end(), p, p + len);
+      if (last) {
+        // A one-CQE datagram is checked in place, others put together.
+        const uint8_t* d = dgram.empty() ? p : dgram.data();
+        const size_t n = dgram.empty() ? len : dgram.size();
+        if (zcrx::pattern::first_mismatch(d, n) != n) r.bad_payloads++;
+        r.seqs.push_back(zcrx::pattern::seq_of(d, n));
+        r.sizes.push_back(static_cast<int32_t>(n));
+        r.pieces.push_back(pieces);
+        r.packets++;
+        dgram.clear();
+        pieces = 0;
+      }
       if (refill) ifq->refill(c);
     });
     if (refill) ifq->flush_refills();
   }
+  r.partial = pieces;
   return r;
 }
 

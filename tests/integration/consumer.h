@@ -16,21 +16,26 @@
 namespace itest {
 
 struct RxResult {
-  uint64_t packets = 0;
+  uint64_t packets = 0;       // datagrams: CQEs with kCqeFDatagramEnd
+  uint64_t cqes = 0;          // data CQEs (a datagram may take several)
   uint64_t bytes = 0;
-  uint64_t bad_payloads = 0;  // a byte off the pattern
+  uint64_t bad_payloads = 0;  // a datagram with a byte off the pattern
   uint64_t bad_offsets = 0;   // a CQE whose off/res lies outside the area
+  uint64_t partial = 0;       // CQEs of a datagram that never ended
   uint64_t errors = 0;        // CQEs with res < 0 (last one in last_error)
   int32_t last_error = 0;
   bool ended = false;         // a CQE without F_MORE arrived
   int32_t end_res = 0;
-  std::vector<uint64_t> seqs;
-  std::vector<int32_t> sizes;
+  std::vector<uint64_t> seqs;   // per datagram
+  std::vector<int32_t> sizes;   // per datagram: its CQEs' bytes added up
+  std::vector<uint32_t> pieces; // per datagram: its CQEs
 };
 
-/// Receives completions of request `user_data` until `want` packets, the
-/// request ends, or `timeout_ms` passes. With `refill` every buffer goes
-/// back at once; without, buffers stay held (as a stuck consumer's).
+/// Receives completions of request `user_data` until `want` datagrams,
+/// the request ends, or `timeout_ms` passes. A datagram's CQEs are put
+/// together up to the one with kCqeFDatagramEnd and checked whole. With
+/// `refill` every buffer goes back at once; without, buffers stay held (as
+/// a stuck consumer's).
 RxResult receive(zcrx::Ring& ring, zcrx::Ifq* ifq, uint64_t user_data, uint64_t want,
                  int timeout_ms, bool refill = true);
 

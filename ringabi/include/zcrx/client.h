@@ -17,7 +17,8 @@
 //         return;
 //       }
 //       const uint8_t* p = ifq->data(c);     // null unless in bounds
-//       ...;
+//       ...;                                 // more of the datagram
+//       if (zcrx::is_datagram_end(c)) ...;   // ... and now all of it
 //       ifq->refill(c);
 //     });
 //     ifq->flush_refills();
@@ -108,6 +109,14 @@ struct FlowSpec {
 inline bool is_event_cqe(const uapi::io_uring_cqe32& cqe, uint64_t event_user_data) {
   return cqe.cqe.user_data == event_user_data && cqe.cqe.flags == 0 && cqe.cqe.res >= 0 &&
          cqe.cqe.res < static_cast<int32_t>(uapi::__ZCRX_EVENT_TYPE_LAST);
+}
+
+/// True when `cqe`, a RECV_ZC completion, carries the last bytes of a
+/// datagram (UDP flow) or frame (raw flow): one larger than rx_buf_len, or
+/// reassembled from fragments, arrives as several CQEs in order and only
+/// the last has proto::kCqeFDatagramEnd. A one-CQE datagram has it too.
+inline bool is_datagram_end(const uapi::io_uring_cqe32& cqe) {
+  return (cqe.cqe.flags & proto::kCqeFDatagramEnd) != 0;
 }
 
 /// One zcrx instance of a ring (registered, cloned or imported): its area

@@ -73,6 +73,26 @@ inline constexpr uint16_t kOpLast = kOpRegisterTx;
 /// clears it (atomic RMW) and writes the eventfd.
 inline constexpr uint32_t kCqNeedWakeup = 1u << 0;
 
+/// A RECV_ZC completion flag of zcrxd's own: this CQE carries the last
+/// bytes of a datagram (UDP flow) or frame (raw flow). Set on every CQE
+/// that ends one, also when one CQE is the whole datagram; a datagram
+/// larger than rx_buf_len (or reassembled from fragments, or copied into
+/// several buffers) arrives as several CQEs of which only the last has it.
+/// When a len-limited request reaches its limit inside a datagram, the CQE
+/// that reaches it ends what the consumer gets of that datagram and has
+/// the flag; the request's final CQE (res 0) follows.
+///
+/// Bit 16: the kernel's CQE flags live in the lower 16 bits (BUFFER,
+/// MORE, SOCK_NONEMPTY, NOTIF, BUF_MORE, SKIP, ..., F_32 = bit 15) because
+/// the upper 16 are the buffer id when IORING_CQE_F_BUFFER is set; RECV_ZC
+/// never sets F_BUFFER (its buffers are named by zcqe.off), so the upper
+/// bits are unused on its CQEs and no kernel flag can take this one.
+inline constexpr uint32_t kCqeFDatagramEnd = 1u << 16;
+static_assert(kCqeFDatagramEnd >> uapi::kCqeBufferShift != 0, "outside the kernel's flag bits");
+static_assert((kCqeFDatagramEnd & (uapi::kCqeFBuffer | uapi::kCqeFMore | uapi::kCqeFSockNonempty |
+                                   uapi::kCqeFNotif | uapi::kCqeFBufMore | uapi::kCqeFSkip |
+                                   uapi::kCqeF32)) == 0);
+
 /// Flow kinds of OPEN_FLOW.
 enum FlowKind : uint8_t {
   kFlowUdpPort = 1,   // UDP to dst_port, any address (ip_version 0, 4 or 6)

@@ -232,6 +232,14 @@ inline constexpr uint16_t kRecvMultishot = 1u << 1;   // IORING_RECV_MULTISHOT
 inline constexpr uint32_t kCqeFBuffer = 1u << 0;      // IORING_CQE_F_BUFFER
 inline constexpr uint32_t kCqeFMore = 1u << 1;        // IORING_CQE_F_MORE
 inline constexpr uint32_t kSqNeedWakeup = 1u << 0;    // IORING_SQ_NEED_WAKEUP
+inline constexpr uint32_t kCqeFSockNonempty = 1u << 2; // IORING_CQE_F_SOCK_NONEMPTY
+inline constexpr uint32_t kCqeFNotif = 1u << 3;       // IORING_CQE_F_NOTIF
+inline constexpr uint32_t kCqeFBufMore = 1u << 4;     // IORING_CQE_F_BUF_MORE
+inline constexpr uint32_t kCqeFSkip = 1u << 5;        // IORING_CQE_F_SKIP
+inline constexpr uint32_t kCqeF32 = 1u << 15;         // IORING_CQE_F_32
+/// IORING_CQE_BUFFER_SHIFT: with IORING_CQE_F_BUFFER, the upper 16 bits of
+/// `flags` are a buffer id; the kernel's own flags stay in the lower 16.
+inline constexpr unsigned kCqeBufferShift = 16;
 inline constexpr uint32_t kSetupCqe32 = 1u << 11;     // IORING_SETUP_CQE32
 inline constexpr uint32_t kSetupNoSqArray = 1u << 16; // IORING_SETUP_NO_SQARRAY
 inline constexpr uint32_t kAsyncCancelAll = 1u << 0;  // IORING_ASYNC_CANCEL_ALL

@@ -19,6 +19,7 @@
  *   zcrx_wait_cqe(ring, 1, 0, -1);
  *   unsigned n = zcrx_peek_cqes(ring, c, 32);
  *   ... zcrx_ifq_data(ifq, &c[i]) ... zcrx_ifq_refill(ifq, &c[i]);
+ *   ... zcrx_cqe_is_datagram_end(&c[i]): the datagram is complete ...
  *   zcrx_cq_advance(ring, n);
  *   zcrx_ifq_flush_refills(ifq);
  *   zcrx_ring_free(ring);
@@ -42,12 +43,22 @@ struct zcrx_sqe;
 struct zcrx_cqe32 {
   uint64_t user_data;
   int32_t res;     /* payload bytes, 0 (end) or -errno */
-  uint32_t flags;  /* ZCRX_CQE_F_MORE while the request stays armed */
+  uint32_t flags;  /* ZCRX_CQE_F_MORE while the request stays armed,
+                      ZCRX_CQE_F_DGRAM_END on the last CQE of a datagram */
   uint64_t off;    /* area token | byte offset in the area */
   uint64_t pad;    /* rx timestamp (TSC) when zcrxd runs --rx-timestamp */
 };
 
 #define ZCRX_CQE_F_MORE (1u << 1)
+/* zcrxd's own: this CQE ends a datagram (UDP flow) or frame (raw flow);
+ * one larger than rx_buf_len arrives as several CQEs, only the last with
+ * it (zcrx/proto.h kCqeFDatagramEnd: bit 16, above the kernel's flags). */
+#define ZCRX_CQE_F_DGRAM_END (1u << 16)
+
+/* 1 when `cqe` carries the last bytes of a datagram or frame, else 0. */
+static inline int zcrx_cqe_is_datagram_end(const struct zcrx_cqe32 *cqe) {
+  return (cqe->flags & ZCRX_CQE_F_DGRAM_END) != 0;
+}
 
 struct zcrx_ifq_params {
   uint32_t port;
