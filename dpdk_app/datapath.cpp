@@ -24,6 +24,9 @@ constexpr uint32_t kRefillBudget = 512;  // RQEs per entry and iteration
 // niovs the copy fallback takes from the area pool at once: a burst of
 // small foreign packets then costs one bulk get (and one put of the rest).
 constexpr uint32_t kCopyBatch = 32;
+// receive()'s first pass marks fragments for reassembly with this group:
+// no FlowTable hands out ids that high.
+constexpr uint32_t kReassemble = kNoFlow - 1;
 }  // namespace
 
 // mbufs to free at the end of a burst, in one rte_pktmbuf_free_bulk, the
@@ -36,6 +39,7 @@ struct Datapath::Burst {
   // Drops by reason (DpStats says what each means).
   uint64_t malformed = 0, not_udp = 0, no_flow = 0, not_armed = 0;
   uint64_t bad_ip_csum = 0, bad_udp_csum = 0, udp6_zero_csum = 0;
+  FragCounts frag;
   void publish(DpStats& st) const {
     if (delivered) {
       st.delivered.add(delivered);
@@ -54,6 +58,10 @@ struct Datapath::Burst {
     if (bad_ip_csum) st.dropped_bad_ip_csum.add(bad_ip_csum);
     if (bad_udp_csum) st.dropped_bad_udp_csum.add(bad_udp_csum);
     if (udp6_zero_csum) st.dropped_udp6_zero_csum.add(udp6_zero_csum);
+    if (frag.reassembled) st.reassembled.add(frag.reassembled);
+    if (frag.timeout) st.dropped_frag_timeout.add(frag.timeout);
+    if (frag.table_full) st.dropped_frag_table_full.add(frag.table_full);
+    if (frag.invalid) st.dropped_frag_invalid.add(frag.invalid);
     if (no_buffers) st.dropped_no_buffers.add(no_buffers);
     if (empty) st.dropped_empty.add(empty);
     if (bad_len) st.dropped_bad_len.add(bad_len);
@@ -447,7 +455,56 @@ void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, ui
   }
 }
 
+rte_mbuf* Datapath::reassemble(const Snapshot& s, rte_mbuf* m, ParsedPacket* p, uint32_t* g,
+                               Burst& b) {
+  if (fragment_refusal(*p)) {
+    b.frag.invalid += m->nb_segs;
+    b.drop(m);
+    return nullptr;
+  }
+  // Linux checks every fragment's IPv4 header before it queues it.
+  if (p->l3 == L3::ipv4 && !ipv4_header_ok(m, *p, cfg_.rx_csum)) {
+    b.bad_ip_csum++;
+    b.drop(m);
+    return nullptr;
+  }
+  rte_mbuf* d = frag_.add(m, *p, rte_rdtsc(), b.frag);
+  if (!d) return nullptr;
+  // The whole datagram now: parsed and classified like any other (the UDP
+  // header travelled in the first fragment).
+  parse_packet(rte_pktmbuf_mtod(d, const uint8_t*), d->data_len, d->pkt_len, p);
+  *g = s.flows.classify(*p);
+  return d;
+}
+
+template <bool kCopy>
+void Datapath::deliver_burst(const Snapshot& s, rte_mbuf** pkts, uint16_t n, uint64_t tsc,
+                             Burst& b) {
+  for (uint16_t i = 0; i < n; i++) {
+    rte_mbuf* m = pkts[i];
+    if (group_[i] == kReassemble) [[unlikely]] {
+      m = reassemble(s, m, &parsed_[i], &group_[i], b);
+      if (!m) continue;
+    }
+    deliver<kCopy>(s, m, parsed_[i], group_[i], tsc, b);
+  }
+}
+
+void Datapath::flush_fragments() {
+  const uint64_t n = frag_.flush();
+  // Control writes this counter, the loop never does: one writer.
+  if (n) st_.dropped_frag_flushed.add(n);
+}
+
 uint32_t Datapath::receive(const Snapshot& s) {
+  // Fragments that waited past their time go back even while nothing
+  // arrives; nothing to look at (no TSC read) while none is held.
+  if (frag_.held()) [[unlikely]] {
+    FragCounts c;
+    frag_.expire(rte_rdtsc(), c);
+    frag_.free_dropped();
+    if (c.timeout) st_.dropped_frag_timeout.add(c.timeout);
+  }
   rte_mbuf* pkts[kMaxBurst];
   uint16_t n = rte_eth_rx_burst(cfg_.port, cfg_.queue, pkts,
                                 static_cast<uint16_t>(cfg_.burst));
@@ -462,22 +519,25 @@ uint32_t Datapath::receive(const Snapshot& s) {
   // them on another core (or the NIC without DDIO).
   ParsedPacket* const parsed = parsed_;  // members: not re-initialised per burst
   uint32_t* const group = group_;
+  // Fragments of UDP datagrams are reassembled when a UDP flow may want
+  // them; without one they are frames like any other (a raw flow's).
+  const bool reassembly = s.flows.has_udp();
   if (n > 1) rte_prefetch0(pkts[1]);
   for (uint16_t i = 0; i < n; i++) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     if (i + 2 < n) rte_prefetch0(pkts[i + 2]);
     rte_mbuf* m = pkts[i];
     parse_packet(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->pkt_len, &parsed[i]);
-    group[i] = s.flows.classify(parsed[i]);
+    group[i] = reassembly && parsed[i].kind == PacketKind::fragment ? kReassemble
+                                                                     : s.flows.classify(parsed[i]);
   }
   // The snapshot picks the path: no per-packet mode check.
-  if (s.copy)
-    for (uint16_t i = 0; i < n; i++) deliver<true>(s, pkts[i], parsed[i], group[i], tsc, b);
-  else
-    for (uint16_t i = 0; i < n; i++) deliver<false>(s, pkts[i], parsed[i], group[i], tsc, b);
+  if (s.copy) deliver_burst<true>(s, pkts, n, tsc, b);
+  else deliver_burst<false>(s, pkts, n, tsc, b);
   // Niovs the copies did not use go back before the mbufs are freed.
   b.stash.release();
   b.flush();
+  frag_.free_dropped();
   b.publish(st_);
   if (b.no_buffers && s.real) s.real->report_no_buffers();  // once per burst
   if (b.bad_udp_csum && cfg_.partial_csum_hint && !csum_hinted_) [[unlikely]] {

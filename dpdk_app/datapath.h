@@ -23,6 +23,7 @@
 #include "flow.h"
 #include "options.h"
 #include "packet.h"
+#include "reassembly.h"
 #include "ring_dp.h"
 #include "stats.h"
 #include "zcrx/core/engine.h"
@@ -73,6 +74,7 @@ struct DatapathConfig {
   /// Ring slots (RingDp::slot) are below this: zcrxd's --max-rings.
   uint32_t max_rings = 1024;
   RxCsum rx_csum = RxCsum::kAuto;     // --rx-csum
+  ReassemblyConfig reassembly;        // --frag-max, --frag-timeout-ms
   /// The PMD reads a local interface (net_af_packet, net_af_xdp) without
   /// reporting checksums a local sender left to offload: the first UDP
   /// checksum drop prints a hint about it, once.
@@ -111,6 +113,11 @@ class Datapath {
   /// RingDp::claim_wake() that returned true, so the queue never fills.
   void wake_sq(uint32_t slot);
 
+  /// [control] Frees the fragments reassembly holds (counted in
+  /// dropped_frag_flushed): the queue is being unbound, and a snapshot
+  /// without rx is published (the loop no longer receives).
+  void flush_fragments();
+
  private:
   struct Burst;
   /// Drains the RQs of the bound ifq's entries that have RQEs queued and
@@ -134,9 +141,20 @@ class Datapath {
   template <bool kCopy>
   void deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, uint32_t g,
                uint64_t tsc, Burst& b);
+  /// Delivers the `n` packets of the burst receive() parsed, fragments
+  /// through reassembly.
+  template <bool kCopy>
+  void deliver_burst(const Snapshot& s, rte_mbuf** pkts, uint16_t n, uint64_t tsc, Burst& b);
+  /// Takes fragment `m`, parsed as `*p`, into reassembly. Returns the
+  /// datagram it completed, parsed into `*p` and classified into `*g`, or
+  /// nullptr (held, or dropped and counted).
+  rte_mbuf* reassemble(const Snapshot& s, rte_mbuf* m, ParsedPacket* p, uint32_t* g, Burst& b);
 
   DatapathConfig cfg_;
   DpStats& st_;
+  // The table is created once, with the datapath; the loop alone uses it
+  // (and control, through flush_fragments, while the loop does not receive).
+  Reassembler frag_{cfg_.reassembly};
   std::atomic<Snapshot*> cur_{nullptr};
   std::unique_ptr<Snapshot> owned_;  // control's copy of what cur_ points to
   // Bumped (seq_cst) at the start of every iteration, before the loop

@@ -59,6 +59,8 @@ class FlowTable {
   uint32_t raw_group() const { return raw_; }
 
   bool empty() const { return tuples_.empty() && ports_.empty() && raw_ == kNoFlow; }
+  /// Some flow takes UDP datagrams (a port or 5-tuple flow).
+  bool has_udp() const { return !tuples_.empty() || !ports_.empty(); }
 
  private:
   struct TupleSlot {

@@ -180,6 +180,8 @@ int main(int argc, char** argv) {
     dcfg.sq_idle_ms = opt.sq_idle_ms;
     dcfg.max_rings = opt.limits.max_rings;
     dcfg.rx_csum = opt.rx_csum;
+    dcfg.reassembly.max_datagrams = opt.frag_max;
+    dcfg.reassembly.timeout_ms = opt.frag_timeout_ms;
     // PMDs over a local interface that do not report partial checksums.
     const std::string drv = dev.driver();
     dcfg.partial_csum_hint = drv == "net_af_packet" || drv == "net_af_xdp";
@@ -238,6 +240,7 @@ int main(int argc, char** argv) {
   if (injector) injector->stop();
   dev.close();
   injector.reset();  // its pool, once the port no longer holds its mbufs
+  queues.clear();    // datapaths free their reassembly tables in EAL memory
   eal_cleanup_all();
   return rc;
 }

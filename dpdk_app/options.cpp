@@ -78,11 +78,16 @@ void print_usage(FILE* out) {
       "                      one (RX checksum offloads on when it has them),\n"
       "                      else software; sw: always in software; off: trust\n"
       "                      the link, check nothing (unlike the kernel)\n"
+      "  --frag-max N        IP fragments of UDP datagrams are reassembled in\n"
+      "                      their buffers: at most N datagrams (1..4096) under\n"
+      "                      way per queue, %u fragments each (default 64)\n"
+      "  --frag-timeout-ms N a datagram's fragments wait at most N ms (1..\n"
+      "                      60000, default 1000; Linux: 30 s) for the rest\n"
       "  --help              this text\n"
       "\n"
       "Prints \"zcrxd: ready socket=PATH\" when it accepts consumers.\n"
       "SIGINT/SIGTERM: clean shutdown; final counters are printed.\n",
-      kMaxQueues, kMaxBurst);
+      kMaxQueues, kMaxBurst, kMaxFragments);
 }
 
 bool wants_help(int argc, char** argv) {
@@ -123,8 +128,9 @@ bool parse_queue_index(const char* b, const char* e, uint32_t* v) {
 
 enum Opt : int {
   kPort = 256, kQueue, kSocket, kSocketMode, kSocketGroup, kBurst, kStats,
-  kRxTimestamp, kRxDesc, kRxGate, kInject, kCopyMode, kRxCsum, kMaxRings, kMaxRingsPerUid,
-  kMaxExports, kMaxExportsPerRing, kMaxEntriesPerUid, kMaxRegionMbPerUid, kSqIdleMs, kHelp,
+  kRxTimestamp, kRxDesc, kRxGate, kInject, kCopyMode, kRxCsum, kFragMax, kFragTimeout,
+  kMaxRings, kMaxRingsPerUid, kMaxExports, kMaxExportsPerRing, kMaxEntriesPerUid,
+  kMaxRegionMbPerUid, kSqIdleMs, kHelp,
 };
 
 }  // namespace
@@ -247,6 +253,8 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
       {"max-region-mb-per-uid", required_argument, nullptr, kMaxRegionMbPerUid},
       {"sq-idle-ms", required_argument, nullptr, kSqIdleMs},
       {"rx-csum", required_argument, nullptr, kRxCsum},
+      {"frag-max", required_argument, nullptr, kFragMax},
+      {"frag-timeout-ms", required_argument, nullptr, kFragTimeout},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0}};
   // getopt keeps global state; rte_eal_init already used it.
@@ -336,6 +344,14 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
         break;
       case kRxCsum:
         if (int rc = parse_rx_csum(optarg, &o->rx_csum, err)) return rc;
+        break;
+      case kFragMax:
+        if (!parse_uint(optarg, 0, 4096, &v) || v == 0) return bad("--frag-max");
+        o->frag_max = static_cast<uint32_t>(v);
+        break;
+      case kFragTimeout:
+        if (!parse_uint(optarg, 0, 60000, &v) || v == 0) return bad("--frag-timeout-ms");
+        o->frag_timeout_ms = static_cast<uint32_t>(v);
         break;
       case 'h':
       case kHelp:

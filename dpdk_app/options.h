@@ -47,10 +47,15 @@ struct Options {
   /// until the consumer wakes it; 0 polls every ring always.
   uint32_t sq_idle_ms = 10;
   RxCsum rx_csum = RxCsum::kAuto;
+  uint32_t frag_max = 64;           // datagrams under reassembly per queue
+  uint32_t frag_timeout_ms = 1000;  // a datagram's fragments are held this long
   bool help = false;
 };
 
 inline constexpr uint32_t kMaxBurst = 512;
+/// Fragments of one datagram reassembly takes (RTE_LIBRTE_IP_FRAG_MAX_FRAG
+/// of DPDK 22.11's build; reassembly.cpp checks they agree).
+inline constexpr uint32_t kMaxFragments = 8;
 /// Queues one zcrxd serves (one datapath lcore each).
 inline constexpr uint32_t kMaxQueues = 16;
 /// Highest RX queue index --queue accepts.

@@ -128,6 +128,9 @@ void Provider::close_queue(Ifq& ifq) {
   rx_ = false;
   copy_ = false;
   republish_();
+  // The loop no longer receives: fragments reassembly holds (buffers of
+  // the area, or of the copy pool) go back before the pool is released.
+  dp_.flush_fragments();
   // The PMD gives back what it holds of the area when the queue is set up
   // again on the fallback pool; the port stays stopped until the next bind.
   port_.unbind();

@@ -29,26 +29,32 @@ enum class CsumVerdict : uint8_t { ok, bad_ip, bad_udp, udp6_zero };
 bool sw_ipv4_header_ok(const rte_mbuf* m, const ParsedPacket& p);
 bool sw_udp_ok(const rte_mbuf* m, const ParsedPacket& p);
 
+/// The mbuf flags `mode` lets count: the PMD's under auto, none otherwise.
+inline uint64_t csum_flags(const rte_mbuf* m, RxCsum mode) {
+  return mode == RxCsum::kAuto ? m->ol_flags : 0;
+}
+
+/// Checks the IPv4 header of `m`, parsed as `p` (l3 ipv4, header in the
+/// first segment): a whole datagram or a fragment.
+inline bool ipv4_header_ok(const rte_mbuf* m, const ParsedPacket& p, RxCsum mode) {
+  if (mode == RxCsum::kOff) return true;
+  const uint64_t ip = csum_flags(m, mode) & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+  if (ip == RTE_MBUF_F_RX_IP_CKSUM_BAD) return false;
+  return ip != RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN || sw_ipv4_header_ok(m, p);
+}
+
 /// Checks the UDP datagram `m`, parsed as `p` (is_udp, headers in the
-/// first segment). `ip_done`: the IPv4 header was checked already (the
-/// fragments of a reassembled datagram were) and the PMD's flags describe
-/// something else than `m` as a whole, so software decides the UDP
-/// checksum. Inline: the common cases cost a flag test or a 20-byte sum.
-inline CsumVerdict check_rx_checksums(const rte_mbuf* m, const ParsedPacket& p, RxCsum mode,
-                                      bool ip_done = false) {
+/// first segment). A reassembled datagram has a valid IPv4 header written
+/// by reassembly and no PMD flags: software checks its UDP checksum.
+/// Inline: the common cases cost a flag test or a 20-byte sum.
+inline CsumVerdict check_rx_checksums(const rte_mbuf* m, const ParsedPacket& p, RxCsum mode) {
   const uint8_t* udp = rte_pktmbuf_mtod_offset(m, const uint8_t*, p.l4_off);
   const bool zero = udp[6] == 0 && udp[7] == 0;
   if (zero && p.l3 == L3::ipv6) return CsumVerdict::udp6_zero;
   if (mode == RxCsum::kOff) return CsumVerdict::ok;
-  const uint64_t flags = mode == RxCsum::kAuto && !ip_done ? m->ol_flags : 0;
-  if (p.l3 == L3::ipv4 && !ip_done) {
-    const uint64_t ip = flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-    if (ip == RTE_MBUF_F_RX_IP_CKSUM_BAD) return CsumVerdict::bad_ip;
-    if (ip == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN && !sw_ipv4_header_ok(m, p))
-      return CsumVerdict::bad_ip;
-  }
+  if (p.l3 == L3::ipv4 && !ipv4_header_ok(m, p, mode)) return CsumVerdict::bad_ip;
   if (zero) return CsumVerdict::ok;  // IPv4: no checksum sent
-  const uint64_t l4 = flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+  const uint64_t l4 = csum_flags(m, mode) & RTE_MBUF_F_RX_L4_CKSUM_MASK;
   if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) return CsumVerdict::bad_udp;
   if (l4 == RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN && !sw_udp_ok(m, p)) return CsumVerdict::bad_udp;
   return CsumVerdict::ok;

@@ -48,6 +48,13 @@ struct DpStats {
   Counter dropped_bad_ip_csum;  // IPv4 header checksum wrong (UDP flows)
   Counter dropped_bad_udp_csum; // UDP checksum wrong
   Counter dropped_udp6_zero_csum;  // IPv6 UDP with checksum 0 (Linux drops it)
+  // IP reassembly: datagrams rebuilt, and fragments (buffers: one per
+  // fragment unless a fragment spans several) dropped by reason.
+  Counter reassembled;          // datagrams rebuilt from fragments
+  Counter dropped_frag_timeout; // their datagram did not complete in time
+  Counter dropped_frag_table_full;  // no room for another datagram
+  Counter dropped_frag_invalid; // overlapping, duplicated, too many, too long
+  Counter dropped_frag_flushed; // held when the queue was unbound [control]
   Counter dropped_no_buffers;   // the area ran out of free niovs
   Counter dropped_empty;        // UDP datagrams without payload
   Counter dropped_bad_len;      // a segment the PMD claims runs past its niov

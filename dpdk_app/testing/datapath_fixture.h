@@ -47,6 +47,7 @@ struct FixtureConfig {
   uint16_t udp_port = 9000;    // destination port of the one flow
   bool raw_flow = false;       // the one flow is raw (every frame) instead
   RxCsum rx_csum = RxCsum::kAuto;
+  ReassemblyConfig reassembly;
   uint64_t user_data = 42;     // of the RECV_ZC
   uint32_t recv_len = 0;       // RECV_ZC len; 0: no limit
   /// Runs on the area before the port can receive into it.
@@ -85,6 +86,7 @@ struct FixtureProvider final : zcrx::core::QueueBinder, zcrx::core::BufferSink {
     bound = nullptr;
     bound_pool = nullptr;
     republish();
+    dp->flush_fragments();
     rte_eth_dev_stop(port);
   }
   void synchronize(zcrx::core::Ifq&) override { dp->synchronize(); }
@@ -189,6 +191,7 @@ struct DatapathFixture {
     dcfg.burst = cfg.burst;
     dcfg.gate_on_free_buffers = cfg.gate_on_free_buffers;
     dcfg.rx_csum = cfg.rx_csum;
+    dcfg.reassembly = cfg.reassembly;
     dp = std::make_unique<Datapath>(dcfg, st);
     prov.port = port;
     prov.rx_desc = cfg.rx_desc;

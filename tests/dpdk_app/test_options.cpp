@@ -315,3 +315,31 @@ TEST_CASE("--rx-csum takes auto, sw or off; auto by default; a bad one says why"
   std::fclose(h);
   CHECK(std::string(help).find("--rx-csum MODE") != std::string::npos);
 }
+
+TEST_CASE("--frag-max and --frag-timeout-ms: defaults, ranges") {
+  Options o;
+  REQUIRE(run({}, &o) == 0);
+  CHECK(o.frag_max == 64);
+  CHECK(o.frag_timeout_ms == 1000);
+  Options a;
+  REQUIRE(run({"--frag-max", "4096", "--frag-timeout-ms", "60000"}, &a) == 0);
+  CHECK(a.frag_max == 4096);
+  CHECK(a.frag_timeout_ms == 60000);
+  REQUIRE(run({"--frag-max", "1", "--frag-timeout-ms", "1"}, &a) == 0);
+  CHECK(a.frag_max == 1);
+  CHECK(a.frag_timeout_ms == 1);
+  Options bad;
+  CHECK(run({"--frag-max", "0"}, &bad) == -EINVAL);
+  CHECK(run({"--frag-max", "4097"}, &bad) == -EINVAL);
+  CHECK(run({"--frag-timeout-ms", "0"}, &bad) == -EINVAL);
+  CHECK(run({"--frag-timeout-ms", "60001"}, &bad) == -EINVAL);
+  CHECK(run({"--frag-timeout-ms", "-5"}, &bad) == -EINVAL);
+  CHECK(bad.frag_max == 64);
+  char help[16384] = {};
+  FILE* h = fmemopen(help, sizeof(help) - 1, "w");
+  REQUIRE(h);
+  print_usage(h);
+  std::fclose(h);
+  CHECK(std::string(help).find("--frag-timeout-ms N") != std::string::npos);
+  CHECK(std::string(help).find("8 fragments each") != std::string::npos);
+}

@@ -7,6 +7,12 @@
 #                        data room reach the 4096 B niovs whole;
 #   tap:                 zcrxd on net_tap, the kernel routing a UDP sender's
 #                        datagrams out of the tap interface;
+#   tap_frag:            the same with 4000 B datagrams over the tap's 1500 B
+#                        MTU: the kernel sends each as three IPv4 fragments,
+#                        zcrxd reassembles them in place and zcrx_rx checks
+#                        every datagram's bytes and length (net_af_packet
+#                        would not show it: its fanout socket asks the kernel
+#                        to reassemble first, PACKET_FANOUT_FLAG_DEFRAG);
 #   af_xdp:              zcrxd on net_af_xdp over the veth (MTU 3000: veth
 #                        refuses XDP with larger ones); the PMD refuses a
 #                        pool over the area, so zcrxd serves the queue in
@@ -24,7 +30,7 @@
 # SKIP (77) only where a namespace cannot be made, ethtool is missing
 # (scripts/setup installs it), or (af_xdp) where the AF_XDP socket cannot
 # be created.
-# Usage: test_netns_af_packet.sh [af_packet|af_packet_jumbo|tap|af_xdp].
+# Usage: test_netns_af_packet.sh [af_packet|af_packet_jumbo|tap|tap_frag|af_xdp].
 # Environment: ZCRXD, ZCRX_RX, UDP_SEND (paths).
 set -u
 . "$(dirname "$0")/zcrxd_lib.sh"
@@ -40,7 +46,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$mode" != tap ] && ! command -v ethtool >/dev/null; then
+case $mode in tap*) tapmode=1 ;; *) tapmode= ;; esac
+if [ -z "$tapmode" ] && ! command -v ethtool >/dev/null; then
   echo "SKIP: ethtool is needed to turn tx checksum offload off on the veth (scripts/setup)"
   exit 77
 fi
@@ -52,7 +59,9 @@ in_ns() { ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up
 size=1200
 if [ "$mode" = af_packet_jumbo ]; then size=2800; fi
-if [ "$mode" != tap ]; then
+rx_opts=
+if [ "$mode" = tap_frag ]; then size=4000; rx_opts="--datagram-size $size"; fi
+if [ -z "$tapmode" ]; then
   if ! in_ns ip link add va type veth peer name vb 2>"$dir/err"; then
     echo "SKIP: cannot create a veth pair: $(cat "$dir/err")"
     exit 77
@@ -88,7 +97,7 @@ consume() {
   from=$(($(wc -l <"$dir/zcrxd.log") + 1))
   # shellcheck disable=SC2086
   in_ns timeout 60 "$ZCRX_RX" --socket "$dir/zcrxd.sock" --flow udp:9000 --count "$n" \
-    --quiet --area-mb 16 ${3:-} >"$dir/$1" 2>"$dir/rx.err" &
+    --quiet --area-mb 16 $rx_opts ${3:-} >"$dir/$1" 2>"$dir/rx.err" &
   rxpid=$!
   for _ in $(seq 300); do
     tail -n +"$from" "$dir/zcrxd.log" | grep -q "armed=1" && break
@@ -115,7 +124,7 @@ start_zcrxd() {
 }
 
 start_zcrxd
-if [ "$mode" = tap ]; then
+if [ -n "$tapmode" ]; then
   # The PMD created ztap0; the kernel sends to 10.99.0.2 through it.
   in_ns ip link set ztap0 up
   in_ns ip addr add 10.99.0.1/24 dev ztap0
@@ -155,6 +164,14 @@ if [ "$mode" = af_xdp ]; then
   delivered=$(grep "zcrxd: final" "$dir/zcrxd.log" | sed -n 's/.* delivered=\([0-9]*\) .*/\1/p')
   [ "$copied" = $((2 * N)) ] && [ "$delivered" = $((2 * N)) ] ||
     { echo "FAIL: copied=$copied delivered=$delivered, expected $((2 * N))"; fail=1; }
+fi
+if [ "$mode" = tap_frag ]; then
+  # Three fragments a datagram, one CQE each (check_run counts datagrams;
+  # zcrx_rx checked each one's length).
+  grep -q "\"packets\":$((3 * N))," "$dir/rx.out" ||
+    { echo "FAIL: expected $((3 * N)) CQEs"; fail=1; }
+  [ "$(grep "zcrxd: final" "$dir/zcrxd.log" | sed -n 's/.* reassembled=\([0-9]*\) .*/\1/p')" = "$N" ] ||
+    { echo "FAIL: expected reassembled=$N"; fail=1; }
 fi
 check_run "$N"
 if [ "$mode" = af_packet ]; then

@@ -22,15 +22,17 @@ zcrxd_stop() {
   grep "zcrxd: final\|zcrxd: exit\|zcrxd: device" "$dir/zcrxd.log"
 }
 
-# What every run must show: zcrx_rx exited 0 with exactly $1 packets, no
-# bad payload and no buffer kept; zcrxd exited 0 with every buffer back.
+# What every run must show: zcrx_rx exited 0 with exactly $1 datagrams, no
+# bad payload or length and no buffer kept; zcrxd exited 0 with every
+# buffer back.
 # Sets fail=1 on any miss.
 check_run() {
   local n=$1 result
   result=$(grep '^RESULT ' "$dir/rx.out")
   [ "$rxrc" -eq 0 ] || { echo "FAIL: zcrx_rx exit $rxrc"; cat "$dir/rx.err"; fail=1; }
-  echo "$result" | grep -q "\"packets\":$n," || { echo "FAIL: expected $n packets"; fail=1; }
+  echo "$result" | grep -q "\"datagrams\":$n," || { echo "FAIL: expected $n datagrams"; fail=1; }
   echo "$result" | grep -q '"bad_payloads":0,' || { echo "FAIL: bad payloads"; fail=1; }
+  echo "$result" | grep -q '"bad_lengths":0,' || { echo "FAIL: bad datagram lengths"; fail=1; }
   echo "$result" | grep -q '"outstanding":0,' || { echo "FAIL: consumer kept buffers"; fail=1; }
   [ "$zrc" -eq 0 ] || { echo "FAIL: zcrxd exit $zrc"; fail=1; }
   grep -q "zcrxd: exit outstanding=0 missing=0" "$dir/zcrxd.log" ||
