@@ -261,8 +261,9 @@ uint32_t Datapath::refill(const Snapshot& s) {
 }
 
 template <bool kCopy>
-void Datapath::deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, uint32_t g,
-                       uint64_t tsc, Burst& b) {
+[[gnu::always_inline]] inline void Datapath::deliver(const Snapshot& s, rte_mbuf* m,
+                                                     const ParsedPacket& p, uint32_t g,
+                                                     uint64_t tsc, Burst& b) {
   if (g == kNoFlow) {
     // Nothing takes it: why, by what the frame is.
     if (p.kind == PacketKind::malformed) b.malformed++;

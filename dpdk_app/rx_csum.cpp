@@ -7,13 +7,7 @@
 
 namespace zcrxd {
 
-bool sw_ipv4_header_ok(const rte_mbuf* m, const ParsedPacket& p) {
-  // The parser found the whole header in the first segment.
-  return ipv4_header_checksum_ok(rte_pktmbuf_mtod_offset(m, const uint8_t*, p.l3_off),
-                                 p.l3_len);
-}
-
-bool sw_udp_ok(const rte_mbuf* m, const ParsedPacket& p) {
+bool sw_udp_chain_ok(const rte_mbuf* m, const ParsedPacket& p) {
   const uint8_t* ip = rte_pktmbuf_mtod_offset(m, const uint8_t*, p.l3_off);
   const bool v6 = p.l3 == L3::ipv6;
   const uint32_t udp_len = p.payload_len + 8;

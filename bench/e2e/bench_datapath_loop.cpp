@@ -6,9 +6,13 @@
 //   BM_RxFree          rte_eth_rx_burst from net_null into the area pool,
 //                      then rte_pktmbuf_free_bulk (baseline A's work)
 //   BM_Loop            one poll_once() (SQ poll, refill, rx_burst, parse,
-//                      classify, deliver, CQE post, CQ publish), then the
-//                      consumer reaps the CQEs, reads first/last payload
-//                      byte and hands every buffer back through the RQ
+//                      classify, IPv4 header checksum, deliver, CQE post,
+//                      CQ publish), then the consumer reaps the CQEs, reads
+//                      first/last payload byte and hands every buffer back
+//                      through the RQ; UDP checksum 0 (none sent)
+//   BM_LoopUdpCsum     the same with a UDP checksum in every datagram,
+//                      checked in software (net_null gives no offload flags)
+//   BM_LoopRxCsumOff   BM_Loop with --rx-csum off: what the checks cost
 //   BM_LoopCopy        the same over net_ring with foreign mbufs: every
 //                      payload takes the copy fallback (the producer's
 //                      rte_pktmbuf_alloc and enqueue are in the figure)
@@ -43,17 +47,26 @@ constexpr uint32_t kPayload = 64;
 constexpr uint32_t kFrame = zcrxd::testing::kUdpHeaders + kPayload;
 constexpr uint32_t kBurst = 32;
 
-/// A UDP frame to kUdpPort whose payload byte i is i.
-void write_frame(uint8_t* p) {
+/// A UDP frame to kUdpPort whose payload byte i is i; with `udp_csum`
+/// its UDP checksum too (else 0: none).
+void write_frame(uint8_t* p, bool udp_csum = false) {
   const uint32_t h = zcrxd::testing::write_udp_headers(p, kUdpPort, kPayload);
   for (uint32_t i = 0; i < kPayload; i++) p[h + i] = static_cast<uint8_t>(i);
+  if (!udp_csum) return;
+  uint8_t* ip = p + 14;
+  uint8_t* udp = ip + 20;
+  zcrxd::InetSum sum = zcrxd::udp_pseudo_header(ip + 12, ip + 16, 4, 8 + kPayload);
+  sum.add(udp, 8 + kPayload);
+  const uint16_t c = zcrxd::udp_checksum_field(sum);
+  udp[6] = static_cast<uint8_t>(c >> 8);
+  udp[7] = static_cast<uint8_t>(c);
 }
 
 /// The datapath fixture driven by hand on this thread: a port bound to an
 /// area pool, one consumer ring with its RECV_ZC armed by a first
 /// poll_once(), the consumer's side in consume().
 struct Loop : DatapathFixture {
-  static FixtureConfig config(int port) {
+  static FixtureConfig config(int port, bool udp_csum, zcrxd::RxCsum rx_csum) {
     static uint32_t pool_id = 500;
     static int seq = 0;
     FixtureConfig c;
@@ -66,17 +79,19 @@ struct Loop : DatapathFixture {
     c.rq_entries = kNiovs;
     c.burst = kBurst;
     c.gate_on_free_buffers = true;  // both PMDs are virtual, as zcrxd sets it
+    c.rx_csum = rx_csum;
     c.udp_port = kUdpPort;
     // Where net_null's mbufs start their data: the headroom.
-    c.prepare = [](uint8_t* area) {
+    c.prepare = [udp_csum](uint8_t* area) {
       for (uint32_t i = 0; i < kNiovs; i++)
-        write_frame(area + size_t{i} * kNiov + RTE_PKTMBUF_HEADROOM);
+        write_frame(area + size_t{i} * kNiov + RTE_PKTMBUF_HEADROOM, udp_csum);
     };
     return c;
   }
 
   /// Over port `port`, or over a new net_ring port when it is -1.
-  explicit Loop(int port) : DatapathFixture(config(port)) {
+  explicit Loop(int port, bool udp_csum = false, zcrxd::RxCsum rx_csum = zcrxd::RxCsum::kAuto)
+      : DatapathFixture(config(port, udp_csum, rx_csum)) {
     if (!ok()) return;
     dp->poll_once();
     armed = dp->armed() == 1;
@@ -124,8 +139,9 @@ void BM_RxFree(benchmark::State& state) {
 }
 BENCHMARK(BM_RxFree);
 
-void BM_Loop(benchmark::State& state) {
-  Loop l(g_null_port);
+void run_loop(benchmark::State& state, bool udp_csum,
+              zcrxd::RxCsum rx_csum = zcrxd::RxCsum::kAuto) {
+  Loop l(g_null_port, udp_csum, rx_csum);
   if (!usable(state, l)) return;
   uint64_t touch = 0, got = 0;
   for (auto _ : state) {
@@ -141,7 +157,15 @@ void BM_Loop(benchmark::State& state) {
       static_cast<double>(got), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.SetItemsProcessed(static_cast<int64_t>(got));
 }
+
+void BM_Loop(benchmark::State& state) { run_loop(state, false); }
 BENCHMARK(BM_Loop);
+
+void BM_LoopUdpCsum(benchmark::State& state) { run_loop(state, true); }
+BENCHMARK(BM_LoopUdpCsum);
+
+void BM_LoopRxCsumOff(benchmark::State& state) { run_loop(state, false, zcrxd::RxCsum::kOff); }
+BENCHMARK(BM_LoopRxCsumOff);
 
 void BM_LoopCopy(benchmark::State& state) {
   static int seq = 0;

@@ -98,12 +98,17 @@ TEST_CASE("UDP over IPv4 and IPv6: the written checksum verifies; any flipped bi
       InetSum v = zcrxd::udp_pseudo_header(src.data(), dst.data(), addr_len, udp_len);
       v.add(udp.data(), udp.size());
       CHECK(v.fold() == 0xffff);
+      // The one-buffer check agrees (addresses back to back, as in the headers).
+      std::vector<uint8_t> addrs(src);
+      addrs.insert(addrs.end(), dst.begin(), dst.end());
+      CHECK(zcrxd::udp_checksum_ok(addrs.data(), addrs.size(), udp.data(), udp_len));
       for (int flips = 0; flips < 20; flips++) {
         std::vector<uint8_t> bad = udp;
         bad[rng() % bad.size()] ^= static_cast<uint8_t>(1u << (rng() % 8));
         InetSum b = zcrxd::udp_pseudo_header(src.data(), dst.data(), addr_len, udp_len);
         b.add(bad.data(), bad.size());
         CHECK(b.fold() != 0xffff);
+        CHECK_FALSE(zcrxd::udp_checksum_ok(addrs.data(), addrs.size(), bad.data(), udp_len));
       }
       // Another destination address: the pseudo-header covers it.
       std::vector<uint8_t> other = dst;
