@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // zcrxd receives as Linux does, on traffic written for the purpose and
 // replayed by net_pcap, every payload byte checked by the consumer:
+//  - drops are counted by reason: malformed, not UDP, no flow;
 //  - checksums: a bad IPv4 header or UDP checksum, or an IPv6 UDP
 //    checksum of 0, is dropped and counted; --rx-csum off lets the first
 //    two through;
@@ -311,4 +312,52 @@ TEST_CASE("a datagram that never completes: flushed when the queue is unbound, o
     CHECK(d.final_counter("dropped_frag_timeout") == mix.left_over);
     CHECK(d.final_counter("dropped_frag_flushed") == 0);
   }
+}
+
+TEST_CASE("drops are counted by reason: malformed frames, other protocols, UDP nobody listens to") {
+  std::vector<std::vector<uint8_t>> frames;
+  uint64_t want = 0, other_port = 0, not_udp = 0, malformed = 0;
+  for (uint64_t seq = 1; seq <= 240; seq++) {
+    auto f = udp_frame(spec(seq % 2 == 0, 0, true), pattern_payload(seq, 200));
+    switch (seq % 4) {
+      case 0:
+        want++;
+        break;
+      case 1: {
+        FrameSpec elsewhere = spec(seq % 3 == 0, 1, true);
+        elsewhere.dst_port = kPort + 1;
+        f = udp_frame(elsewhere, pattern_payload(seq, 200));
+        other_port++;
+        break;
+      }
+      case 2:
+        if (seq % 8 == 2) {
+          f.assign(60, 0);  // ARP
+          f[12] = 0x08, f[13] = 0x06;
+        } else {
+          f[14 + (f[12] == 0x86 ? 6 : 9)] = 6;  // TCP
+        }
+        not_udp++;
+        break;
+      default:
+        f.resize(f.size() - 50);  // cut short: IP length past the frame
+        malformed++;
+    }
+    if (seq % 4 == 0) {
+      // Renumbered so the consumer's sequence numbers run 1..want.
+      f = udp_frame(spec(seq % 8 == 0, 0, true), pattern_payload(want, 200));
+    }
+    frames.push_back(std::move(f));
+  }
+  const std::string pcap = scratch_dir() + "/why.pcap";
+  REQUIRE(write_pcap_frames(pcap, frames));
+  Daemon d(pcap_vdev({pcap}), {"--rx-gate", "1"});
+  REQUIRE(d.ready());
+  RxResult r = run_consumer(d, want);
+  CHECK(exactly_once(r.seqs, 1, want));
+  CHECK(r.bad_payloads == 0);
+  CHECK(d.final_counter("dropped_no_flow") == other_port);
+  CHECK(d.final_counter("dropped_not_udp") == not_udp);
+  CHECK(d.final_counter("dropped_malformed") == malformed);
+  CHECK(d.final_counter("rx") == want + other_port + not_udp + malformed);
 }
