@@ -75,6 +75,20 @@ struct Datapath::Burst {
     if (n_free == kCap) flush();  // a burst of many-segment packets
     to_free[n_free++] = m;
   }
+  // A frame no flow takes, counted by what it is.
+  void drop_unclaimed(rte_mbuf* m, const ParsedPacket& p) {
+    if (p.kind == PacketKind::malformed) malformed++;
+    else if (p.kind == PacketKind::other) not_udp++;
+    else no_flow++;
+    drop(m);
+  }
+  // A datagram for a UDP flow whose checksums failed, counted by which.
+  void drop_bad_csum(rte_mbuf* m, CsumVerdict v) {
+    if (v == CsumVerdict::bad_ip) bad_ip_csum++;
+    else if (v == CsumVerdict::bad_udp) bad_udp_csum++;
+    else udp6_zero_csum++;
+    drop(m);
+  }
   void flush() {
     if (n_free) rte_pktmbuf_free_bulk(to_free, n_free);
     n_free = 0;
@@ -265,11 +279,7 @@ template <bool kCopy>
                                                      const ParsedPacket& p, uint32_t g,
                                                      uint64_t tsc, Burst& b) {
   if (g == kNoFlow) {
-    // Nothing takes it: why, by what the frame is.
-    if (p.kind == PacketKind::malformed) b.malformed++;
-    else if (p.kind == PacketKind::other) b.not_udp++;
-    else b.no_flow++;
-    b.drop(m);
+    b.drop_unclaimed(m, p);
     return;
   }
   RingDp* ring = nullptr;
@@ -306,10 +316,7 @@ template <bool kCopy>
   if (!raw) {
     const CsumVerdict v = check_rx_checksums(m, p, cfg_.rx_csum);
     if (v != CsumVerdict::ok) [[unlikely]] {
-      if (v == CsumVerdict::bad_ip) b.bad_ip_csum++;
-      else if (v == CsumVerdict::bad_udp) b.bad_udp_csum++;
-      else b.udp6_zero_csum++;
-      b.drop(m);
+      b.drop_bad_csum(m, v);
       return;
     }
   }
