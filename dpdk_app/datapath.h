@@ -3,10 +3,12 @@
 //
 //   poll every ring's SQ (skipped when empty) -> drain the RQs of the live
 //   entries that have RQEs queued (refill_burst, niovs back to the pool in
-//   one bulk put) -> rx_burst -> parse and classify the burst -> deliver
-//   each packet in place, or copy a foreign segment into free niovs (the
-//   copy fallback) -> post CQE32s on the owning ring -> publish CQ tails,
-//   eventfd wakeups (once per ring and iteration at most)
+//   one bulk put) -> rx_burst -> parse and classify the burst (fragments
+//   go through IP reassembly first) -> check a UDP flow's checksums ->
+//   deliver each packet in place, or copy a foreign segment into free niovs
+//   (the copy fallback) -> post CQE32s on the owning ring, the last of each
+//   datagram marked -> publish CQ tails, eventfd wakeups (once per ring and
+//   iteration at most)
 //
 // The control thread describes the world in an immutable Snapshot it
 // publishes with one atomic pointer store; the loop reads it once per
