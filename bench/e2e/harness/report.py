@@ -95,7 +95,8 @@ def report(h, args):
                      "zcrxd thread for the whole window, idle polling included. Every receiver checks every payload byte against the pattern. "
                      "On veth the kernel's receive stack runs in the sender's context, so kernel receivers are charged "
                      "only for their socket reads; the stack's cost shows in the sender CPU column (getrusage of "
-                     "udp_sender), which for zcrxd rows also pays the AF_PACKET tap.")
+                     "udp_sender), which for zcrxd rows also pays the AF_PACKET tap. The sender's veth has tx "
+                     "checksum offload off, so every receiver gets and checks complete UDP checksums.")
         lines.append("")
         for size in sorted({r["size"] for r in s2 if r["size"] >= 1400}):
             ok = [r for r in s2 if r["size"] == size and "skip" not in r]

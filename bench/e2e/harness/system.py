@@ -103,13 +103,19 @@ class Wire:
                 run_cmd(["ip", "-n", ns, "addr", "add", ip + "/24", "dev", ifn])
                 run_cmd(["ip", "-n", ns, "link", "set", ifn, "up"])
                 run_cmd(["ip", "-n", ns, "link", "set", "lo", "up"])
+            # Complete UDP checksums on the wire: a kernel sender leaves them to
+            # tx offload over veth (CHECKSUM_PARTIAL), which net_af_packet and
+            # net_af_xdp do not report, so zcrxd, checking checksums as Linux's
+            # UDP does, would drop every datagram. Every receiver then sees,
+            # and checks, the same checksummed traffic.
+            run_cmd(["ip", "netns", "exec", self.ns_tx, "ethtool", "-K", self.if_tx, "tx", "off"])
             mac = lambda ns, ifn: open_text(["ip", "-n", ns, "-j", "link", "show", ifn])
             mtx = json.loads(mac(self.ns_tx, self.if_tx))[0]["address"]
             mrx = json.loads(mac(self.ns_rx, self.if_rx))[0]["address"]
             run_cmd(["ip", "-n", self.ns_tx, "neigh", "replace", self.ip_rx, "lladdr", mrx, "dev", self.if_tx, "nud", "permanent"])
             run_cmd(["ip", "-n", self.ns_rx, "neigh", "replace", self.ip_tx, "lladdr", mtx, "dev", self.if_rx, "nud", "permanent"])
             return True
-        except (RuntimeError, ValueError, KeyError, IndexError) as e:
+        except (RuntimeError, ValueError, KeyError, IndexError, OSError) as e:
             self.reason = "network namespace setup failed: %s" % str(e)[:160]
             self.destroy()
             return False
