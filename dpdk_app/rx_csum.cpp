@@ -7,10 +7,15 @@
 
 namespace zcrxd {
 
-bool sw_udp_chain_ok(const rte_mbuf* m, const ParsedPacket& p) {
+bool sw_udp_ok(const rte_mbuf* m, const ParsedPacket& p) {
   const uint8_t* ip = rte_pktmbuf_mtod_offset(m, const uint8_t*, p.l3_off);
   const bool v6 = p.l3 == L3::ipv6;
   const uint32_t udp_len = p.payload_len + 8;
+  // The source and destination addresses lie back to back in both headers.
+  if (p.l4_off + udp_len <= m->data_len)
+    return udp_checksum_ok(ip + (v6 ? 8 : 12), v6 ? 32 : 8,
+                           rte_pktmbuf_mtod_offset(m, const uint8_t*, p.l4_off),
+                           static_cast<uint16_t>(udp_len));
   InetSum sum = udp_pseudo_header(ip + (v6 ? 8 : 12), ip + (v6 ? 24 : 16), v6 ? 16 : 4,
                                   static_cast<uint16_t>(udp_len));
   // The UDP header and payload: udp_len bytes from l4_off, over as many
