@@ -181,12 +181,16 @@ if [ "$mode" = af_packet ]; then
   start_zcrxd
   consume rx.out "$np" "--duration 3"
   zcrxd_stop
-  grep -q '"packets":0,' "$dir/rx.out" ||
-    { echo "FAIL: datagrams with partial checksums reached the consumer (exit $rxrc)"
+  # Every datagram is dropped as dropped_bad_udp_csum, or (the kernel now
+  # and then completes a checksum itself) delivered intact; most are
+  # dropped.
+  final=$(grep "zcrxd: final" "$dir/zcrxd.log")
+  bad=$(echo "$final" | sed -n 's/.* dropped_bad_udp_csum=\([0-9]*\) .*/\1/p')
+  got=$(echo "$final" | sed -n 's/.* delivered=\([0-9]*\) .*/\1/p')
+  [ "$((bad + got))" = "$np" ] && [ "$bad" -ge $((np / 2)) ] &&
+    grep -q '"bad_payloads":0,' "$dir/rx.out" && grep -q "\"datagrams\":$got," "$dir/rx.out" ||
+    { echo "FAIL: partial checksums: dropped_bad_udp_csum=$bad delivered=$got of $np"
       cat "$dir/rx.out" "$dir/rx.err"; fail=1; }
-  [ "$(grep "zcrxd: final" "$dir/zcrxd.log" |
-      sed -n 's/.* dropped_bad_udp_csum=\([0-9]*\) .*/\1/p')" = "$np" ] ||
-    { echo "FAIL: expected dropped_bad_udp_csum=$np"; fail=1; }
   [ "$(grep -c "tx checksum offload\|ethtool -K IFACE tx off" "$dir/zcrxd.log")" = 1 ] ||
     { echo "FAIL: not one hint about tx checksum offload"; cat "$dir/zcrxd.log"; fail=1; }
   # --rx-csum off trusts the link: every byte arrives.
