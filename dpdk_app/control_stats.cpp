@@ -46,7 +46,13 @@ void Control::print_counters(const char* tag, int queue, const char* mode, const
   if (queue >= 0) std::snprintf(q, sizeof(q), " queue=%d", queue);
   std::printf("zcrxd: %s%s rx=%" PRIu64 " delivered=%" PRIu64 " bytes=%" PRIu64
               " copied=%" PRIu64 " copied_bytes=%" PRIu64
-              " dropped_no_flow=%" PRIu64 " dropped_no_buffers=%" PRIu64
+              " dropped_malformed=%" PRIu64 " dropped_not_udp=%" PRIu64
+              " dropped_no_flow=%" PRIu64 " dropped_not_armed=%" PRIu64
+              " dropped_bad_ip_csum=%" PRIu64 " dropped_bad_udp_csum=%" PRIu64
+              " dropped_udp6_zero_csum=%" PRIu64 " reassembled=%" PRIu64
+              " dropped_frag_timeout=%" PRIu64 " dropped_frag_table_full=%" PRIu64
+              " dropped_frag_invalid=%" PRIu64 " dropped_frag_flushed=%" PRIu64
+              " dropped_no_buffers=%" PRIu64
               " dropped_empty=%" PRIu64 " dropped_bad_len=%" PRIu64 " cq_full=%" PRIu64
               " refilled=%" PRIu64
               " returned=%" PRIu64 " reclaimed=%" PRIu64 " outstanding=%" PRIu64 " armed=%u rings=%zu"
@@ -55,7 +61,13 @@ void Control::print_counters(const char* tag, int queue, const char* mode, const
               " mode=%s\n",
               tag, q, st.rx.get(), st.delivered.get(), st.delivered_bytes.get(),
               st.copied.get(), st.copied_bytes.get(),
-              st.dropped_no_flow.get(), st.dropped_no_buffers.get(),
+              st.dropped_malformed.get(), st.dropped_not_udp.get(),
+              st.dropped_no_flow.get(), st.dropped_not_armed.get(),
+              st.dropped_bad_ip_csum.get(), st.dropped_bad_udp_csum.get(),
+              st.dropped_udp6_zero_csum.get(), st.reassembled.get(),
+              st.dropped_frag_timeout.get(), st.dropped_frag_table_full.get(),
+              st.dropped_frag_invalid.get(), st.dropped_frag_flushed.get(),
+              st.dropped_no_buffers.get(),
               st.dropped_empty.get(), st.dropped_bad_len.get(), st.cq_full.get(),
               st.refilled.get(),
               st.returned.get(), st.reclaimed.load(std::memory_order_relaxed),
@@ -77,7 +89,18 @@ void add_stats(DpStats& to, const DpStats& from) {
   add_counter(to.copied, from.copied);
   add_counter(to.copied_bytes, from.copied_bytes);
   add_counter(to.packets_copied, from.packets_copied);
+  add_counter(to.dropped_malformed, from.dropped_malformed);
+  add_counter(to.dropped_not_udp, from.dropped_not_udp);
   add_counter(to.dropped_no_flow, from.dropped_no_flow);
+  add_counter(to.dropped_not_armed, from.dropped_not_armed);
+  add_counter(to.dropped_bad_ip_csum, from.dropped_bad_ip_csum);
+  add_counter(to.dropped_bad_udp_csum, from.dropped_bad_udp_csum);
+  add_counter(to.dropped_udp6_zero_csum, from.dropped_udp6_zero_csum);
+  add_counter(to.reassembled, from.reassembled);
+  add_counter(to.dropped_frag_timeout, from.dropped_frag_timeout);
+  add_counter(to.dropped_frag_table_full, from.dropped_frag_table_full);
+  add_counter(to.dropped_frag_invalid, from.dropped_frag_invalid);
+  add_counter(to.dropped_frag_flushed, from.dropped_frag_flushed);
   add_counter(to.dropped_no_buffers, from.dropped_no_buffers);
   add_counter(to.dropped_empty, from.dropped_empty);
   add_counter(to.dropped_bad_len, from.dropped_bad_len);
