@@ -53,6 +53,15 @@ void RingDp::set_eventfd(EventfdSignal* sig) {
 }
 
 void RingDp::mark_broken() {
+  // The ring is no longer served, whichever index went wrong: its
+  // requests are dropped without a CQE (nothing is written to its CQ
+  // again), so the datapath finds nothing armed to deliver to, and CQEs
+  // not yet published or queued events go too. Only this thread touches
+  // them.
+  for (RecvRequest& r : req_) r.armed = false;
+  armed_count_ = 0;
+  pending_ = 0;
+  n_events_ = 0;
   // release: control reads it to report and close the session.
   broken_.store(true, std::memory_order_release);
 }
@@ -119,6 +128,12 @@ bool RingDp::post_event(uint64_t user_data, int32_t res) {
 }
 
 bool RingDp::flush() {
+  // A broken ring publishes nothing (a cancel's result may still have been
+  // filled in the iteration that found the CQ corrupt).
+  if (broken_.load(std::memory_order_relaxed)) {  // relaxed: our own flag
+    pending_ = 0;
+    return false;
+  }
   // Events go after the receive CQEs, once every reserved slot is filled.
   // Data reserved after post_event() may have taken their room: then they
   // wait for a flush that finds it.
@@ -274,13 +289,17 @@ uint32_t RingDp::poll_sq(uint32_t max) {
 void RingDp::terminate_requests(int32_t res) {
   for (RecvRequest& r : req_) {
     if (!r.armed) continue;
-    if (!reserve(1)) {
-      r.armed = false;
-      armed_count_--;
-      count_overflow();
+    if (reserve(1)) {
+      end_request(r, res);
       continue;
     }
-    end_request(r, res);
+    // A full CQ: the request ends without its final CQE, counted as an
+    // overflow. A CQ found corrupt instead broke the ring, which ended
+    // every request already (and writes nothing more).
+    if (!r.armed) continue;
+    r.armed = false;
+    armed_count_--;
+    count_overflow();
   }
   flush();
 }

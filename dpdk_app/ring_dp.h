@@ -68,7 +68,9 @@ class RingDp {
   /// The registered eventfd's signaller (nullptr removes it). The caller
   /// frees the old one only after a datapath quiescent point.
   void set_eventfd(EventfdSignal* sig);
-  /// Set by the datapath when the consumer corrupted an index.
+  /// Set by the datapath when the consumer corrupted an index. From then
+  /// on the ring is not served: its armed requests were dropped without a
+  /// CQE, and its SQ and CQ indices are never written again.
   bool broken() const { return broken_.load(std::memory_order_acquire); }
   /// The ring's index for Datapath::wake_sq (unique among the live rings of
   /// zcrxd; set before the ring is published).

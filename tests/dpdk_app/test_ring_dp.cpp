@@ -318,6 +318,60 @@ TEST_CASE("an SQ tail beyond the ring marks the ring broken") {
   CHECK(dp.poll_sq(8) == 0);
 }
 
+TEST_CASE("a ring broken by its SQ is no longer served: requests disarmed, its CQ left alone") {
+  Region r(8, 16);
+  RingDp dp(r.mem, r.l);
+  dp.set_entry(0, fake(0), fake(1));
+  dp.set_flow(0, fake(1));
+  dp.set_flow(1, fake(1));
+  r.sq.push(recv_zc(100, 0, 0));
+  r.sq.push(recv_zc(200, 1, 0, 1500));
+  CHECK(dp.poll_sq(8) == 2);
+  REQUIRE(dp.armed(0));
+  REQUIRE(dp.armed(1));
+  // An event queued for the next flush, then the consumer corrupts its SQ.
+  REQUIRE(dp.post_event(0xe7, 0));
+  const uint32_t cq_tail = r.word(r.l.cq_off.tail);
+  r.word(r.l.sq_off.tail) = 1000;
+  CHECK(dp.poll_sq(8) == 0);
+  REQUIRE(dp.broken());
+  // The datapath finds nothing to deliver to, and nothing is published.
+  CHECK_FALSE(dp.armed(0));
+  CHECK_FALSE(dp.armed(1));
+  CHECK(dp.armed_count() == 0);
+  CHECK_FALSE(dp.has_queued_events());
+  CHECK_FALSE(dp.post_event(0xe7, 1));
+  CHECK_FALSE(dp.flush());
+  dp.terminate_requests(-ECANCELED);
+  CHECK(r.word(r.l.cq_off.tail) == cq_tail);
+  CHECK(reap(r).empty());
+}
+
+TEST_CASE("a CQ found corrupt while requests end leaves none armed and publishes nothing") {
+  Region r(8, 16);
+  RingDp dp(r.mem, r.l);
+  dp.set_entry(0, fake(0), fake(1));
+  dp.set_flow(0, fake(1));
+  dp.set_flow(1, fake(1));
+  r.sq.push(recv_zc(100, 0, 0));
+  r.sq.push(recv_zc(200, 1, 0));
+  CHECK(dp.poll_sq(8) == 2);
+  REQUIRE(dp.armed_count() == 2);
+  // A full CQ, then the consumer's head runs past everything published:
+  // the first final CQE finds the CQ corrupt.
+  REQUIRE(dp.reserve(16));
+  for (uint64_t i = 0; i < 16; i++) dp.post_data(*dp.armed(0), 10, i, 0);
+  REQUIRE(dp.flush());
+  r.word(r.l.cq_off.head) = 1000;
+  dp.terminate_requests(-ECANCELED);
+  CHECK(dp.broken());
+  CHECK(dp.armed_count() == 0);
+  CHECK_FALSE(dp.armed(0));
+  CHECK_FALSE(dp.armed(1));
+  CHECK(r.word(r.l.cq_off.tail) == 16);
+  CHECK(r.word(r.l.cq_off.overflow) == 0);
+}
+
 TEST_CASE("an idle SQ sleeps with IORING_SQ_NEED_WAKEUP set; SQEs or a wakeup keep it awake") {
   Region r(8, 16);
   RingDp dp(r.mem, r.l);
