@@ -360,7 +360,7 @@ TEST_CASE("a CQ found corrupt while requests end leaves none armed and publishes
   // A full CQ, then the consumer's head runs past everything published:
   // the first final CQE finds the CQ corrupt.
   REQUIRE(dp.reserve(16));
-  for (uint64_t i = 0; i < 16; i++) dp.post_data(*dp.armed(0), 10, i, 0);
+  for (uint64_t i = 0; i < 16; i++) dp.post_data(*dp.armed(0), 10, i, 0, true);
   REQUIRE(dp.flush());
   r.word(r.l.cq_off.head) = 1000;
   dp.terminate_requests(-ECANCELED);
