@@ -78,16 +78,19 @@ class ConsumerRing {
   void move_sq_tail(FuzzInput& in);
 
   // ---- checks ---------------------------------------------------------------
-  /// The words a broken ring or a corrupt RQ must not see move again.
+  /// The words a broken ring must not see move again, and the RQEs each
+  /// entry consumed so far: one datapath iteration consumes at most a whole
+  /// ring of them, whatever tail the consumer wrote (the kernel's clamp).
   struct Watch {
     bool broken = false;
     uint32_t sq_head = 0;
     uint32_t cq_tail = 0;
-    bool rq_corrupt[kMaxEntries] = {};
-    uint32_t rq_head[kMaxEntries] = {};
+    uint64_t rqes_read[kMaxEntries] = {};
   };
   Watch watch() const;
   void check_quiet(const Watch& before) const;
+  /// RQEs entry `i` consumed (refilled or skipped as bad).
+  uint64_t rqes_read(uint32_t i) const;
   /// The ring's and its entries' counters.
   void trace(FILE* f) const;
 

@@ -259,7 +259,7 @@ void World::receive(FuzzInput& in, uint32_t packets) {
     const uint32_t data_off = (((a >> 2) & 0x1f) * 64) % cfg_.buf_len;
     const uint32_t len = 1 + in.u16() % (cfg_.buf_len - data_off);
     const uint64_t off = r->entry->deliver(idx, data_off);
-    FUZZ_CHECK(ring->dp().post_data(*r, len, off, 0) <= len);
+    FUZZ_CHECK(ring->dp().post_data(*r, len, off, 0, (a & 1) != 0) <= len);
   }
   if (no_buffers) real_->report_no_buffers();  // once per burst
 }

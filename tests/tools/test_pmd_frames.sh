@@ -53,6 +53,12 @@ if grep -q "Cause:" "$TCPNS_DIR/pmd.out"; then
   echo "FAIL: dpdk-testpmd did not start"; cat "$TCPNS_DIR/pmd.out"; exit 1
 fi
 ip -n "$TCPNS_NS_B" addr add "$TCPNS_B_ADDR/24" dev tapb
+# B's kernel owns 10.77.0.2 on tapb but also sees zb (net_af_packet only
+# taps it): left alone it answers A's ARP on zb with zb's MAC (any local
+# address, on any interface) and the connection bypasses the PMD. Never
+# answering ARP on zb keeps A's frames addressed to tapb, which B's kernel
+# drops on zb as another host's.
+ip netns exec "$TCPNS_NS_B" sysctl -qw net.ipv4.conf.zb.arp_ignore=8
 tcpns_offloads_off "$TCPNS_NS_B" tapb
 ip -n "$TCPNS_NS_B" link set tapb up
 
