@@ -164,6 +164,10 @@ void Engine::close(Conn* ch, uint64_t now_us) {
   e.now = now_us;
   Conn::Impl* c = ch ? ch->impl_ : nullptr;
   if (!c || !c->live || c->user_closed) return;
+  if (c->draining) {
+    abort(ch, now_us);
+    return;
+  }
   c->user_closed = true;
   if (c->state == State::syn_sent) {
     // RFC 9293 3.10.4: delete the TCB (nothing was synchronized).
@@ -191,6 +195,12 @@ void Engine::abort(Conn* ch, uint64_t now_us) {
   e.now = now_us;
   Conn::Impl* c = ch ? ch->impl_ : nullptr;
   if (!c || !c->live) return;
+  if (c->draining) {  // already off the wire: only what it holds goes
+    release_queue(e, c->pending, false);
+    c->end_reason = EndReason::aborted;
+    free_conn(e, *c, -ECONNABORTED);
+    return;
+  }
   // RFC 9293 3.10.5: RST in the synchronized states that have one to send.
   if (c->state != State::syn_sent && c->state != State::time_wait) send_rst(e, *c);
   end_conn(e, *c, EndReason::aborted, -ECONNABORTED);
@@ -211,7 +221,8 @@ void Engine::rx_capacity_changed(Conn* ch, uint64_t now_us) {
   Conn::Impl* c = ch ? ch->impl_ : nullptr;
   if (!c || !c->live || c->state == State::syn_sent) return;
   if (c->pending.count && !c->user_closed && !offer_pending(e, *c)) return;
-  if (c->state == State::syn_received || c->fin_rcvd) return;  // no window to open
+  if (c->state == State::syn_received || c->state == State::closed || c->fin_rcvd)
+    return;  // no window to open
   if (window_update_due(e, *c)) {
     c->stats.window_updates++;
     send_ack(e, *c);

@@ -25,7 +25,9 @@ bool seq_acceptable(const Conn::Impl& c, const Seg& s, bool* text_ok) {
   const uint32_t wnd = rcv_wnd(c);
   const uint32_t len = s.seg_len();
   *text_ok = true;
-  if (len == 0) return wnd == 0 ? s.seq == c.rcv_nxt : in_window(s.seq, c.rcv_nxt, wnd);
+  // A segment of no length may sit at the right edge itself (Linux's
+  // tcp_sequence): a peer whose data filled our window sends its ACKs there.
+  if (len == 0) return wnd == 0 ? s.seq == c.rcv_nxt : in_window(s.seq, c.rcv_nxt, wnd + 1);
   if (wnd == 0) {
     if (s.seq != c.rcv_nxt) return false;
     // Linux takes a bare FIN at a zero window: it costs no buffer.
@@ -59,8 +61,13 @@ void count_bad(Engine::Impl& e, Conn::Impl& c) {
 }
 
 // An unacceptable segment: "send an acknowledgment ... drop the segment".
+// Linux (tcp_oow_rate_limited): a segment without payload or SYN answered
+// this way gets at most one ACK per invalid_ack_interval_us, so two
+// endpoints that each find the other's ACKs out of the window cannot feed
+// an ACK loop.
 void reject(Engine::Impl& e, Conn::Impl& c, Seg& s) {
-  const bool old_dup = s.seg_len() > 0 && seq_le(s.seq + s.seg_len(), c.rcv_nxt);
+  const uint32_t seg_len = s.seg_len();
+  const bool old_dup = seg_len > 0 && seq_le(s.seq + seg_len, c.rcv_nxt);
   if (old_dup)
     c.stats.dup_segments++;
   else
@@ -70,6 +77,13 @@ void reject(Engine::Impl& e, Conn::Impl& c, Seg& s) {
   if (c.state == State::time_wait && (s.flags & kFin)) {
     // 3.10.7.4 eighth: a FIN again in TIME-WAIT restarts the 2 MSL wait.
     arm_timer(e, c, c.t_wait, e.now + e.cfg.time_wait_us);
+  }
+  if (seg_len == 0) {
+    if (c.last_oow_ack && e.now - c.last_oow_ack < e.cfg.invalid_ack_interval_us) {
+      e.stats.invalid_acks_suppressed++;
+      return;
+    }
+    c.last_oow_ack = e.now;
   }
   c.ack_now = true;
   output(e, c);

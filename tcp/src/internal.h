@@ -112,6 +112,7 @@ struct Conn::Impl {
   bool fin_rcvd = false;       // the peer's FIN is in order (rcv_nxt past it)
   bool peer_closed_told = false;
   bool ack_now = false;        // an ACK is owed at the end of this call
+  bool draining = false;       // ended on the wire; Host::ended once pending is taken
   State state = State::closed;
   EndReason end_reason = EndReason::none;
   FourTuple tuple;
@@ -179,6 +180,7 @@ struct Conn::Impl {
   uint32_t ts_recent = 0;
   uint64_t ts_recent_stamp = 0;  // us when ts_recent was set
   uint32_t last_ack_sent = 0;
+  uint64_t last_oow_ack = 0;     // us of the last ACK answering an out-of-window ACK
 
   // Receive side.
   uint32_t irs = 0;
@@ -235,6 +237,9 @@ Conn::Impl* alloc_conn(Engine::Impl& e, const FourTuple& t);
 /// Ends `c`: releases what it holds, takes it out of every table and list,
 /// calls Host::ended if it was visible, frees it. `c` is dead afterwards.
 void end_conn(Engine::Impl& e, Conn::Impl& c, EndReason why, int result);
+/// The last step of end_conn (also when a draining connection's pending
+/// payload is all taken): Host::ended, back to the pool.
+void free_conn(Engine::Impl& e, Conn::Impl& c, int result);
 /// Ends a connection that failed to connect: Host::connected then ended.
 void fail_connect(Engine::Impl& e, Conn::Impl& c, EndReason why, int result);
 void enter_time_wait(Engine::Impl& e, Conn::Impl& c);
@@ -317,6 +322,8 @@ void output(Engine::Impl& e, Conn::Impl& c, bool force = false);
 void send_ack(Engine::Impl& e, Conn::Impl& c);
 void send_syn(Engine::Impl& e, Conn::Impl& c, bool rtx);
 void send_rst(Engine::Impl& e, Conn::Impl& c);
+/// The sequence number of a segment without payload (ACK, RST).
+uint64_t acceptable_vseq(const Conn::Impl& c);
 /// Sends [v, v + len) (and the FIN if it ends there); returns vseq taken.
 uint32_t send_range(Engine::Impl& e, Conn::Impl& c, uint64_t v, uint32_t len, bool rtx);
 /// One zero-window probe (seq snd_una - 1, no payload: Linux's probe).

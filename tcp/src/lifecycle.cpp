@@ -134,18 +134,32 @@ bool child_established(Engine::Impl& e, Conn::Impl& c) {
 void end_conn(Engine::Impl& e, Conn::Impl& c, EndReason why, int result) {
   c.end_reason = why;
   listener_unlink_child(e, c);  // by its state: before it becomes CLOSED
+  // A clean end with in-order payload the host has not taken yet (the peer
+  // closed, the stream is whole): the connection leaves the wire now, and
+  // Host::ended waits until the host took the rest, as Linux keeps a
+  // socket's receive queue readable after its TIME-WAIT was handed off.
+  const bool drain = result == 0 && c.visible && c.pending.count && !c.user_closed;
   c.state = State::closed;
-  release_queue(e, c.pending, false);
+  if (!drain) release_queue(e, c.pending, false);
   release_queue(e, c.ooo, true);
   cancel_timers(e, c);
   e.timers.remove(c.index);
   e.conn_table.erase(c.tuple);
+  if (drain) {
+    c.draining = true;
+    return;
+  }
+  free_conn(e, c, result);
+}
+
+void free_conn(Engine::Impl& e, Conn::Impl& c, int result) {
   if (c.visible) {
     e.stats.conns_ended++;
     e.host.ended(c.handle, result);
   }
   c.live = false;
   c.visible = false;
+  c.draining = false;
   c.user = nullptr;
   c.free_next = e.conn_free;
   e.conn_free = c.index;

@@ -163,6 +163,15 @@ void output(Engine::Impl& e, Conn::Impl& c, bool force) {
   if (!sent && c.ack_now) send_ack(e, c);
 }
 
+uint64_t acceptable_vseq(const Conn::Impl& c) {
+  // Linux's tcp_acceptable_seq: the highest sequence number sent (not a
+  // SND.NXT that a timeout moved back: the peer holds more and would find
+  // it old, answer with an ACK of its own, and the two would ping-pong),
+  // but not beyond the right edge of the peer's window.
+  const uint64_t edge = c.snd_una + c.snd_wnd;
+  return c.snd_max <= edge ? c.snd_max : edge;
+}
+
 void send_ack(Engine::Impl& e, Conn::Impl& c) {
   if (c.state == State::closed || c.state == State::syn_sent) return;
   if (c.state == State::syn_received) {
@@ -171,8 +180,9 @@ void send_ack(Engine::Impl& e, Conn::Impl& c) {
   }
   TxSegment t;
   fill_ack(e, c, t);
-  t.seq = seq_of(c, c.snd_nxt);
-  t.stream_off = c.snd_nxt ? c.snd_nxt - 1 : 0;
+  const uint64_t v = acceptable_vseq(c);
+  t.seq = seq_of(c, v);
+  t.stream_off = v ? v - 1 : 0;
   if (!transmit(e, c, t)) {
     // No TX buffer: the ACK is owed still; try again shortly.
     arm_timer(e, c, c.t_delack, e.now + e.cfg.delayed_ack_us);
@@ -236,7 +246,7 @@ void send_rst(Engine::Impl& e, Conn::Impl& c) {
   // RFC 9293 3.10.4 / 3.10.7: <SEQ=SND.NXT><CTL=RST>.
   TxSegment t;
   t.tuple = c.tuple;
-  t.seq = seq_of(c, c.snd_nxt);
+  t.seq = seq_of(c, acceptable_vseq(c));
   t.flags = kRst;
   transmit(e, c, t);
 }

@@ -326,7 +326,12 @@ bool receive_text(Engine::Impl& e, Conn::Impl& c, Seg& s) {
     c.ack_now = true;
     return true;
   }
-  if (s.len > c.rcv_mss) c.rcv_mss = static_cast<uint16_t>(std::min<uint32_t>(s.len, 65535));
+  if (s.len > c.rcv_mss) {
+    // Linux's rcv_mss: the largest segment seen, up to what we announced
+    // (an owner's coalesced segment is not a larger MSS).
+    const uint32_t announced = e.cfg.mss - (c.ts_ok ? 12u : 0u);
+    c.rcv_mss = static_cast<uint16_t>(std::min<uint32_t>(s.len, announced));
+  }
 
   if (s.seq != c.rcv_nxt) {
     // Out of order: hold it, and tell the peer at once (RFC 5681 4.2: a
@@ -369,6 +374,10 @@ bool offer_pending(Engine::Impl& e, Conn::Impl& c) {
   if (c.pending.count == 0 && c.fin_rcvd && !c.peer_closed_told && c.visible) {
     c.peer_closed_told = true;
     e.host.peer_closed(c.handle);
+  }
+  if (c.draining && c.pending.count == 0) {
+    free_conn(e, c, 0);
+    return false;
   }
   return c.live;
 }

@@ -15,12 +15,10 @@ uint32_t advertised(const Conn::Impl& c) {
 
 uint32_t max_window(const Conn::Impl& c) { return 65535u << c.rcv_wscale; }
 
-// What the host and rcvbuf allow from RCV.NXT on, and the buffer size the
-// SWS threshold is a fraction of.
-uint32_t raw_window(Engine::Impl& e, Conn::Impl& c, uint32_t* buf) {
+// What the host and rcvbuf allow from RCV.NXT on.
+uint32_t raw_window(Engine::Impl& e, Conn::Impl& c) {
   uint32_t cap = e.host.rx_capacity(c.handle);
   if (cap > e.cfg.rcvbuf) cap = e.cfg.rcvbuf;
-  *buf = cap;
   const uint32_t held = c.pending.bytes;
   uint32_t w = cap > held ? cap - held : 0;
   if (w > max_window(c)) w = max_window(c);
@@ -28,20 +26,20 @@ uint32_t raw_window(Engine::Impl& e, Conn::Impl& c, uint32_t* buf) {
 }
 
 // RFC 9293 3.8.6.2.2: the right edge advances only when it can move by
-// min(Fr * RCV.BUFF, Eff.snd.MSS) with Fr = 1/2.
-uint32_t sws_threshold(const Conn::Impl& c, uint32_t buf) {
-  const uint32_t half = buf / 2;
+// min(Fr * RCV.BUFF, Eff.snd.MSS) with Fr = 1/2; RCV.BUFF is rcvbuf (a
+// host whose capacity never reaches this keeps the window closed).
+uint32_t sws_threshold(const Engine::Impl& e, const Conn::Impl& c) {
+  const uint32_t half = e.cfg.rcvbuf / 2;
   return half < c.rcv_mss ? half : c.rcv_mss;
 }
 
 }  // namespace
 
 uint32_t window_available(Engine::Impl& e, Conn::Impl& c) {
-  uint32_t buf;
-  const uint32_t w = raw_window(e, c, &buf);
+  const uint32_t w = raw_window(e, c);
   const uint32_t cur = advertised(c);
   if (w <= cur) return cur;  // never shrink
-  if (w - cur < sws_threshold(c, buf) && w < max_window(c)) return cur;
+  if (w - cur < sws_threshold(e, c) && w < max_window(c)) return cur;
   return w;
 }
 
@@ -59,13 +57,13 @@ uint16_t select_window(Engine::Impl& e, Conn::Impl& c) {
 }
 
 bool window_update_due(Engine::Impl& e, Conn::Impl& c) {
-  uint32_t buf;
-  const uint32_t w = raw_window(e, c, &buf);
+  const uint32_t w = raw_window(e, c);
   const uint32_t cur = advertised(c);
   if (w <= cur) return false;
   const uint32_t opened = w - cur;
-  // From a closed window: as soon as SWS avoidance lets the edge move.
-  if (cur < c.rcv_mss) return opened >= sws_threshold(c, buf) && opened > 0;
+  // From a closed window (or one below a segment): as soon as SWS
+  // avoidance lets the edge move.
+  if (cur < c.rcv_mss) return opened >= sws_threshold(e, c) && opened > 0;
   // Otherwise when it opens by min(rcvbuf / 2, 2 * MSS) (Linux's
   // __tcp_cleanup_rbuf rule of thumb).
   const uint32_t half = e.cfg.rcvbuf / 2;

@@ -46,11 +46,12 @@
 // Contract revisions made while implementing it (see each declaration):
 //  - Config::isn_secret (u32) became Config::isn_key (128 bits, SipHash key);
 //    new Config fields max_pending_segments, ephemeral_port_lo/hi,
-//    challenge_ack_limit, congestion, initial_cwnd_segments.
+//    challenge_ack_limit, invalid_ack_interval_us, congestion,
+//    initial_cwnd_segments.
 //  - Engine::next_deadline() (when poll() next has work).
 //  - Conn::pending_bytes(), Conn::ooo_bytes(), Conn::end_reason().
 //  - EngineStats: accept_overflows, challenge_acks_suppressed,
-//    rx_no_slot, conns_ended, rst_in.
+//    rx_no_slot, conns_ended, rst_in, invalid_acks_suppressed.
 //  - send() is -EAGAIN during the handshake (as Linux's non-blocking send);
 //    connect() is -EADDRNOTAVAIL when no ephemeral port is free.
 //  - Host::deliver may be called for a connection not yet accepted;
@@ -292,6 +293,10 @@ struct Config {
   /// RFC 5961 challenge ACKs sent per second, engine-wide (Linux's
   /// tcp_challenge_ack_limit); beyond it they are counted, not sent.
   uint32_t challenge_ack_limit = 1000;
+  /// An ACK answering an unacceptable segment without payload goes at most
+  /// this often per connection (Linux's tcp_invalid_ratelimit): no ACK
+  /// loops between two ends that each find the other's ACKs out of window.
+  uint32_t invalid_ack_interval_us = 500000;
   /// Ports connect() picks from when the owner passes port 0 (Linux's
   /// ip_local_port_range).
   uint16_t ephemeral_port_lo = 32768;
@@ -321,6 +326,7 @@ struct EngineStats {
   uint64_t rx_no_slot = 0;          // in-order segments cut: no pending slot
   uint64_t conns_ended = 0;         // Host::ended calls
   uint64_t rst_in = 0;              // RSTs that ended a connection
+  uint64_t invalid_acks_suppressed = 0;  // over Config::invalid_ack_interval_us
 };
 
 class Engine {
