@@ -165,6 +165,21 @@ Conn* Harness::open_passive(Options syn, uint16_t wnd) {
   return c;
 }
 
+Conn* Harness::open_passive_unsampled() {
+  if (!listener) listen();
+  PeerSeg s = seg(kSyn, peer_seq);
+  s.opt_mss(1000);
+  in(s);
+  our_iss = one_tx().seq;
+  advance(cfg.rto_initial_us);
+  REQUIRE(one_tx().retransmit);
+  peer_seq++;
+  in(seg(kAck, peer_seq, our_iss + 1));
+  Conn* c = eng->accept(listener);
+  REQUIRE(c != nullptr);
+  return c;
+}
+
 Conn* Harness::open_active(Options synack, uint16_t wnd) {
   Conn* c = nullptr;
   REQUIRE(eng->connect(FourTuple{local, remote}, nullptr, &c, now) == 0);

@@ -126,6 +126,9 @@ class Harness {
   /// A passively opened, accepted ESTABLISHED connection; the peer's SYN
   /// carries `syn` options and window `wnd` (unscaled).
   Conn* open_passive(Options syn = Options{}, uint16_t wnd = 65535);
+  /// As open_passive, but the first SYN-ACK is "lost" and sent again
+  /// before the ACK: no RTT sample (Karn), RTO 3 s (RFC 6298 5.7).
+  Conn* open_passive_unsampled();
   /// An actively opened ESTABLISHED connection (SYN-ACK with `synack`).
   Conn* open_active(Options synack = Options{}, uint16_t wnd = 65535);
   /// Our sequence number of stream byte `off` (after the SYN).

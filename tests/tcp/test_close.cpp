@@ -299,3 +299,56 @@ TEST_CASE("peer_closed waits for the payload before the FIN to be taken; out-of-
   CHECK(o.host.delivered_bytes == 150);
   o.check_clean();
 }
+
+TEST_CASE("a clean end with payload the host has not taken: off the wire at once, Host::ended after the host takes it") {
+  // Found by the randomized test: LAST-ACK (or TIME-WAIT) ending dropped
+  // in-order payload still pending, with ended(0).
+  Harness h;
+  Conn* c = h.open_passive();
+  h.host.take_budget = 0;
+  PeerSeg p = h.seg(kAck | kFin, h.peer_seq, h.our_seq(0));
+  h.payload(p, 300, 100);
+  h.in(p);
+  CHECK(c->state() == State::close_wait);
+  CHECK(c->pending_pieces() == 3);
+  REQUIRE(h.eng->shutdown_write(c, h.now) == 0);
+  CHECK(c->state() == State::last_ack);
+  h.take_tx();
+  h.in(h.seg(kAck, h.peer_seq + 301, h.our_seq(1)));  // our FIN acknowledged
+  CHECK(h.host.count(Event::ended) == 0);
+  CHECK(c->state() == State::closed);
+  CHECK(c->pending_pieces() == 3);
+  CHECK(h.host.released.empty());
+  // Off the wire: the tuple answers as a connection of the listener again.
+  h.in(h.seg(kSyn, h.peer_seq + 100000));
+  CHECK(h.one_tx().flags == (kSyn | kAck));
+  // The host takes the payload: EOF, then the end.
+  h.host.take_budget = UINT32_MAX;
+  h.eng->rx_capacity_changed(c, h.now);
+  CHECK(h.host.delivered_bytes == 300);
+  REQUIRE(h.host.events.size() >= 2);
+  CHECK(h.host.events[h.host.events.size() - 2].kind == Event::peer_closed);
+  CHECK(h.host.events.back().kind == Event::ended);
+  CHECK(h.host.events.back().result == 0);
+  h.eng->close_listener(h.listener);
+  h.check_clean();
+}
+
+TEST_CASE("a draining connection closed or aborted by the host releases its payload and ends at once") {
+  Harness h;
+  Conn* c = h.open_passive();
+  h.host.take_budget = 0;
+  PeerSeg p = h.seg(kAck | kFin, h.peer_seq, h.our_seq(0));
+  h.payload(p, 100);
+  h.in(p);
+  REQUIRE(h.eng->shutdown_write(c, h.now) == 0);
+  h.take_tx();
+  h.in(h.seg(kAck, h.peer_seq + 101, h.our_seq(1)));
+  CHECK(h.host.count(Event::ended) == 0);
+  h.eng->close(c, h.now);
+  h.no_tx();  // nothing on the wire for it any more
+  REQUIRE(h.host.count(Event::ended) == 1);
+  CHECK(h.host.last(Event::ended)->result == -ECONNABORTED);
+  CHECK(h.eng->stats().conns_live == 0);
+  h.check_clean();
+}

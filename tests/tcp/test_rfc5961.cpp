@@ -204,3 +204,63 @@ TEST_CASE("RFC 7323 4.3: TS.Recent follows SEG.TSval only for segments at or bef
   CHECK(h.one_tx().opts.tsecr == 60);
   h.check_clean();
 }
+
+TEST_CASE("ACKs carry the highest sequence number sent, not a SND.NXT a timeout moved back (Linux tcp_acceptable_seq)") {
+  // Found by the randomized test: after go-back-N, ACKs at the rewound
+  // SND.NXT looked old to the peer, which answered each with an ACK.
+  Harness h;
+  Conn* c = h.open_passive();
+  REQUIRE(h.eng->send(c, 3000, h.now) == 0);
+  h.take_tx();
+  h.advance(c->rto_us());
+  CHECK(h.one_tx().stream_off == 0);  // SND.NXT is back at 1000 now
+  PeerSeg p = h.seg(kAck, h.peer_seq, h.our_seq(0));
+  h.payload(p, 100);
+  h.in(p);
+  const TxSegment a = h.one_tx();
+  CHECK(a.len == 0);
+  CHECK(a.seq == h.our_seq(3000));
+  // ... but never beyond the peer's window: a closed one pins it to SND.UNA.
+  h.peer_seq += 100;
+  h.ack_to(1000, 0);
+  h.take_tx();
+  PeerSeg q = h.seg(kAck, h.peer_seq, h.our_seq(1000));
+  q.win(0);
+  h.payload(q, 10);
+  h.in(q);
+  CHECK(h.one_tx().seq == h.our_seq(1000));
+  h.check_clean();
+}
+
+TEST_CASE("Linux tcp_oow_rate_limited: out-of-window segments without payload get at most one ACK per interval") {
+  Harness h;
+  Conn* c = h.open_passive();
+  for (int i = 0; i < 3; i++) h.in(h.seg(kAck, h.peer_seq - 50000, h.our_seq(0)));
+  CHECK(h.take_tx().size() == 1);
+  CHECK(h.eng->stats().invalid_acks_suppressed == 2);
+  h.now += h.cfg.invalid_ack_interval_us;
+  h.in(h.seg(kAck, h.peer_seq - 50000, h.our_seq(0)));
+  CHECK(h.take_tx().size() == 1);
+  // Segments with payload are not part of an ACK loop: always answered.
+  for (int i = 0; i < 3; i++) {
+    PeerSeg p = h.seg(kAck, h.peer_seq - 50000, h.our_seq(0));
+    h.payload(p, 10);
+    h.in(p);
+  }
+  CHECK(h.take_tx().size() == 3);
+  CHECK(c->state() == State::established);
+  h.check_clean();
+}
+
+TEST_CASE("Linux tcp_sequence: a segment without payload at the window's right edge is acceptable") {
+  Harness h;
+  h.host.capacity = 2000;
+  Conn* c = h.open_passive();
+  REQUIRE(h.eng->send(c, 100, h.now) == 0);
+  h.take_tx();
+  CHECK(c->rcv_wnd() == 2000);
+  h.in(h.seg(kAck, h.peer_seq + 2000, h.our_seq(100)));  // at the edge
+  h.no_tx();
+  REQUIRE(h.host.acked.size() == 1);
+  CHECK(h.host.acked[0] == 100);
+}
