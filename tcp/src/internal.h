@@ -187,6 +187,7 @@ struct Conn::Impl {
   uint32_t rcv_nxt = 0;
   uint32_t rcv_adv = 0;        // right edge of the window last advertised
   uint32_t rcv_unacked = 0;    // bytes taken in order since our last ACK
+  uint32_t rcv_buf = 0;        // RCV.BUFF: the most rx_capacity offered (<= rcvbuf)
   uint32_t quickack_left = 0;
   SegQueue pending;            // in order, not taken by the host
   SegQueue ooo;                // out of order, sorted, disjoint

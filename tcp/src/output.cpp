@@ -212,6 +212,7 @@ void send_syn(Engine::Impl& e, Conn::Impl& c, bool rtx) {
   }
   uint32_t cap = e.host.rx_capacity(c.handle);
   if (cap > cfg.rcvbuf) cap = cfg.rcvbuf;
+  if (cap > c.rcv_buf) c.rcv_buf = cap;
   const uint16_t w = static_cast<uint16_t>(cap > 65535 ? 65535 : cap);
   t.window = w;
   if (active) {

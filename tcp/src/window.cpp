@@ -19,6 +19,7 @@ uint32_t max_window(const Conn::Impl& c) { return 65535u << c.rcv_wscale; }
 uint32_t raw_window(Engine::Impl& e, Conn::Impl& c) {
   uint32_t cap = e.host.rx_capacity(c.handle);
   if (cap > e.cfg.rcvbuf) cap = e.cfg.rcvbuf;
+  if (cap > c.rcv_buf) c.rcv_buf = cap;
   const uint32_t held = c.pending.bytes;
   uint32_t w = cap > held ? cap - held : 0;
   if (w > max_window(c)) w = max_window(c);
@@ -26,10 +27,11 @@ uint32_t raw_window(Engine::Impl& e, Conn::Impl& c) {
 }
 
 // RFC 9293 3.8.6.2.2: the right edge advances only when it can move by
-// min(Fr * RCV.BUFF, Eff.snd.MSS) with Fr = 1/2; RCV.BUFF is rcvbuf (a
-// host whose capacity never reaches this keeps the window closed).
-uint32_t sws_threshold(const Engine::Impl& e, const Conn::Impl& c) {
-  const uint32_t half = e.cfg.rcvbuf / 2;
+// min(Fr * RCV.BUFF, Eff.snd.MSS) with Fr = 1/2. RCV.BUFF is the most the
+// host ever offered (within rcvbuf): a consumer smaller than one segment
+// must still see its window open.
+uint32_t sws_threshold(const Conn::Impl& c) {
+  const uint32_t half = c.rcv_buf / 2;
   return half < c.rcv_mss ? half : c.rcv_mss;
 }
 
@@ -39,7 +41,7 @@ uint32_t window_available(Engine::Impl& e, Conn::Impl& c) {
   const uint32_t w = raw_window(e, c);
   const uint32_t cur = advertised(c);
   if (w <= cur) return cur;  // never shrink
-  if (w - cur < sws_threshold(e, c) && w < max_window(c)) return cur;
+  if (w - cur < sws_threshold(c) && w < max_window(c)) return cur;
   return w;
 }
 
@@ -63,7 +65,7 @@ bool window_update_due(Engine::Impl& e, Conn::Impl& c) {
   const uint32_t opened = w - cur;
   // From a closed window (or one below a segment): as soon as SWS
   // avoidance lets the edge move.
-  if (cur < c.rcv_mss) return opened >= sws_threshold(e, c) && opened > 0;
+  if (cur < c.rcv_mss) return opened >= sws_threshold(c) && opened > 0;
   // Otherwise when it opens by min(rcvbuf / 2, 2 * MSS) (Linux's
   // __tcp_cleanup_rbuf rule of thumb).
   const uint32_t half = e.cfg.rcvbuf / 2;

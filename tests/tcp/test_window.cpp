@@ -168,3 +168,22 @@ TEST_CASE("RFC 7323 2.2: no window scaling unless both offer it") {
   h.ack_to(10, 300);
   CHECK(c->snd_wnd() == 300);
 }
+
+TEST_CASE("RFC 9293 3.8.6.2.2: a consumer smaller than one segment still sees its window open (RCV.BUFF is what it offered)") {
+  // Found by the randomized test: with RCV.BUFF taken as rcvbuf, a
+  // consumer of less than one MSS kept the window at zero for good.
+  Harness h;
+  h.host.capacity = 600;
+  Conn* c = h.open_passive();
+  CHECK(c->rcv_wnd() == 600);
+  h.host.capacity = 0;
+  h.in(data(h, 600));
+  CHECK(h.one_tx().window == 0);
+  h.host.capacity = 299;
+  h.eng->rx_capacity_changed(c, h.now);
+  h.no_tx();  // less than half of what it offered: SWS avoidance holds
+  h.host.capacity = 600;
+  h.eng->rx_capacity_changed(c, h.now);
+  CHECK(h.one_tx().window == 600);
+  h.check_clean();
+}
