@@ -55,6 +55,9 @@ TEST_CASE("randomized: two engines, lossy wire, varying consumers: exact streams
     const uint64_t seed = one ? one : i + 1;
     sim::Params p = sim::draw_params(seed, long_mode);
     p.trace = one && env_u64("ZCRX_TCP_TRACE", 0);
+    // Simulated time is free: consumers that stall often over long
+    // streams need many simulated hours, not CPU.
+    p.time_limit_us = env_u64("ZCRX_TCP_TIME_LIMIT_S", long_mode ? 7 * 86400 : 3600) * 1000000;
     const sim::Result r = sim::run(p);
     bytes += r.received[0] + r.received[1];
     segs += r.segments;
