@@ -12,7 +12,9 @@
 // that stream offset, in order, once; every buffer comes back exactly
 // once (delivered or released) within its original bytes; transmit asks
 // only for bytes the host still holds; send_acked never goes back.
-// Used by tests/tcp/test_random.cpp and bench/tcp.
+// Used by tests/tcp/test_random.cpp and bench/tcp. With verify_bytes off
+// no payload byte is generated or copied (the benchmark measures the
+// engines, not the simulation).
 #pragma once
 
 #include <cstdint>
@@ -49,6 +51,7 @@ struct Result {
   bool ok = false;
   std::string error;            // the first rule broken
   uint64_t sim_us = 0;          // simulated time to both ends
+  uint64_t eof_us = 0;          // simulated time when the last EOF was seen
   uint64_t received[2] = {0, 0};
   int ended[2] = {1, 1};        // Host::ended results (1: never called)
   uint64_t segments = 0, lost = 0, duplicated = 0, reordered = 0;
