@@ -171,24 +171,57 @@ void challenge_ack(Engine::Impl& e, Conn::Impl& c) {
   send_ack(e, c);
 }
 
-void input_synchronized(Engine::Impl& e, Conn::Impl& c, Seg& s) {
-  if (c.state == State::syn_received && (s.flags & (kSyn | kRst)) == kSyn && s.seq == c.irs) {
-    release_pieces(e, s);
-    if (!(s.flags & kAck)) {
-      // The peer's SYN again: our SYN-ACK was lost (Linux's tcp_check_req).
-      send_syn(e, c, true);
-      return;
-    }
-    // Simultaneous open: the peer's SYN-ACK acknowledges our SYN and
-    // repeats its SYN (RFC 9293 figure 8 line 7). Linux passes it as an
-    // ACK at RCV.NXT when SEG.ACK = SND.NXT.
-    if (s.ack != seq_of(c, c.snd_nxt)) {
-      send_rst_for(e, c.tuple, s);
-      return;
-    }
-    s.flags &= static_cast<uint8_t>(~kSyn);
-    s.seq = c.rcv_nxt;
+namespace {
+
+// SYN-RECEIVED seeing the peer's SYN again. Returns true when the segment
+// was dealt with; otherwise it goes on as an ACK at RCV.NXT.
+bool syn_again(Engine::Impl& e, Conn::Impl& c, Seg& s) {
+  release_pieces(e, s);
+  if (!(s.flags & kAck)) {
+    // The peer's SYN again: our SYN-ACK was lost (Linux's tcp_check_req).
+    send_syn(e, c, true);
+    return true;
   }
+  // Simultaneous open: the peer's SYN-ACK acknowledges our SYN and repeats
+  // its SYN (RFC 9293 figure 8 line 7). Linux passes it as an ACK at
+  // RCV.NXT when SEG.ACK = SND.NXT.
+  if (s.ack != seq_of(c, c.snd_nxt)) {
+    send_rst_for(e, c.tuple, s);
+    return true;
+  }
+  s.flags &= static_cast<uint8_t>(~kSyn);
+  s.seq = c.rcv_nxt;
+  return false;
+}
+
+// Seventh and eighth checks: the text and the FIN. False when the
+// connection ended.
+bool take_text(Engine::Impl& e, Conn::Impl& c, Seg& s, bool text_ok) {
+  if (data_after_close(c, s)) {
+    release_pieces(e, s);
+    send_rst_for(e, c.tuple, s);
+    end_conn(e, c, EndReason::aborted, -ECONNABORTED);
+    return false;
+  }
+  const bool takes_text = c.state == State::established || c.state == State::fin_wait_1 ||
+                          c.state == State::fin_wait_2;
+  if (!text_ok || !takes_text) {
+    // A FIN or text after the peer's FIN, or a window that is closed: the
+    // text is dropped and the ACK says where we are.
+    if (s.len || (s.flags & kFin)) c.ack_now = true;
+    release_pieces(e, s);
+    return true;
+  }
+  if (s.len || (s.flags & kFin)) return receive_text(e, c, s);
+  return true;
+}
+
+}  // namespace
+
+void input_synchronized(Engine::Impl& e, Conn::Impl& c, Seg& s) {
+  if (c.state == State::syn_received && (s.flags & (kSyn | kRst)) == kSyn && s.seq == c.irs &&
+      syn_again(e, c, s))
+    return;
 
   // RFC 7323 5.3: PAWS before the sequence check.
   if (paws_reject(e, c, s)) {
@@ -206,11 +239,10 @@ void input_synchronized(Engine::Impl& e, Conn::Impl& c, Seg& s) {
   // Second, check the RST bit (RFC 5961 3.2).
   if (s.flags & kRst) {
     release_pieces(e, s);
-    if (s.seq == c.rcv_nxt) {
+    if (s.seq == c.rcv_nxt)
       reset_by_peer(e, c);
-      return;
-    }
-    challenge_ack(e, c);  // in the window but not exact
+    else
+      challenge_ack(e, c);  // in the window but not exact
     return;
   }
   // Fourth, check the SYN bit (RFC 5961 4.2): in any synchronized state a
@@ -250,24 +282,7 @@ void input_synchronized(Engine::Impl& e, Conn::Impl& c, Seg& s) {
     return;
   }
   if (!process_ack(e, c, s)) return;  // LAST-ACK done
-
-  // Seventh, process the segment text (and eighth, the FIN, in order).
-  if (data_after_close(c, s)) {
-    release_pieces(e, s);
-    send_rst_for(e, c.tuple, s);
-    end_conn(e, c, EndReason::aborted, -ECONNABORTED);
-    return;
-  }
-  const bool takes_text = c.state == State::established || c.state == State::fin_wait_1 ||
-                          c.state == State::fin_wait_2;
-  if (!text_ok || !takes_text) {
-    // A FIN or text after the peer's FIN, or a window that is closed: the
-    // text is dropped and the ACK says where we are.
-    if (s.len || (s.flags & kFin)) c.ack_now = true;
-    release_pieces(e, s);
-  } else if (s.len || (s.flags & kFin)) {
-    if (!receive_text(e, c, s)) return;
-  }
+  if (!take_text(e, c, s, text_ok)) return;
   output(e, c);
 }
 

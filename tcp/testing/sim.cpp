@@ -108,6 +108,7 @@ class Sim {
 
  private:
   void step_apps();
+  void arrive(Packet& pk);
   std::priority_queue<Packet, std::vector<Packet>, std::greater<Packet>> wire_;
   uint64_t order_ = 0;
   uint32_t next_buf_ = 1;
@@ -282,6 +283,29 @@ void Sim::send_segment(int from, const TxSegment& s) {
 
 // ---- the run -------------------------------------------------------------------------------------
 
+void Sim::arrive(Packet& pk) {
+  RxSegment& r = pk.seg;
+  // Fresh buffers for the payload, split in 1..4 pieces, each at a random
+  // header offset (header split already done by the owner).
+  if (r.payload_len) {
+    const uint32_t np = 1 + rng_.below(std::min<uint32_t>(kMaxPieces, r.payload_len));
+    uint32_t at = 0;
+    for (uint32_t k = 0; k < np; k++) {
+      const uint32_t left = r.payload_len - at;
+      const uint32_t len = k + 1 == np ? left : 1 + rng_.below(left - (np - k - 1));
+      const uint32_t off = rng_.below(128);
+      std::vector<uint8_t> b;
+      if (p_.verify_bytes) b.assign(pk.bytes.begin() + at, pk.bytes.begin() + at + len);
+      const uint32_t id = new_buffer(std::move(b));
+      r.pieces[k] = Piece{id, off, len};
+      given_[id] = r.pieces[k];
+      at += len;
+    }
+    r.n_pieces = static_cast<uint8_t>(np);
+  }
+  sides_[pk.to].eng->input(r, now);
+}
+
 void Sim::step_apps() {
   for (int i = 0; i < 2; i++) {
     Side& s = sides_[i];
@@ -368,26 +392,7 @@ Result Sim::run() {
     while (!wire_.empty() && wire_.top().at <= now) {
       Packet pk = wire_.top();
       wire_.pop();
-      RxSegment& r = pk.seg;
-      // Fresh buffers for the payload, split in 1..4 pieces, each at a
-      // random header offset (header split already done by the owner).
-      if (r.payload_len) {
-        const uint32_t np = 1 + rng_.below(std::min<uint32_t>(kMaxPieces, r.payload_len));
-        uint32_t at = 0;
-        for (uint32_t k = 0; k < np; k++) {
-          const uint32_t left = r.payload_len - at;
-          const uint32_t len = k + 1 == np ? left : 1 + rng_.below(left - (np - k - 1));
-          const uint32_t off = rng_.below(128);
-          std::vector<uint8_t> b;
-          if (p_.verify_bytes) b.assign(pk.bytes.begin() + at, pk.bytes.begin() + at + len);
-          const uint32_t id = new_buffer(std::move(b));
-          r.pieces[k] = Piece{id, off, len};
-          given_[id] = r.pieces[k];
-          at += len;
-        }
-        r.n_pieces = static_cast<uint8_t>(np);
-      }
-      sides_[pk.to].eng->input(r, now);
+      arrive(pk);
       step_apps();
     }
     for (Side& s : sides_) s.eng->poll(now);
