@@ -250,7 +250,11 @@ class Host {
   /// exhausted), -ECONNABORTED (abort(), close() with payload the host
   /// never took, payload arriving after close(), the listener closed
   /// before accept). An active close ends after TIME-WAIT, a passive one
-  /// when the FIN is acknowledged (LAST-ACK), both with 0.
+  /// when the FIN is acknowledged (LAST-ACK), both with 0. A clean end
+  /// while in-order payload still waits for deliver() to take it leaves
+  /// the wire at once (state CLOSED, the tuple free again) and calls
+  /// ended(0) only once the host took it all (after peer_closed), as
+  /// Linux keeps a socket's receive queue readable after TIME-WAIT.
   virtual void ended(Conn& c, int result) = 0;
 };
 
