@@ -43,6 +43,28 @@ struct Packet {
 
 class Sim;
 
+// One connection as one side's host sees it (Conn::user points here).
+struct Flow {
+  uint32_t index = 0;
+  Conn* conn = nullptr;
+  uint16_t port = 0;           // the connector's port: how the listener matches
+  bool done = false;
+  int end_result = 1;
+  bool got_eof = false;
+  bool shut = false;
+  bool closed = false;
+  uint64_t out_stream = 0, out_size = 0;  // what we send
+  uint64_t in_stream = 0, in_size = 0;    // what the peer sends
+  // Send side: bytes appended, bytes the host freed (send_acked).
+  uint64_t appended = 0;
+  uint64_t freed = 0;
+  // Receive side: the consumer.
+  uint64_t received = 0;
+  uint32_t held_bytes = 0;
+  uint32_t held_slots = 0;
+  uint64_t next_reap = 0;
+};
+
 // One side: the host of one engine.
 class Side : public Host {
  public:
@@ -58,25 +80,17 @@ class Side : public Host {
   void peer_closed(Conn& c) override;
   void ended(Conn& c, int result) override;
 
+  static Flow* flow_of(const Conn& c) { return static_cast<Flow*>(c.user()); }
+  bool all_done() const {
+    for (const Flow& f : flows)
+      if (!f.done) return false;
+    return true;
+  }
+
   std::unique_ptr<Engine> eng;
   Listener* listener = nullptr;
-  Conn* conn = nullptr;
   bool accept_pending = false;
-  bool got_eof = false;
-  bool closed = false;
-  bool shut = false;
-  bool done = false;
-  int end_result = 1;
-
-  // Send side: bytes appended, bytes the host freed (send_acked).
-  uint64_t appended = 0;
-  uint64_t freed = 0;
-  // Receive side: the consumer.
-  uint64_t received = 0;
-  uint32_t held_bytes = 0;
-  uint32_t held_slots = 0;
-  uint64_t next_reap = 0;
-  bool capacity_grew = false;
+  std::vector<Flow> flows;
 
  private:
   Sim& sim_;
@@ -91,7 +105,7 @@ class Sim {
   void fail(const std::string& why) {
     if (res_.error.empty()) res_.error = why;
   }
-  void send_segment(int from, const TxSegment& s);
+  void send_segment(int from, const Flow* f, const TxSegment& s);
   uint32_t new_buffer(std::vector<uint8_t> bytes) {
     const uint32_t id = next_buf_++;
     if (p_.verify_bytes) buffers_.emplace(id, std::move(bytes));
@@ -107,8 +121,12 @@ class Sim {
   uint64_t now = 0;
 
  private:
+  void accept_all(Side& s);
+  void step_flow(Side& s, Flow& f, int side);
+  void reap(Side& s, Flow& f, int side);
   void step_apps();
   void arrive(Packet& pk);
+  uint64_t next_event() const;
   std::priority_queue<Packet, std::vector<Packet>, std::greater<Packet>> wire_;
   uint64_t order_ = 0;
   uint32_t next_buf_ = 1;
@@ -125,28 +143,28 @@ class Sim {
 uint32_t Side::deliver(Conn& c, const Piece* p, uint32_t n) {
   // Payload of a connection not accepted yet waits in the engine (the
   // contract): the sim calls rx_capacity_changed after accept().
-  if (&c != conn) return 0;
-  const uint32_t free_slots = sim_.p_.cq_slots - held_slots;
+  Flow* f = flow_of(c);
+  if (!f) return 0;
+  const uint32_t free_slots = sim_.p_.cq_slots - f->held_slots;
   const uint32_t k = n < free_slots ? n : free_slots;
   if (k < n) sim_.res_.refused_deliveries++;
-  const uint64_t stream = sim_.p_.seed * 2 + (1 - id_);  // the peer's stream
   for (uint32_t i = 0; i < k; i++) {
     std::vector<uint8_t> bytes;
     if (!sim_.take_back(p[i], "deliver", &bytes)) continue;
     if (sim_.p_.verify_bytes) {
       for (uint32_t j = 0; j < p[i].len; j++) {
-        if (bytes[j] != stream_byte(stream, received + j)) {
-          sim_.fail("side " + std::to_string(id_) + ": wrong byte at stream offset " +
-                    std::to_string(received + j));
+        if (bytes[j] != stream_byte(f->in_stream, f->received + j)) {
+          sim_.fail("side " + std::to_string(id_) + " conn " + std::to_string(f->index) +
+                    ": wrong byte at stream offset " + std::to_string(f->received + j));
           break;
         }
       }
     }
-    received += p[i].len;
-    held_bytes += p[i].len;
-    held_slots++;
+    f->received += p[i].len;
+    f->held_bytes += p[i].len;
+    f->held_slots++;
   }
-  if (received > sim_.p_.bytes[1 - id_]) sim_.fail("more bytes than were sent");
+  if (f->received > f->in_size) sim_.fail("more bytes than were sent");
   return k;
 }
 
@@ -154,30 +172,39 @@ void Side::release(const Piece* p, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) sim_.take_back(p[i], "release", nullptr);
 }
 
-uint32_t Side::rx_capacity(const Conn&) {
-  if (held_slots >= sim_.p_.cq_slots) return 0;
-  return held_bytes >= sim_.p_.consumer_bytes ? 0 : sim_.p_.consumer_bytes - held_bytes;
+uint32_t Side::rx_capacity(const Conn& c) {
+  const Flow* f = flow_of(c);
+  if (!f) return sim_.p_.consumer_bytes;  // not accepted yet: all of it
+  if (f->held_slots >= sim_.p_.cq_slots) return 0;
+  return f->held_bytes >= sim_.p_.consumer_bytes ? 0 : sim_.p_.consumer_bytes - f->held_bytes;
 }
 
 bool Side::transmit(Conn* c, const TxSegment& s) {
-  if (c && c != conn && !(conn == nullptr && id_ == 0)) {
-    // A child not yet accepted is fine; anything else is not ours.
-  }
+  const Flow* f = c ? flow_of(*c) : nullptr;
   if (s.len) {
-    if (s.stream_off < freed || s.stream_off + s.len > appended) {
+    if (!f) {
+      sim_.fail("payload from a connection the host does not know");
+      return false;
+    }
+    if (s.stream_off < f->freed || s.stream_off + s.len > f->appended) {
       sim_.fail("transmit asks for bytes the host does not hold: [" + std::to_string(s.stream_off) +
-                ", +" + std::to_string(s.len) + ") held [" + std::to_string(freed) + ", " +
-                std::to_string(appended) + ")");
+                ", +" + std::to_string(s.len) + ") held [" + std::to_string(f->freed) + ", " +
+                std::to_string(f->appended) + ")");
       return false;
     }
   }
-  sim_.send_segment(id_, s);
+  sim_.send_segment(id_, f, s);
   return true;
 }
 
-void Side::send_acked(Conn&, uint64_t off) {
-  if (off <= freed || off > appended) sim_.fail("send_acked out of order or past the data");
-  freed = off;
+void Side::send_acked(Conn& c, uint64_t off) {
+  Flow* f = flow_of(c);
+  if (!f) {
+    sim_.fail("send_acked for a connection the host does not know");
+    return;
+  }
+  if (off <= f->freed || off > f->appended) sim_.fail("send_acked out of order or past the data");
+  f->freed = off;
 }
 
 void Side::accept_ready(Listener&) { accept_pending = true; }
@@ -186,17 +213,23 @@ void Side::connected(Conn&, int result) {
   if (result != 0) sim_.fail("connect failed: " + std::to_string(result));
 }
 
-void Side::peer_closed(Conn&) {
-  if (got_eof) sim_.fail("peer_closed twice");
-  got_eof = true;
+void Side::peer_closed(Conn& c) {
+  Flow* f = flow_of(c);
+  if (!f) {
+    sim_.fail("peer_closed before accept");
+    return;
+  }
+  if (f->got_eof) sim_.fail("peer_closed twice");
+  f->got_eof = true;
   if (sim_.now > sim_.res_.eof_us) sim_.res_.eof_us = sim_.now;
-  if (received != sim_.p_.bytes[1 - id_])
-    sim_.fail("EOF after " + std::to_string(received) + " of " + std::to_string(sim_.p_.bytes[1 - id_]));
+  if (f->received != f->in_size)
+    sim_.fail("EOF after " + std::to_string(f->received) + " of " + std::to_string(f->in_size));
 }
 
 void Side::ended(Conn& c, int result) {
-  if (&c != conn) {
-    sim_.fail("ended for an unknown connection");
+  Flow* f = flow_of(c);
+  if (!f || f->conn != &c) {
+    sim_.fail("ended for a connection the host does not know");
     return;
   }
   const ConnStats& st = c.stats();
@@ -205,9 +238,9 @@ void Side::ended(Conn& c, int result) {
   sim_.res_.fast_rtx += st.fast_retransmits;
   sim_.res_.probes += st.zero_window_probes;
   sim_.res_.ooo += st.ooo_segments;
-  end_result = result;
-  done = true;
-  conn = nullptr;
+  f->end_result = result;
+  f->done = true;
+  f->conn = nullptr;
 }
 
 // ---- the wire ----------------------------------------------------------------------------------
@@ -231,15 +264,15 @@ bool Sim::take_back(const Piece& p, const char* how, std::vector<uint8_t>* out) 
   return true;
 }
 
-void Sim::send_segment(int from, const TxSegment& s) {
+void Sim::send_segment(int from, const Flow* f, const TxSegment& s) {
   res_.segments++;
   const bool lost = rng_.chance(p_.loss);
   if (p_.trace) {
-    std::printf("%10.6f %d> %s%s%s%s%s seq %u ack %u win %u len %u off %llu%s%s sack %u\n", now / 1e6, from,
-                s.flags & kSyn ? "S" : "", s.flags & kFin ? "F" : "", s.flags & kRst ? "R" : "",
-                s.flags & kAck ? "." : "", s.flags & kPsh ? "P" : "", s.seq, s.ack, s.window, s.len,
-                static_cast<unsigned long long>(s.stream_off), s.retransmit ? " rtx" : "", lost ? " LOST" : "",
-                s.opts.n_sack);
+    std::printf("%10.6f %d:%u> %s%s%s%s%s seq %u ack %u win %u len %u off %llu%s%s sack %u\n", now / 1e6,
+                from, s.tuple.local.port, s.flags & kSyn ? "S" : "", s.flags & kFin ? "F" : "",
+                s.flags & kRst ? "R" : "", s.flags & kAck ? "." : "", s.flags & kPsh ? "P" : "", s.seq, s.ack,
+                s.window, s.len, static_cast<unsigned long long>(s.stream_off), s.retransmit ? " rtx" : "",
+                lost ? " LOST" : "", s.opts.n_sack);
   }
   if (lost) {
     res_.lost++;
@@ -260,9 +293,8 @@ void Sim::send_segment(int from, const TxSegment& s) {
   if (parse_options(wire, n, s.flags & kSyn, r.opts) != 0) fail("our own options do not parse");
   r.payload_len = s.len;
   if (s.len && p_.verify_bytes) {
-    const uint64_t stream = p_.seed * 2 + from;
     pk.bytes.resize(s.len);
-    for (uint32_t i = 0; i < s.len; i++) pk.bytes[i] = stream_byte(stream, s.stream_off + i);
+    for (uint32_t i = 0; i < s.len; i++) pk.bytes[i] = stream_byte(f->out_stream, s.stream_off + i);
   }
   const uint32_t jitter = p_.jitter_us ? rng_.below(p_.jitter_us) : 0;
   pk.at = now + p_.delay_us + jitter;
@@ -280,8 +312,6 @@ void Sim::send_segment(int from, const TxSegment& s) {
   }
   wire_.push(std::move(pk));
 }
-
-// ---- the run -------------------------------------------------------------------------------------
 
 void Sim::arrive(Packet& pk) {
   RxSegment& r = pk.seg;
@@ -306,80 +336,128 @@ void Sim::arrive(Packet& pk) {
   sides_[pk.to].eng->input(r, now);
 }
 
-void Sim::step_apps() {
-  for (int i = 0; i < 2; i++) {
-    Side& s = sides_[i];
-    if (s.accept_pending && !s.conn && !s.done) {
-      s.conn = s.eng->accept(s.listener);
+// ---- the applications ----------------------------------------------------------------------------
+
+void Sim::accept_all(Side& s) {
+  // The listener's side matches a child to its flow by the connector's port.
+  while (s.accept_pending) {
+    Conn* c = s.eng->accept(s.listener);
+    if (!c) {
       s.accept_pending = false;
-      if (s.conn) s.eng->rx_capacity_changed(s.conn, now);  // armed: take what waits
+      break;
     }
-    if (!s.conn || s.done) continue;
-    const State st = s.conn->state();
-    const bool can_send = st == State::established || st == State::close_wait;
-    // The sender appends as the send buffer allows, in random chunks.
-    if (can_send && s.appended < p_.bytes[i]) {
-      const uint32_t space = s.eng->send_space(s.conn);
-      uint64_t chunk = 1 + rng_.below(64 * 1024);
-      chunk = std::min<uint64_t>({chunk, space, p_.bytes[i] - s.appended});
-      if (chunk) {
-        s.appended += chunk;  // held before send() may transmit it
-        const int r = s.eng->send(s.conn, static_cast<uint32_t>(chunk), now);
-        if (r != 0) {
-          s.appended -= chunk;
-          fail("send: " + std::to_string(r));
-        }
-      }
+    Flow* match = nullptr;
+    for (Flow& f : s.flows)
+      if (sides_[1].flows[f.index].port == c->tuple().remote.port) match = &f;
+    if (!match || match->conn) {
+      fail("accepted a connection no flow expects");
+      return;
     }
-    if (!s.conn) continue;
-    if (can_send && !s.shut && s.appended == p_.bytes[i]) {
-      s.shut = true;
-      if (s.eng->shutdown_write(s.conn, now) != 0) fail("shutdown_write");
-    }
-    if (!s.conn) continue;
-    if (s.got_eof && s.shut && !s.closed) {
-      s.closed = true;
-      s.eng->close(s.conn, now);
-    }
-  }
-  // Consumers reap their completions now and then, or stall.
-  for (int i = 0; i < 2; i++) {
-    Side& s = sides_[i];
-    if (now < s.next_reap) continue;
-    const bool had = s.held_bytes || s.held_slots;
-    s.held_bytes = 0;
-    s.held_slots = 0;
-    if (rng_.chance(p_.stall)) {
-      res_.stalls++;
-      s.next_reap = now + p_.stall_us / 2 + rng_.below(p_.stall_us);
-      if (p_.trace) std::printf("%10.6f %d stalls until %.6f\n", now / 1e6, i, s.next_reap / 1e6);
-    } else {
-      s.next_reap = now + 1 + rng_.below(2 * p_.reap_every_us);
-    }
-    if (had && s.conn && !s.done) s.eng->rx_capacity_changed(s.conn, now);
+    match->conn = c;
+    c->set_user(match);
+    s.eng->rx_capacity_changed(c, now);  // armed: take what waits
   }
 }
 
+// The application of one connection: append as the send buffer allows (in
+// random chunks), shut down when all is sent, close after the EOF.
+void Sim::step_flow(Side& s, Flow& f, int side) {
+  const State st = f.conn->state();
+  const bool can_send = st == State::established || st == State::close_wait;
+  if (can_send && f.appended < f.out_size) {
+    const uint32_t space = s.eng->send_space(f.conn);
+    uint64_t chunk = 1 + rng_.below(64 * 1024);
+    chunk = std::min<uint64_t>({chunk, space, f.out_size - f.appended});
+    if (chunk) {
+      f.appended += chunk;  // held before send() may transmit it
+      const int r = s.eng->send(f.conn, static_cast<uint32_t>(chunk), now);
+      if (r != 0) {
+        f.appended -= chunk;
+        fail("send: " + std::to_string(r));
+      }
+    }
+  }
+  if (!f.conn) return;
+  if (can_send && !f.shut && f.appended == f.out_size) {
+    f.shut = true;
+    if (s.eng->shutdown_write(f.conn, now) != 0) fail("shutdown_write");
+  }
+  if (!f.conn) return;
+  if (f.got_eof && f.shut && !f.closed) {
+    f.closed = true;
+    s.eng->close(f.conn, now);
+  }
+  (void)side;
+}
+
+// A consumer reaps its completions now and then, or stalls.
+void Sim::reap(Side& s, Flow& f, int side) {
+  if (now < f.next_reap) return;
+  const bool had = f.held_bytes || f.held_slots;
+  f.held_bytes = 0;
+  f.held_slots = 0;
+  if (rng_.chance(p_.stall)) {
+    res_.stalls++;
+    f.next_reap = now + p_.stall_us / 2 + rng_.below(p_.stall_us);
+    if (p_.trace) std::printf("%10.6f %d:%u stalls until %.6f\n", now / 1e6, side, f.index, f.next_reap / 1e6);
+  } else {
+    f.next_reap = now + 1 + rng_.below(2 * p_.reap_every_us);
+  }
+  if (had && f.conn && !f.done) s.eng->rx_capacity_changed(f.conn, now);
+}
+
+void Sim::step_apps() {
+  for (int i = 0; i < 2; i++) {
+    Side& s = sides_[i];
+    accept_all(s);
+    for (Flow& f : s.flows)
+      if (f.conn && !f.done) step_flow(s, f, i);
+  }
+  for (int i = 0; i < 2; i++)
+    for (Flow& f : sides_[i].flows)
+      if (!f.done) reap(sides_[i], f, i);
+}
+
+uint64_t Sim::next_event() const {
+  uint64_t next = UINT64_MAX;
+  if (!wire_.empty()) next = wire_.top().at;
+  for (const Side& s : sides_) {
+    next = std::min(next, s.eng->next_deadline());
+    for (const Flow& f : s.flows)
+      if (!f.done) next = std::min(next, f.next_reap);
+  }
+  return next;
+}
+
 Result Sim::run() {
+  const uint32_t n = p_.conns ? p_.conns : 1;
   for (int i = 0; i < 2; i++) {
     Config c = p_.tcp;
     c.isn_key[0] = splitmix(p_.seed * 4 + i);
     c.isn_key[1] = splitmix(p_.seed * 4 + i + 2);
+    if (c.max_conns < n) c.max_conns = n;
     sides_[i].eng = std::make_unique<Engine>(c, sides_[i]);
+    sides_[i].flows.resize(n);
+    for (uint32_t k = 0; k < n; k++) {
+      Flow& f = sides_[i].flows[k];
+      f.index = k;
+      f.out_stream = p_.seed * 64 + k * 2 + i;
+      f.in_stream = p_.seed * 64 + k * 2 + (1 - i);
+      f.out_size = stream_size(p_, k, i);
+      f.in_size = stream_size(p_, k, 1 - i);
+    }
   }
   now = 1000000;
   if (sides_[0].eng->listen(Endpoint{kAddr[0], 80}, 8, nullptr, &sides_[0].listener) != 0) fail("listen");
-  const FourTuple t{{kAddr[1], 0}, {kAddr[0], 80}};
-  if (sides_[1].eng->connect(t, nullptr, &sides_[1].conn, now) != 0) fail("connect");
+  for (Flow& f : sides_[1].flows) {
+    const FourTuple t{{kAddr[1], 0}, {kAddr[0], 80}};
+    if (sides_[1].eng->connect(t, &f, &f.conn, now) != 0) fail("connect");
+    else f.port = f.conn->tuple().local.port;
+  }
 
   while (res_.error.empty()) {
-    if (sides_[0].done && sides_[1].done && wire_.empty()) break;
-    uint64_t next = UINT64_MAX;
-    if (!wire_.empty()) next = wire_.top().at;
-    for (Side& s : sides_) {
-      next = std::min(next, s.eng->next_deadline());
-      if (!s.done) next = std::min(next, s.next_reap);
-    }
+    if (sides_[0].all_done() && sides_[1].all_done() && wire_.empty()) break;
+    const uint64_t next = next_event();
     if (next == UINT64_MAX) {
       fail("nothing left to happen but the connections did not end");
       break;
@@ -400,8 +478,11 @@ Result Sim::run() {
   }
   res_.sim_us = now;
   for (int i = 0; i < 2; i++) {
-    res_.received[i] = sides_[i].received;
-    res_.ended[i] = sides_[i].end_result;
+    res_.ended[i] = 0;
+    for (const Flow& f : sides_[i].flows) {
+      res_.received[i] += f.received;
+      if (f.end_result != 0 && res_.ended[i] == 0) res_.ended[i] = f.end_result;
+    }
   }
   // Engines go: anything they still hold comes back through release.
   for (Side& s : sides_) {
@@ -413,11 +494,15 @@ Result Sim::run() {
   }
   if (res_.error.empty()) {
     for (int i = 0; i < 2; i++) {
-      if (res_.received[i] != p_.bytes[1 - i])
-        fail("side " + std::to_string(i) + " short of bytes: " + std::to_string(res_.received[i]) + " of " +
-             std::to_string(p_.bytes[1 - i]) + (sides_[i].got_eof ? " (EOF seen)" : " (no EOF)") +
-             " ended " + std::to_string(res_.ended[i]) + "/" + std::to_string(res_.ended[1 - i]));
-      if (res_.ended[i] != 0) fail("side " + std::to_string(i) + " ended with " + std::to_string(res_.ended[i]));
+      for (const Flow& f : sides_[i].flows) {
+        if (f.received != f.in_size)
+          fail("side " + std::to_string(i) + " conn " + std::to_string(f.index) + " short of bytes: " +
+               std::to_string(f.received) + " of " + std::to_string(f.in_size) +
+               (f.got_eof ? " (EOF seen)" : " (no EOF)"));
+        if (f.end_result != 0)
+          fail("side " + std::to_string(i) + " conn " + std::to_string(f.index) + " ended with " +
+               std::to_string(f.end_result));
+      }
     }
     if (!given_.empty()) fail(std::to_string(given_.size()) + " buffers never came back");
   }
@@ -472,6 +557,7 @@ Params draw_params(uint64_t seed, bool long_mode) {
   p.reap_every_us = 100 + r.below(20000);
   p.stall = r.below(3) == 0 ? 0.01 + 0.1 * r.unit() : 0;
   p.stall_us = 1000000 + r.below(30000000);
+  p.conns = 1 + r.below(4);
   return p;
 }
 

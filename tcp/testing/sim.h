@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Two TCP engines connected through a simulated wire, each behind a host
-// that plays zcrxd's part: a send buffer whose content is generated from
+// Two TCP engines connected through a simulated wire (one listens, the
+// other opens Params::conns connections to it at once), each behind a host
+// that plays zcrxd's part for every connection: a send buffer whose content is generated from
 // a seed (the bytes a consumer sent), a consumer that takes delivered
 // pieces into a bounded number of completion slots and reaps them now and
 // then (sometimes not for a long while: zero-window stalls), and fresh
@@ -36,9 +37,12 @@ struct Params {
   double reorder = 0;          // extra delay of 1..4 x delay
   uint32_t delay_us = 1000;    // one way
   uint32_t jitter_us = 0;
-  uint64_t bytes[2] = {100000, 100000};  // stream sizes: side 0 (listener), side 1 (connector)
-  uint32_t consumer_bytes = 256 * 1024;  // what a consumer holds unreaped
-  uint32_t cq_slots = 64;                 // pieces a consumer takes unreaped
+  uint32_t conns = 1;          // connections in parallel
+  /// Stream sizes of connection 0: side 0 (listener), side 1 (connector);
+  /// connection i sends bytes[side] >> i.
+  uint64_t bytes[2] = {100000, 100000};
+  uint32_t consumer_bytes = 256 * 1024;  // what a connection's consumer holds unreaped
+  uint32_t cq_slots = 64;                 // pieces it takes unreaped
   uint32_t reap_every_us = 2000;
   double stall = 0;            // probability a reap starts a stall instead
   uint32_t stall_us = 5000000;
@@ -52,8 +56,8 @@ struct Result {
   std::string error;            // the first rule broken
   uint64_t sim_us = 0;          // simulated time to both ends
   uint64_t eof_us = 0;          // simulated time when the last EOF was seen
-  uint64_t received[2] = {0, 0};
-  int ended[2] = {1, 1};        // Host::ended results (1: never called)
+  uint64_t received[2] = {0, 0};  // by each side, all connections
+  int ended[2] = {1, 1};        // Host::ended: 0 when every connection ended with 0
   uint64_t segments = 0, lost = 0, duplicated = 0, reordered = 0;
   uint64_t retransmits = 0, rto = 0, fast_rtx = 0, probes = 0, ooo = 0;
   uint64_t stalls = 0, refused_deliveries = 0;
@@ -68,5 +72,9 @@ Params draw_params(uint64_t seed, bool long_mode);
 
 /// The byte at `off` of stream `s` (generated content).
 uint8_t stream_byte(uint64_t s, uint64_t off);
+/// Bytes connection `conn` sends from `side` under `p`.
+inline uint64_t stream_size(const Params& p, uint32_t conn, int side) {
+  return p.bytes[side] >> conn;
+}
 
 }  // namespace zcrx::tcp::sim

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Randomized: two engines over a lossy, duplicating, reordering wire, a
-// random byte stream each way, consumers whose capacity varies (long
+// Randomized: two engines over a lossy, duplicating, reordering wire, 1-4
+// connections between them at once, a random byte stream each way on each, consumers whose capacity varies (long
 // zero-window stalls included); each side must see exactly the bytes sent,
 // once, in order, every buffer must come back exactly once, and both must
 // close cleanly. Seeds 1..N in the unit suite (ZCRX_TCP_SEEDS=N, default
@@ -26,12 +26,12 @@ uint64_t env_u64(const char* name, uint64_t dflt) {
 void describe(const sim::Params& p, const sim::Result& r) {
   std::printf(
       "seed %llu: mss %u ws %u sack %d ts %d nagle %d cc %s rcvbuf %u sndbuf %u loss %.2f dup %.2f "
-      "reorder %.2f delay %u jitter %u bytes %llu/%llu consumer %u slots %u stall %.3f\n"
+      "reorder %.2f delay %u jitter %u conns %u bytes %llu/%llu consumer %u slots %u stall %.3f\n"
       "  -> %s%s sim %.3f s segs %llu lost %llu dup %llu reord %llu rtx %llu rto %llu fast %llu "
       "probes %llu ooo %llu stalls %llu refused %llu no_slot %llu ooo_dropped %llu\n",
       static_cast<unsigned long long>(p.seed), p.tcp.mss, p.tcp.wscale, p.tcp.sack, p.tcp.timestamps,
       p.tcp.nagle, p.tcp.congestion == Congestion::cubic ? "cubic" : "newreno", p.tcp.rcvbuf,
-      p.tcp.sndbuf, p.loss, p.dup, p.reorder, p.delay_us, p.jitter_us,
+      p.tcp.sndbuf, p.loss, p.dup, p.reorder, p.delay_us, p.jitter_us, p.conns,
       static_cast<unsigned long long>(p.bytes[0]), static_cast<unsigned long long>(p.bytes[1]),
       p.consumer_bytes, p.cq_slots, p.stall, r.ok ? "ok" : "FAIL: ", r.error.c_str(), r.sim_us / 1e6,
       static_cast<unsigned long long>(r.segments), static_cast<unsigned long long>(r.lost),
