@@ -352,3 +352,23 @@ TEST_CASE("a draining connection closed or aborted by the host releases its payl
   CHECK(h.eng->stats().conns_live == 0);
   h.check_clean();
 }
+
+TEST_CASE("RFC 9293 3.10.4: close() in SYN-RECEIVED (simultaneous open): the FIN follows the handshake") {
+  Harness h;
+  Conn* c = nullptr;
+  REQUIRE(h.eng->connect(h.tuple(), nullptr, &c, h.now) == 0);
+  const uint32_t iss = h.one_tx().seq;
+  PeerSeg syn = h.seg(kSyn, 3000);
+  syn.opt_mss(1000);
+  h.in(syn);
+  CHECK(c->state() == State::syn_received);
+  h.take_tx();
+  h.eng->close(c, h.now);
+  h.no_tx();
+  h.in(h.seg(kSyn | kAck, 3000, iss + 1));
+  CHECK(c->state() == State::fin_wait_1);
+  const TxSegment f = h.one_tx();
+  CHECK(f.flags == (kFin | kAck));
+  CHECK(f.seq == iss + 1);
+  CHECK(h.host.count(Event::connected) == 1);
+}

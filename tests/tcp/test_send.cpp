@@ -241,3 +241,19 @@ TEST_CASE("RFC 9293 3.7.1: segments are the smaller MSS; 536 when the peer sent 
   REQUIRE(g.eng->send(d, 2000, g.now) == 0);
   CHECK(g.take_tx()[0].len == 536);
 }
+
+TEST_CASE("Host::transmit false for an ACK: it is owed still and goes after the delayed-ACK interval") {
+  Harness h;
+  h.open_passive();
+  h.host.tx_ok = false;
+  PeerSeg p = h.seg(kAck, h.peer_seq, h.our_seq(0));
+  h.payload(p, 100);
+  h.in(p);
+  CHECK(h.take_tx().size() == 1);  // quick ACK, lost by the host
+  h.host.tx_ok = true;
+  h.advance(h.cfg.delayed_ack_us - 1);
+  h.no_tx();
+  h.advance(1);
+  CHECK(h.one_tx().ack == h.peer_seq + 100);
+  h.check_clean();
+}
