@@ -22,16 +22,19 @@
 // duplicated is trimmed (off/len adjusted), never copied.
 //
 // Receive window. The engine advertises min(rcvbuf, what the host can
-// still absorb: Host::rx_capacity) and never moves the right edge of the
-// window back (RFC 9293 3.8.6): a consumer that stops refilling closes the
-// window, the peer stalls, and nothing acknowledged is lost; when capacity
-// returns (rx_capacity_changed) a window update is sent.
+// still absorb: Host::rx_capacity) minus the in-order bytes deliver() did
+// not take yet, and never moves the right edge of the window back (RFC
+// 9293 3.8.6): a consumer that stops refilling closes the window, the peer
+// stalls, and nothing acknowledged is lost; when capacity returns
+// (rx_capacity_changed) a window update is sent. The edge moves forward
+// only by min(RCV.BUFF / 2, MSS) at a time (receiver SWS avoidance, RCV.BUFF
+// being the most rx_capacity ever offered, within rcvbuf).
 //
 // Send. The host keeps each connection's send buffer (zcrxd: the bytes a
 // SEND copied out of the consumer's TX region, in mbufs); the engine keeps
-// sequence numbers only. Host::transmit asks for the bytes of
-// [seq, seq + len) to be sent with a header; Host::send_acked says which
-// bytes are acknowledged and may be freed.
+// sequence numbers only. Host::transmit asks for the stream bytes
+// [stream_off, stream_off + len) to be sent with a header; Host::send_acked
+// says which bytes are acknowledged and may be freed.
 //
 // All results are 0/positive or a negative errno (Linux values).
 //
@@ -41,7 +44,9 @@
 // Host::ended is called exactly once for it, whatever ends it (the peer,
 // a timer, close(), abort(), close_listener()), and it is the last callback
 // naming it. Connections still in SYN-RECEIVED of a listener were never
-// visible and go away silently.
+// visible and go away silently. A clean end with in-order payload the host
+// has not taken yet leaves the wire at once but calls Host::ended only
+// after the host took it (see Host::ended).
 //
 // Contract revisions made while implementing it (see each declaration):
 //  - Config::isn_secret (u32) became Config::isn_key (128 bits, SipHash key);
@@ -55,7 +60,8 @@
 //  - send() is -EAGAIN during the handshake (as Linux's non-blocking send);
 //    connect() is -EADDRNOTAVAIL when no ephemeral port is free.
 //  - Host::deliver may be called for a connection not yet accepted;
-//    a failed connect() calls Host::connected(-errno) then Host::ended.
+//    a failed connect() calls Host::connected(-errno) then Host::ended;
+//    Host::ended after a clean end waits for the pending payload to be taken.
 //  - Host::rx_capacity's definition (what the engine subtracts itself).
 //  - ~Engine releases every held piece through Host::release.
 //  - zcrx/tcp/options.h: the options' wire format (parse and write).
