@@ -7,6 +7,9 @@
 //                                 host taking every piece; the engine ACKs
 //                                 every second segment. T: timestamps.
 //                                 Reports ns per segment and ACKs sent.
+//   poll_idle/conns:N             Engine::poll with N connections, each
+//                                 with its retransmission timer armed and
+//                                 none due: the cost must not grow with N.
 //   loopback/ts:T                 two engines over tcp/testing's simulated
 //                                 wire (no loss, 20 us one way, byte checks
 //                                 off): handshake, 16 MiB one way, close.
@@ -127,6 +130,46 @@ BENCHMARK(BM_input_in_order)
     ->Args({1, 1})
     ->Args({1, 1000})
     ->Args({1, 20000});
+
+void BM_poll_idle(benchmark::State& st) {
+  const uint32_t n_conns = static_cast<uint32_t>(st.range(0));
+  Config cfg;
+  cfg.max_conns = n_conns;
+  cfg.isn_key[0] = 42;
+  TakeAllHost host;
+  Engine eng(cfg, host);
+  Listener* l = nullptr;
+  eng.listen(Endpoint{kLocal, 80}, 1024, nullptr, &l);
+  uint64_t now = 1000000;
+  for (uint32_t i = 0; i < n_conns; i++) {
+    RxSegment syn;
+    syn.tuple = FourTuple{{kLocal, 80}, {kRemote + i / 60000, static_cast<uint16_t>(1024 + i % 60000)}};
+    syn.flags = kSyn;
+    syn.seq = 1000;
+    syn.window = 65535;
+    syn.opts.mss = 1460;
+    eng.input(syn, now);
+    RxSegment ack = syn;
+    ack.flags = kAck;
+    ack.seq = 1001;
+    ack.ack = host.last.seq + 1;
+    ack.opts = Options{};
+    eng.input(ack, now);
+    Conn* c = eng.accept(l);
+    if (!c || eng.send(c, 100, now) != 0) {
+      st.SkipWithError("setup failed");
+      return;
+    }
+  }
+  // Every connection's first RTO is ~200 ms ahead; poll far less than that.
+  for (auto _ : st) {
+    eng.poll(now);
+    now += 1;
+    if (now > 1000000 + 100000) now = 1000000;
+  }
+  st.SetItemsProcessed(static_cast<int64_t>(st.iterations()));
+}
+BENCHMARK(BM_poll_idle)->ArgName("conns")->Arg(1)->Arg(20000);
 
 void BM_loopback(benchmark::State& st) {
   using namespace zcrx::tcp::sim;
