@@ -75,6 +75,9 @@ void cubic_avoidance(Engine::Impl& e, Conn::Impl& c, uint32_t acked) {
 }
 
 void grow(Engine::Impl& e, Conn::Impl& c, uint32_t acked) {
+  // An application- or receiver-limited sender learns nothing about the
+  // path: cwnd stays (RFC 7661's motivation; Linux's tcp_is_cwnd_limited).
+  if (!c.cwnd_limited) return;
   if (c.cwnd < c.ssthresh) {
     // Slow start, RFC 3465's L = 2*SMSS per ACK.
     const uint32_t inc = acked < 2u * c.mss ? acked : 2u * c.mss;
@@ -175,6 +178,7 @@ bool cc_on_ack(Engine::Impl& e, Conn::Impl& c, uint32_t acked, bool dupack) {
   if (!dupack) {
     c.dupacks = 0;
     grow(e, c, acked);
+    if (c.cwnd_limited && c.snd_una >= c.cwnd_limited_until) c.cwnd_limited = false;
     return true;
   }
   c.dupacks++;
@@ -184,6 +188,13 @@ bool cc_on_ack(Engine::Impl& e, Conn::Impl& c, uint32_t acked, bool dupack) {
   const bool lost = c.dupacks >= kDupThresh || (c.sack_ok && sb_is_lost(c, c.snd_una));
   if (lost && c.snd_una >= c.recover) enter_recovery(e, c);
   return false;
+}
+
+void cc_note_flight(Conn::Impl& c) {
+  if (c.snd_nxt - c.snd_una + c.mss > c.cwnd) {
+    c.cwnd_limited = true;
+    c.cwnd_limited_until = c.snd_max;
+  }
 }
 
 void cc_on_rto(Engine::Impl& e, Conn::Impl& c) {

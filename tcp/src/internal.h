@@ -150,6 +150,10 @@ struct Conn::Impl {
   uint32_t cwnd = 0;
   uint32_t ssthresh = UINT32_MAX;
   uint32_t ca_acked = 0;       // bytes acked toward the next cwnd step
+  // RFC 7661 / Linux's tcp_is_cwnd_limited: cwnd grows only while it is
+  // what limits the flight, latched for one window of data.
+  bool cwnd_limited = false;
+  uint64_t cwnd_limited_until = 0;
   uint32_t dupacks = 0;
   bool in_recovery = false;
   bool partial_seen = false;   // RFC 6582 "impatient" timer reset done
@@ -283,6 +287,8 @@ void cc_init(Engine::Impl& e, Conn::Impl& c);
 /// (RFC 6582's impatient variant: only on the first partial ACK).
 bool cc_on_ack(Engine::Impl& e, Conn::Impl& c, uint32_t acked, bool dupack);
 void cc_on_rto(Engine::Impl& e, Conn::Impl& c);
+/// After sending: note whether cwnd is what holds the flight back.
+void cc_note_flight(Conn::Impl& c);
 uint32_t flight_size(const Conn::Impl& c);
 
 // ---- sack.cpp: sender scoreboard and RFC 6675 recovery --------------------------------

@@ -142,6 +142,7 @@ uint32_t send_range(Engine::Impl& e, Conn::Impl& c, uint64_t v, uint32_t len, bo
   acked_now(c);
   if (v + taken > c.snd_nxt && v >= c.snd_una && v <= c.snd_nxt) c.snd_nxt = v + taken;
   if (v + taken > c.snd_max) c.snd_max = v + taken;
+  cc_note_flight(c);
   update_rtx_timer(e, c, false);
   return taken;
 }

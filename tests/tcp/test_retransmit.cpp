@@ -3,7 +3,9 @@
 // backoff, Karn, restart), giving up (-ETIMEDOUT), fast retransmit and
 // NewReno (RFC 5681 3.2, RFC 6582), limited transmit (RFC 3042), SACK
 // recovery (RFC 6675), CUBIC's reduction (RFC 9438).
+#include <algorithm>
 #include <cerrno>
+#include <vector>
 
 #include "harness.h"
 
@@ -287,4 +289,71 @@ TEST_CASE("RFC 9438 4.6: CUBIC reduces cwnd by beta 0.7 on a fast retransmit") {
   CHECK(c->ssthresh() == 7000);
   h.ack_to(10000);
   CHECK(c->cwnd() == 7000);
+}
+
+namespace {
+
+// One round trip of `rtt_us`: everything sent so far is acknowledged,
+// one ACK per segment. Returns the segments that were in flight.
+size_t round_trip(Harness& h, uint64_t rtt_us) {
+  const auto segs = h.take_tx();
+  h.now += rtt_us;
+  for (const TxSegment& s : segs) h.ack_to(s.stream_off + s.len);
+  return segs.size();
+}
+
+}  // namespace
+
+TEST_CASE("RFC 9438 4.2-4.4: CUBIC after a reduction: concave up to W_max, a plateau, then convex, at most 1.5x a round") {
+  Config cfg = Harness::quiet_config();
+  cfg.congestion = Congestion::cubic;
+  cfg.sndbuf = 1u << 30;
+  Harness h(cfg);
+  Conn* c = h.open_passive();
+  REQUIRE(h.eng->send(c, 100000000, h.now) == 0);
+  round_trip(h, 1000000);  // slow start: 10 -> 20 segments
+  REQUIRE(c->cwnd() == 20000);
+  // Loss of the next segment: three duplicates, then everything acked.
+  const auto out = h.take_tx();
+  const uint64_t una = out.front().stream_off;
+  for (int i = 0; i < 3; i++) h.in(h.seg(kAck, h.peer_seq, h.our_seq(una)));
+  uint64_t top = 0;  // what was sent by the end of it (limited transmit too)
+  for (const auto& v : {out, h.take_tx()})
+    for (const TxSegment& s : v) top = std::max<uint64_t>(top, s.stream_off + s.len);
+  h.now += 1000000;
+  h.ack_to(top);
+  REQUIRE(c->cwnd() == 14000);  // W_max 20, beta 0.7
+  std::vector<uint32_t> w;
+  for (int r = 0; r < 9; r++) {
+    round_trip(h, 1000000);
+    w.push_back(c->cwnd() / 1000);
+  }
+  // K = cbrt(20 * 0.3 / 0.4) ~ 2.47 s: the first rounds close in on W_max
+  // and slow down near it (the epoch starts with the first ACK) ...
+  CHECK(w[0] >= 14);
+  CHECK(w[1] > w[0]);
+  CHECK(w[2] <= 20);
+  CHECK(w[3] <= 20);
+  CHECK(w[3] - w[2] <= 1);
+  // ... then the window probes beyond it ever faster, never more than
+  // 1.5x per round.
+  for (size_t i = 4; i < w.size(); i++) {
+    CHECK(w[i] > w[i - 1]);
+    CHECK(w[i] * 2 <= w[i - 1] * 3 + 2);
+  }
+  CHECK(w[8] - w[7] > w[5] - w[4]);
+}
+
+TEST_CASE("RFC 7661 (Linux tcp_is_cwnd_limited): cwnd does not grow while the application, not cwnd, limits the flight") {
+  Harness h;
+  Conn* c = h.open_passive();
+  for (int i = 0; i < 30; i++) {
+    REQUIRE(h.eng->send(c, 1000, h.now) == 0);
+    round_trip(h, 1000);
+  }
+  CHECK(c->cwnd() == 10000);
+  // Filling the window makes it grow again.
+  REQUIRE(h.eng->send(c, 20000, h.now) == 0);
+  CHECK(round_trip(h, 1000) == 10);
+  CHECK(c->cwnd() == 20000);
 }
