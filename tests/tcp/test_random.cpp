@@ -4,7 +4,7 @@
 // zero-window stalls included); each side must see exactly the bytes sent,
 // once, in order, every buffer must come back exactly once, and both must
 // close cleanly. Seeds 1..N in the unit suite (ZCRX_TCP_SEEDS=N, default
-// 150); ZCRX_TCP_LONG=1 runs 2000 seeds of up to 8 MiB each way;
+// 300); ZCRX_TCP_LONG=1 runs 2000 seeds of up to 8 MiB each way;
 // ZCRX_TCP_SEED=S runs one seed and prints its parameters (with
 // ZCRX_TCP_TRACE=1, every segment).
 #include <cstdio>
@@ -48,7 +48,7 @@ void describe(const sim::Params& p, const sim::Result& r) {
 TEST_CASE("randomized: two engines, lossy wire, varying consumers: exact streams, balanced buffers, clean close") {
   const uint64_t one = env_u64("ZCRX_TCP_SEED", 0);
   const bool long_mode = env_u64("ZCRX_TCP_LONG", 0) != 0;
-  const uint64_t n = one ? 1 : env_u64("ZCRX_TCP_SEEDS", long_mode ? 2000 : 150);
+  const uint64_t n = one ? 1 : env_u64("ZCRX_TCP_SEEDS", long_mode ? 2000 : 300);
   uint64_t failures = 0, bytes = 0, segs = 0, lost = 0, stalls = 0;
   double sim_s = 0;
   for (uint64_t i = 0; i < n; i++) {
