@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Randomized: two engines over a lossy, duplicating, reordering wire, 1-4
-// connections between them at once, a random byte stream each way on each, consumers whose capacity varies (long
-// zero-window stalls included); each side must see exactly the bytes sent,
-// once, in order, every buffer must come back exactly once, and both must
-// close cleanly. Seeds 1..N in the unit suite (ZCRX_TCP_SEEDS=N, default
+// connections between them at once, a random byte stream each way on
+// each, consumers whose capacity varies (long zero-window stalls
+// included); each side must see exactly the bytes sent, once, in order,
+// every buffer must come back exactly once, and all must close cleanly. Seeds 1..N in the unit suite (ZCRX_TCP_SEEDS=N, default
 // 300); ZCRX_TCP_LONG=1 runs 2000 seeds of up to 8 MiB each way;
 // ZCRX_TCP_SEED=S runs one seed and prints its parameters (with
 // ZCRX_TCP_TRACE=1, every segment).
