@@ -354,7 +354,8 @@ void on_rtx_timer(Engine::Impl& e, Conn::Impl& c);
 
 // ---- timers.cpp -----------------------------------------------------------------------
 void arm_timer(Engine::Impl& e, Conn::Impl& c, uint64_t& field, uint64_t at);
-void cancel_timers(Engine::Impl& e, Conn::Impl& c);
+/// Disarms every timer (the heap key stays: early keys are allowed).
+void cancel_timers(Conn::Impl& c);
 void run_timers(Engine::Impl& e, uint64_t now);
 
 }  // namespace zcrx::tcp

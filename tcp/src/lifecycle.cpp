@@ -142,7 +142,7 @@ void end_conn(Engine::Impl& e, Conn::Impl& c, EndReason why, int result) {
   c.state = State::closed;
   if (!drain) release_queue(e, c.pending, false);
   release_queue(e, c.ooo, true);
-  cancel_timers(e, c);
+  cancel_timers(c);
   e.timers.remove(c.index);
   e.conn_table.erase(c.tuple);
   if (drain) {

@@ -67,17 +67,12 @@ uint32_t bytes_of(const Piece* p, uint32_t n) {
   return b;
 }
 
-void count_taken(Engine::Impl& e, Conn::Impl& c, uint32_t bytes) {
-  (void)e;
-  c.stats.bytes_in += bytes;
-}
-
 // Offers `p[0..n)` to the host; returns how many it took (bounded by n).
 uint32_t offer(Engine::Impl& e, Conn::Impl& c, const Piece* p, uint32_t n) {
   if (n == 0) return 0;
   uint32_t k = e.host.deliver(c.handle, p, n);
   if (k > n) k = n;  // a host bug must not make us read past the array
-  count_taken(e, c, bytes_of(p, k));
+  c.stats.bytes_in += bytes_of(p, k);
   return k;
 }
 

@@ -11,8 +11,7 @@ void arm_timer(Engine::Impl& e, Conn::Impl& c, uint64_t& field, uint64_t at) {
   e.timers.schedule(c.index, at);
 }
 
-void cancel_timers(Engine::Impl& e, Conn::Impl& c) {
-  (void)e;
+void cancel_timers(Conn::Impl& c) {
   c.rtx_mode = RtxMode::none;
   c.t_rtx = kNever;
   c.t_delack = kNever;

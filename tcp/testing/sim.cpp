@@ -122,7 +122,7 @@ class Sim {
 
  private:
   void accept_all(Side& s);
-  void step_flow(Side& s, Flow& f, int side);
+  void step_flow(Side& s, Flow& f);
   void reap(Side& s, Flow& f, int side);
   void step_apps();
   void arrive(Packet& pk);
@@ -361,7 +361,7 @@ void Sim::accept_all(Side& s) {
 
 // The application of one connection: append as the send buffer allows (in
 // random chunks), shut down when all is sent, close after the EOF.
-void Sim::step_flow(Side& s, Flow& f, int side) {
+void Sim::step_flow(Side& s, Flow& f) {
   const State st = f.conn->state();
   const bool can_send = st == State::established || st == State::close_wait;
   if (can_send && f.appended < f.out_size) {
@@ -387,7 +387,6 @@ void Sim::step_flow(Side& s, Flow& f, int side) {
     f.closed = true;
     s.eng->close(f.conn, now);
   }
-  (void)side;
 }
 
 // A consumer reaps its completions now and then, or stalls.
@@ -411,7 +410,7 @@ void Sim::step_apps() {
     Side& s = sides_[i];
     accept_all(s);
     for (Flow& f : s.flows)
-      if (f.conn && !f.done) step_flow(s, f, i);
+      if (f.conn && !f.done) step_flow(s, f);
   }
   for (int i = 0; i < 2; i++)
     for (Flow& f : sides_[i].flows)
