@@ -22,18 +22,49 @@
 // duplicated is trimmed (off/len adjusted), never copied.
 //
 // Receive window. The engine advertises min(rcvbuf, what the host can
-// still absorb: Host::rx_capacity) and never moves the right edge of the
-// window back (RFC 9293 3.8.6): a consumer that stops refilling closes the
-// window, the peer stalls, and nothing acknowledged is lost; when capacity
-// returns (rx_capacity_changed) a window update is sent.
+// still absorb: Host::rx_capacity) minus the in-order bytes deliver() did
+// not take yet, and never moves the right edge of the window back (RFC
+// 9293 3.8.6): a consumer that stops refilling closes the window, the peer
+// stalls, and nothing acknowledged is lost; when capacity returns
+// (rx_capacity_changed) a window update is sent. The edge moves forward
+// only by min(RCV.BUFF / 2, MSS) at a time (receiver SWS avoidance, RCV.BUFF
+// being the most rx_capacity ever offered, within rcvbuf).
 //
 // Send. The host keeps each connection's send buffer (zcrxd: the bytes a
 // SEND copied out of the consumer's TX region, in mbufs); the engine keeps
-// sequence numbers only. Host::transmit asks for the bytes of
-// [seq, seq + len) to be sent with a header; Host::send_acked says which
-// bytes are acknowledged and may be freed.
+// sequence numbers only. Host::transmit asks for the stream bytes
+// [stream_off, stream_off + len) to be sent with a header; Host::send_acked
+// says which bytes are acknowledged and may be freed.
 //
 // All results are 0/positive or a negative errno (Linux values).
+//
+// Lifetime of a connection, as the host sees it. A connection becomes
+// visible either from connect() or, passively, when its handshake completes
+// (Host::accept_ready; Engine::accept hands it out later). From then on
+// Host::ended is called exactly once for it, whatever ends it (the peer,
+// a timer, close(), abort(), close_listener()), and it is the last callback
+// naming it. Connections still in SYN-RECEIVED of a listener were never
+// visible and go away silently. A clean end with in-order payload the host
+// has not taken yet leaves the wire at once but calls Host::ended only
+// after the host took it (see Host::ended).
+//
+// Contract revisions made while implementing it (see each declaration):
+//  - Config::isn_secret (u32) became Config::isn_key (128 bits, SipHash key);
+//    new Config fields max_pending_segments, ephemeral_port_lo/hi,
+//    challenge_ack_limit, invalid_ack_interval_us, congestion,
+//    initial_cwnd_segments.
+//  - Engine::next_deadline() (when poll() next has work).
+//  - Conn::pending_bytes(), Conn::ooo_bytes(), Conn::end_reason().
+//  - EngineStats: accept_overflows, challenge_acks_suppressed,
+//    rx_no_slot, conns_ended, rst_in, invalid_acks_suppressed.
+//  - send() is -EAGAIN during the handshake (as Linux's non-blocking send);
+//    connect() is -EADDRNOTAVAIL when no ephemeral port is free.
+//  - Host::deliver may be called for a connection not yet accepted;
+//    a failed connect() calls Host::connected(-errno) then Host::ended;
+//    Host::ended after a clean end waits for the pending payload to be taken.
+//  - Host::rx_capacity's definition (what the engine subtracts itself).
+//  - ~Engine releases every held piece through Host::release.
+//  - zcrx/tcp/options.h: the options' wire format (parse and write).
 #pragma once
 
 #include <cstddef>
@@ -182,12 +213,22 @@ class Host {
   /// accepts (from the front) and returns how many: fewer than `n` when the
   /// consumer cannot take more now (no completion slot); the engine keeps
   /// the rest and offers them again after rx_capacity_changed().
+  /// A passively opened connection may receive payload before the host
+  /// accept()ed it (the peer may send with its third ACK): a host with
+  /// nowhere to put it yet returns 0 and calls rx_capacity_changed() once
+  /// the connection is armed. Pieces always have len > 0.
   virtual uint32_t deliver(Conn& c, const Piece* pieces, uint32_t n) = 0;
   /// Buffers the engine gives up (never delivered).
   virtual void release(const Piece* pieces, uint32_t n) = 0;
   /// What `c`'s consumer can still absorb, in bytes of payload (zcrxd: its
   /// share of the free buffers of the area times the bytes a buffer holds
-  /// per segment, bounded by its free completion slots). Sets the window.
+  /// per segment, bounded by its free completion slots). Sets the window:
+  /// min(Config::rcvbuf, rx_capacity) minus the in-order bytes the engine
+  /// holds for `c` because deliver() did not take them
+  /// (Conn::pending_bytes()). The engine subtracts those itself: the host
+  /// counts the buffers they occupy as still available to `c`.
+  /// Out-of-order bytes are not subtracted: they lie inside the window they
+  /// were accepted into (Conn::ooo_bytes() tells the host what they hold).
   virtual uint32_t rx_capacity(const Conn& c) = 0;
 
   /// Sends `s` (its payload, if any, from `c`'s send buffer; `c` is null
@@ -204,23 +245,42 @@ class Host {
   /// queue (Engine::accept takes it).
   virtual void accept_ready(Listener& l) = 0;
   /// connect() finished: 0 (established) or -errno (-ECONNREFUSED,
-  /// -ETIMEDOUT, -ENETUNREACH).
+  /// -ETIMEDOUT). On failure Host::ended(c, same errno) follows at once.
   virtual void connected(Conn& c, int result) = 0;
   /// The peer sent FIN: no more payload after what was delivered (EOF).
   virtual void peer_closed(Conn& c) = 0;
   /// `c` ended (reset, timeout, or closed and done): after this call the
   /// engine frees it; the host drops every reference to it. `result` is 0
-  /// or the errno a pending call sees (-ECONNRESET, -ETIMEDOUT...).
+  /// or the errno a pending call sees: -ECONNRESET (RST received),
+  /// -ECONNREFUSED (RST answering our SYN), -ETIMEDOUT (retransmissions
+  /// exhausted), -ECONNABORTED (abort(), close() with payload the host
+  /// never took, payload arriving after close(), the listener closed
+  /// before accept). An active close ends after TIME-WAIT, a passive one
+  /// when the FIN is acknowledged (LAST-ACK), both with 0. A clean end
+  /// while in-order payload still waits for deliver() to take it leaves
+  /// the wire at once (state CLOSED, the tuple free again) and calls
+  /// ended(0) only once the host took it all (after peer_closed), as
+  /// Linux keeps a socket's receive queue readable after TIME-WAIT.
   virtual void ended(Conn& c, int result) = 0;
 };
 
 // ---- configuration ---------------------------------------------------------
+
+/// Congestion control (Config::congestion).
+enum class Congestion : uint8_t {
+  newreno,  // RFC 5681 + RFC 6582
+  cubic,    // RFC 9438 (with its Reno-friendly region)
+};
 
 struct Config {
   uint32_t max_conns = 4096;        // connections (any state), in total
   uint32_t max_listeners = 64;
   uint32_t max_ooo_segments = 8192; // out-of-order segments held, in total
   uint32_t ooo_per_conn = 256;      // ... by one connection
+  /// In-order segments deliver() did not take, held in total. A segment
+  /// that finds no slot is accepted only as far as the host took it (the
+  /// rest is released and not acknowledged: the peer sends it again).
+  uint32_t max_pending_segments = 16384;
   uint16_t mss = 1460;              // ours (MTU 1500); what we announce
   uint8_t wscale = 7;               // ours, announced when the peer offers one
   uint32_t rcvbuf = 4u << 20;       // receive window ceiling, bytes
@@ -238,7 +298,24 @@ struct Config {
   uint32_t time_wait_us = 1000000;  // short by design (Linux: 60 s)
   uint32_t fin_wait_2_us = 60000000;
   bool nagle = false;               // TCP_NODELAY by default
-  uint32_t isn_secret = 0;          // RFC 6528 ISN key (0: the owner picks)
+  Congestion congestion = Congestion::newreno;
+  uint32_t initial_cwnd_segments = 10;  // RFC 6928, as Linux
+  /// RFC 5961 challenge ACKs sent per second, engine-wide (Linux's
+  /// tcp_challenge_ack_limit); beyond it they are counted, not sent.
+  uint32_t challenge_ack_limit = 1000;
+  /// An ACK answering an unacceptable segment without payload goes at most
+  /// this often per connection (Linux's tcp_invalid_ratelimit): no ACK
+  /// loops between two ends that each find the other's ACKs out of window.
+  uint32_t invalid_ack_interval_us = 500000;
+  /// Ports connect() picks from when the owner passes port 0 (Linux's
+  /// ip_local_port_range).
+  uint16_t ephemeral_port_lo = 32768;
+  uint16_t ephemeral_port_hi = 60999;
+  /// RFC 6528 ISN key, also keying the lookup tables' hash and the
+  /// per-connection timestamp offset. The owner fills it from a random
+  /// source (the engine makes no syscall); all zero is accepted and is
+  /// predictable (tests).
+  uint64_t isn_key[2] = {0, 0};
 };
 
 // ---- the engine --------------------------------------------------------------
@@ -254,6 +331,12 @@ struct EngineStats {
   uint64_t ooo_dropped = 0;         // out-of-order segments beyond the bounds
   uint64_t bad_segments = 0;        // unacceptable, dropped
   uint64_t challenge_acks = 0;
+  uint64_t challenge_acks_suppressed = 0;  // over Config::challenge_ack_limit
+  uint64_t accept_overflows = 0;    // third ACKs dropped: accept queue full
+  uint64_t rx_no_slot = 0;          // in-order segments cut: no pending slot
+  uint64_t conns_ended = 0;         // Host::ended calls
+  uint64_t rst_in = 0;              // RSTs that ended a connection
+  uint64_t invalid_acks_suppressed = 0;  // over Config::invalid_ack_interval_us
 };
 
 class Engine {
@@ -276,32 +359,42 @@ class Engine {
 
   /// Active open. `t.local.port` 0 picks an ephemeral port free for that
   /// remote (the owner may pick it instead: steering to this queue).
-  /// 0 (SYN sent; Host::connected follows), -EADDRINUSE, -ENOBUFS,
-  /// -EINVAL.
+  /// 0 (SYN sent; Host::connected follows), -EADDRINUSE (tuple in use),
+  /// -EADDRNOTAVAIL (no ephemeral port free), -ENOBUFS (no connection
+  /// slot), -EINVAL (an address or remote port 0).
   int connect(const FourTuple& t, void* user, Conn** out, uint64_t now_us);
 
   /// The owner appended `len` bytes to `c`'s send buffer (after what it
-  /// holds): they go out as the windows allow. -EPIPE after shutdown(write)
-  /// or when the connection cannot send (not yet or no longer
-  /// established), -ENOBUFS past Config::sndbuf.
+  /// holds): they go out as the windows allow. 0; -EAGAIN during the
+  /// handshake (nothing taken: send again after Host::connected); -EPIPE
+  /// after shutdown(write) or when the connection can no longer send;
+  /// -ENOBUFS when `len` exceeds send_space() (nothing taken).
   int send(Conn* c, uint32_t len, uint64_t now_us);
   /// Bytes `c`'s send buffer may still take (Config::sndbuf minus what is
   /// not yet acknowledged).
   uint32_t send_space(const Conn* c) const;
-  /// shutdown(SHUT_WR): FIN after the queued bytes.
+  /// shutdown(SHUT_WR): FIN after the queued bytes. 0 (also when already
+  /// shut), -ENOTCONN before the connection is established.
   int shutdown_write(Conn* c, uint64_t now_us);
-  /// close(): FIN as shutdown_write; payload still arriving is released
-  /// (a RST answers it, as Linux does for data after close).
+  /// close(): FIN as shutdown_write, and the host takes no more payload.
+  /// As Linux: in-order payload the host never took turns it into an
+  /// abort (RST), and so does payload arriving afterwards; in SYN-SENT the
+  /// attempt is dropped. Host::ended follows later (or within the call).
   void close(Conn* c, uint64_t now_us);
-  /// Abortive close: RST now, Host::ended follows.
+  /// Abortive close: RST now (in a synchronized state), then
+  /// Host::ended(c, -ECONNABORTED) within the call.
   void abort(Conn* c, uint64_t now_us);
 
   /// A segment for this engine's address(es). Owns its pieces from now on.
   void input(const RxSegment& s, uint64_t now_us);
   /// Timers: retransmission, delayed ACK, persist (zero-window probes),
   /// SYN/SYN-ACK retransmission, TIME-WAIT, FIN-WAIT-2. Call at least
-  /// every millisecond; cheap when nothing is due.
+  /// every millisecond; cheap when nothing is due (costs O(due timers),
+  /// never O(connections)).
   void poll(uint64_t now_us);
+  /// The earliest time poll() may have work (UINT64_MAX: no timer armed).
+  /// May be early (a timer since cancelled), never late.
+  uint64_t next_deadline() const;
   /// `c`'s Host::rx_capacity grew (the consumer refilled, or reaped
   /// completions): pending in-order pieces are offered again, and a window
   /// update is sent if the window opened enough (RFC 9293 3.8.6.2.2).
@@ -309,6 +402,8 @@ class Engine {
 
   EngineStats stats() const;
 
+  /// ~Engine releases every piece it still holds through Host::release
+  /// (no other callback): the host outlives the engine.
   struct Impl;
 
  private:
@@ -323,10 +418,14 @@ class Conn {
   void* user() const;
   void set_user(void* u);
   const ConnStats& stats() const;
-  /// Receive-side bookkeeping the owner may show: bytes delivered and
-  /// pieces waiting (in order, not yet taken by the host; out of order).
+  /// Receive-side bookkeeping the owner may show: pieces and bytes waiting
+  /// in order (not yet taken by the host) and out of order.
   uint32_t pending_pieces() const;
   uint32_t ooo_pieces() const;
+  uint32_t pending_bytes() const;
+  uint32_t ooo_bytes() const;
+  /// Why it ended (EndReason::none while it lives; set before Host::ended).
+  EndReason end_reason() const;
   /// Congestion and RTT state, for stats and tests.
   uint32_t cwnd() const;
   uint32_t ssthresh() const;
@@ -339,6 +438,7 @@ class Conn {
   explicit Conn(Impl* impl) : impl_(impl) {}
 
  private:
+  friend class Engine;
   Impl* impl_;
 };
 
@@ -353,6 +453,7 @@ class Listener {
   explicit Listener(Impl* impl) : impl_(impl) {}
 
  private:
+  friend class Engine;
   Impl* impl_;
 };
 
