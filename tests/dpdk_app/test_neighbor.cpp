@@ -293,14 +293,16 @@ TEST_CASE("a full table takes only failed and unused stale entries, else -ENOBUF
 
   // Aged to stale; .1-.4 in use (used within stale_us), .5-.8 never used.
   const uint64_t t = kT0 + 31 * kSec;
-  for (uint32_t i = 1; i <= 4; i++) REQUIRE(cache.resolve(ip4(10, 0, 0, i), t, nullptr, &mac) == 0);
+  for (uint32_t i = 1; i <= 4; i++)
+    REQUIRE(cache.resolve(ip4(10, 0, 0, i), t, nullptr, &mac) == 0);
   for (uint32_t i = 1; i <= 4; i++) cache.confirm(ip4(10, 0, 0, i), t);
   for (uint32_t i = 1; i <= 4; i++) {
     CHECK(cache.resolve(ip4(10, 0, 1, i), t + 1, frame(i), &mac) == NeighborCache::kHeld);
   }
   CHECK(cache.stats().evicted.get() == 4);
   CHECK(cache.size() == 8);
-  for (uint32_t i = 1; i <= 4; i++) CHECK(cache.state(ip4(10, 0, 0, i), t + 1) == NeighState::reachable);
+  for (uint32_t i = 1; i <= 4; i++)
+    CHECK(cache.state(ip4(10, 0, 0, i), t + 1) == NeighState::reachable);
   for (uint32_t i = 5; i <= 8; i++) CHECK(cache.state(ip4(10, 0, 0, i), t + 1) == NeighState::free);
   // Incomplete and reachable entries are never taken.
   CHECK(cache.resolve(ip4(10, 0, 2, 1), t + 2, frame(9), &mac) == -ENOBUFS);
@@ -395,8 +397,8 @@ TEST_CASE("the index stays consistent through inserts, evictions and failures") 
         if (cache.state(x, now) == NeighState::free) continue;
         found++;
         Mac got;
-        if (cache.lookup(x, &got))
-          REQUIRE(got == Mac{{0x02, 0, 0, 0, static_cast<uint8_t>(x >> 8), static_cast<uint8_t>(x)}});
+        const Mac own{{0x02, 0, 0, 0, static_cast<uint8_t>(x >> 8), static_cast<uint8_t>(x)}};
+        if (cache.lookup(x, &got)) REQUIRE(got == own);
       }
     REQUIRE(found == cache.size());
   }

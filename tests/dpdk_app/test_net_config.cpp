@@ -81,6 +81,8 @@ TEST_CASE("--ip refusals say why, on one line") {
     const char* arg;
     const char* why;
   };
+  static constexpr char kNotUnicast[] =
+      "not a unicast address (0/8, 127/8, multicast, 240/4 and broadcast are not)";
   const Case cases[] = {
       {"10.0.0.2", "expected A.B.C.D/PREFIX (the prefix length is required)"},
       {"", "expected A.B.C.D/PREFIX"},
@@ -90,10 +92,10 @@ TEST_CASE("--ip refusals say why, on one line") {
       {"10.0.0.2/", "the prefix length must be 0..32"},
       {"10.0.0.2/08", "the prefix length must be 0..32"},
       {"10.0.0.2/-1", "the prefix length must be 0..32"},
-      {"127.0.0.1/8", "not a unicast address (0/8, 127/8, multicast, 240/4 and broadcast are not)"},
-      {"224.0.0.1/4", "not a unicast address (0/8, 127/8, multicast, 240/4 and broadcast are not)"},
-      {"0.1.2.3/8", "not a unicast address (0/8, 127/8, multicast, 240/4 and broadcast are not)"},
-      {"255.255.255.255/32", "not a unicast address (0/8, 127/8, multicast, 240/4 and broadcast are not)"},
+      {"127.0.0.1/8", kNotUnicast},
+      {"224.0.0.1/4", kNotUnicast},
+      {"0.1.2.3/8", kNotUnicast},
+      {"255.255.255.255/32", kNotUnicast},
       {"10.0.0.0/24", "the network or broadcast address of its prefix"},
       {"10.0.0.255/24", "the network or broadcast address of its prefix"},
   };

@@ -411,7 +411,8 @@ TEST_CASE("the offload variant leaves the pseudo-header sum for the NIC to compl
     std::memcpy(f.data() + hdr, payload.data(), payload.size());
     const auto l4_len = static_cast<uint32_t>(f.size() - 34);
     // The field: the pseudo-header's sum, not complemented (rte_ipv4_phdr_cksum).
-    CHECK(get16(f, 34 + 16) == ref_sum({tcp_pseudo(s.tuple.local.addr, s.tuple.remote.addr, l4_len)}));
+    CHECK(get16(f, 34 + 16) ==
+          ref_sum({tcp_pseudo(s.tuple.local.addr, s.tuple.remote.addr, l4_len)}));
     if (ip_offload) CHECK(get16(f, 24) == 0);
     else CHECK(ref_sum({slice(f, 14, 20)}) == 0xffff);
     // What the NIC does: sum the segment from that start, complement, store.
