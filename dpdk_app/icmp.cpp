@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "checksum_interim.h"
+#include "checksum.h"
 #include "ether.h"
 
 namespace zcrxd {

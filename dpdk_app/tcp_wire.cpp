@@ -4,7 +4,7 @@
 #include <cerrno>
 
 #include "csum_copy.h"
-#include "tcp_options_interim.h"
+#include "zcrx/tcp/options.h"
 
 namespace zcrxd {
 
@@ -35,10 +35,10 @@ uint32_t write_ipv4(uint8_t* ip, const TxSegment& s, uint32_t tcp_len) {
 // the header bytes, 0 when they do not fit or the datagram is too long.
 uint32_t write_headers(const TxSegment& s, const Mac& src_mac, const Mac& dst_mac, uint8_t* out,
                        uint32_t cap) {
-  const uint32_t opt_len = tcp_interim::options_wire_len(s.opts);
+  const uint32_t opt_len = zcrx::tcp::options_wire_len(s.opts);
   const uint32_t tcp_hdr = kTcpHeaderLen + opt_len;
   const uint32_t len = kEthHeaderLen + kIpv4HeaderLen + tcp_hdr;
-  if (opt_len > tcp_interim::kMaxOptionBytes || len > cap ||
+  if (opt_len > zcrx::tcp::kMaxOptionBytes || len > cap ||
       uint64_t{kIpv4HeaderLen} + tcp_hdr + s.len > 65535)
     return 0;
   write_eth_header(out, dst_mac, src_mac, kEtherTypeIpv4);
@@ -53,7 +53,7 @@ uint32_t write_headers(const TxSegment& s, const Mac& src_mac, const Mac& dst_ma
   store_be16(tcp + 14, s.window);
   store_be16(tcp + 16, 0);  // checksum
   store_be16(tcp + 18, 0);  // urgent pointer: URG is never sent
-  if (opt_len && tcp_interim::write_options(s.opts, tcp + kTcpHeaderLen, opt_len) != opt_len)
+  if (opt_len && zcrx::tcp::write_options(s.opts, tcp + kTcpHeaderLen, opt_len) != opt_len)
     return 0;
   return len;
 }
@@ -82,7 +82,7 @@ int parse_tcp(const uint8_t* frame, uint32_t avail, uint32_t l4_off, uint32_t l4
   seg->payload_len = l4_len - hlen;
   *info = TcpParsed{hlen, l4_off + hlen, l4_len - hlen, false};
   if (hlen > kTcpHeaderLen &&
-      tcp_interim::parse_options(tcp + kTcpHeaderLen, hlen - kTcpHeaderLen,
+      zcrx::tcp::parse_options(tcp + kTcpHeaderLen, hlen - kTcpHeaderLen,
                                  (seg->flags & zcrx::tcp::kSyn) != 0, seg->opts) != 0) {
     info->options_malformed = true;
     st.bad_options.add(1);
@@ -110,7 +110,7 @@ bool tcp_checksum_ok(const uint8_t* seg, uint32_t len, uint32_t src, uint32_t ds
 }
 
 uint32_t tcp_headers_len(const TxSegment& s) {
-  return kTcpFrameHeaders + tcp_interim::options_wire_len(s.opts);
+  return kTcpFrameHeaders + zcrx::tcp::options_wire_len(s.opts);
 }
 
 uint32_t write_tcp_headers(const TxSegment& s, const Mac& src_mac, const Mac& dst_mac,

@@ -23,7 +23,7 @@
 
 #include <cstdint>
 
-#include "checksum_interim.h"
+#include "checksum.h"
 #include "ether.h"
 #include "stats.h"
 #include "zcrx/tcp/engine.h"

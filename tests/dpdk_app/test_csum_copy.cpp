@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The checksum pieces of the network layer against the reference sum:
-// InetSum over spans of every parity (the interim copy of checksum.h),
+// InetSum over spans of every parity,
 // copy_and_sum for every length and alignment, and spans combined with
 // csum_at/csum_add at odd and even stream positions.
 #include <doctest/doctest.h>
@@ -9,7 +9,7 @@
 #include <random>
 #include <vector>
 
-#include "checksum_interim.h"
+#include "checksum.h"
 #include "csum_copy.h"
 #include "net_test_util.h"
 
