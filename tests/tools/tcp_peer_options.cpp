@@ -70,6 +70,7 @@ PeerParse parse_peer_options(int argc, char* const* argv) {
                                 {"mss", required_argument, nullptr, 's'},
                                 {"io-kb", required_argument, nullptr, 'i'},
                                 {"corrupt-at", required_argument, nullptr, 'x'},
+                                {"rate", required_argument, nullptr, 'r'},
                                 {"quiet", no_argument, nullptr, 'q'},
                                 {"help", no_argument, nullptr, 'h'},
                                 {nullptr, 0, nullptr, 0}};
@@ -122,6 +123,13 @@ PeerParse parse_peer_options(int argc, char* const* argv) {
       case 'x':
         if (!parse_u64(v.c_str(), &o.corrupt_at)) return fail("bad --corrupt-at: " + v);
         break;
+      case 'r': {
+        char* end;
+        o.rate_gbit = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end || !(o.rate_gbit > 0) || o.rate_gbit > 10000)
+          return fail("bad --rate (Gbit/s, > 0): " + v);
+        break;
+      }
       case 'q': o.quiet = true; break;
       case 'h': {
         PeerParse p;
@@ -139,6 +147,7 @@ PeerParse parse_peer_options(int argc, char* const* argv) {
     return fail("--mode recv needs --bytes >= 8 (the stream's first 8 bytes name its connection)");
   if (o.corrupt_at != UINT64_MAX && o.mode != PeerMode::kSend)
     return fail("--corrupt-at is for --mode send");
+  if (o.rate_gbit > 0 && o.mode != PeerMode::kSend) return fail("--rate is for --mode send");
   PeerParse p;
   p.options = o;
   return p;
@@ -164,13 +173,16 @@ const char* peer_usage() {
          "  --mss N              TCP_MAXSEG on the sockets\n"
          "  --io-kb N            bytes per read/write call in KiB (default 256)\n"
          "  --corrupt-at N       send: flip byte N of connection 0 (tests the receiver)\n"
+         "  --rate G             send: at most G Gbit/s over all connections together\n"
+         "                       (token bucket, bursts of at most 10 ms of the rate)\n"
          "  --quiet              no progress lines on stderr\n"
          "  --help               this text\n"
          "\n"
          "RESULT fields: role, mode, connections (completed), expected, bytes, errors,\n"
          "bad_bytes, elapsed_s (first connection up to last done), gbit_s, and from\n"
          "TCP_INFO summed over connections: retransmits (tcpi_total_retrans),\n"
-         "reord_seen, dsack_dups.\n";
+         "reord_seen, dsack_dups; rate_gbit (the --rate asked, 0: none), cpu_user_s,\n"
+         "cpu_sys_s (getrusage of the whole run).\n";
 }
 
 }  // namespace zcrx::tools

@@ -28,6 +28,7 @@ struct PeerOptions {
   int mss = 0;                 // TCP_MAXSEG before connect/listen (0: kernel's)
   uint32_t io_kb = 256;        // bytes per read/write call
   uint64_t corrupt_at = UINT64_MAX;  // send: flip this byte of connection 0's stream
+  double rate_gbit = 0;        // send: at most this many Gbit/s in all (0: no limit)
   bool quiet = false;
 
   uint64_t total() const { return churn ? churn : conns; }

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <linux/tcp.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,12 @@ namespace {
 constexpr uint64_t kMaxErrorLines = 20;
 // Reads per readiness event before other connections get their turn.
 constexpr int kReadsPerEvent = 16;
+// --rate's bucket holds at most this much of the rate: enough to ride out
+// the oversleeps of a loaded two-core machine, small enough that the
+// offered load stays smooth at the receiver's time scale.
+constexpr double kBurstSeconds = 0.010;
+// A paced sender wakes for at least this much credit (or the burst).
+constexpr uint64_t kPacedChunk = 64 * 1024;
 
 const char* mode_name(PeerMode m) {
   return m == PeerMode::kSend ? "send" : m == PeerMode::kRecv ? "recv" : "sink";
@@ -47,11 +54,17 @@ struct PeerRun::Conn {
   uint8_t header[TCP_PATTERN_HEADER_BYTES] = {};
   unsigned header_n = 0;
   bool failed = false;
+  bool paused = false;          // sender out of --rate credit, not armed
 };
 
 PeerRun::PeerRun(const PeerOptions& o)
     : o_(o), buf_(static_cast<size_t>(o.io_kb) * 1024) {
   if (o_.mode == PeerMode::kRecv) index_seen_.assign(o_.total(), false);
+  if (o_.rate_gbit > 0) {
+    const double bytes_per_s = o_.rate_gbit * 1e9 / 8;
+    const auto burst = static_cast<uint64_t>(std::max(bytes_per_s * kBurstSeconds, 65536.0));
+    pacer_ = Pacer(bytes_per_s, burst, now_us());
+  }
 }
 
 PeerRun::~PeerRun() {
@@ -190,7 +203,37 @@ void PeerRun::finish(Conn& c, bool failed) {
   free_.push_back(&c);
 }
 
+void PeerRun::pause(Conn& c) {
+  // Not armed while out of credit: a writable socket would otherwise wake
+  // epoll_wait in a loop. resume_paused() arms it again.
+  c.paused = true;
+  arm(c, 0, false);
+  paused_.push_back(&c);
+}
+
+void PeerRun::resume_paused() {
+  if (paused_.empty() || pacer_.allowance(now_us()) == 0) return;
+  // In the order they ran out, so connections take turns at the credit.
+  for (Conn* c : paused_) {
+    if (c->fd < 0 || !c->paused) continue;  // ended (or reused) meanwhile
+    c->paused = false;
+    arm(*c, EPOLLOUT | EPOLLIN, false);
+  }
+  paused_.clear();
+}
+
+int PeerRun::pacing_timeout_ms() {
+  if (paused_.empty()) return 1000;
+  const uint64_t us = pacer_.wait_us(kPacedChunk, now_us());
+  return static_cast<int>(std::clamp<uint64_t>((us + 999) / 1000, 1, 1000));
+}
+
 void PeerRun::on_event(Conn& c, uint32_t events) {
+  if (c.paused) {
+    // Only an error or hang-up is reported for an unarmed socket.
+    if (events & (EPOLLERR | EPOLLHUP)) fail(c, "connection closed while paced");
+    return;
+  }
   if (c.phase == Conn::Phase::kConnecting) {
     int err = 0;
     socklen_t len = sizeof err;
@@ -221,11 +264,15 @@ void PeerRun::send_ready(Conn& c) {
         buf_[o_.corrupt_at - gen_off_] ^= 0x5a;
     }
     const size_t at = static_cast<size_t>(c.off - gen_off_);
-    const ssize_t n = send(c.fd, buf_.data() + at, gen_len_ - at, MSG_NOSIGNAL);
+    const uint64_t allowed = pacer_.allowance(now_us());
+    if (allowed == 0) return pause(c);
+    const size_t len = static_cast<size_t>(std::min<uint64_t>(gen_len_ - at, allowed));
+    const ssize_t n = send(c.fd, buf_.data() + at, len, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) return;
       return fail(c, std::string("send: ") + std::strerror(errno));
     }
+    pacer_.spend(static_cast<uint64_t>(n));
     c.off += static_cast<uint64_t>(n);
   }
   // Everything written: half-close, then wait for the receiver's close,
@@ -333,7 +380,8 @@ int PeerRun::run() {
       expire();
       break;
     }
-    const int timeout_ms = static_cast<int>(std::min<uint64_t>((deadline - now) / 1000 + 1, 1000));
+    const int timeout_ms = static_cast<int>(
+        std::min<uint64_t>((deadline - now) / 1000 + 1, static_cast<uint64_t>(pacing_timeout_ms())));
     const int n = epoll_wait(epfd_, evs, 64, timeout_ms);
     for (int i = 0; i < n; i++) {
       if (evs[i].data.ptr == nullptr) {
@@ -343,6 +391,7 @@ int PeerRun::run() {
       Conn& c = *static_cast<Conn*>(evs[i].data.ptr);
       if (c.fd >= 0) on_event(c, evs[i].events);
     }
+    resume_paused();
     start_more();
   }
   std::printf("RESULT %s\n", result_json().c_str());
@@ -358,16 +407,21 @@ std::string PeerRun::result_json() const {
           ? static_cast<double>(totals_.last_done_us - totals_.first_up_us) / 1e6
           : 0.0;
   const double gbit = elapsed > 0 ? static_cast<double>(totals_.bytes) * 8 / elapsed / 1e9 : 0.0;
-  char out[768];
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec * 1e-6; };
+  char out[896];
   std::snprintf(out, sizeof out,
                 "{\"role\":\"%s\",\"mode\":\"%s\",\"connections\":%" PRIu64
                 ",\"expected\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"errors\":%" PRIu64
                 ",\"bad_bytes\":%" PRIu64 ",\"elapsed_s\":%.3f,\"gbit_s\":%.3f"
                 ",\"retransmits\":%" PRIu64 ",\"reord_seen\":%" PRIu64
-                ",\"dsack_dups\":%" PRIu64 "}",
+                ",\"dsack_dups\":%" PRIu64 ",\"rate_gbit\":%.3f,\"cpu_user_s\":%.3f"
+                ",\"cpu_sys_s\":%.3f}",
                 o_.role == PeerRole::kListen ? "listen" : "connect", mode_name(o_.mode),
                 totals_.completed, o_.total(), totals_.bytes, totals_.errors, totals_.bad_bytes,
-                elapsed, gbit, totals_.retransmits, totals_.reord_seen, totals_.dsack_dups);
+                elapsed, gbit, totals_.retransmits, totals_.reord_seen, totals_.dsack_dups,
+                o_.rate_gbit, secs(ru.ru_utime), secs(ru.ru_stime));
   return out;
 }
 

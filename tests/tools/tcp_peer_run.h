@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tcp_peer_options.h"
+#include "tcp_peer_pacer.h"
 
 namespace zcrx::tools {
 
@@ -60,6 +61,9 @@ class PeerRun {
   void arm(Conn& c, uint32_t events, bool add);
   void expire();
   void start_more();
+  void pause(Conn& c);
+  void resume_paused();
+  int pacing_timeout_ms();
   uint64_t now_us() const;
 
   PeerOptions o_;
@@ -75,6 +79,8 @@ class PeerRun {
   uint64_t gen_off_ = 0;
   size_t gen_len_ = 0;
   PeerTotals totals_;
+  Pacer pacer_;                                // --rate (unlimited without)
+  std::vector<Conn*> paused_;                  // senders waiting for credit
   uint64_t error_lines_ = 0;
 };
 

@@ -105,7 +105,23 @@ detects)
     "$TCPNS_NS_A" --connect "$B:6003" --bytes 64K
   check missing_l 1 $rc_l connections=1 errors=1
   ;;
-*) echo "usage: $0 conns|churn|detects"; exit 2 ;;
+rate)
+  # gt A B: A > B for decimal numbers.
+  gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
+  pair free "$TCPNS_NS_B" --listen "$B:6000" --conns 2 --bytes $M8 -- \
+    "$TCPNS_NS_A" --connect "$B:6000" --conns 2 --bytes $M8
+  check free_c 0 $rc_c connections=2 rate_gbit=0.000
+  free=$(tcpns_json "$(tcpns_result "$TCPNS_DIR/free_c.out")" gbit_s)
+  gt "$free" 0.4 || { echo "SKIP: unpaced transfer only $free Gbit/s here"; exit 77; }
+  pair paced "$TCPNS_NS_B" --listen "$B:6001" --conns 2 --bytes $M8 -- \
+    "$TCPNS_NS_A" --connect "$B:6001" --conns 2 --bytes $M8 --rate 0.2
+  check paced_c 0 $rc_c connections=2 bytes=$((2 * M8)) errors=0 rate_gbit=0.200
+  check paced_l 0 $rc_l connections=2 bytes=$((2 * M8)) errors=0 bad_bytes=0
+  paced=$(tcpns_json "$(tcpns_result "$TCPNS_DIR/paced_c.out")" gbit_s)
+  { gt "$paced" 0.14 && gt 0.22 "$paced"; } ||
+    { echo "FAIL: paced at 0.2 Gbit/s, sent $paced Gbit/s (unpaced $free)"; fail=1; }
+  ;;
+*) echo "usage: $0 conns|churn|detects|rate"; exit 2 ;;
 esac
 [ $fail -eq 0 ] && echo "PASS: $mode"
 exit $fail
