@@ -17,7 +17,7 @@ class Base:
         self.a = args
         self.bins = Bins(args.build)
         self.results = {"scenario1": [], "scenario2": [], "scenario3": [], "scenario4": [],
-                        "micro": [], "kernel_zcrx": None, "skips": []}
+                        "micro": [], "kernel_zcrx": None, "skips": [], "tcp": [], "tcp_memif": []}
         self.zcrxd_help = None
         self.failures = []
 
@@ -30,12 +30,15 @@ class Base:
             self.zcrxd_help = r.stdout
         return None
 
-    def start_zcrxd(self, vdev, tag, netns=None, extra=(), rx_timestamp=False):
+    def start_zcrxd(self, vdev, tag, netns=None, extra=(), rx_timestamp=False, lcores=None):
         """Starts zcrxd on `vdev`; returns (proc, socket path) or (None, reason)."""
         prefix = new_prefix(tag)
         sock = os.path.join(tempfile.gettempdir(), "%s.sock" % prefix)
-        argv = [self.bins.zcrxd] + eal_args(prefix, self.a.zcrxd_lcores, mem=self.a.zcrxd_mem,
-                                             extra=["--vdev", vdev])
+        # With `lcores` the first one is EAL's main lcore (zcrxd's control
+        # thread), the next the datapath.
+        main = ["--main-lcore", lcores.split(",")[0]] if lcores else []
+        argv = [self.bins.zcrxd] + eal_args(prefix, lcores or self.a.zcrxd_lcores, mem=self.a.zcrxd_mem,
+                                             extra=main + ["--vdev", vdev])
         argv += ["--", "--port", "0", "--queue", "0", "--socket", sock, "--burst", "32"]
         if rx_timestamp:
             argv.append("--rx-timestamp")

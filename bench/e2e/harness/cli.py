@@ -12,6 +12,11 @@ Scenarios (see docs/BENCHMARKS.md):
               + importers), flows spread by flow hash.
   4 latency   rx_burst TSC to consumer, busy-poll and eventfd consumers,
               beside the kernel's SO_TIMESTAMPNS-to-read latency.
+  tcp         veth pair, the kernel's TCP sending (tcp_peer) at a fixed rate
+              and flat out, 1 and 8 flows, MTU 1500 and 9000; receivers one
+              at a time: kernel recv(), kernel io_uring multishot recv,
+              zcrxd TCP (net_af_packet / net_af_xdp) + zcrx_tcp; whole-system
+              CPU per GB from /proc/stat. Then zcrxd to zcrxd over net_memif.
 
 Prints progress lines on stderr, markdown tables on stdout, writes JSON to
 bench/results/latest.json and PNG plots (gnuplot) to bench/results/.
@@ -43,7 +48,9 @@ def parse_args(argv):
     m.add_argument("--smoke", action="store_true", help="a few seconds: one step of each runnable path")
     ap.add_argument("--build", help="meson build directory (default: ./build or the newest build*/)")
     ap.add_argument("--out", help="results JSON (default bench/results/latest.json)")
-    ap.add_argument("--scenarios", default="1,2,3,4,micro", help="comma list of 1,2,3,4,micro")
+    ap.add_argument("--scenarios", default="1,2,3,4,micro,tcp", help="comma list of 1,2,3,4,micro,tcp")
+    ap.add_argument("--tcp-rate", type=float, default=1.0,
+                    help="offered rate of the tcp scenario's CPU rows, Gbit/s (default 1)")
     ap.add_argument("--no-plots", action="store_true", help="do not run gnuplot")
     ap.add_argument("--keep-logs", action="store_true", help="keep every program's output (default: only on failure)")
     ap.add_argument("--publish", action="store_true", help="also put the tables into docs/BENCHMARKS.md and the plots into docs/img/")
@@ -64,6 +71,17 @@ def parse_args(argv):
     else:
         a.s1_duration, a.s2_duration, a.s3_duration, a.s4_duration = 3.0, 3.0, 3.0, 3.0
         a.s2_sizes, a.s2_rates, a.s4_rates = [64, 1400, 2800], [25000, 50000, 100000, 200000, 0], [10000, 100000]
+    # The tcp scenario: seconds at the offered rate, bytes of an unpaced
+    # transfer, the idle probe before each row.
+    if a.smoke:
+        a.tcp_duration, a.tcp_unpaced_bytes, a.tcp_background_s = 0.5, 64 << 20, 0.3
+        a.tcp_mtus, a.tcp_flows = [1500], [1]
+    elif a.quick:
+        a.tcp_duration, a.tcp_unpaced_bytes, a.tcp_background_s = 1.5, 512 << 20, 0.5
+        a.tcp_mtus, a.tcp_flows = [1500, 9000], [1, 8]
+    else:
+        a.tcp_duration, a.tcp_unpaced_bytes, a.tcp_background_s = 4.0, 2 << 30, 1.0
+        a.tcp_mtus, a.tcp_flows = [1500, 9000], [1, 8]
     a.build = find_build(a.build)
     a.scen = set(s.strip() for s in a.scenarios.split(","))
     if a.smoke:
@@ -118,6 +136,8 @@ def main(argv):
                     h.skip("scenario " + s, "all", wire.reason)
         if "micro" in a.scen:
             h.micro()
+        if "tcp" in a.scen:
+            h.scenario_tcp()
     finally:
         Proc.kill_all()
         wire.destroy()
@@ -146,7 +166,7 @@ def main(argv):
         for f_ in h.failures:
             print("bench/run: FAILED %s" % f_, file=sys.stderr)
         return 1
-    measured = [r for k in ("scenario1", "scenario2") for r in h.results[k] if "skip" not in r]
+    measured = [r for k in ("scenario1", "scenario2", "tcp") for r in h.results[k] if "skip" not in r]
     if a.smoke and not measured:
         print("SKIP: nothing could run here (needs DPDK or root for network namespaces)")
         return 77

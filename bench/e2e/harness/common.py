@@ -205,6 +205,9 @@ class Bins:
         self.handoff = j("bench/baselines/dpdk_mp_handoff")
         self.zcrxd = j("dpdk_app/zcrxd")
         self.zcrx_rx = j("examples/zcrx_rx/zcrx_rx")
+        self.tcp_peer = j("tests/tools/tcp_peer")
+        self.tcp_uring = j("bench/baselines/tcp_uring_recv")
+        self.zcrx_tcp = j("examples/zcrx_tcp/zcrx_tcp")
         self.micro = [j("bench/e2e/bench_datapath"), j("bench/core/bench_core")]
 
     def have(self, path):

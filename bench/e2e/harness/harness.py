@@ -6,7 +6,8 @@ from .latency import Latency
 from .micro import Micro
 from .samewire import SameWire
 from .sharing import Sharing
+from .tcp import TcpWire
 
 
-class Harness(Ceiling, SameWire, Sharing, Latency, Micro):
+class Harness(Ceiling, SameWire, Sharing, Latency, Micro, TcpWire):
     """Runs the scenarios; results accumulate in self.results."""

@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: MIT
 """What the harness borrows from the machine and gives back: hugepages for
-the DPDK multi-process baseline, network namespaces and a veth pair."""
+the DPDK multi-process baseline, network namespaces and a veth pair; and
+what the whole machine spent, from /proc/stat."""
 
 import json
 import os
 import re
 import tempfile
+import time
 
-from .common import UNIQ, run_cmd
+from .common import CLK_TCK, UNIQ, run_cmd
 
 KERNEL_RCVBUF = str(64 << 20)  # socket buffer of the kernel receivers
 
@@ -72,19 +74,61 @@ class HugePages:
             self.prev = None
 
 
+class SystemCpu:
+    """CPU time the whole machine spent between two snapshots of /proc/stat:
+    every CPU, user + nice + system + irq + softirq; idle and iowait are not
+    work, steal is time the hypervisor took from us (reported apart), guest
+    time is already inside user. This is where the kernel's network stack
+    shows up whichever context runs it (the sender's, a softirq, ksoftirqd),
+    so a receiver cannot look cheap by leaving its work to someone else.
+    Resolution: USER_HZ ticks (10 ms) per CPU."""
+
+    FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+    BUSY = ("user", "nice", "system", "irq", "softirq")
+
+    @staticmethod
+    def snapshot():
+        with open("/proc/stat") as f:
+            for line in f:
+                if line.startswith("cpu "):
+                    vals = [int(x) for x in line.split()[1:1 + len(SystemCpu.FIELDS)]]
+                    vals += [0] * (len(SystemCpu.FIELDS) - len(vals))
+                    return dict(zip(SystemCpu.FIELDS, vals))
+        raise OSError("/proc/stat has no cpu line")
+
+    @staticmethod
+    def delta(before, after):
+        """Seconds per field between two snapshots, plus 'busy' (the sum of
+        BUSY) and 'total' (every field)."""
+        d = {k: (after[k] - before[k]) / CLK_TCK for k in SystemCpu.FIELDS}
+        d["busy"] = sum(d[k] for k in SystemCpu.BUSY)
+        d["total"] = sum(d[k] for k in SystemCpu.FIELDS)
+        return d
+
+    @staticmethod
+    def background(seconds):
+        """Busy CPU-seconds per second while this harness runs nothing: other
+        work on a shared machine, subtracted from a measurement window."""
+        b = SystemCpu.snapshot()
+        t0 = time.monotonic()
+        time.sleep(seconds)
+        d = SystemCpu.delta(b, SystemCpu.snapshot())
+        return d["busy"] / (time.monotonic() - t0)
+
+
 class Wire:
     """Two network namespaces joined by a veth pair: the sender's end
     (10.223.x.1) and the receiver's end (10.223.x.2), static neighbours so
-    no ARP is in the measurement."""
+    no ARP is in the measurement. `tag` tells apart wires of one run."""
 
-    def __init__(self):
+    def __init__(self, tag="", subnet=223):
         n = os.getpid() % 250 + 1
-        self.ns_tx = UNIQ + "_tx"
-        self.ns_rx = UNIQ + "_rx"
-        self.if_tx = "%st" % UNIQ[:12]
-        self.if_rx = "%sr" % UNIQ[:12]
-        self.ip_tx = "10.223.%d.1" % n
-        self.ip_rx = "10.223.%d.2" % n
+        self.ns_tx = UNIQ + tag + "_tx"
+        self.ns_rx = UNIQ + tag + "_rx"
+        self.if_tx = "%s%st" % (UNIQ[:12 - len(tag)], tag)
+        self.if_rx = "%s%sr" % (UNIQ[:12 - len(tag)], tag)
+        self.ip_tx = "10.%d.%d.1" % (subnet, n)
+        self.ip_rx = "10.%d.%d.2" % (subnet, n)
         self.up = False
         self.reason = None
 
@@ -125,6 +169,39 @@ class Wire:
             run_cmd(["ip", "netns", "del", self.ns_tx], check=False)
             run_cmd(["ip", "netns", "del", self.ns_rx], check=False)
             self.up = False
+
+
+# What tests/tools/tcp_netns.sh turns off on every veth end for a userspace
+# TCP stack (docs/TESTING-TCP.md): no frame above the MTU, no checksum left
+# to offload.
+TCP_OFFLOADS = ("tx", "tso", "gso", "gro", "lro", "tx-udp-segmentation", "rx-gro-list",
+                "rx-udp-gro-forwarding", "tx-gso-partial", "tx-gso-list")
+_OFFLOAD_NAMES = ("tx-checksumming", "tcp-segmentation-offload", "generic-segmentation-offload",
+                  "generic-receive-offload", "large-receive-offload")
+
+
+def tcp_wire(wire, mtu):
+    """Puts both ends of `wire` at `mtu` with the offloads a userspace stack
+    needs off (the same wire for the kernel receivers and zcrxd), and no
+    IPv6 chatter; returns None or why it could not."""
+    try:
+        for ns, ifn in ((wire.ns_tx, wire.if_tx), (wire.ns_rx, wire.if_rx)):
+            run_cmd(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"],
+                    check=False)
+            run_cmd(["ip", "-n", ns, "link", "set", ifn, "mtu", str(mtu)])
+            r = run_cmd(["ip", "netns", "exec", ns, "ethtool", "-K", ifn] +
+                        [x for f in TCP_OFFLOADS for x in (f, "off")], check=False)
+            if r.returncode != 0:  # a feature this kernel lacks: one at a time
+                for f in TCP_OFFLOADS:
+                    run_cmd(["ip", "netns", "exec", ns, "ethtool", "-K", ifn, f, "off"], check=False)
+            out = open_text(["ip", "netns", "exec", ns, "ethtool", "-k", ifn])
+            on = [l.split(":")[0] for l in out.splitlines()
+                  if l.split(":")[0] in _OFFLOAD_NAMES and l.split(":")[1].strip().startswith("on")]
+            if on:
+                return "offloads still on for %s: %s" % (ifn, ", ".join(on))
+        return None
+    except (RuntimeError, OSError, IndexError) as e:
+        return "MTU %d / offloads on the veth: %s" % (mtu, str(e)[:160])
 
 
 def afp_vdev(wire):
