@@ -74,20 +74,20 @@ def report(h, args):
             tgt = "max" if not r.get("rate_target") else "%g" % r["rate_target"]
             if "skip" in r:
                 rows.append([r["receiver"], r["size"], tgt if "rate_target" in r else "-", "SKIP", "-", "-", "-", "-", "-",
-                             "-", "-", r["skip"]])
+                             "-", "-", "-", r["skip"]])
             elif r.get("bad_payloads"):
                 rows.append([r["receiver"], r["size"], tgt, "%.0f" % r["rate_pps"], r["sent"], r["received"],
-                             "%.2f%%" % (100 * r["loss"]), "-", "-", "-", "-",
+                             "%.2f%%" % (100 * r["loss"]), "-", "-", "-", "-", "-",
                              "%d payloads failed the pattern check" % r["bad_payloads"]])
             else:
                 rows.append([r["receiver"], r["size"], tgt, "%.0f" % r["rate_pps"], r["sent"], r["received"],
                              "%.2f%%" % (100 * r["loss"]), fmt(r["cpu_per_gb"]), fmt(r["cpu_ns_per_pkt"]),
                              fmt(r.get("consumer_cpu_per_gb")) if r["receiver"].startswith("zcrxd") else "-",
                              fmt(r.get("wall_cpu_per_gb")) if r["receiver"].startswith("zcrxd") else "-",
-                             fmt(r.get("sender_cpu_per_gb"))])
+                             fmt(r.get("sender_cpu_per_gb")), fmt(r.get("sys_cpu_per_gb"))])
         lines.append(table(["receiver", "payload B", "rate target pps", "sent pps", "sent", "received",
                             "loss", "CPU s/GB", "CPU ns/pkt", "zcrx_rx alone s/GB", "whole polling core s/GB",
-                            "sender CPU s/GB"], rows))
+                            "sender CPU s/GB", "system CPU s/GB"], rows))
         lines.append("")
         lines.append("CPU = receiver CPU time of all its threads while traffic flows (/proc/<pid>/task/*/schedstat); "
                      "for zcrxd rows it is zcrx_rx plus zcrxd's busy cycles (datapath iterations that received, delivered or "
@@ -95,7 +95,9 @@ def report(h, args):
                      "zcrxd thread for the whole window, idle polling included. Every receiver checks every payload byte against the pattern. "
                      "On veth the kernel's receive stack runs in the sender's context, so kernel receivers are charged "
                      "only for their socket reads; the stack's cost shows in the sender CPU column (getrusage of "
-                     "udp_sender), which for zcrxd rows also pays the AF_PACKET tap. The sender's veth has tx "
+                     "udp_sender), which for zcrxd rows also pays the AF_PACKET tap; system CPU is every CPU's busy time "
+                     "from /proc/stat over the same window (sender, softirq and any other work on the machine). "
+                     "The sender's veth has tx "
                      "checksum offload off, so every receiver gets and checks complete UDP checksums.")
         lines.append("")
         for size in sorted({r["size"] for r in s2 if r["size"] >= 1400}):
@@ -217,7 +219,7 @@ def tcp_report(R, lines):
             offered = "%g" % r["offered_gbit"] if r.get("offered_gbit") else "unpaced"
             head = [r["receiver"], r["mtu"], r["flows"], offered]
             if "skip" in r:
-                out.append(head + ["not available: " + r["skip"]] + ["-"] * 7 + [""])
+                out.append(head + ["not available: " + r["skip"]] + ["-"] * 6 + [""])
                 continue
             base = next((x for x in rows if x["kind"] == "recv" and x["mtu"] == r["mtu"] and
                          x["flows"] == r["flows"] and x.get("offered_gbit") == r.get("offered_gbit") and

@@ -9,7 +9,7 @@ import time
 
 from .base import Base
 from .common import Proc, cpu_of, fmt, note, progress
-from .system import KERNEL_RCVBUF, afp_vdev
+from .system import KERNEL_RCVBUF, SystemCpu, afp_vdev
 
 
 def zcrxd_busy_s(text):
@@ -103,9 +103,11 @@ class SameWire(Base):
             time.sleep(0.2)
             watch = [rx] + ([zd] if zd else [])
             before = [w.cpu_ns() for w in watch]
+            s0 = SystemCpu.snapshot()
             snd = self.run_sender(wire, size, rate, dur, port=port)
             time.sleep(0.3)  # let the receiver drain what is queued
             after = [w.cpu_ns() for w in watch]
+            sysd = SystemCpu.delta(s0, SystemCpu.snapshot())
             window = [(b2 - b1) / 1e9 if b1 is not None and b2 is not None else None
                       for b1, b2 in zip(before, after)]
             rx.stop(signal.SIGINT, 5)
@@ -143,6 +145,9 @@ class SameWire(Base):
                 "wall_cpu_per_gb": wall / gbytes if gbytes > 0 else None,
                 "lifetime_cpu_s": cpu_of(res),
                 "cpu_per_gb": cpu / gbytes if gbytes > 0 else None,
+                # Every CPU of the machine over the same window (sender and
+                # softirq included; other work on a shared machine too).
+                "sys_cpu_s": sysd["busy"], "sys_cpu_per_gb": sysd["busy"] / gbytes if gbytes > 0 else None,
                 "consumer_cpu_per_gb": window[0] / gbytes if gbytes > 0 and window[0] is not None else None,
                 "cpu_ns_per_pkt": cpu * 1e9 / got if got else None,
                 "sender_cpu_per_gb": cpu_of(snd) / (snd["bytes"] / 1e9) if snd.get("bytes") else None,
