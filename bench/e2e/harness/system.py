@@ -116,6 +116,25 @@ class SystemCpu:
         return d["busy"] / (time.monotonic() - t0)
 
 
+def ksoftirqd_ns():
+    """CPU time (ns, schedstat) of every ksoftirqd thread so far: softirq
+    work the kernel deferred to them instead of running it on the way out
+    of an interrupt or bh-disabled section of whatever task was running."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/comm" % pid) as f:
+                if not f.read().startswith("ksoftirqd/"):
+                    continue
+            with open("/proc/%s/schedstat" % pid) as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
 class Wire:
     """Two network namespaces joined by a veth pair: the sender's end
     (10.223.x.1) and the receiver's end (10.223.x.2), static neighbours so
