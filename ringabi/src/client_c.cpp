@@ -8,6 +8,7 @@
 #include <new>
 
 #include "zcrx/client.h"
+#include "zcrx/socket.h"
 
 struct zcrx_ring {
   zcrx::Ring ring;
@@ -128,6 +129,31 @@ int zcrx_open_raw_flow(zcrx_ring* ring, uint32_t zcrx_id) {
 int zcrx_close_flow(zcrx_ring* ring, uint32_t handle) { return ring->ring.close_flow(handle); }
 int zcrx_enable_eventfd(zcrx_ring* ring) { return ring->ring.enable_eventfd(); }
 
+int zcrx_socket(zcrx_ring* ring) { return ring->ring.socket(); }
+int zcrx_bind(zcrx_ring* ring, int sock, uint32_t ip, uint16_t port) {
+  return ring->ring.bind(sock, ip, port);
+}
+int zcrx_listen(zcrx_ring* ring, int sock, uint32_t backlog) {
+  return ring->ring.listen(sock, backlog);
+}
+int zcrx_sockname(zcrx_ring* ring, int sock, zcrx_sockinfo* out) {
+  zcrx::Ring::SockName n;
+  const int r = ring->ring.sockname(sock, &n);
+  if (r < 0) return r;
+  *out = zcrx_sockinfo{};
+  out->local_ip = n.local_ip;
+  out->remote_ip = n.remote_ip;
+  out->local_port = n.local_port;
+  out->remote_port = n.remote_port;
+  out->state = n.state;
+  return 0;
+}
+int zcrx_register_tx_region(zcrx_ring* ring, size_t len) {
+  return ring->ring.register_tx_region(len);
+}
+void* zcrx_tx_region(const zcrx_ring* ring) { return ring->ring.tx_region(); }
+size_t zcrx_tx_region_len(const zcrx_ring* ring) { return ring->ring.tx_region_len(); }
+
 zcrx_sqe* zcrx_get_sqe(zcrx_ring* ring) {
   return reinterpret_cast<zcrx_sqe*>(ring->ring.get_sqe());
 }
@@ -138,6 +164,25 @@ void zcrx_prep_recv_zc(zcrx_sqe* sqe, int flow, uint32_t zcrx_id, uint32_t len, 
 void zcrx_prep_nop(zcrx_sqe* sqe, uint64_t user_data) { zcrx::prep_nop(cxx(sqe), user_data); }
 void zcrx_prep_cancel(zcrx_sqe* sqe, uint64_t target, uint64_t user_data) {
   zcrx::prep_cancel(cxx(sqe), target, user_data);
+}
+void zcrx_prep_accept(zcrx_sqe* sqe, int sock, int multishot, uint64_t user_data) {
+  zcrx::prep_accept(cxx(sqe), sock, multishot != 0, user_data);
+}
+int zcrx_accept_peer(const zcrx_cqe32* cqe, uint32_t* ip, uint16_t* port) {
+  return zcrx::accept_peer(to_cxx(cqe), ip, port) ? 1 : 0;
+}
+void zcrx_prep_connect(zcrx_sqe* sqe, int sock, uint32_t ip, uint16_t port,
+                       uint64_t user_data) {
+  zcrx::prep_connect(cxx(sqe), sock, ip, port, user_data);
+}
+void zcrx_prep_send(zcrx_sqe* sqe, int sock, const void* buf, uint32_t len, uint64_t user_data) {
+  zcrx::prep_send(cxx(sqe), sock, buf, len, user_data);
+}
+void zcrx_prep_shutdown(zcrx_sqe* sqe, int sock, int how, uint64_t user_data) {
+  zcrx::prep_shutdown(cxx(sqe), sock, how, user_data);
+}
+void zcrx_prep_close(zcrx_sqe* sqe, int sock, uint64_t user_data) {
+  zcrx::prep_close(cxx(sqe), sock, user_data);
 }
 unsigned zcrx_submit(zcrx_ring* ring) { return ring->ring.submit(); }
 

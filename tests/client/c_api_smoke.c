@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "zcrx/zcrx.h"
 
@@ -34,4 +35,24 @@ int c_api_datagram_end(unsigned flags) {
   c.res = 100;
   c.flags = flags;
   return zcrx_cqe_is_datagram_end(&c);
+}
+
+int c_api_prep_sockets(void *sqe_mem, const void *buf) {
+  unsigned char *m = (unsigned char *)sqe_mem;
+  zcrx_prep_accept((struct zcrx_sqe *)(m + 0 * 64), 1030, 1, 11);
+  zcrx_prep_accept((struct zcrx_sqe *)(m + 1 * 64), 1030, 0, 12);
+  zcrx_prep_connect((struct zcrx_sqe *)(m + 2 * 64), 1031, (10u << 24) | (77u << 16) | 2u, 5001,
+                    13);
+  zcrx_prep_send((struct zcrx_sqe *)(m + 3 * 64), 1031, buf, 1000, 14);
+  zcrx_prep_shutdown((struct zcrx_sqe *)(m + 4 * 64), 1031, SHUT_WR, 15);
+  zcrx_prep_close((struct zcrx_sqe *)(m + 5 * 64), 1031, 16);
+  return 0;
+}
+
+int c_api_accept_peer(int res, uint64_t off, uint32_t *ip, uint16_t *port) {
+  struct zcrx_cqe32 c;
+  memset(&c, 0, sizeof(c));
+  c.res = res;
+  c.off = off;
+  return zcrx_accept_peer(&c, ip, port);
 }

@@ -66,6 +66,7 @@ Ifq::~Ifq() {
 }
 
 Session::~Session() {
+  if (tx_map) munmap(const_cast<uint8_t*>(tx_map), tx_len);
   if (ring_base) munmap(ring_base, layout.size);
   if (ring_fd >= 0) close(ring_fd);
   if (efd >= 0) close(efd);
@@ -410,6 +411,12 @@ int Server::handle(Session* s, const MsgHeader& h, const unsigned char* body, Re
         }
       return -ENOENT;
     }
+    case kOpSocket:
+    case kOpBind:
+    case kOpListen:
+    case kOpSockName:
+    case kOpRegisterTx:
+      return handle_socket_op(s, h, body, m);
     case kOpRegisterEventfd:
       if (s->efd >= 0) return -EBUSY;
       s->efd = fcntl(m.fds[0], F_DUPFD_CLOEXEC, 0);
@@ -461,7 +468,7 @@ bool Server::report_copy(size_t si, uint32_t id, uint32_t bytes) {
 }
 
 bool Server::post(size_t si, uint32_t id, uint64_t offset, const uint8_t* payload, uint32_t len,
-                  uint64_t user_data) {
+                  uint64_t user_data, uint32_t flags) {
   std::shared_ptr<Area> area;
   {
     std::lock_guard lk(mu_);
@@ -474,7 +481,7 @@ bool Server::post(size_t si, uint32_t id, uint64_t offset, const uint8_t* payloa
   uapi::io_uring_cqe32 c{};
   c.cqe.user_data = user_data;
   c.cqe.res = static_cast<int32_t>(len);
-  c.cqe.flags = uapi::kCqeFMore | proto::kCqeFDatagramEnd;
+  c.cqe.flags = flags;
   c.zcqe.off = area->token | offset;
   return post_raw(si, c);
 }

@@ -81,8 +81,29 @@ struct Session {
   std::vector<Request> requests;
   int efd = -1;
   uint32_t next_id = 0;
+  // TCP sockets (fake_sockets.cpp): handles handed out, and the TX region
+  // as the consumer registered it, mapped read-only here.
+  struct Socket {
+    uint32_t handle;
+    uint32_t addr = 0;  // network byte order, as BIND sent it
+    uint16_t port = 0;
+    bool bound = false;
+    bool listening = false;
+  };
+  std::vector<Socket> sockets;
+  uint64_t tx_base = 0;  // the consumer's address of the region
+  uint64_t tx_len = 0;
+  const uint8_t* tx_map = nullptr;
   bool dead = false;  // session closed: its buffers were reclaimed
   ~Session();
+};
+
+/// A socket op as the fake server received it (the body after MsgHeader).
+struct SocketOp {
+  uint16_t op = 0;
+  unsigned char body[32] = {};
+  size_t len = 0;
+  int result = 0;  // what the fake answered
 };
 
 /// What the fake datapath has done so far.
@@ -111,9 +132,10 @@ class Server {
 
   /// Datapath stand-in: writes `payload` of `len` bytes at byte `offset` of
   /// ifq `id`'s area of session `s` and posts a CQE32 for it (res = len,
-  /// F_MORE). False when the CQ is full.
+  /// `flags`). False when the CQ is full.
   bool post(size_t s, uint32_t id, uint64_t offset, const uint8_t* payload, uint32_t len,
-            uint64_t user_data);
+            uint64_t user_data,
+            uint32_t flags = zcrx::uapi::kCqeFMore | zcrx::proto::kCqeFDatagramEnd);
   /// Posts a raw CQE32.
   bool post_raw(size_t s, const zcrx::uapi::io_uring_cqe32& c);
   /// Datapath stand-in for an event on ifq `id` of session `s`: when the
@@ -154,6 +176,19 @@ class Server {
   /// Armed RECV_ZC requests over all sessions.
   size_t armed();
 
+  /// TCP sockets: false makes every socket op -EAFNOSUPPORT, as a zcrxd
+  /// without --ip answers (set before the session sends any).
+  std::atomic<bool> tcp{true};
+  /// Every socket op received so far, in order.
+  std::vector<SocketOp> socket_ops() {
+    std::lock_guard lk(mu_);
+    return socket_ops_;
+  }
+  /// Bytes [addr, addr + len) of session `s`'s TX region, addr being the
+  /// consumer's pointer (what a SEND SQE carries), read through the fake's
+  /// own mapping; empty when outside the region.
+  std::vector<uint8_t> tx_bytes(size_t s, uint64_t addr, uint32_t len);
+
   /// Requests served, per op (index = op).
   std::atomic<unsigned> served[16] = {};
   std::atomic<unsigned> flushes{0};
@@ -173,6 +208,10 @@ class Server {
                     unsigned& delivered);
   int handle(Session* s, const zcrx::proto::MsgHeader& h, const unsigned char* body,
              zcrx::proto::RecvdMsg& m);
+  // SOCKET, BIND, LISTEN, SOCKNAME and REGISTER_TX (fake_sockets.cpp).
+  int handle_socket_op(Session* s, const zcrx::proto::MsgHeader& h, const unsigned char* body,
+                       zcrx::proto::RecvdMsg& m);
+  std::vector<SocketOp> socket_ops_;
 
   struct Export {
     int our_end = -1;  // kept; the other end went to the consumer

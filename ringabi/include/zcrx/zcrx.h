@@ -135,12 +135,86 @@ int zcrx_open_raw_flow(struct zcrx_ring *ring, uint32_t zcrx_id);
 int zcrx_close_flow(struct zcrx_ring *ring, uint32_t handle);
 int zcrx_enable_eventfd(struct zcrx_ring *ring);
 
+/* TCP sockets in zcrxd (zcrx/proto.h "TCP sockets" has every rule and
+ * errno). Addresses and ports are in host byte order. A server:
+ *
+ *   int ls = zcrx_socket(ring);            // -EAFNOSUPPORT: zcrxd has no --ip
+ *   zcrx_bind(ring, ls, 0, 8000);          // 0: any of zcrxd's addresses
+ *   zcrx_listen(ring, ls, 128);
+ *   zcrx_prep_accept(zcrx_get_sqe(ring), ls, 1, TAG_ACCEPT);
+ *   // CQE TAG_ACCEPT: res is the new socket (zcrx_accept_peer: who)
+ *   zcrx_prep_recv_zc(zcrx_get_sqe(ring), res, id, 0, 1, TAG_DATA);
+ *   // CQEs TAG_DATA: zcrx_ifq_data + zcrx_ifq_refill as for a flow; res 0
+ *   // without ZCRX_CQE_F_MORE: the peer closed; then zcrx_prep_close
+ *
+ * and a client sends from its TX region:
+ *
+ *   zcrx_register_tx_region(ring, 1 << 20);
+ *   int s = zcrx_socket(ring);
+ *   zcrx_prep_connect(zcrx_get_sqe(ring), s, ip, 8000, TAG_CONNECT);
+ *   memcpy(zcrx_tx_region(ring), msg, n);
+ *   zcrx_prep_send(zcrx_get_sqe(ring), s, zcrx_tx_region(ring), n, TAG_SEND);
+ *   zcrx_prep_shutdown(zcrx_get_sqe(ring), s, SHUT_WR, TAG_SHUT);
+ */
+
+/* SOCKET(AF_INET, SOCK_STREAM): a socket handle (>= 1024, for the SQEs'
+ * fd) or -errno: -EAFNOSUPPORT when zcrxd serves no TCP address, -EMFILE,
+ * -ENFILE. */
+int zcrx_socket(struct zcrx_ring *ring);
+/* BIND: ip 0 is any of zcrxd's addresses, port 0 an ephemeral one. 0,
+ * -EBADF, -EINVAL (bound already), -EADDRNOTAVAIL, -EADDRINUSE. */
+int zcrx_bind(struct zcrx_ring *ring, int sock, uint32_t ip, uint16_t port);
+/* LISTEN (backlog clamped to 1..1024 by zcrxd; an unbound socket gets an
+ * ephemeral port). 0, -EBADF, -EINVAL, -EADDRINUSE. */
+int zcrx_listen(struct zcrx_ring *ring, int sock, uint32_t backlog);
+
+/* What zcrx_sockname reports (host byte order). state: zcrxd's TCP state
+ * as a number, 0 closed. */
+struct zcrx_sockinfo {
+  uint32_t local_ip;
+  uint32_t remote_ip; /* 0: no peer */
+  uint16_t local_port;
+  uint16_t remote_port;
+  uint8_t state;
+};
+int zcrx_sockname(struct zcrx_ring *ring, int sock, struct zcrx_sockinfo *out);
+
+/* Creates the ring's TX region (len rounded up to 4096, at most 1 GiB),
+ * mapped read-write here, and registers it (REGISTER_TX). SEND SQEs name
+ * bytes inside it by pointer. 0, -EBUSY (one per ring), -EINVAL, -ENOTCONN,
+ * -errno. */
+int zcrx_register_tx_region(struct zcrx_ring *ring, size_t len);
+/* The TX region (NULL before zcrx_register_tx_region) and its length. */
+void *zcrx_tx_region(const struct zcrx_ring *ring);
+size_t zcrx_tx_region_len(const struct zcrx_ring *ring);
+
 /* NULL when the SQ is full. */
 struct zcrx_sqe *zcrx_get_sqe(struct zcrx_ring *ring);
 void zcrx_prep_recv_zc(struct zcrx_sqe *sqe, int flow, uint32_t zcrx_id, uint32_t len,
                        int multishot, uint64_t user_data);
 void zcrx_prep_nop(struct zcrx_sqe *sqe, uint64_t user_data);
 void zcrx_prep_cancel(struct zcrx_sqe *sqe, uint64_t target_user_data, uint64_t user_data);
+/* SQEs on sockets. zcrx_prep_recv_zc takes a socket handle as `flow` too:
+ * res is the bytes of one buffer, 0 without ZCRX_CQE_F_MORE at EOF. */
+/* IORING_OP_ACCEPT on a listening socket; multishot non-zero: one CQE per
+ * connection (res = its handle) while ZCRX_CQE_F_MORE says it stays armed. */
+void zcrx_prep_accept(struct zcrx_sqe *sqe, int sock, int multishot, uint64_t user_data);
+/* The peer of an ACCEPT completion (host byte order): 1, or 0 for an error
+ * CQE (res < 0), which carries none. */
+int zcrx_accept_peer(const struct zcrx_cqe32 *cqe, uint32_t *ip, uint16_t *port);
+/* IORING_OP_CONNECT to ip:port (host byte order), the address inline in the
+ * SQE. res 0 once established, or -ECONNREFUSED, -ETIMEDOUT, ... */
+void zcrx_prep_connect(struct zcrx_sqe *sqe, int sock, uint32_t ip, uint16_t port,
+                       uint64_t user_data);
+/* IORING_OP_SEND of len bytes at buf, which must lie inside the TX region;
+ * res = len once zcrxd copied them all (buf may then be reused). */
+void zcrx_prep_send(struct zcrx_sqe *sqe, int sock, const void *buf, uint32_t len,
+                    uint64_t user_data);
+/* IORING_OP_SHUTDOWN; how: SHUT_RD, SHUT_WR or SHUT_RDWR (<sys/socket.h>). */
+void zcrx_prep_shutdown(struct zcrx_sqe *sqe, int sock, int how, uint64_t user_data);
+/* IORING_OP_CLOSE: the handle goes at once, the connection closes in the
+ * background (FIN), as close(2). */
+void zcrx_prep_close(struct zcrx_sqe *sqe, int sock, uint64_t user_data);
 /* Publishes the SQEs taken since the last submit; returns how many. */
 unsigned zcrx_submit(struct zcrx_ring *ring);
 
