@@ -142,9 +142,10 @@ class TcpWire(Base):
             # What the machine does without us, just before: other work on a
             # shared machine, taken out of the window below.
             bg = SystemCpu.background(a.tcp_background_s)
-            rx, zd = self.start_tcp_receiver(wire, kind, mtu, port, flows, nbytes, timeout)
-            if rx is None:
-                return {"skip": zd}
+            rx, started = self.start_tcp_receiver(wire, kind, mtu, port, flows, nbytes, timeout)
+            if rx is None:  # `started` is why (the receiver stopped what it started)
+                return {"skip": started}
+            zd = started
             time.sleep(0.2)
             watch = [rx] + ([zd] if zd else [])
             before = [w.cpu_ns() for w in watch]
