@@ -295,6 +295,7 @@ void TcpStack::ended(tcp::Conn& c, int result) {
       post_final(*s, s->recv.user_data, result);
       s->recv.armed = false;
       s->eof_posted = result == 0;
+      s->error = 0;  // reported: later receives see EOF, as after Linux's sk_err
     }
     end_requests(*s, result < 0 ? result : -EPIPE);
   }
