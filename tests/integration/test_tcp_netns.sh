@@ -10,6 +10,9 @@
 #   send: itest_tcp_app --mode send registers a TX region, CONNECTs to
 #         tcp_peer --listen in A and SENDs the pattern's stream 0 ($BYTES),
 #         then SHUT_WR; tcp_peer checks every byte and closes (EOF).
+#   kill: the receiving consumer is SIGKILLed mid-stream: zcrxd resets
+#         the connection (tcp_peer fails with a reset), keeps serving (a
+#         second consumer receives 16M intact) and gets every buffer back.
 # Both must report every byte intact, and zcrxd must exit with every buffer
 # back (outstanding=0 missing=0).
 # Environment: ZCRXD, TCP_PEER, TCP_APP (paths). SKIP (77) without netns.
@@ -63,6 +66,32 @@ case $mode in
     echo "peer:     $(tcpns_result "$TCPNS_DIR/rx.out")"
     [ "$txrc" -eq 0 ] || { echo "FAIL: consumer exit $txrc"; cat "$TCPNS_DIR/tx.err"; fail=1; }
     [ "$rxrc" -eq 0 ] || { echo "FAIL: tcp_peer exit $rxrc"; cat "$TCPNS_DIR/rx.err"; fail=1; }
+    ;;
+  kill)
+    tcpns_bg rx "$TCPNS_NS_B" "$TCP_APP" --mode recv --socket "$dir/zcrxd.sock" --port 5001 \
+      --bytes 64G --timeout 60
+    tcpns_wait_line "$TCPNS_DIR/rx.out" '^LISTENING' 20 ||
+      { echo "FAIL: consumer did not listen"; cat "$TCPNS_DIR/rx.err"; zcrxd_log; exit 1; }
+    tcpns_peer tx "$TCPNS_NS_A" --connect 10.77.0.2:5001 --bytes 64G --timeout 60
+    sleep 1.5
+    kill -KILL "${_tcpns_pid[rx]}"
+    tcpns_wait rx
+    tcpns_wait tx; txrc=$?
+    echo "peer after the kill: exit $txrc: $(head -c 300 "$TCPNS_DIR/tx.err")"
+    [ "$txrc" -ne 0 ] || { echo "FAIL: tcp_peer finished a 64G stream"; fail=1; }
+    grep -qi "reset" "$TCPNS_DIR/tx.err" || { echo "FAIL: tcp_peer saw no reset"; fail=1; }
+    kill -0 "$zpid" || { echo "FAIL: zcrxd died"; zcrxd_log; exit 1; }
+    # zcrxd serves the next consumer on the same port.
+    tcpns_bg rx2 "$TCPNS_NS_B" "$TCP_APP" --mode recv --socket "$dir/zcrxd.sock" --port 5001 \
+      --bytes 16M --timeout 60
+    tcpns_wait_line "$TCPNS_DIR/rx2.out" '^LISTENING' 20 ||
+      { echo "FAIL: second consumer did not listen"; cat "$TCPNS_DIR/rx2.err"; exit 1; }
+    tcpns_peer tx2 "$TCPNS_NS_A" --connect 10.77.0.2:5001 --bytes 16M --timeout 60
+    tcpns_wait tx2; txrc=$?
+    tcpns_wait rx2; rxrc=$?
+    echo "consumer: $(tcpns_result "$TCPNS_DIR/rx2.out")"
+    [ "$txrc" -eq 0 ] || { echo "FAIL: second tcp_peer exit $txrc"; cat "$TCPNS_DIR/tx2.err"; fail=1; }
+    [ "$rxrc" -eq 0 ] || { echo "FAIL: second consumer exit $rxrc"; cat "$TCPNS_DIR/rx2.err"; fail=1; }
     ;;
   *) echo "unknown mode $mode"; exit 2 ;;
 esac
