@@ -21,8 +21,9 @@ namespace proto = zcrx::proto;
 TcpStack* Control::ring_tcp(Session& s) {
   // Sockets fix a ring without entries to the first queue (proto.h): an
   // entry on another queue is refused from then on (check_ring_queue).
-  if (s.queue < 0) assign_ring(s, 0);
-  return qs_->queue(ring_queue(s)).dp.tcp();
+  TcpStack* tcp = qs_->queue(ring_queue(s)).dp.tcp();
+  if (tcp && s.queue < 0) assign_ring(s, 0);
+  return tcp;
 }
 
 SocketTable* Control::ring_sockets(Session& s, TcpStack* tcp) {
