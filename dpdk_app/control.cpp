@@ -284,8 +284,10 @@ uid_t Control::ifq_owner(const Ifq* real, uid_t fallback) const {
 }
 
 void Control::close_session(Session& s) {
-  // 1. Out of the datapath: its ring and flows, then a quiescent point.
+  // 1. Out of the datapath: its sockets, ring and flows, then a quiescent
+  // point.
   s.closing = true;
+  close_sockets(s);
   for (uint32_t h = 0; h < kMaxFlowsPerRing; h++)
     if (s.flows[h].open) op_close_flow(s, h);
   republish(ring_queue(s));
@@ -311,6 +313,7 @@ void Control::close_session(Session& s) {
   s.spare_areas.clear();
   s.events.reset();
   s.dp.reset();
+  free_sockets(s);
   if (s.slot < slots_.size()) slots_[s.slot] = false;  // no snapshot holds the ring
   s.slot = UINT32_MAX;
   if (s.ring.base) munmap(s.ring.base, s.ring.len);
@@ -536,14 +539,46 @@ void Control::handle_message(Session& s) {
       case proto::kOpUnregisterEventfd:
         result = op_unregister_eventfd(s);
         break;
-      case proto::kOpSocket:
-      case proto::kOpBind:
-      case proto::kOpListen:
-      case proto::kOpSockName:
-      case proto::kOpRegisterTx:
-        // No TCP address is served (yet): sockets are not available.
-        result = -EAFNOSUPPORT;
+      case proto::kOpSocket: {
+        proto::SocketReq r;
+        std::memcpy(&r, body, sizeof(r));
+        proto::SocketReply o{};
+        result = op_socket(s, r, &o.handle);
+        if (result == 0) {
+          std::memcpy(out, &o, sizeof(o));
+          body_len = sizeof(o);
+        }
         break;
+      }
+      case proto::kOpBind: {
+        proto::BindReq r;
+        std::memcpy(&r, body, sizeof(r));
+        result = op_bind(s, r);
+        break;
+      }
+      case proto::kOpListen: {
+        proto::ListenReq r;
+        std::memcpy(&r, body, sizeof(r));
+        result = op_listen(s, r);
+        break;
+      }
+      case proto::kOpSockName: {
+        proto::SockNameReq r;
+        std::memcpy(&r, body, sizeof(r));
+        proto::SockNameReply o{};
+        result = op_sockname(s, r, &o);
+        if (result == 0) {
+          std::memcpy(out, &o, sizeof(o));
+          body_len = sizeof(o);
+        }
+        break;
+      }
+      case proto::kOpRegisterTx: {
+        proto::TxRegionReq r;
+        std::memcpy(&r, body, sizeof(r));
+        result = op_register_tx(s, r, in_fd);
+        break;
+      }
       default:
         result = -EINVAL;
     }
@@ -608,6 +643,9 @@ void Control::run(int signal_fd, void (*stop_datapath)(void*), void* arg) {
     }
   }
   stop_datapath(arg);
+  // The loops ended: every TCP connection goes (RST), with the niovs and
+  // mbufs its engine held, before sessions and areas are torn down.
+  for (uint32_t k = 0; k < qs_->size(); k++) qs_->queue(k).dp.tcp_shutdown();
   // What consumers still held when we stopped; the teardown that follows
   // reclaims it, so the final line balances (outstanding 0).
   std::printf("zcrxd: stopping held_by_consumers=%" PRIu64 " rings=%zu\n", outstanding(),

@@ -31,6 +31,7 @@
 #include "provider.h"
 #include "queue_set.h"
 #include "stats.h"
+#include "tcp_socket.h"
 #include "zcrx/core/engine.h"
 #include "zcrx/proto.h"
 
@@ -39,6 +40,7 @@ namespace zcrxd {
 class AreaPool;
 class Device;
 class Injector;
+class TcpStack;
 
 class Control {
  public:
@@ -136,6 +138,10 @@ class Control {
     std::unique_ptr<EventfdSignal> eventfd;  // REGISTER_EVENTFD
     bool closing = false;
     bool reported_broken = false;
+    // TCP sockets (control_sockets.cpp): the table, used by the datapath of
+    // the ring's queue, and the TX region's read-only mapping.
+    std::unique_ptr<SocketTable> socks;
+    Mapped tx;
     int queue = -1;  // served-queue index of its entries; -1: none yet
     uint32_t slot = UINT32_MAX;  // RingDp::slot, once it has a ring
   };
@@ -212,6 +218,23 @@ class Control {
   int op_close_flow(Session& s, uint32_t handle);
   int op_register_eventfd(Session& s, int fd);
   int op_unregister_eventfd(Session& s);
+
+  // TCP sockets (control_sockets.cpp).
+  int op_socket(Session& s, const zcrx::proto::SocketReq& r, uint32_t* handle);
+  int op_bind(Session& s, const zcrx::proto::BindReq& r);
+  int op_listen(Session& s, const zcrx::proto::ListenReq& r);
+  int op_sockname(Session& s, const zcrx::proto::SockNameReq& r,
+                  zcrx::proto::SockNameReply* out);
+  int op_register_tx(Session& s, const zcrx::proto::TxRegionReq& r, int fd);
+  /// The TCP stack of `s`'s queue (nullptr without --ip); fixes a ring
+  /// without entries to the first queue.
+  TcpStack* ring_tcp(Session& s);
+  /// `s`'s socket table, made (and handed to its ring) on first use.
+  SocketTable* ring_sockets(Session& s, TcpStack* tcp);
+  /// A session ends: its connections are reset and its listeners closed.
+  void close_sockets(Session& s);
+  /// After the ring left the datapath: the table and TX mapping go.
+  void free_sockets(Session& s);
 
   int register_fresh(Session& s, zcrx::proto::RegisterIfqReq& r, int fd,
                      zcrx::proto::RegisterIfqReply* out, int* fds_out, unsigned* nfds);

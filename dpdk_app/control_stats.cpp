@@ -150,6 +150,33 @@ void Control::print_stats(const char* tag) {
               tag, r.rqe_bad_token, r.rqe_bad_index, r.rqe_no_ref, r.rqe_wrong_owner,
               r.rq_clamped, r.rings_broken, lr.rings + lr.rings_per_uid,
               lr.exports + lr.exports_per_ring, lr.entries_per_uid, lr.region_memory);
+  // The TCP endpoint of each queue (--ip).
+  for (uint32_t k = 0; k < qs_->size(); k++) {
+    const TcpStack* tcp = qs_->queue(k).dp.tcp();
+    if (!tcp) continue;
+    const TcpStats& t = tcp->stats();
+    char q[24] = "";
+    if (qs_->size() > 1) std::snprintf(q, sizeof(q), " queue=%u", qs_->queue(k).port.queue());
+    std::printf("zcrxd: %s tcp%s conns_live=%" PRIu64 " listeners=%" PRIu64 " segs_in=%" PRIu64
+                " segs_out=%" PRIu64 " bytes_delivered=%" PRIu64 " cqes=%" PRIu64
+                " copied_segs=%" PRIu64 " retransmits=%" PRIu64 " rst_in=%" PRIu64
+                " rst_out_no_conn=%" PRIu64 " challenge_acks=%" PRIu64 " bad_segments=%" PRIu64
+                " drop_bad_ip_csum=%" PRIu64 " drop_bad_tcp_csum=%" PRIu64
+                " drop_bad_header=%" PRIu64 " drop_no_buffers=%" PRIu64
+                " syn_dropped_backlog=%" PRIu64 " accept_overflows=%" PRIu64
+                " ooo_dropped=%" PRIu64 " rx_no_slot=%" PRIu64 " tx_no_route=%" PRIu64
+                " tx_failed=%" PRIu64 " send_bytes=%" PRIu64 " send_waits=%" PRIu64
+                " conns_ended=%" PRIu64 " arp_in=%" PRIu64 " icmp_in=%" PRIu64 "\n",
+                tag, q, t.conns_live.get(), t.listeners_live.get(), t.segs_in.get(),
+                t.segs_out.get(), t.bytes_delivered.get(), t.cqes.get(), t.copied_segs.get(),
+                t.retransmits.get(), t.rst_in.get(), t.rst_out_no_conn.get(),
+                t.challenge_acks.get(), t.bad_segments.get(), t.drop_bad_ip_csum.get(),
+                t.drop_bad_tcp_csum.get(), t.drop_bad_header.get(), t.drop_no_buffers.get(),
+                t.syn_dropped_backlog.get(), t.accept_overflows.get(), t.ooo_dropped.get(),
+                t.rx_no_slot.get(), t.tx_no_route.get(), t.tx_failed.get(),
+                t.send_bytes.get(), t.send_waits.get(), t.conns_ended.get(),
+                t.arp_in.get(), t.icmp_in.get());
+  }
   if (injector_)
     std::printf("zcrxd: %s inject injected=%" PRIu64 " waits=%" PRIu64 " loops=%" PRIu64
                 " frames_per_loop=%zu\n",

@@ -27,6 +27,8 @@ constexpr uint32_t kCopyBatch = 32;
 // receive()'s first pass marks fragments for reassembly with this group:
 // no FlowTable hands out ids that high.
 constexpr uint32_t kReassemble = kNoFlow - 1;
+// ... and frames for the TCP endpoint (ARP, ICMP and TCP to our addresses).
+constexpr uint32_t kTcpStack = kNoFlow - 2;
 }  // namespace
 
 // mbufs to free at the end of a burst, in one rte_pktmbuf_free_bulk, the
@@ -493,6 +495,9 @@ void Datapath::deliver_burst(const Snapshot& s, rte_mbuf** pkts, uint16_t n, uin
     if (group_[i] == kReassemble) [[unlikely]] {
       m = reassemble(s, m, &parsed_[i], &group_[i], b);
       if (!m) continue;
+    } else if (group_[i] == kTcpStack) [[unlikely]] {
+      tcp_->input(m, parsed_[i]);
+      continue;
     }
     deliver<kCopy>(s, m, parsed_[i], group_[i], tsc, b);
   }
@@ -530,6 +535,9 @@ uint32_t Datapath::receive(const Snapshot& s) {
   // Fragments of UDP datagrams are reassembled when a UDP flow may want
   // them; without one they are frames like any other (a raw flow's).
   const bool reassembly = s.flows.has_udp();
+  // The TCP endpoint claims what it owns among frames that are not UDP:
+  // one predictable branch per UDP datagram.
+  TcpStack* const tcp = tcp_.get();
   if (n > 1) rte_prefetch0(pkts[1]);
   for (uint16_t i = 0; i < n; i++) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
@@ -538,6 +546,8 @@ uint32_t Datapath::receive(const Snapshot& s) {
     parse_packet(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->pkt_len, &parsed[i]);
     group[i] = reassembly && parsed[i].kind == PacketKind::fragment ? kReassemble
                                                                      : s.flows.classify(parsed[i]);
+    if (tcp && parsed[i].kind != PacketKind::udp) [[unlikely]]
+      if (tcp->claims(m, parsed[i])) group[i] = kTcpStack;
   }
   // The snapshot picks the path: no per-packet mode check.
   if (s.copy) deliver_burst<true>(s, pkts, n, tsc, b);
@@ -562,6 +572,8 @@ bool Datapath::poll_once() {
   const uint64_t now = rte_rdtsc();
   if (s->seq != adopted_seq_) adopt(*s, now);
   st_.loops.add(1);
+  take_call();
+  if (tcp_) tcp_->begin_iteration(s->pool, s->real, s->copy, now);
 
   drain_wakes(now);
   const uint32_t sqes = poll_sqs(now);
@@ -577,7 +589,8 @@ bool Datapath::poll_once() {
   }
 
   bool worked = sqes != 0;
-  worked |= refill(*s) != 0;
+  const uint32_t refilled = refill(*s);
+  worked |= refilled != 0;
 
   bool poll = s->rx && gate_open_;
   if (poll && cfg_.gate_on_free_buffers && s->pool) {
@@ -598,9 +611,39 @@ bool Datapath::poll_once() {
     poll = room;
   }
   if (poll) worked |= receive(*s) != 0;
+  // TCP timers, window updates and transmissions while the port runs.
+  if (tcp_ && s->rx) worked |= tcp_->end_iteration(refilled);
 
   worked |= flush_rings();
   return worked;
+}
+
+void Datapath::run_call_raw(void (*fn)(void*), void* arg) {
+  DpCall c;
+  c.fn = fn;
+  c.arg = arg;
+  // seq_cst: ordered with the running_ loads below and the loop's store of
+  // running_ (false) at its end, so a call posted as the loop stops is
+  // either taken by it or taken back here.
+  call_.store(&c, std::memory_order_seq_cst);
+  for (;;) {
+    if (c.done.load(std::memory_order_acquire)) return;  // acquire: the call's effects
+    if (!running_.load(std::memory_order_seq_cst)) {
+      DpCall* mine = &c;
+      if (call_.compare_exchange_strong(mine, nullptr, std::memory_order_seq_cst)) {
+        fn(arg);  // nobody polls: run it here
+        return;
+      }
+    }
+    std::this_thread::yield();
+  }
+}
+
+void Datapath::take_call_slow() {
+  DpCall* c = call_.exchange(nullptr, std::memory_order_acq_rel);  // acq_rel: see take_call
+  if (!c) return;  // taken back by control (the loop was stopping)
+  c->fn(c->arg);
+  c->done.store(true, std::memory_order_release);  // release: the call's effects
 }
 
 void Datapath::run() {

@@ -28,6 +28,7 @@
 #include "reassembly.h"
 #include "ring_dp.h"
 #include "stats.h"
+#include "tcp_stack.h"
 #include "zcrx/core/engine.h"
 #include "zcrx/ring.h"
 
@@ -115,6 +116,25 @@ class Datapath {
   /// RingDp::claim_wake() that returned true, so the queue never fills.
   void wake_sq(uint32_t slot);
 
+  /// [before run()] The queue's TCP endpoint (--ip): the loop feeds it ARP,
+  /// ICMP and TCP to our addresses, runs its timers and flushes its TX.
+  void set_tcp(std::unique_ptr<TcpStack> tcp) { tcp_ = std::move(tcp); }
+  TcpStack* tcp() const { return tcp_.get(); }
+  /// [control] Runs `f()` on the loop's thread between two iterations and
+  /// returns when it has run (at once, on the caller's thread, when the
+  /// loop is not running). What TCP sockets need: the engine and the
+  /// socket tables are the loop's alone.
+  template <class F>
+  void run_call(F&& f) {
+    using Fn = std::remove_reference_t<F>;
+    run_call_raw([](void* a) { (*static_cast<Fn*>(a))(); }, &f);
+  }
+  /// [control] Ends the TCP endpoint's connections (zcrxd stops; the loop
+  /// no longer runs): every niov and mbuf it held comes back.
+  void tcp_shutdown() {
+    if (tcp_) tcp_->abort_all();
+  }
+
   /// [control] Frees the fragments reassembly holds (counted in
   /// dropped_frag_flushed): the queue is being unbound, and a snapshot
   /// without rx is published (the loop no longer receives).
@@ -152,8 +172,25 @@ class Datapath {
   /// nullptr (held, or dropped and counted).
   rte_mbuf* reassemble(const Snapshot& s, rte_mbuf* m, ParsedPacket* p, uint32_t* g, Burst& b);
 
+  struct DpCall {
+    void (*fn)(void*);
+    void* arg;
+    std::atomic<bool> done{false};
+  };
+  void run_call_raw(void (*fn)(void*), void* arg);
+  /// Runs a call control posted (one load when none is).
+  void take_call() {
+    // acquire: the call's arguments, written before control's release.
+    if (call_.load(std::memory_order_acquire) == nullptr) [[likely]]
+      return;
+    take_call_slow();
+  }
+  void take_call_slow();
+
   DatapathConfig cfg_;
   DpStats& st_;
+  std::unique_ptr<TcpStack> tcp_;
+  alignas(64) std::atomic<DpCall*> call_{nullptr};
   // The table is created once, with the datapath; the loop alone uses it
   // (and control, through flush_fragments, while the loop does not receive).
   Reassembler frag_{cfg_.reassembly};

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cinttypes>
+#include <cstring>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -144,6 +145,13 @@ int main(int argc, char** argv) {
   pcfg.rx_csum_offload = opt.rx_csum == RxCsum::kAuto;
   // A finite source (--rx-gate) must not be rewound by a restart.
   pcfg.start_when_all_bound = opt.rx_gate > 0;
+  pcfg.tcp = opt.net.n_addrs > 0;
+  if (pcfg.tcp && !opt.inject_path.empty()) {
+    // Both would transmit on TX queue 0 from different threads.
+    std::fprintf(stderr, "zcrxd: --inject and --ip cannot be combined\n");
+    eal_cleanup_all();
+    return 2;
+  }
   if (dev.open(pcfg)) {
     dev.close();
     eal_cleanup_all();
@@ -187,6 +195,29 @@ int main(int argc, char** argv) {
     dcfg.partial_csum_hint = drv == "net_af_packet" || drv == "net_af_xdp";
     queues.push_back(std::make_unique<ServedQueue>(dev.queue(k), dcfg));
     served.push_back(queues.back().get());
+    if (pcfg.tcp) {
+      TcpStackConfig tc;
+      tc.port = dev.id();
+      tc.tx_queue = dcfg.queue;
+      tc.socket = dev.socket();
+      tc.net = opt.net;
+      tc.tcp = opt.tcp;
+      tc.tx_offloads = dev.tx_offloads();
+      tc.rx_csum = opt.rx_csum;
+      tc.name = std::to_string(dev.id()) + "_" + std::to_string(dcfg.queue);
+      tc.dp_stats = &queues.back()->stats;
+      int err = 0;
+      std::unique_ptr<TcpStack> stack = TcpStack::create(tc, &err);
+      if (!stack) {
+        std::fprintf(stderr, "zcrxd: TCP endpoint of queue %u: %s\n", dcfg.queue,
+                     strerror(-err));
+        queues.clear();
+        dev.close();
+        eal_cleanup_all();
+        return 1;
+      }
+      queues.back()->dp.set_tcp(std::move(stack));
+    }
   }
   int rc = 0;
   {

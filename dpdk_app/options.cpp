@@ -83,6 +83,19 @@ void print_usage(FILE* out) {
       "                      way per queue, %u fragments each (default 64)\n"
       "  --frag-timeout-ms N a datagram's fragments wait at most N ms (1..\n"
       "                      60000, default 1000; Linux: 30 s) for the rest\n"
+      "  --ip A.B.C.D/PREFIX an IPv4 address zcrxd owns on the port (repeat for\n"
+      "                      up to 4): turns the TCP endpoint on (sockets,\n"
+      "                      ARP, ICMP echo); without it zcrxd serves no TCP\n"
+      "  --gateway A.B.C.D   default gateway (on-link for one --ip prefix)\n"
+      "  --mtu N             IP MTU (68..65535, default: the port's)\n"
+      "  --tcp-max-conns N   TCP connections per queue, any state (1..65536,\n"
+      "                      default 1024)\n"
+      "  --tcp-rcvbuf BYTES  receive window ceiling (64K..64M, default 4M)\n"
+      "  --tcp-sndbuf BYTES  send buffer per connection (16K..16M, default 1M)\n"
+      "  --tcp-time-wait-ms N  TIME-WAIT length (1..120000, default 1000;\n"
+      "                      Linux: 60 s)\n"
+      "  --tcp-congestion newreno|cubic  congestion control (default newreno)\n"
+      "  --tcp-backlog-max N LISTEN backlog ceiling (1..1024, default 1024)\n"
       "  --help              this text\n"
       "\n"
       "Prints \"zcrxd: ready socket=PATH\" when it accepts consumers.\n"
@@ -114,6 +127,23 @@ bool parse_uint(const char* s, int base, uint64_t max, uint64_t* v) {
   return true;
 }
 
+// A byte count: decimal, with an optional K, M or G suffix (powers of 2).
+bool parse_size(const char* s, uint64_t* v) {
+  if (!s || !*s || *s < '0' || *s > '9') return false;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long x = std::strtoull(s, &end, 10);
+  if (errno) return false;
+  unsigned shift = 0;
+  if (*end == 'K' || *end == 'k') shift = 10;
+  else if (*end == 'M' || *end == 'm') shift = 20;
+  else if (*end == 'G' || *end == 'g') shift = 30;
+  if (shift) end++;
+  if (*end || x > (uint64_t{1} << 40) >> shift) return false;
+  *v = uint64_t{x} << shift;
+  return true;
+}
+
 // One decimal number of a queue list: digits only.
 bool parse_queue_index(const char* b, const char* e, uint32_t* v) {
   if (b == e || e - b > 5) return false;
@@ -130,7 +160,8 @@ enum Opt : int {
   kPort = 256, kQueue, kSocket, kSocketMode, kSocketGroup, kBurst, kStats,
   kRxTimestamp, kRxDesc, kRxGate, kInject, kCopyMode, kRxCsum, kFragMax, kFragTimeout,
   kMaxRings, kMaxRingsPerUid, kMaxExports, kMaxExportsPerRing, kMaxEntriesPerUid,
-  kMaxRegionMbPerUid, kSqIdleMs, kHelp,
+  kMaxRegionMbPerUid, kSqIdleMs, kIp, kGateway, kMtu, kTcpMaxConns, kTcpRcvbuf,
+  kTcpSndbuf, kTcpTimeWait, kTcpCongestion, kTcpBacklogMax, kHelp,
 };
 
 }  // namespace
@@ -255,6 +286,15 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
       {"rx-csum", required_argument, nullptr, kRxCsum},
       {"frag-max", required_argument, nullptr, kFragMax},
       {"frag-timeout-ms", required_argument, nullptr, kFragTimeout},
+      {"ip", required_argument, nullptr, kIp},
+      {"gateway", required_argument, nullptr, kGateway},
+      {"mtu", required_argument, nullptr, kMtu},
+      {"tcp-max-conns", required_argument, nullptr, kTcpMaxConns},
+      {"tcp-rcvbuf", required_argument, nullptr, kTcpRcvbuf},
+      {"tcp-sndbuf", required_argument, nullptr, kTcpSndbuf},
+      {"tcp-time-wait-ms", required_argument, nullptr, kTcpTimeWait},
+      {"tcp-congestion", required_argument, nullptr, kTcpCongestion},
+      {"tcp-backlog-max", required_argument, nullptr, kTcpBacklogMax},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0}};
   // getopt keeps global state; rte_eal_init already used it.
@@ -353,6 +393,42 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
         if (!parse_uint(optarg, 0, 60000, &v) || v == 0) return bad("--frag-timeout-ms");
         o->frag_timeout_ms = static_cast<uint32_t>(v);
         break;
+      case kIp:
+        if (parse_ip_option(optarg, &o->net, err)) return -EINVAL;
+        break;
+      case kGateway:
+        if (parse_gateway_option(optarg, &o->net, err)) return -EINVAL;
+        break;
+      case kMtu:
+        if (parse_mtu_option(optarg, &o->net, err)) return -EINVAL;
+        break;
+      case kTcpMaxConns:
+        if (!parse_uint(optarg, 10, 65536, &v) || v == 0) return bad("--tcp-max-conns");
+        o->tcp.max_conns = static_cast<uint32_t>(v);
+        break;
+      case kTcpRcvbuf:
+        if (!parse_size(optarg, &v) || v < (64u << 10) || v > (64u << 20))
+          return bad("--tcp-rcvbuf");
+        o->tcp.rcvbuf = static_cast<uint32_t>(v);
+        break;
+      case kTcpSndbuf:
+        if (!parse_size(optarg, &v) || v < (16u << 10) || v > (16u << 20))
+          return bad("--tcp-sndbuf");
+        o->tcp.sndbuf = static_cast<uint32_t>(v);
+        break;
+      case kTcpTimeWait:
+        if (!parse_uint(optarg, 10, 120000, &v) || v == 0) return bad("--tcp-time-wait-ms");
+        o->tcp.time_wait_ms = static_cast<uint32_t>(v);
+        break;
+      case kTcpCongestion:
+        if (std::strcmp(optarg, "newreno") == 0) o->tcp.cubic = false;
+        else if (std::strcmp(optarg, "cubic") == 0) o->tcp.cubic = true;
+        else return bad("--tcp-congestion (newreno or cubic)");
+        break;
+      case kTcpBacklogMax:
+        if (!parse_uint(optarg, 10, 1024, &v) || v == 0) return bad("--tcp-backlog-max");
+        o->tcp.backlog_max = static_cast<uint32_t>(v);
+        break;
       case 'h':
       case kHelp:
         o->help = true;
@@ -365,6 +441,11 @@ int parse_options(int argc, char** argv, Options* o, FILE* err) {
   }
   if (optind < argc) {
     std::fprintf(err, "zcrxd: unexpected argument '%s'\n", argv[optind]);
+    return -EINVAL;
+  }
+  if (check_net_config(o->net, err)) return -EINVAL;
+  if (o->net.n_addrs == 0 && (o->net.gateway || o->net.mtu)) {
+    std::fprintf(err, "zcrxd: --gateway and --mtu need an --ip\n");
     return -EINVAL;
   }
   if (o->socket_path.empty()) o->socket_path = zcrx::proto::default_socket_path();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "consumer_limits.h"
+#include "net_config.h"
 
 namespace zcrxd {
 
@@ -25,6 +26,18 @@ enum class RxCsum : uint8_t {
   kAuto,      // the PMD's verdict where it gives one, else software
   kSoftware,  // always in software, whatever the PMD says
   kOff,       // not at all: the link is trusted (a deviation from Linux)
+};
+
+/// The TCP endpoint's settings (--tcp-*): what each queue's engine and
+/// socket table are sized and configured with. TCP is on when --ip gave
+/// at least one address.
+struct TcpOptions {
+  uint32_t max_conns = 1024;       // --tcp-max-conns: connections per queue, any state
+  uint32_t rcvbuf = 4u << 20;      // --tcp-rcvbuf: receive window ceiling, bytes
+  uint32_t sndbuf = 1u << 20;      // --tcp-sndbuf: send buffer per connection, bytes
+  uint32_t time_wait_ms = 1000;    // --tcp-time-wait-ms (Linux: 60 s)
+  bool cubic = false;              // --tcp-congestion cubic (default newreno)
+  uint32_t backlog_max = 1024;     // --tcp-backlog-max: LISTEN's backlog ceiling
 };
 
 struct Options {
@@ -49,6 +62,8 @@ struct Options {
   RxCsum rx_csum = RxCsum::kAuto;
   uint32_t frag_max = 64;           // datagrams under reassembly per queue
   uint32_t frag_timeout_ms = 1000;  // a datagram's fragments are held this long
+  NetConfig net;                    // --ip, --gateway, --mtu (TCP endpoint)
+  TcpOptions tcp;
   bool help = false;
 };
 

@@ -150,10 +150,23 @@ int Device::open(const PortConfig& cfg) {
 
   uint16_t nb_rx = static_cast<uint16_t>(top + 1);
   uint16_t nb_tx = info.max_tx_queues ? 1 : 0;
+  if (cfg_.tcp) {
+    nb_tx = std::min<uint16_t>(nb_rx, info.max_tx_queues);
+    if (nb_tx < nb_rx) {
+      std::fprintf(stderr, "zcrxd: port %u has %u TX queues; TCP needs one per RX queue up to "
+                   "%u\n", cfg.port, info.max_tx_queues, top);
+      return -ENODEV;
+    }
+  }
   rte_eth_conf conf{};
   if (cfg_.rx_csum_offload)
     conf.rxmode.offloads = info.rx_offload_capa &
-                           (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+                           (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM |
+                            (cfg_.tcp ? RTE_ETH_RX_OFFLOAD_TCP_CKSUM : 0));
+  if (cfg_.tcp)
+    conf.txmode.offloads = info.tx_offload_capa &
+                           (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM);
+  tx_offloads_ = conf.txmode.offloads;
   rc = rte_eth_dev_configure(cfg.port, nb_rx, nb_tx, &conf);
   if (rc) {
     std::fprintf(stderr, "zcrxd: configure port %u: %s\n", cfg.port, rte_strerror(-rc));
@@ -177,15 +190,17 @@ int Device::open(const PortConfig& cfg) {
       return rc;
     }
   }
-  if (nb_tx) {
-    rc = rte_eth_tx_queue_setup(cfg.port, 0, kTxDesc, static_cast<unsigned>(socket_),
-                                nullptr);
+  for (uint16_t q = 0; q < nb_tx; q++) {
+    rte_eth_txconf txconf = info.default_txconf;
+    txconf.offloads = conf.txmode.offloads;
+    rc = rte_eth_tx_queue_setup(cfg.port, q, kTxDesc, static_cast<unsigned>(socket_), &txconf);
     if (rc) {
-      std::fprintf(stderr, "zcrxd: tx queue setup: %s\n", rte_strerror(-rc));
+      std::fprintf(stderr, "zcrxd: tx queue %u setup: %s\n", q, rte_strerror(-rc));
       return rc;
     }
     has_tx_ = true;
   }
+  nb_tx_ = nb_tx;
   rte_eth_promiscuous_enable(cfg.port);  // not every PMD has it; harmless
   return 0;
 }

@@ -56,6 +56,11 @@ struct PortConfig {
   /// Enable the IPv4 and UDP RX checksum offloads the PMD has, so its
   /// mbufs say GOOD or BAD and the datapath need not sum (--rx-csum auto).
   bool rx_csum_offload = false;
+  /// The TCP endpoint is on (--ip): one TX queue per RX queue index up to
+  /// the highest served (each datapath transmits on the TX queue of its RX
+  /// queue's index), with the IPv4/TCP TX checksum offloads the port has,
+  /// and the TCP RX checksum offload with rx_csum_offload.
+  bool tcp = false;
 };
 
 /// One served RX queue of the Device: what the engine's provider binds.
@@ -137,6 +142,10 @@ class Device {
   bool runtime_queue_setup() const { return runtime_setup_; }
   /// TX queue 0 is set up (the PMD has TX queues).
   bool has_tx_queue() const { return has_tx_; }
+  /// TX queues set up (0..n-1).
+  uint16_t num_tx_queues() const { return nb_tx_; }
+  /// The TX offloads the port was configured with.
+  uint64_t tx_offloads() const { return tx_offloads_; }
 
   uint16_t id() const { return cfg_.port; }
   int socket() const { return socket_; }
@@ -175,6 +184,8 @@ class Device {
   bool virtual_ = false;
   bool runtime_setup_ = false;
   bool has_tx_ = false;
+  uint16_t nb_tx_ = 0;
+  uint64_t tx_offloads_ = 0;
   bool started_ = false;
   bool paused_ = false;
   bool closed_ = true;

@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "eventfd_signal.h"
+#include "tcp_socket.h"
 #include "zcrx/proto.h"
 
 namespace zcrxd {
@@ -17,8 +18,10 @@ namespace {
 std::atomic_ref<uint32_t> word(uint32_t* p) { return std::atomic_ref<uint32_t>(*p); }
 
 // Most completions one SQE can produce: a cancel ends a request and
-// reports its own result.
+// reports its own result (a socket SQE: kSocketSqeCqes; one that ends
+// more requests reserves the rest itself).
 constexpr uint32_t kMaxCqesPerSqe = 2;
+static_assert(kSocketSqeCqes <= kMaxCqesPerSqe);
 
 }  // namespace
 
@@ -270,12 +273,24 @@ uint32_t RingDp::poll_sq(uint32_t max) {
         post(sqe.user_data, sqe.rw_flags || sqe.flags ? -EINVAL : 0, 0, 0, 0);
         break;
       case uapi::kOpRecvZc: {
+        if (sock_handler_ && sqe.fd >= static_cast<int32_t>(zcrx::proto::kSocketHandleBase)) {
+          sock_handler_->socket_sqe(*this, *socks_, sqe);
+          break;
+        }
         int rc = prep_recv_zc(sqe);
         if (rc) post(sqe.user_data, rc, 0, 0, 0);
         break;
       }
       case uapi::kOpAsyncCancel:
         cancel(sqe);
+        break;
+      case uapi::kOpAccept:
+      case uapi::kOpConnect:
+      case uapi::kOpSend:
+      case uapi::kOpShutdown:
+      case uapi::kOpClose:
+        if (sock_handler_) sock_handler_->socket_sqe(*this, *socks_, sqe);
+        else post(sqe.user_data, -EINVAL, 0, 0, 0);
         break;
       default:
         post(sqe.user_data, -EINVAL, 0, 0, 0);

@@ -26,6 +26,8 @@ namespace zcrxd {
 
 using zcrx::core::Ifq;
 class EventfdSignal;
+class SocketSqeHandler;
+struct SocketTable;
 
 inline constexpr uint32_t kMaxZcrxIds = 64;     // zcrx ids per ring
 inline constexpr uint32_t kMaxFlowsPerRing = 64;  // flow handles per ring
@@ -118,6 +120,34 @@ class RingDp {
   /// The flush list entry is consumed (called by the datapath after flush()).
   void clear_dirty() { dirty_ = false; }
 
+  /// [datapath] TCP sockets: the ring's table and who handles its socket
+  /// SQEs (ACCEPT, CONNECT, SEND, SHUTDOWN, CLOSE, RECV_ZC on a socket
+  /// handle). Without them those SQEs complete with -EBADF (RECV_ZC) or
+  /// -EINVAL (the other opcodes), as before sockets existed.
+  void set_sockets(SocketTable* t, SocketSqeHandler* h) {
+    socks_ = t;
+    sock_handler_ = h;
+  }
+  SocketTable* sockets() const { return socks_; }
+  /// The entry of zcrx id `id` and the real ifq it resolves to; false when
+  /// the id is not usable by RECV_ZC. [datapath]
+  bool entry_of(uint32_t id, Ifq** entry, Ifq** real) const {
+    if (id >= kMaxZcrxIds) return false;
+    // acquire: pairs with set_entry's release.
+    Ifq* r = entries_[id].real.load(std::memory_order_acquire);
+    if (!r) return false;
+    *entry = entries_[id].entry.load(std::memory_order_relaxed);
+    *real = r;
+    return true;
+  }
+  /// CQEs the CQ can still take besides those posted and not yet flushed.
+  /// Reads the consumer's head (a window computed from a cached one would
+  /// stay shut after the consumer reaped).
+  uint32_t cq_room() {
+    const uint32_t free = cq_.free_slots(UINT32_MAX);
+    return free > pending_ ? free - pending_ : 0;
+  }
+
   /// The armed request of flow handle `h` (h < kMaxFlowsPerRing), or null.
   RecvRequest* armed(uint32_t h) {
     RecvRequest& r = req_[h];
@@ -208,6 +238,8 @@ class RingDp {
   void sweep_closed_flows();
   void mark_broken();
 
+  SocketTable* socks_ = nullptr;
+  SocketSqeHandler* sock_handler_ = nullptr;
   zcrx::SqConsumer sq_;
   zcrx::CqProducer cq_;
   uint32_t* cq_flags_ = nullptr;

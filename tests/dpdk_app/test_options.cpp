@@ -343,3 +343,70 @@ TEST_CASE("--frag-max and --frag-timeout-ms: defaults, ranges") {
   CHECK(std::string(help).find("--frag-timeout-ms N") != std::string::npos);
   CHECK(std::string(help).find("8 fragments each") != std::string::npos);
 }
+
+TEST_CASE("--ip, --gateway, --mtu and the --tcp-* options: defaults, values, refusals") {
+  Options o;
+  REQUIRE(run({}, &o) == 0);
+  CHECK(o.net.n_addrs == 0);  // TCP off
+  CHECK(o.tcp.max_conns == 1024);
+  CHECK(o.tcp.rcvbuf == 4u << 20);
+  CHECK(o.tcp.sndbuf == 1u << 20);
+  CHECK(o.tcp.time_wait_ms == 1000);
+  CHECK_FALSE(o.tcp.cubic);
+  CHECK(o.tcp.backlog_max == 1024);
+
+  Options t;
+  REQUIRE(run({"--ip", "10.77.0.2/24", "--ip", "192.168.1.5/16", "--gateway", "10.77.0.1",
+               "--mtu", "9000", "--tcp-max-conns", "64", "--tcp-rcvbuf", "512K",
+               "--tcp-sndbuf", "2M", "--tcp-time-wait-ms", "50", "--tcp-congestion", "cubic",
+               "--tcp-backlog-max", "16"},
+              &t) == 0);
+  REQUIRE(t.net.n_addrs == 2);
+  CHECK(t.net.addrs[0].addr == 0x0a4d0002);
+  CHECK(t.net.addrs[0].prefix_len == 24);
+  CHECK(t.net.addrs[1].addr == 0xc0a80105);
+  CHECK(t.net.gateway == 0x0a4d0001);
+  CHECK(t.net.mtu == 9000);
+  CHECK(t.tcp.max_conns == 64);
+  CHECK(t.tcp.rcvbuf == 512u << 10);
+  CHECK(t.tcp.sndbuf == 2u << 20);
+  CHECK(t.tcp.time_wait_ms == 50);
+  CHECK(t.tcp.cubic);
+  CHECK(t.tcp.backlog_max == 16);
+
+  const std::vector<std::vector<std::string>> bad = {
+      {"--ip", "10.77.0.2"},                      // no prefix length
+      {"--ip", "10.77.0.2/33"},
+      {"--ip", "127.0.0.1/8"},
+      {"--gateway", "10.77.0.1"},                 // a gateway without an address
+      {"--mtu", "1500"},                          // an MTU without an address
+      {"--ip", "10.77.0.2/24", "--gateway", "10.78.0.1"},  // not on-link
+      {"--ip", "10.77.0.2/24", "--mtu", "67"},
+      {"--tcp-max-conns", "0"},
+      {"--tcp-max-conns", "65537"},
+      {"--tcp-rcvbuf", "1K"},
+      {"--tcp-rcvbuf", "65M"},
+      {"--tcp-sndbuf", "12x"},
+      {"--tcp-time-wait-ms", "0"},
+      {"--tcp-congestion", "bbr"},
+      {"--tcp-backlog-max", "1025"},
+  };
+  for (const auto& args : bad) {
+    Options b;
+    CHECK_MESSAGE(run(args, &b) == -EINVAL, args[0] << " " << args[1]);
+  }
+}
+
+TEST_CASE("--help documents the TCP options") {
+  char* buf = nullptr;
+  size_t len = 0;
+  FILE* f = open_memstream(&buf, &len);
+  print_usage(f);
+  std::fclose(f);
+  const std::string help(buf, len);
+  std::free(buf);
+  for (const char* opt : {"--ip A.B.C.D/PREFIX", "--gateway", "--mtu", "--tcp-max-conns",
+                          "--tcp-rcvbuf", "--tcp-sndbuf", "--tcp-time-wait-ms",
+                          "--tcp-congestion", "--tcp-backlog-max"})
+    CHECK_MESSAGE(help.find(opt) != std::string::npos, opt);
+}
