@@ -135,8 +135,9 @@ class TcpStack final : public zcrx::tcp::Host, public NeighborHost, public Socke
   int op_bind(SocketTable& t, uint32_t handle, uint32_t addr, uint16_t port);
   int op_listen(SocketTable& t, uint32_t handle, uint32_t backlog);
   int op_sockname(SocketTable& t, uint32_t handle, zcrx::proto::SockNameReply* out);
-  /// A ring goes away: its connections are aborted (RST), its listeners
-  /// closed, every socket freed (no CQE: the ring is dying).
+  /// A ring goes away: its connections are closed as a process's exit
+  /// closes its sockets (FIN, or RST with unread or later payload), its
+  /// listeners closed, every socket freed (no CQE: the ring is dying).
   void drop_ring(SocketTable& t);
   /// Aborts everything (zcrxd stops): every niov and mbuf comes back.
   void abort_all();

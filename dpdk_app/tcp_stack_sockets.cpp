@@ -606,9 +606,16 @@ void TcpStack::drop_ring(SocketTable& t) {
     unkick(s);
     if (s.listener) engine_->close_listener(s.listener);
     if (TcpConnState* cs = s.cs) {
+      // As a process's exit closes its sockets in Linux: close(), not an
+      // abort. A connection whose payload was all taken ends with a FIN
+      // (a consumer that read to EOF, submitted CLOSE and exited before
+      // zcrxd saw the SQE must not reset its peer); unread payload, or
+      // payload arriving afterwards (a consumer killed mid-stream), turns
+      // it into a RST in the engine. After close() the engine holds no
+      // piece of the area for it.
       cs->sock = nullptr;
       s.cs = nullptr;
-      if (cs->conn) engine_->abort(cs->conn, now_us_);
+      if (cs->conn) engine_->close(cs->conn, now_us_);
     }
     t.release(s);
     put_global_socket();
