@@ -237,7 +237,24 @@ size_t zcrx_ifq_area_len(const zcrx_ifq* ifq) { return cxx(ifq)->area_len(); }
 uint32_t zcrx_ifq_rx_buf_len(const zcrx_ifq* ifq) { return cxx(ifq)->rx_buf_len(); }
 uint32_t zcrx_ifq_rq_entries(const zcrx_ifq* ifq) { return cxx(ifq)->rq_entries(); }
 int zcrx_ifq_shared(const zcrx_ifq* ifq) { return cxx(ifq)->shared_area() ? 1 : 0; }
+uint64_t zcrx_ifq_area_token(const zcrx_ifq* ifq) { return cxx(ifq)->area_token(); }
+uint32_t zcrx_ifq_event_mask(const zcrx_ifq* ifq) { return cxx(ifq)->event_mask(); }
+uint64_t zcrx_ifq_event_user_data(const zcrx_ifq* ifq) { return cxx(ifq)->event_user_data(); }
+int zcrx_ifq_refill_off(zcrx_ifq* ifq, uint64_t off, uint32_t len) {
+  return cxx(ifq)->refill(off, len) ? 1 : 0;
+}
 uint32_t zcrx_ifq_rq_free(zcrx_ifq* ifq) { return cxx(ifq)->rq_free(); }
+
+int zcrx_ring_state(const zcrx_ring* ring) {
+  const zcrx::Ring& r = ring->ring;
+  return r.sq_state() == zcrx::RingState::ok && r.cq_state() == zcrx::RingState::ok ? 0 : -EPROTO;
+}
+int zcrx_ifq_rq_state(const zcrx_ifq* ifq) {
+  return cxx(ifq)->rq_state() == zcrx::RingState::ok ? 0 : -EPROTO;
+}
+
+size_t zcrx_area_granule(int hugetlb) { return zcrx::area_granule(hugetlb != 0); }
+int zcrx_create_area_fd(size_t len, int hugetlb) { return zcrx::create_area_fd(len, hugetlb != 0); }
 uint32_t zcrx_ifq_refills_queued(const zcrx_ifq* ifq) { return cxx(ifq)->refills_queued(); }
 const void* zcrx_ifq_data(const zcrx_ifq* ifq, const zcrx_cqe32* cqe) {
   return cxx(ifq)->data(to_cxx(cqe));

@@ -239,3 +239,66 @@ TEST_CASE("c fds: ring and export fds passed over a socket serve clone and impor
   CHECK(n == 0);
   close(sv[1]);
 }
+
+TEST_CASE("c ifq: an area of one's own, the token in every offset, raw refills, event fields") {
+  fake::Server srv;
+  CRing r(srv, false);
+  CHECK(zcrx_area_granule(0) == 4096);
+  CHECK(zcrx_area_granule(1) == (size_t{2} << 20));
+  CHECK(zcrx_create_area_fd(4096 + 1, 0) == -EINVAL);
+  CHECK(zcrx_create_area_fd(0, 0) == -EINVAL);
+  const int afd = zcrx_create_area_fd(1 << 20, 0);
+  REQUIRE(afd >= 0);
+  zcrx_ifq_params p = ZCRX_IFQ_PARAMS_INIT;
+  p.area_len = 1 << 20;
+  p.rq_entries = 16;
+  p.area_fd = afd;
+  zcrx_event_params ev{};
+  ev.user_data = 0xabc;
+  ev.type_mask = 1u << ZCRX_EVT_COPY;
+  zcrx_ifq* ifq = nullptr;
+  const int id = zcrx_register_ifq_events(r.ring, &p, &ev, &ifq);
+  REQUIRE(id >= 0);
+  close(afd);  // the ring keeps its own copy
+  CHECK(zcrx_ifq_event_mask(ifq) == (1u << ZCRX_EVT_COPY));
+  CHECK(zcrx_ifq_event_user_data(ifq) == 0xabc);
+  CHECK(srv.last_register().reg.event_desc != 0);
+
+  uint8_t payload[64];
+  zcrx::pattern::fill(payload, sizeof(payload), 3);
+  REQUIRE(srv.post(0, id, 2 * 4096, payload, sizeof(payload), 1));
+  zcrx_cqe32 c;
+  REQUIRE(zcrx_peek_cqes(r.ring, &c, 1) == 1);
+  const uint64_t token = zcrx_ifq_area_token(ifq);
+  CHECK((c.off & ~uint64_t{(1u << 20) - 1}) == token);
+  CHECK(zcrx_ifq_refill_off(ifq, token | (2 * 4096), 64) == 1);
+  zcrx_ifq_flush_refills(ifq);
+  std::vector<zcrx::uapi::io_uring_zcrx_rqe> rqes;
+  REQUIRE(srv.drain_rq(0, id, rqes) == 1);
+  CHECK(rqes[0].off == c.off);
+  CHECK(rqes[0].len == 64);
+  zcrx_cq_advance(r.ring, 1);
+}
+
+TEST_CASE("c ring: a CQ tail or RQ head zcrxd moved out of range reads as -EPROTO") {
+  fake::Server srv;
+  CRing r(srv, true, 16);
+  CHECK(zcrx_ring_state(r.ring) == 0);
+  CHECK(zcrx_ifq_rq_state(r.ifq) == 0);
+  fake::Session& s = srv.session(0);
+  fake::Ifq& q = *s.ifqs.at(0);
+  // Fill the RQ so that the next question about room re-reads the head.
+  const uint64_t token = zcrx_ifq_area_token(r.ifq);
+  for (uint32_t i = 0; i < 16; i++) REQUIRE(zcrx_ifq_refill_off(r.ifq, token | (i * 4096), 1) == 1);
+  zcrx_ifq_flush_refills(r.ifq);
+  auto* rq_head = reinterpret_cast<uint32_t*>(static_cast<char*>(q.rq_base) + q.rq_layout.off.head);
+  std::atomic_ref<uint32_t>(*rq_head).store(100, std::memory_order_release);  // past the tail
+  CHECK(zcrx_ifq_rq_free(r.ifq) == 0);
+  CHECK(zcrx_ifq_refill_off(r.ifq, token, 1) == 0);
+  CHECK(zcrx_ifq_rq_state(r.ifq) == -EPROTO);
+  CHECK(zcrx_ring_state(r.ring) == 0);  // the SQ and CQ are fine
+  auto* cq_tail = reinterpret_cast<uint32_t*>(static_cast<char*>(s.ring_base) + s.layout.cq_off.tail);
+  std::atomic_ref<uint32_t>(*cq_tail).store(17, std::memory_order_release);  // > CQ size
+  CHECK(zcrx_wait_cqe(r.ring, 1, ZCRX_WAIT_BUSY_POLL, 1000) == -EPROTO);
+  CHECK(zcrx_ring_state(r.ring) == -EPROTO);
+}

@@ -48,7 +48,7 @@ int main(int argc, char **argv) {
   unsigned long long bytes = 0;
   struct zcrx_cqe32 c[64];
   while (datagrams < count && bad == 0) {
-    if ((r = zcrx_wait_cqe(ring, 1, 0, 10000000000LL)) < 0) {
+    if ((r = zcrx_wait_cqe(ring, 1, ZCRX_WAIT_BUSY_POLL, 10000000000LL)) < 0) {
       fprintf(stderr, "consumer_c: wait: %s after %lu\n", strerror(-r), datagrams);
       break;
     }

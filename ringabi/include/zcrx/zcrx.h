@@ -329,16 +329,39 @@ size_t zcrx_ifq_area_len(const struct zcrx_ifq *ifq);
 uint32_t zcrx_ifq_rx_buf_len(const struct zcrx_ifq *ifq);
 uint32_t zcrx_ifq_rq_entries(const struct zcrx_ifq *ifq);
 int zcrx_ifq_shared(const struct zcrx_ifq *ifq);
+/* The token zcrxd puts in the high bits of every CQE/RQE `off` of this
+ * ifq; the event types it was registered for (0: none, or a clone/import)
+ * and their CQEs' user_data. */
+uint64_t zcrx_ifq_area_token(const struct zcrx_ifq *ifq);
+uint32_t zcrx_ifq_event_mask(const struct zcrx_ifq *ifq);
+uint64_t zcrx_ifq_event_user_data(const struct zcrx_ifq *ifq);
 /* Payload of a data CQE, NULL unless inside this ifq's area. */
 const void *zcrx_ifq_data(const struct zcrx_ifq *ifq, const struct zcrx_cqe32 *cqe);
 /* 1 queued, 0 refused (not this ifq's buffer, or RQ full). */
 int zcrx_ifq_refill(struct zcrx_ifq *ifq, const struct zcrx_cqe32 *cqe);
+/* Queues one RQE as is (off = token | byte offset, len advisory), for a
+ * consumer that kept only the offset: 1 queued, 0 RQ full. zcrxd checks
+ * it (a buffer this ifq does not hold is refused and counted there). */
+int zcrx_ifq_refill_off(struct zcrx_ifq *ifq, uint64_t off, uint32_t len);
 void zcrx_ifq_flush_refills(struct zcrx_ifq *ifq);
 /* RQ slots free now (reads zcrxd's head when the ones known free ran
  * out): what zcrx_ifq_refill can queue before a flush lets zcrxd drain. */
 uint32_t zcrx_ifq_rq_free(struct zcrx_ifq *ifq);
 /* Refills queued and not yet published by zcrx_ifq_flush_refills. */
 uint32_t zcrx_ifq_refills_queued(const struct zcrx_ifq *ifq);
+
+/* 0 while the ring's SQ and CQ (zcrx_ifq_rq_state: the ifq's RQ) are
+ * sane, -EPROTO once zcrxd moved an index the ring cannot hold (the view
+ * then moves nothing). */
+int zcrx_ring_state(const struct zcrx_ring *ring);
+int zcrx_ifq_rq_state(const struct zcrx_ifq *ifq);
+
+/* Areas of your own (zcrx_ifq_params.area_fd): the size unit, 4096 or
+ * 2 MiB with hugetlb; a sealable memfd of `len` bytes (a non-zero multiple
+ * of the unit, else -EINVAL), not mapped: the fd (the caller closes it
+ * after registering) or -errno (-ENOMEM without reserved huge pages). */
+size_t zcrx_area_granule(int hugetlb);
+int zcrx_create_area_fd(size_t len, int hugetlb);
 
 /* Passing descriptors to another process (SCM_RIGHTS over a connected
  * unix socket, SOCK_SEQPACKET best: one message each): the ring fd for
