@@ -11,7 +11,8 @@
 #    Libs.private must bring the C++ runtime), each run against the
 #    installed zcrxd replaying a pcap_gen file through net_pcap: every
 #    datagram exactly once, every byte checked, every buffer back;
-#  * the installed example source zcrx_rx_c.c builds the same way.
+#  * the installed example source zcrx_rx_c.c builds the same way, and
+#    every installed header compiles on its own (zcrx.h also as C99);
 # SKIP (77) without pkg-config, a C or C++ compiler, or meson.
 # Arguments: the build directory, this directory.
 set -u
@@ -87,6 +88,13 @@ build_one c_static cc c11 "$here/consumer_c.c" "$slibs"
 build_one cxx_shared c++ c++20 "$here/consumer_cxx.cpp" "$libs"
 build_one cxx_static c++ c++20 "$here/consumer_cxx.cpp" "$slibs"
 build_one example_c cc c11 "$root$datadir/doc/zcrx-dpdk/examples/zcrx_rx/zcrx_rx_c.c" "$libs"
+# Every installed header stands alone (C++20; zcrx.h also as C).
+for h in zcrx.h client.h socket.h proto.h ring_layout.h ring.h uapi.h pattern.h; do
+  echo "#include <zcrx/$h>" | c++ -std=c++20 -Wall -Wextra -Werror $cflags -fsyntax-only -x c++ - ||
+    { echo "FAIL: zcrx/$h does not compile alone (C++)"; fail=1; }
+done
+echo "#include <zcrx/zcrx.h>" | cc -std=c99 -pedantic -Wall -Wextra -Werror $cflags -fsyntax-only -x c - ||
+  { echo "FAIL: zcrx/zcrx.h does not compile alone (C99)"; fail=1; }
 for s in c_static cxx_static; do
   [ -x "$s" ] && ldd "$s" | grep -q libzcrx && { echo "FAIL: $s needs libzcrx.so"; fail=1; }
 done
@@ -100,7 +108,9 @@ done
 "$root$bindir/pcap_gen" --out "$dir/in.pcap" --count "$N" --size "$size" --ports 9000 \
   >/dev/null || { echo "FAIL: pcap_gen"; exit 1; }
 for c in c_shared c_static cxx_shared cxx_static; do
-  rm -f "$dir/zcrxd.sock"
+  # The log goes first: the background redirection truncates it only once
+  # the child runs, and the previous run's "ready" line must not count.
+  rm -f "$dir/zcrxd.sock" "$dir/zcrxd.log"
   "$root$bindir/zcrxd" --no-huge -m 256 --no-pci --no-telemetry --file-prefix "zcrxinst$$" \
     -l 0 --log-level lib.eal:error --vdev "net_pcap0,rx_pcap=$dir/in.pcap" -- \
     --socket "$dir/zcrxd.sock" --rx-gate 1 >"$dir/zcrxd.log" 2>&1 &
@@ -108,7 +118,14 @@ for c in c_shared c_static cxx_shared cxx_static; do
   zcrxd_wait_ready "$c"
   LD_LIBRARY_PATH=$root$libdir timeout 60 "./$c" "$dir/zcrxd.sock" 9000 "$N" >"$dir/$c.out" 2>&1
   rc=$?
-  kill -INT "$zpid"; wait "$zpid"; zrc=$?; zpid=
+  kill -INT "$zpid"
+  # zcrxd exits within a second of SIGINT; a hang is a failure, not a wait.
+  for _ in $(seq 300); do kill -0 "$zpid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$zpid" 2>/dev/null; then
+    echo "FAIL: zcrxd did not exit 30 s after SIGINT ($c)"; cat "$dir/zcrxd.log"
+    kill -KILL "$zpid"; fail=1
+  fi
+  wait "$zpid"; zrc=$?; zpid=
   cat "$dir/$c.out"
   [ $rc -eq 0 ] || { echo "FAIL: $c exit $rc"; fail=1; }
   grep -q "ok datagrams=$N bytes=$((N * size))\$" "$dir/$c.out" ||
