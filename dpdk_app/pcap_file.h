@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The frames of a classic pcap file (libpcap format, either byte order,
 // microsecond or nanosecond timestamps), read whole into memory for
-// --inject. DPDK-free so it can be unit-tested. The file is untrusted:
-// every record header is bounds-checked.
+// --inject. DPDK-free so it can be unit-tested. libpcap parses the file
+// (untrusted: it bounds-checks every record); the frame lengths zcrxd
+// can inject are checked on top.
 #pragma once
 
 #include <cstdint>

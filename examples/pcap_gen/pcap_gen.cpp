@@ -7,6 +7,7 @@
 // increase by one per frame; destination ports rotate through --ports.
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <pcap/pcap.h>
 
 #include <cerrno>
 #include <cinttypes>
@@ -217,31 +218,32 @@ int main(int argc, char** argv) {
     usage(stderr);
     return 2;
   }
-  FILE* f = std::fopen(o.out.c_str(), "wb");
-  if (!f) {
-    std::fprintf(stderr, "pcap_gen: %s: %s\n", o.out.c_str(), std::strerror(errno));
+  // libpcap writes the file: host byte order, microsecond timestamps,
+  // Ethernet, snaplen 65535.
+  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+  pcap_dumper_t* out = dead ? pcap_dump_open(dead, o.out.c_str()) : nullptr;
+  if (!out) {
+    // libpcap's message names the file.
+    std::fprintf(stderr, "pcap_gen: %s\n", dead ? pcap_geterr(dead) : "pcap_open_dead failed");
+    if (dead) pcap_close(dead);
     return 1;
   }
-  // pcap global header, host byte order, microsecond timestamps, Ethernet.
-  struct {
-    uint32_t magic = 0xa1b2c3d4;
-    uint16_t major = 2, minor = 4;
-    int32_t thiszone = 0;
-    uint32_t sigfigs = 0, snaplen = 65535, linktype = 1;
-  } global;
-  bool ok = std::fwrite(&global, sizeof(global), 1, f) == 1;
   std::vector<uint8_t> frame(14 + 4 + 40 + 8 + o.payload);
-  for (uint64_t i = 0; ok && i < o.count; i++) {
+  for (uint64_t i = 0; i < o.count; i++) {
     uint16_t port = o.ports[i % o.ports.size()];
     size_t hdr = build_headers(o, port, frame.data());
     zcrx::pattern::fill(frame.data() + hdr, o.payload, o.first_seq + i);
     finish_udp(o, frame.data(), hdr);
-    uint32_t len = static_cast<uint32_t>(hdr + o.payload);
-    uint32_t rec[4] = {static_cast<uint32_t>(i / 1000000), static_cast<uint32_t>(i % 1000000),
-                       len, len};
-    ok = std::fwrite(rec, sizeof(rec), 1, f) == 1 && std::fwrite(frame.data(), len, 1, f) == 1;
+    pcap_pkthdr rec{};
+    rec.ts.tv_sec = static_cast<time_t>(i / 1000000);
+    rec.ts.tv_usec = static_cast<suseconds_t>(i % 1000000);
+    rec.caplen = rec.len = static_cast<uint32_t>(hdr + o.payload);
+    pcap_dump(reinterpret_cast<u_char*>(out), &rec, frame.data());
   }
-  if (std::fclose(f) != 0) ok = false;
+  // pcap_dump reports nothing: the stream's error flag and the flush do.
+  bool ok = pcap_dump_flush(out) == 0 && !std::ferror(pcap_dump_file(out));
+  pcap_dump_close(out);
+  pcap_close(dead);
   if (!ok) {
     std::fprintf(stderr, "pcap_gen: writing %s failed\n", o.out.c_str());
     return 1;

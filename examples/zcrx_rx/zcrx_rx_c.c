@@ -89,7 +89,7 @@ int main(int argc, char **argv) {
   int mid_datagram = 0;
   struct zcrx_cqe32 cqes[64];
   while (datagrams < count) {
-    r = zcrx_wait_cqe(ring, 1, 0, 5000000000LL);
+    r = zcrx_wait_cqe(ring, 1, ZCRX_WAIT_BUSY_POLL, 5000000000LL);
     if (r < 0) {
       fprintf(stderr, "zcrx_rx_c: wait: %s\n", strerror(-r));
       break;

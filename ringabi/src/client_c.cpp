@@ -27,6 +27,11 @@ static_assert(ZCRX_CQE_F_MORE == zcrx::uapi::kCqeFMore);
 static_assert(ZCRX_CQE_F_DGRAM_END == zcrx::proto::kCqeFDatagramEnd);
 static_assert(ZCRX_EVT_ALLOC_FAIL == zcrx::uapi::ZCRX_EVENT_ALLOC_FAIL);
 static_assert(ZCRX_EVT_COPY == zcrx::uapi::ZCRX_EVENT_COPY);
+static_assert(ZCRX_PROTO_VERSION == zcrx::proto::kVersion);
+static_assert(ZCRX_FLOW_UDP_PORT == zcrx::proto::kFlowUdpPort);
+static_assert(ZCRX_FLOW_FIVE_TUPLE == zcrx::proto::kFlowFiveTuple);
+static_assert(ZCRX_FLOW_RAW == zcrx::proto::kFlowRaw);
+static_assert(sizeof(zcrx_flow_spec::src_addr) == sizeof(zcrx::FlowSpec::src_addr));
 
 namespace {
 
@@ -120,6 +125,16 @@ int zcrx_ifq_copy_stats(const zcrx_ifq* ifq, uint64_t* copy_count, uint64_t* cop
   return 0;
 }
 
+int zcrx_open_flow(zcrx_ring* ring, uint32_t zcrx_id, const zcrx_flow_spec* flow) {
+  zcrx::FlowSpec f;
+  f.kind = flow->kind;
+  f.ip_version = flow->ip_version;
+  std::memcpy(f.src_addr, flow->src_addr, sizeof(f.src_addr));
+  std::memcpy(f.dst_addr, flow->dst_addr, sizeof(f.dst_addr));
+  f.src_port = flow->src_port;
+  f.dst_port = flow->dst_port;
+  return ring->ring.open_flow(zcrx_id, f);
+}
 int zcrx_open_udp_flow(zcrx_ring* ring, uint32_t zcrx_id, uint16_t port) {
   return ring->ring.open_flow(zcrx_id, zcrx::FlowSpec::udp(port));
 }
@@ -128,6 +143,12 @@ int zcrx_open_raw_flow(zcrx_ring* ring, uint32_t zcrx_id) {
 }
 int zcrx_close_flow(zcrx_ring* ring, uint32_t handle) { return ring->ring.close_flow(handle); }
 int zcrx_enable_eventfd(zcrx_ring* ring) { return ring->ring.enable_eventfd(); }
+int zcrx_disable_eventfd(zcrx_ring* ring) { return ring->ring.disable_eventfd(); }
+int zcrx_event_fd(const zcrx_ring* ring) { return ring->ring.event_fd(); }
+void zcrx_set_spin_ns(zcrx_ring* ring, int64_t ns) { ring->ring.set_spin_ns(ns); }
+void zcrx_set_control_timeout(zcrx_ring* ring, int ms) { ring->ring.set_control_timeout(ms); }
+int zcrx_session_alive(const zcrx_ring* ring) { return ring->ring.session_alive() ? 1 : 0; }
+int zcrx_socket_fd(const zcrx_ring* ring) { return ring->ring.socket_fd(); }
 
 int zcrx_socket(zcrx_ring* ring) { return ring->ring.socket(); }
 int zcrx_bind(zcrx_ring* ring, int sock, uint32_t ip, uint16_t port) {
@@ -186,17 +207,55 @@ void zcrx_prep_close(zcrx_sqe* sqe, int sock, uint64_t user_data) {
 }
 unsigned zcrx_submit(zcrx_ring* ring) { return ring->ring.submit(); }
 
-int zcrx_wait_cqe(zcrx_ring* ring, unsigned min, int use_eventfd, int64_t timeout_ns) {
-  return ring->ring.wait_cqe(min, use_eventfd ? zcrx::WaitMode::eventfd : zcrx::WaitMode::busy_poll,
-                             timeout_ns);
+int zcrx_wait_cqe(zcrx_ring* ring, unsigned min, int mode, int64_t timeout_ns) {
+  zcrx::WaitMode m;
+  switch (mode) {
+    case ZCRX_WAIT_BUSY_POLL: m = zcrx::WaitMode::busy_poll; break;
+    case ZCRX_WAIT_EVENTFD: m = zcrx::WaitMode::eventfd; break;
+    case ZCRX_WAIT_ADAPTIVE: m = zcrx::WaitMode::adaptive; break;
+    default: return -EINVAL;
+  }
+  return ring->ring.wait_cqe(min, m, timeout_ns);
 }
 unsigned zcrx_cq_ready(zcrx_ring* ring) { return ring->ring.cq_ready(); }
 unsigned zcrx_peek_cqes(zcrx_ring* ring, zcrx_cqe32* dst, unsigned max) {
   return ring->ring.peek_cqes(reinterpret_cast<io_uring_cqe32*>(dst), max);
 }
 void zcrx_cq_advance(zcrx_ring* ring, unsigned n) { ring->ring.cq_advance(n); }
+uint32_t zcrx_cq_overflow(const zcrx_ring* ring) { return ring->ring.cq_overflow(); }
 
+int zcrx_is_event_cqe(const zcrx_cqe32* cqe, uint64_t user_data) {
+  return zcrx::is_event_cqe(to_cxx(cqe), user_data) ? 1 : 0;
+}
+
+zcrx_ifq* zcrx_ring_ifq(const zcrx_ring* ring, uint32_t zcrx_id) {
+  return c_ifq(ring->ring.ifq(zcrx_id));
+}
 uint32_t zcrx_ifq_id(const zcrx_ifq* ifq) { return cxx(ifq)->id(); }
+const void* zcrx_ifq_area(const zcrx_ifq* ifq) { return cxx(ifq)->area(); }
+size_t zcrx_ifq_area_len(const zcrx_ifq* ifq) { return cxx(ifq)->area_len(); }
+uint32_t zcrx_ifq_rx_buf_len(const zcrx_ifq* ifq) { return cxx(ifq)->rx_buf_len(); }
+uint32_t zcrx_ifq_rq_entries(const zcrx_ifq* ifq) { return cxx(ifq)->rq_entries(); }
+int zcrx_ifq_shared(const zcrx_ifq* ifq) { return cxx(ifq)->shared_area() ? 1 : 0; }
+uint64_t zcrx_ifq_area_token(const zcrx_ifq* ifq) { return cxx(ifq)->area_token(); }
+uint32_t zcrx_ifq_event_mask(const zcrx_ifq* ifq) { return cxx(ifq)->event_mask(); }
+uint64_t zcrx_ifq_event_user_data(const zcrx_ifq* ifq) { return cxx(ifq)->event_user_data(); }
+int zcrx_ifq_refill_off(zcrx_ifq* ifq, uint64_t off, uint32_t len) {
+  return cxx(ifq)->refill(off, len) ? 1 : 0;
+}
+uint32_t zcrx_ifq_rq_free(zcrx_ifq* ifq) { return cxx(ifq)->rq_free(); }
+
+int zcrx_ring_state(const zcrx_ring* ring) {
+  const zcrx::Ring& r = ring->ring;
+  return r.sq_state() == zcrx::RingState::ok && r.cq_state() == zcrx::RingState::ok ? 0 : -EPROTO;
+}
+int zcrx_ifq_rq_state(const zcrx_ifq* ifq) {
+  return cxx(ifq)->rq_state() == zcrx::RingState::ok ? 0 : -EPROTO;
+}
+
+size_t zcrx_area_granule(int hugetlb) { return zcrx::area_granule(hugetlb != 0); }
+int zcrx_create_area_fd(size_t len, int hugetlb) { return zcrx::create_area_fd(len, hugetlb != 0); }
+uint32_t zcrx_ifq_refills_queued(const zcrx_ifq* ifq) { return cxx(ifq)->refills_queued(); }
 const void* zcrx_ifq_data(const zcrx_ifq* ifq, const zcrx_cqe32* cqe) {
   return cxx(ifq)->data(to_cxx(cqe));
 }

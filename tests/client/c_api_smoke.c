@@ -56,3 +56,18 @@ int c_api_accept_peer(int res, uint64_t off, uint32_t *ip, uint16_t *port) {
   c.off = off;
   return zcrx_accept_peer(&c, ip, port);
 }
+
+int c_api_flow_specs(struct zcrx_flow_spec *udp6, struct zcrx_flow_spec *five4,
+                     struct zcrx_flow_spec *five6) {
+  const uint8_t src4[4] = {10, 0, 0, 1}, dst4[4] = {10, 0, 0, 2};
+  uint8_t src6[16], dst6[16];
+  unsigned i;
+  for (i = 0; i < 16; i++) {
+    src6[i] = (uint8_t)(0x20 + i);
+    dst6[i] = (uint8_t)(0x40 + i);
+  }
+  *udp6 = zcrx_flow_udp(9000, 6);
+  *five4 = zcrx_flow_five_tuple(4, src4, 40000, dst4, 9001);
+  *five6 = zcrx_flow_five_tuple(6, src6, 40001, dst6, 9002);
+  return 0;
+}

@@ -2,6 +2,8 @@
 #ifndef TESTS_CLIENT_C_API_SMOKE_H
 #define TESTS_CLIENT_C_API_SMOKE_H
 #include <stdint.h>
+
+#include "zcrx/zcrx.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -21,6 +23,11 @@ int c_api_prep_sockets(void *sqe_mem, const void *buf);
 /* zcrx_accept_peer from C on a CQE with this res and off: its return, the
  * address and port through ip/port. */
 int c_api_accept_peer(int res, uint64_t off, uint32_t *ip, uint16_t *port);
+/* zcrx_flow_udp and zcrx_flow_five_tuple from C: UDP port 9000 over
+ * IPv6; 10.0.0.1:40000 -> 10.0.0.2:9001; 20 21 .. 2f port 40001 ->
+ * 40 41 .. 4f port 9002 (IPv6). */
+int c_api_flow_specs(struct zcrx_flow_spec *udp6, struct zcrx_flow_spec *five4,
+                     struct zcrx_flow_spec *five6);
 #ifdef __cplusplus
 }
 #endif

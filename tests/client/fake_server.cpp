@@ -387,6 +387,7 @@ int Server::handle(Session* s, const MsgHeader& h, const unsigned char* body, Re
     case kOpOpenFlow: {
       OpenFlowReq req;
       std::memcpy(&req, body, sizeof(req));
+      last_open_flow_ = req;
       Ifq* q = find_ifq(s, req.zcrx_id);
       if (!q) return -EINVAL;
       // Rings may join a flow group of the same real ifq (same area), not

@@ -198,6 +198,11 @@ class Server {
     std::lock_guard lk(mu_);
     return last_register_;
   }
+  /// The body of the last OPEN_FLOW request that passed validation.
+  zcrx::proto::OpenFlowReq last_open_flow() {
+    std::lock_guard lk(mu_);
+    return last_open_flow_;
+  }
   std::atomic<unsigned> exports_made{0};
 
  private:
@@ -229,6 +234,7 @@ class Server {
   std::vector<std::shared_ptr<Area>> areas_;  // every area ever registered
   DatapathStats dp_;
   zcrx::proto::RegisterIfqReq last_register_{};
+  zcrx::proto::OpenFlowReq last_open_flow_{};
   int listen_fd_ = -1;
   std::thread acceptor_;
   std::atomic<bool> stopping_{false};

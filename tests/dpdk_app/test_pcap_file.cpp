@@ -24,10 +24,18 @@ void put32(std::vector<uint8_t>& v, uint32_t x, bool swap) {
   v.insert(v.end(), b, b + 4);
 }
 
+void put16(std::vector<uint8_t>& v, uint16_t x, bool swap) {
+  if (swap) x = __builtin_bswap16(x);
+  uint8_t b[2];
+  std::memcpy(b, &x, 2);
+  v.insert(v.end(), b, b + 2);
+}
+
 std::vector<uint8_t> header(uint32_t magic, uint32_t link, bool swap) {
   std::vector<uint8_t> v;
   put32(v, magic, swap);
-  put32(v, (4u << 16) | 2u, swap);  // version 2.4 (the halves' order does not matter here)
+  put16(v, 2, swap);  // version 2.4: major, then minor, each in the file's byte order
+  put16(v, 4, swap);
   put32(v, 0, swap);
   put32(v, 0, swap);
   put32(v, 65535, swap);

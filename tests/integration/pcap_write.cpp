@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "pcap_write.h"
 
+#include <pcap/pcap.h>
+
 #include <cstdio>
 #include <cstring>
 
@@ -18,14 +20,10 @@ void put16(uint8_t* p, uint16_t v) {
 }  // namespace
 
 bool write_pcap(const std::string& path, const std::vector<UdpFrame>& frames) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return false;
-  // Global header: magic, v2.4, zone 0, sigfigs 0, snaplen, Ethernet.
-  uint32_t gh[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
-  bool ok = std::fwrite(gh, sizeof(gh), 1, f) == 1;
-  std::vector<uint8_t> buf;
+  std::vector<std::vector<uint8_t>> out;
+  out.reserve(frames.size());
   for (const UdpFrame& fr : frames) {
-    buf.assign(42 + fr.payload, 0);
+    std::vector<uint8_t>& buf = out.emplace_back(42 + fr.payload, 0);
     uint8_t* e = buf.data();
     std::memcpy(e, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
     put16(e + 12, 0x0800);
@@ -46,24 +44,29 @@ bool write_pcap(const std::string& path, const std::vector<UdpFrame>& frames) {
     put16(udp + 2, fr.dst_port);
     put16(udp + 4, static_cast<uint16_t>(8 + fr.payload));
     zcrx::pattern::fill(udp + 8, fr.payload, fr.seq);
-    uint32_t rh[4] = {0, 0, static_cast<uint32_t>(buf.size()), static_cast<uint32_t>(buf.size())};
-    ok = ok && std::fwrite(rh, sizeof(rh), 1, f) == 1 &&
-         std::fwrite(buf.data(), buf.size(), 1, f) == 1;
   }
-  return std::fclose(f) == 0 && ok;
+  return write_pcap_frames(path, out);
 }
 
+// libpcap writes the file (host byte order, microseconds, Ethernet).
 bool write_pcap_frames(const std::string& path, const std::vector<std::vector<uint8_t>>& frames) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return false;
-  uint32_t gh[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
-  bool ok = std::fwrite(gh, sizeof(gh), 1, f) == 1;
-  for (const auto& fr : frames) {
-    const auto n = static_cast<uint32_t>(fr.size());
-    uint32_t rh[4] = {0, 0, n, n};
-    ok = ok && std::fwrite(rh, sizeof(rh), 1, f) == 1 && std::fwrite(fr.data(), n, 1, f) == 1;
+  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+  if (!dead) return false;
+  pcap_dumper_t* d = pcap_dump_open(dead, path.c_str());
+  if (!d) {
+    pcap_close(dead);
+    return false;
   }
-  return std::fclose(f) == 0 && ok;
+  for (const auto& fr : frames) {
+    pcap_pkthdr h{};
+    h.caplen = h.len = static_cast<uint32_t>(fr.size());
+    pcap_dump(reinterpret_cast<u_char*>(d), &h, fr.data());
+  }
+  // pcap_dump reports nothing: the stream's error flag and the flush do.
+  const bool ok = pcap_dump_flush(d) == 0 && !std::ferror(pcap_dump_file(d));
+  pcap_dump_close(d);
+  pcap_close(dead);
+  return ok;
 }
 
 std::vector<uint8_t> pattern_payload(uint64_t seq, uint32_t len) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// A minimal pcap writer for tests that need traffic pcap_gen does not make
+// A pcap writer (libpcap's pcap_dump) for tests that need traffic pcap_gen does not make
 // (several flows, broken checksums, fragments): Ethernet / IPv4 / UDP
 // frames with pattern payloads, or any frames the test built.
 #pragma once

@@ -10,6 +10,7 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -176,26 +177,21 @@ int capture(const Options& o, Tally& t) {
   return 0;
 }
 
+// libpcap reads the file (either byte order, micro- or nanosecond).
 int read_pcap(const Options& o, Tally& t) {
-  FILE* f = std::fopen(o.pcap.c_str(), "rb");
-  if (!f) {
-    std::fprintf(stderr, "frame_check: %s: %s\n", o.pcap.c_str(), std::strerror(errno));
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* p = pcap_open_offline(o.pcap.c_str(), errbuf);
+  if (!p) {
+    std::fprintf(stderr, "frame_check: %s: %s\n", o.pcap.c_str(), errbuf);
     return -1;
   }
-  uint32_t gh[6];
-  if (std::fread(gh, sizeof gh, 1, f) != 1 ||
-      (gh[0] != 0xa1b2c3d4 && gh[0] != 0xa1b23c4d)) {  // micro- or nanosecond, host order
-    std::fprintf(stderr, "frame_check: %s: not a little-endian pcap file\n", o.pcap.c_str());
-    std::fclose(f);
-    return -1;
-  }
-  std::vector<uint8_t> buf(1 << 18);
-  uint32_t rh[4];  // ts_sec, ts_frac, caplen, len
-  while (std::fread(rh, sizeof rh, 1, f) == 1) {
-    if (rh[2] > buf.size() || std::fread(buf.data(), 1, rh[2], f) != rh[2]) break;
-    check_frame(o, buf.data(), rh[2], rh[3], 0, t);
-  }
-  std::fclose(f);
+  pcap_pkthdr* h = nullptr;
+  const u_char* data = nullptr;
+  int rc;
+  while ((rc = pcap_next_ex(p, &h, &data)) == 1) check_frame(o, data, h->caplen, h->len, 0, t);
+  if (rc != PCAP_ERROR_BREAK)
+    std::fprintf(stderr, "frame_check: %s: %s\n", o.pcap.c_str(), pcap_geterr(p));
+  pcap_close(p);
   return 0;
 }
 

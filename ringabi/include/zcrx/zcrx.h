@@ -16,7 +16,7 @@
  *   zcrx_prep_recv_zc(zcrx_get_sqe(ring), flow, id, 0, 1, 0);
  *   zcrx_submit(ring);
  *   struct zcrx_cqe32 c[32];
- *   zcrx_wait_cqe(ring, 1, 0, -1);
+ *   zcrx_wait_cqe(ring, 1, ZCRX_WAIT_BUSY_POLL, -1);
  *   unsigned n = zcrx_peek_cqes(ring, c, 32);
  *   ... zcrx_ifq_data(ifq, &c[i]) ... zcrx_ifq_refill(ifq, &c[i]);
  *   ... zcrx_cqe_is_datagram_end(&c[i]): the datagram is complete ...
@@ -33,6 +33,11 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The version of zcrxd's wire protocol this libzcrx speaks (proto.h
+ * kVersion; also libzcrx.so's soname version and libzcrx.pc's
+ * proto_version). zcrxd refuses another with -EINVAL at the first call. */
+#define ZCRX_PROTO_VERSION 4
 
 struct zcrx_ring;
 struct zcrx_ifq;
@@ -129,11 +134,85 @@ int zcrx_clone(struct zcrx_ring *ring, int src_ring_fd, uint32_t src_zcrx_id,
 int zcrx_export(struct zcrx_ring *ring, uint32_t zcrx_id);
 int zcrx_flush_rq(struct zcrx_ring *ring, uint32_t zcrx_id);
 
-/* Flow handle (>= 0) or -errno (-EEXIST: owned by another ifq's group). */
+/* Flows (OPEN_FLOW; zcrx/proto.h has every rule). A flow handle (>= 0)
+ * goes in the RECV_ZC SQE's fd, or -errno: -EINVAL (unknown zcrx id, or a
+ * spec the rules below refuse), -EMFILE (zcrxd's per-ring flow limit),
+ * -EEXIST (this ring has it open already, or it belongs to the flow group
+ * of another real ifq).
+ *
+ * Flow groups: rings whose ifqs share one real ifq (a registration and its
+ * clones and imports) may each open the same flow; they form its group and
+ * zcrxd spreads the group's flows (not packets) over their rings, each
+ * packet reaching exactly one of them. */
+#define ZCRX_FLOW_UDP_PORT 1   /* UDP to dst_port, any address */
+#define ZCRX_FLOW_FIVE_TUPLE 2 /* UDP with exactly these addresses and ports */
+#define ZCRX_FLOW_RAW 3        /* every packet of the queue no other flow claims */
+
+struct zcrx_flow_spec {
+  uint8_t kind;        /* ZCRX_FLOW_* */
+  uint8_t ip_version;  /* UDP_PORT: 0 (either), 4 or 6; FIVE_TUPLE: 4 or 6; RAW: 0 */
+  uint16_t src_port;   /* host byte order; FIVE_TUPLE only (non-zero) */
+  uint16_t dst_port;   /* host byte order; non-zero except RAW */
+  uint8_t src_addr[16]; /* network byte order, IPv4 in the first 4 bytes */
+  uint8_t dst_addr[16]; /* (the rest 0); FIVE_TUPLE only */
+};
+
+/* UDP to `port`; ip_version 0 (IPv4 and IPv6), 4 or 6. */
+static inline struct zcrx_flow_spec zcrx_flow_udp(uint16_t port, uint8_t ip_version) {
+  struct zcrx_flow_spec f;
+  unsigned i;
+  f.kind = ZCRX_FLOW_UDP_PORT;
+  f.ip_version = ip_version;
+  f.src_port = 0;
+  f.dst_port = port;
+  for (i = 0; i < 16; i++) f.src_addr[i] = f.dst_addr[i] = 0;
+  return f;
+}
+
+/* One UDP 5-tuple: ip_version 4 (addresses: 4 bytes each) or 6 (16),
+ * addresses in network byte order, ports in host byte order. */
+static inline struct zcrx_flow_spec zcrx_flow_five_tuple(uint8_t ip_version, const void *src_addr,
+                                                         uint16_t src_port, const void *dst_addr,
+                                                         uint16_t dst_port) {
+  struct zcrx_flow_spec f;
+  const uint8_t *s = (const uint8_t *)src_addr, *d = (const uint8_t *)dst_addr;
+  const unsigned n = ip_version == 6 ? 16u : 4u;
+  unsigned i;
+  f.kind = ZCRX_FLOW_FIVE_TUPLE;
+  f.ip_version = ip_version;
+  f.src_port = src_port;
+  f.dst_port = dst_port;
+  for (i = 0; i < 16; i++) {
+    f.src_addr[i] = i < n ? s[i] : 0;
+    f.dst_addr[i] = i < n ? d[i] : 0;
+  }
+  return f;
+}
+
+int zcrx_open_flow(struct zcrx_ring *ring, uint32_t zcrx_id, const struct zcrx_flow_spec *flow);
+/* Shorthands: zcrx_flow_udp(port, 0), and a ZCRX_FLOW_RAW flow. */
 int zcrx_open_udp_flow(struct zcrx_ring *ring, uint32_t zcrx_id, uint16_t port);
 int zcrx_open_raw_flow(struct zcrx_ring *ring, uint32_t zcrx_id);
+/* CLOSE_FLOW: 0, -ENOENT (no such handle). */
 int zcrx_close_flow(struct zcrx_ring *ring, uint32_t handle);
+
+/* Wakeups: an eventfd registered with zcrxd (REGISTER_EVENTFD) lets
+ * zcrx_wait_cqe sleep. 0 or -errno. */
 int zcrx_enable_eventfd(struct zcrx_ring *ring);
+/* UNREGISTER_EVENTFD, and closes it. 0 or -errno. */
+int zcrx_disable_eventfd(struct zcrx_ring *ring);
+/* The registered eventfd (to poll with others), -1 without one. */
+int zcrx_event_fd(const struct zcrx_ring *ring);
+/* How long ZCRX_WAIT_ADAPTIVE spins before it sleeps (default 50 us). */
+void zcrx_set_spin_ns(struct zcrx_ring *ring, int64_t ns);
+/* How long a control call waits for zcrxd (default 30000 ms; < 0: forever).
+ * One that times out returns -ETIMEDOUT, and so does every later one. */
+void zcrx_set_control_timeout(struct zcrx_ring *ring, int ms);
+/* 1 while zcrxd keeps the session, 0 once it closed it (one poll(2): not
+ * for the datapath). */
+int zcrx_session_alive(const struct zcrx_ring *ring);
+/* The session's socket (the ring owns it), -1 before connect/attach. */
+int zcrx_socket_fd(const struct zcrx_ring *ring);
 
 /* TCP sockets in zcrxd (zcrx/proto.h "TCP sockets" has every rule and
  * errno). Addresses and ports are in host byte order. A server:
@@ -218,20 +297,95 @@ void zcrx_prep_close(struct zcrx_sqe *sqe, int sock, uint64_t user_data);
 /* Publishes the SQEs taken since the last submit; returns how many. */
 unsigned zcrx_submit(struct zcrx_ring *ring);
 
-/* use_eventfd 0: busy-poll. timeout_ns < 0: forever. Number ready,
- * -ETIME, -EPROTO (corrupt CQ) or -EINVAL. */
-int zcrx_wait_cqe(struct zcrx_ring *ring, unsigned min, int use_eventfd, int64_t timeout_ns);
+/* How zcrx_wait_cqe waits (its `mode`). */
+#define ZCRX_WAIT_BUSY_POLL 0 /* spin on the CQ tail */
+#define ZCRX_WAIT_EVENTFD 1   /* sleep on the eventfd (zcrx_enable_eventfd) */
+#define ZCRX_WAIT_ADAPTIVE 2  /* spin for zcrx_set_spin_ns, then sleep */
+
+/* mode: ZCRX_WAIT_*. timeout_ns < 0: forever. Number ready, -ETIME,
+ * -EPROTO (corrupt CQ) or -EINVAL (bad min or mode, or a sleeping mode
+ * without an eventfd). */
+int zcrx_wait_cqe(struct zcrx_ring *ring, unsigned min, int mode, int64_t timeout_ns);
 unsigned zcrx_cq_ready(struct zcrx_ring *ring);
 /* Copies up to max ready completions (not consumed). */
 unsigned zcrx_peek_cqes(struct zcrx_ring *ring, struct zcrx_cqe32 *dst, unsigned max);
 void zcrx_cq_advance(struct zcrx_ring *ring, unsigned n);
+/* The CQ's overflow counter as zcrxd last wrote it: completions it could
+ * not post because the CQ was full (size the CQ, see docs/OPERATIONS.md). */
+uint32_t zcrx_cq_overflow(const struct zcrx_ring *ring);
 
+/* 1 when `cqe` is an event CQE of a registration whose event user_data is
+ * `user_data` (zcrx_ifq_event without the ifq at hand), else 0. */
+int zcrx_is_event_cqe(const struct zcrx_cqe32 *cqe, uint64_t user_data);
+
+/* The ifq with this zcrx id on the ring, or NULL. */
+struct zcrx_ifq *zcrx_ring_ifq(const struct zcrx_ring *ring, uint32_t zcrx_id);
 uint32_t zcrx_ifq_id(const struct zcrx_ifq *ifq);
+/* The area (mapped read-only), its length, the size of its rx buffers, the
+ * refill queue's entries; shared: 1 for a clone or import (the area is
+ * another ring's ifq's). */
+const void *zcrx_ifq_area(const struct zcrx_ifq *ifq);
+size_t zcrx_ifq_area_len(const struct zcrx_ifq *ifq);
+uint32_t zcrx_ifq_rx_buf_len(const struct zcrx_ifq *ifq);
+uint32_t zcrx_ifq_rq_entries(const struct zcrx_ifq *ifq);
+int zcrx_ifq_shared(const struct zcrx_ifq *ifq);
+/* The token zcrxd puts in the high bits of every CQE/RQE `off` of this
+ * ifq; the event types it was registered for (0: none, or a clone/import)
+ * and their CQEs' user_data. */
+uint64_t zcrx_ifq_area_token(const struct zcrx_ifq *ifq);
+uint32_t zcrx_ifq_event_mask(const struct zcrx_ifq *ifq);
+uint64_t zcrx_ifq_event_user_data(const struct zcrx_ifq *ifq);
 /* Payload of a data CQE, NULL unless inside this ifq's area. */
 const void *zcrx_ifq_data(const struct zcrx_ifq *ifq, const struct zcrx_cqe32 *cqe);
 /* 1 queued, 0 refused (not this ifq's buffer, or RQ full). */
 int zcrx_ifq_refill(struct zcrx_ifq *ifq, const struct zcrx_cqe32 *cqe);
+/* Queues one RQE as is (off = token | byte offset, len advisory), for a
+ * consumer that kept only the offset: 1 queued, 0 RQ full. zcrxd checks
+ * it (a buffer this ifq does not hold is refused and counted there). */
+int zcrx_ifq_refill_off(struct zcrx_ifq *ifq, uint64_t off, uint32_t len);
 void zcrx_ifq_flush_refills(struct zcrx_ifq *ifq);
+/* RQ slots free now (reads zcrxd's head when the ones known free ran
+ * out): what zcrx_ifq_refill can queue before a flush lets zcrxd drain. */
+uint32_t zcrx_ifq_rq_free(struct zcrx_ifq *ifq);
+/* Refills queued and not yet published by zcrx_ifq_flush_refills. */
+uint32_t zcrx_ifq_refills_queued(const struct zcrx_ifq *ifq);
+
+/* 0 while the ring's SQ and CQ (zcrx_ifq_rq_state: the ifq's RQ) are
+ * sane, -EPROTO once zcrxd moved an index the ring cannot hold (the view
+ * then moves nothing). */
+int zcrx_ring_state(const struct zcrx_ring *ring);
+int zcrx_ifq_rq_state(const struct zcrx_ifq *ifq);
+
+/* Areas of your own (zcrx_ifq_params.area_fd): the size unit, 4096 or
+ * 2 MiB with hugetlb; a sealable memfd of `len` bytes (a non-zero multiple
+ * of the unit, else -EINVAL), not mapped: the fd (the caller closes it
+ * after registering) or -errno (-ENOMEM without reserved huge pages). */
+size_t zcrx_area_granule(int hugetlb);
+int zcrx_create_area_fd(size_t len, int hugetlb);
+
+/* Passing descriptors to another process (SCM_RIGHTS over a connected
+ * unix socket, SOCK_SEQPACKET best: one message each): the ring fd for
+ * zcrx_clone, an export fd for zcrx_import.
+ *
+ *   master:   int fds[2] = {zcrx_ring_fd(ring), zcrx_export(ring, id)};
+ *             zcrx_send_fds(sock, &id, sizeof(id), fds, 2);
+ *   follower: uint32_t id; int fds[2]; unsigned n;
+ *             zcrx_recv_fds(sock, &id, sizeof(id), fds, 2, &n);  // == 4, n == 2
+ *             zcrx_clone(ring, fds[0], id, 4096, &ifq);          // or
+ *             zcrx_import(ring, fds[1], &ifq);
+ *             close(fds[0]); close(fds[1]);
+ */
+#define ZCRX_MAX_PASS_FDS 2
+/* Sends `len` bytes at `buf` (len > 0) with `nfds` descriptors (at most
+ * ZCRX_MAX_PASS_FDS; they stay the caller's). No SIGPIPE. 0, -EINVAL
+ * (too many fds), -EMSGSIZE (sent short), -errno of sendmsg. */
+int zcrx_send_fds(int sock, const void *buf, size_t len, const int *fds, unsigned nfds);
+/* Receives one message into `buf` (`cap` bytes) and up to `max_fds`
+ * descriptors into `fds` (close-on-exec, the caller's; *nfds says how
+ * many); any beyond are closed. Returns the message's length, 0 when the
+ * peer closed, -EMSGSIZE when the message or its descriptors did not fit
+ * (none kept), -errno of recvmsg. */
+int zcrx_recv_fds(int sock, void *buf, size_t cap, int *fds, unsigned max_fds, unsigned *nfds);
 
 #ifdef __cplusplus
 }
