@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "buffers.h"
+#include "event_loop.h"
 #include "tcp_pattern.h"
 #include "zcrx/socket.h"
 
@@ -17,7 +18,6 @@ namespace {
 
 using zcrx::uapi::io_uring_cqe32;
 
-constexpr int64_t kWaitSliceNs = 100 * 1000 * 1000;
 
 enum class Phase { connecting, sending, shutting, draining, closing, closed };
 
@@ -236,34 +236,9 @@ void Client::run() {
     zcrx::prep_connect(sqe, conns_[i].sock, o_.ip, o_.tcp_port, tag(Kind::connect, i));
   }
   ring_.submit();
-  const auto mode = wait_mode(o_);
-  double last_alive_check = start;
-  while (!all_closed()) {
-    const double now = now_s();
-    if (g_stop || t_.fatal) break;
-    if (o_.timeout_s > 0 && now - start >= o_.timeout_s) {
-      t_.timed_out = true;
-      break;
-    }
-    progress_.tick(now, t_, live_);
-    if (now - last_alive_check >= 0.5) {
-      last_alive_check = now;
-      if (!ring_.session_alive()) {
-        t_.fatal = -ECONNRESET;
-        break;
-      }
-    }
-    int r = ring_.wait_cqe(1, mode, kWaitSliceNs);
-    if (r == -ETIME) continue;
-    if (r < 0) {
-      t_.fatal = r;
-      break;
-    }
-    ring_.for_each_cqe(ifq_, [&](const io_uring_cqe32& c) { on_cqe(c); });
-    bufs_.flush();
-    ring_.submit();
-  }
-  if (t_.last_s == 0) t_.last_s = now_s();
+  run_completions(ring_, ifq_, bufs_, o_, t_, progress_, live_, start,
+                  [&](double) { return all_closed(); },
+                  [&](const io_uring_cqe32& c) { on_cqe(c); });
   shut_down();
 }
 

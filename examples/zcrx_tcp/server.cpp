@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "buffers.h"
+#include "event_loop.h"
 #include "tcp_pattern.h"
 #include "zcrx/socket.h"
 
@@ -15,7 +16,6 @@ namespace {
 
 using zcrx::uapi::io_uring_cqe32;
 
-constexpr int64_t kWaitSliceNs = 100 * 1000 * 1000;  // re-check limits this often
 constexpr unsigned kMaxFailedArms = 3;               // arms in a row that got nothing
 constexpr uint32_t kListenSlot = UINT32_MAX >> 16;   // the listener's tag slot
 
@@ -353,36 +353,12 @@ void Server::run() {
     return;
   }
   ring_.submit();
-  const auto mode = wait_mode(o_);
-  double last_alive_check = start;
-  for (;;) {
-    const double now = now_s();
-    maybe_resume(now);
-    if (g_stop || t_.fatal || done()) break;
-    if (o_.timeout_s > 0 && now - start >= o_.timeout_s) {
-      t_.timed_out = true;
-      break;
-    }
-    progress_.tick(now, t_, live_);
-    // A quiet CQ cannot tell a dead zcrxd from an idle listener.
-    if (now - last_alive_check >= 0.5) {
-      last_alive_check = now;
-      if (!ring_.session_alive()) {
-        t_.fatal = -ECONNRESET;
-        break;
-      }
-    }
-    int r = ring_.wait_cqe(1, mode, kWaitSliceNs);
-    if (r == -ETIME) continue;
-    if (r < 0) {
-      t_.fatal = r;
-      break;
-    }
-    ring_.for_each_cqe(ifq_, [&](const io_uring_cqe32& c) { on_cqe(c); });
-    bufs_.flush();
-    ring_.submit();
-  }
-  if (t_.last_s == 0) t_.last_s = now_s();
+  run_completions(ring_, ifq_, bufs_, o_, t_, progress_, live_, start,
+                  [&](double now) {
+                    maybe_resume(now);
+                    return done();
+                  },
+                  [&](const io_uring_cqe32& c) { on_cqe(c); });
   shut_down();
 }
 
