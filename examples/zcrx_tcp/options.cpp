@@ -119,6 +119,9 @@ void usage(FILE* out) {
       "  --sq-entries N --cq-entries N --rq-entries N\n"
       "                        ring sizes (default 1024, 32768, 4096)\n"
       "  --area-mb N           area size in MiB (default 64)\n"
+      "  --rx-buf-len N        bytes per buffer, a power of two from 4096 (default:\n"
+      "                        zcrxd's, 4096); PMDs that keep a frame in one\n"
+      "                        buffer (net_af_packet) need one a jumbo frame fits\n"
       "  --help                this text\n");
 }
 
@@ -126,7 +129,7 @@ int parse_options(int argc, char** argv, Options& o) {
   enum {
     kSocket = 256, kListen, kConnect, kConns, kBytes, kChunk, kPauseAfter, kPauseMs, kTimeout,
     kMaxConns, kBusy, kEventfd, kAdaptive, kSpinUs, kQuiet, kConnLines, kPort, kQueue, kSq, kCq,
-    kRq, kAreaMb, kHelp,
+    kRq, kAreaMb, kRxBufLen, kHelp,
   };
   static const option longopts[] = {
       {"socket", required_argument, nullptr, kSocket},
@@ -151,6 +154,7 @@ int parse_options(int argc, char** argv, Options& o) {
       {"cq-entries", required_argument, nullptr, kCq},
       {"rq-entries", required_argument, nullptr, kRq},
       {"area-mb", required_argument, nullptr, kAreaMb},
+      {"rx-buf-len", required_argument, nullptr, kRxBufLen},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0},
   };
@@ -201,6 +205,10 @@ int parse_options(int argc, char** argv, Options& o) {
       case kCq: ok = parse_u32(optarg, &o.cq_entries); break;
       case kRq: ok = parse_u32(optarg, &o.rq_entries); break;
       case kAreaMb: ok = parse_u64(optarg, uint64_t{1} << 20, &o.area_mb) && o.area_mb > 0; break;
+      case kRxBufLen:
+        ok = parse_u32(optarg, &o.rx_buf_len) && o.rx_buf_len >= 4096 &&
+             (o.rx_buf_len & (o.rx_buf_len - 1)) == 0;
+        break;
       case kHelp: usage(stdout); return 1;
       default:
         std::fprintf(stderr, "zcrx_tcp: unknown option %s (see --help)\n", argv[optind - 1]);

@@ -36,6 +36,7 @@ struct Options {
   uint32_t cq_entries = 32768;
   uint32_t rq_entries = 4096;
   uint64_t area_mb = 64;
+  uint32_t rx_buf_len = 0;   // 0: zcrxd's default
 };
 
 void usage(FILE* out);

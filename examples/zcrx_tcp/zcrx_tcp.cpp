@@ -52,6 +52,7 @@ int run(const Options& o) {
   p.queue = o.queue;
   p.rq_entries = o.rq_entries;
   p.area_len = static_cast<size_t>(o.area_mb) << 20;
+  p.rx_buf_len = o.rx_buf_len;
   zcrx::Ifq* ifq = nullptr;
   if (int id = ring.register_ifq(p, &ifq); id < 0) return fail("register ifq", id);
   if (o.wait != Wait::busy_poll) {

@@ -23,10 +23,19 @@ KINDS = (("kernel recv", "recv"), ("kernel io_uring multishot", "uring"),
          ("zcrxd af_packet + zcrx_tcp", "zcrxd_afp"), ("zcrxd af_xdp + zcrx_tcp", "zcrxd_xdp"))
 
 
+def rx_buf_args(kind, mtu):
+    """zcrx_tcp's buffer size: net_af_packet keeps a frame in one buffer, so
+    jumbo frames need buffers larger than the 4 KiB default."""
+    return ["--rx-buf-len", "16384"] if kind == "zcrxd_afp" and mtu > 3900 else []
+
+
 def afp_tcp_vdev(ifname, mtu):
     """net_af_packet on the receiving veth with a TPACKET slot that holds a
     whole frame of `mtu` (frame + TPACKET2 header), 32 MiB of ring or more."""
-    frame = 2048 if mtu <= 1900 else 4096 if mtu <= 3900 else 16384
+    # A slot's payload must fit one mbuf of the area (rx_buf_len less
+    # DPDK's headroom): 12 KiB slots (three pages, a block each) hold a
+    # 9000-byte frame and fit a 16 KiB buffer, 16 KiB slots would not.
+    frame = 2048 if mtu <= 1900 else 4096 if mtu <= 3900 else 12288
     block = max(frame, 4096)
     return "net_af_packet0,iface=%s,qpairs=1,framesz=%d,blocksz=%d,framecnt=%d" % (
         ifname, frame, block, max(16384, (32 << 20) // frame))
@@ -122,7 +131,7 @@ class TcpWire(Base):
             return None, sock
         rx = Proc([self.bins.zcrx_tcp, "--socket", sock, "--listen", "%s:%d" % (wire.ip_rx, port),
                    "--connections", str(flows), "--bytes", str(nbytes), "--timeout", str(timeout),
-                   "--eventfd", "--quiet"], "zcrx_tcp", netns=wire.ns_rx, cpu=0)
+                   "--eventfd", "--quiet"] + rx_buf_args(kind, mtu), "zcrx_tcp", netns=wire.ns_rx, cpu=0)
         if not rx.wait_line(r"^LISTENING", 10):
             rx.stop()
             self.stop_zcrxd(zd)
