@@ -7,25 +7,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "parse_number.h"
+
 namespace zcrx_rx {
 namespace {
 
-bool parse_u64(const char* s, uint64_t max, uint64_t* out) {
-  if (!s || !*s || *s == '-') return false;
-  char* end;
-  errno = 0;
-  unsigned long long v = std::strtoull(s, &end, 0);
-  if (errno || *end || v > max) return false;
-  *out = v;
-  return true;
-}
-
-bool parse_u32(const char* s, uint32_t* out) {
-  uint64_t v;
-  if (!parse_u64(s, UINT32_MAX, &v)) return false;
-  *out = static_cast<uint32_t>(v);
-  return true;
-}
+using zcrx_examples::parse_u32;
+using zcrx_examples::parse_u64;
 
 bool parse_flow(const char* s, zcrx::FlowSpec* f) {
   if (std::strcmp(s, "raw") == 0) {
