@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench_common.h"
+#include "provided_buffers.h"
 #include "tcp_pattern.h"
 
 namespace {
@@ -111,28 +112,12 @@ class Receiver {
   Receiver(const Options& o, io_uring* ring) : o_(o), ring_(ring), conns_(o.conns), seen_(o.conns) {}
 
   bool setup_buffers() {
-    const size_t ring_bytes = o_.buffers * sizeof(io_uring_buf);
-    void* ring_mem = mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    pool_ = static_cast<uint8_t*>(mmap(nullptr, static_cast<size_t>(o_.buffers) * o_.buf_size,
-                                       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-    if (ring_mem == MAP_FAILED || pool_ == MAP_FAILED) {
-      perror("tcp_uring_recv: mmap");
+    ProvidedBuffers b;
+    if (!setup_provided_buffers(ring_, o_.buffers, o_.buf_size, kBufGroup, "tcp_uring_recv", &b))
       return false;
-    }
-    br_ = static_cast<io_uring_buf_ring*>(ring_mem);
-    io_uring_buf_ring_init(br_);
-    io_uring_buf_reg reg{};
-    reg.ring_addr = reinterpret_cast<uint64_t>(br_);
-    reg.ring_entries = o_.buffers;
-    reg.bgid = kBufGroup;
-    const int ret = io_uring_register_buf_ring(ring_, &reg, 0);
-    if (ret < 0) {
-      fprintf(stderr, "tcp_uring_recv: io_uring_register_buf_ring: %s\n", strerror(-ret));
-      return false;
-    }
-    mask_ = io_uring_buf_ring_mask(o_.buffers);
-    for (unsigned i = 0; i < o_.buffers; i++) give_back(i, static_cast<int>(i));
-    io_uring_buf_ring_advance(br_, static_cast<int>(o_.buffers));
+    br_ = b.ring;
+    pool_ = b.pool;
+    mask_ = b.mask;
     return true;
   }
 

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "bench_common.h"
+#include "provided_buffers.h"
 #include "zcrx/pattern.h"
 
 namespace {
@@ -113,32 +114,13 @@ int main(int argc, char** argv) {
     fprintf(stderr, "uring_recv_multishot: io_uring_queue_init: %s\n", strerror(-ret));
     return 1;
   }
-  // The buffer ring (entries) and the buffers themselves, page aligned.
-  size_t ring_bytes = o.buffers * sizeof(io_uring_buf);
-  void* ring_mem = mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  size_t pool_bytes = static_cast<size_t>(o.buffers) * o.buf_size;
-  auto* pool = static_cast<uint8_t*>(
-      mmap(nullptr, pool_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-  if (ring_mem == MAP_FAILED || pool == MAP_FAILED) {
-    perror("uring_recv_multishot: mmap");
+  ProvidedBuffers bufs;
+  if (!setup_provided_buffers(&ring, o.buffers, o.buf_size, kBufGroup, "uring_recv_multishot",
+                              &bufs))
     return 1;
-  }
-  auto* br = static_cast<io_uring_buf_ring*>(ring_mem);
-  io_uring_buf_ring_init(br);
-  io_uring_buf_reg reg{};
-  reg.ring_addr = reinterpret_cast<uint64_t>(br);
-  reg.ring_entries = o.buffers;
-  reg.bgid = kBufGroup;
-  ret = io_uring_register_buf_ring(&ring, &reg, 0);
-  if (ret < 0) {
-    fprintf(stderr, "uring_recv_multishot: io_uring_register_buf_ring: %s\n", strerror(-ret));
-    return 1;
-  }
-  const int mask = io_uring_buf_ring_mask(o.buffers);
-  for (unsigned i = 0; i < o.buffers; i++)
-    io_uring_buf_ring_add(br, pool + static_cast<size_t>(i) * o.buf_size, o.buf_size,
-                          static_cast<unsigned short>(i), mask, static_cast<int>(i));
-  io_uring_buf_ring_advance(br, static_cast<int>(o.buffers));
+  io_uring_buf_ring* br = bufs.ring;
+  uint8_t* pool = bufs.pool;
+  const int mask = bufs.mask;
 
   arm_recv(&ring, fd);
   io_uring_submit(&ring);
