@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 extern "C" char** environ;
@@ -28,6 +29,11 @@ struct Proc {
   int status = -1;
   bool reaped = false;
   Proc() = default;
+  Proc(Proc&& o) noexcept
+      : pid(o.pid), out(o.out), text(std::move(o.text)), status(o.status), reaped(o.reaped) {
+    o.pid = -1;
+    o.out = -1;
+  }
   Proc(const Proc&) = delete;
   Proc& operator=(const Proc&) = delete;
   // A test that failed half-way must not leave a child spinning.

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,9 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "child_proc.h"
 #include "fake_server.h"
-
-extern char** environ;
 
 namespace {
 
@@ -39,27 +37,10 @@ std::string tmp_path(const char* what) {
   return "/tmp/zcrx-client-test-" + std::to_string(getpid()) + "-" + what + ".sock";
 }
 
-struct Proc {
-  pid_t pid = -1;
-  int out = -1;  // read end of its stdout
-  std::string text;
-  int status = -1;
-  bool reaped = false;
-  Proc() = default;
-  Proc(Proc&& o) noexcept
-      : pid(o.pid), out(o.out), text(std::move(o.text)), status(o.status), reaped(o.reaped) {
-    o.pid = -1;
-    o.out = -1;
-  }
-  // A test that failed half-way must not leave a consumer spinning.
-  ~Proc() {
-    if (pid > 0 && !reaped) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    if (out >= 0) close(out);
-  }
-};
+using child::exit_code;
+using child::finish;
+using child::Proc;
+using child::result_value;
 
 const char* zcrx_rx_c_bin() {
   const char* p = std::getenv("ZCRX_RX_C_BIN");
@@ -72,58 +53,8 @@ Proc spawn(std::vector<std::string> args) { return spawn_bin(zcrx_rx_bin(), std:
 
 Proc spawn_bin(const char* bin, std::vector<std::string> args) {
   Proc p;
-  int fds[2];
-  REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  std::vector<char*> argv;
-  args.insert(args.begin(), bin);
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int r = posix_spawn(&p.pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(fds[1]);
-  REQUIRE_MESSAGE(r == 0, "cannot run ", std::string(argv[0]));
-  p.out = fds[0];
+  child::spawn(p, bin, std::move(args));
   return p;
-}
-
-// Waits for exit (killing it after `timeout_s`) and collects its stdout.
-void finish(Proc& p, int timeout_s = 60) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  char buf[4096];
-  for (;;) {
-    pollfd pf{p.out, POLLIN, 0};
-    if (poll(&pf, 1, 100) > 0) {
-      ssize_t n = read(p.out, buf, sizeof(buf));
-      if (n > 0) {
-        p.text.append(buf, static_cast<size_t>(n));
-        continue;
-      }
-      if (n == 0) break;
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(p.pid, SIGKILL);
-      break;
-    }
-  }
-  close(p.out);
-  p.out = -1;
-  waitpid(p.pid, &p.status, 0);
-  p.reaped = true;
-}
-
-int exit_code(const Proc& p) { return WIFEXITED(p.status) ? WEXITSTATUS(p.status) : -1; }
-
-// Value of "key": in the RESULT line (digits only; -1 when absent).
-long long result_value(const Proc& p, const char* key) {
-  size_t r = p.text.find("RESULT {");
-  if (r == std::string::npos) return -1;
-  std::string k = std::string("\"") + key + "\":";
-  size_t at = p.text.find(k, r);
-  if (at == std::string::npos) return -1;
-  return std::atoll(p.text.c_str() + at + k.size());
 }
 
 bool result_flag(const Proc& p, const char* key) {
