@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "ether.h"
+
 namespace zcrxd::test {
 
 using Bytes = std::vector<uint8_t>;
@@ -97,5 +99,12 @@ class ErrText {
 constexpr uint32_t ip4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
   return a << 24 | b << 16 | c << 8 | d;
 }
+
+/// The two hosts of the network-layer tests: we are 10.0.0.2 at
+/// 02:00:00:00:00:02, the peer 10.0.0.1 at 52:54:00:12:34:56.
+inline const Mac kOurMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
+inline const Mac kPeerMac{{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
+inline constexpr uint32_t kOurs = ip4(10, 0, 0, 2);
+inline constexpr uint32_t kPeer = ip4(10, 0, 0, 1);
 
 }  // namespace zcrxd::test

@@ -15,14 +15,14 @@
 using namespace zcrxd;
 using zcrxd::test::Bytes;
 using zcrxd::test::ip4;
+using zcrxd::test::kOurMac;
+using zcrxd::test::kPeer;
+using zcrxd::test::kPeerMac;
 
 namespace {
 
-// Our side: 10.0.0.2/24 and 192.168.7.1/24 at 02:00:00:00:00:02.
-const Mac kOurMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
-// The peer: 10.0.0.1 at 52:54:00:12:34:56.
-const Mac kPeerMac{{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
-const uint32_t kPeer = ip4(10, 0, 0, 1);
+// Our side: 10.0.0.2/24 and 192.168.7.1/24 at kOurMac; the peer kPeer at
+// kPeerMac (net_test_util.h).
 constexpr uint64_t kNow = 5000000;
 
 // The request 10.0.0.1 (52:54:00:12:34:56) broadcasts for 10.0.0.2, as

@@ -40,17 +40,16 @@ using zcrx::tcp::TxSegment;
 using zcrxd::test::Bytes;
 using zcrxd::test::get16;
 using zcrxd::test::ip4;
+using zcrxd::test::kOurMac;
+using zcrxd::test::kOurs;
+using zcrxd::test::kPeer;
+using zcrxd::test::kPeerMac;
 using zcrxd::test::ref_checksum;
 using zcrxd::test::ref_sum;
 using zcrxd::test::slice;
 using zcrxd::test::tcp_pseudo;
 
 namespace {
-
-const Mac kOurMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
-const Mac kPeerMac{{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
-const uint32_t kOurs = ip4(10, 0, 0, 2);
-const uint32_t kPeer = ip4(10, 0, 0, 1);
 
 /// A net_ring port over one ring: what is sent comes back on RX queue 0.
 struct LoopPort {

@@ -15,6 +15,10 @@ using namespace zcrxd;
 using zcrxd::test::Bytes;
 using zcrxd::test::get16;
 using zcrxd::test::ip4;
+using zcrxd::test::kOurMac;
+using zcrxd::test::kOurs;
+using zcrxd::test::kPeer;
+using zcrxd::test::kPeerMac;
 using zcrxd::test::put16;
 using zcrxd::test::put32;
 using zcrxd::test::ref_checksum;
@@ -22,11 +26,6 @@ using zcrxd::test::ref_sum;
 using zcrxd::test::slice;
 
 namespace {
-
-const Mac kOurMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
-const Mac kPeerMac{{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
-const uint32_t kOurs = ip4(10, 0, 0, 2);
-const uint32_t kPeer = ip4(10, 0, 0, 1);
 
 struct Request {
   uint32_t payload = 56;
