@@ -134,8 +134,10 @@ tcpt_wait_conns_live_zero() {
 }
 
 # tcpt_stop_zcrxd: SIGINT; zcrxd must exit 0 with every buffer back.
+# Once stopped, later calls do nothing.
 tcpt_stop_zcrxd() {
   local zrc
+  [ -n "$TCPT_ZPID" ] || return 0
   kill -INT "$TCPT_ZPID"
   wait "$TCPT_ZPID"
   zrc=$?
