@@ -25,6 +25,7 @@
 #include "eventfd_signal.h"
 #include "inject.h"
 #include "port.h"
+#include "telemetry.h"
 
 namespace zcrxd {
 
@@ -48,7 +49,9 @@ Control::Control(const Options& opt, Device& dev, const std::vector<ServedQueue*
       engine_(std::make_unique<core::Engine>(*qs_, *qs_)),
       polled_(queues.size(), false),
       limits_(opt.limits),
-      slots_(opt.limits.max_rings, false) {
+      slots_(opt.limits.max_rings, false),
+      tel_call_(telemetry_call()),
+      rates_(queues.size()) {
   // A whole-port restart pauses every queue's datapath, and a deferred
   // start resumes the queues bound before it.
   dev_.set_pause_hook([this](bool) { republish_all(); });
@@ -591,6 +594,7 @@ void Control::handle_message(Session& s) {
     for (unsigned i = 0; i < nfds; i++) close(fds[i]);
     nfds = 0;
   }
+  if (result < 0) refused_by_errno_[-result]++;
   proto::ReplyHeader rh = proto::make_reply_header(hdr, result, body_len);
   std::memcpy(reply, &rh, sizeof(rh));
   proto::send_msg(s.sock, reply, rh.hdr.len, fds, nfds);
@@ -604,11 +608,16 @@ void Control::run(int signal_fd, void (*stop_datapath)(void*), void* arg) {
   using clock = std::chrono::steady_clock;
   auto next_stats = clock::now() + std::chrono::seconds(opt_.stats_seconds);
   std::vector<pollfd> pfds;
+  telemetry_set_handler([this](const char* cmd, const char* params, rte_tel_data* d) {
+    return telemetry(cmd, params, d);
+  });
+  tel_call_.attach();
   for (;;) {
     pfds.clear();
     pfds.push_back({signal_fd, POLLIN, 0});
     const bool accepting = Clock::now() >= accept_resume_;
     pfds.push_back({accepting ? listen_fd_ : -1, POLLIN, 0});
+    pfds.push_back({tel_call_.fd(), POLLIN, 0});
     for (auto& s : sessions_) pfds.push_back({s->sock, POLLIN, 0});
     for (auto& e : exports_) pfds.push_back({e->our_end, POLLRDHUP, 0});
     int n = poll(pfds.data(), pfds.size(), kHousekeepingMs);
@@ -618,8 +627,8 @@ void Control::run(int signal_fd, void (*stop_datapath)(void*), void* arg) {
       if (read(signal_fd, &si, sizeof(si)) > 0) break;
     }
     if (pfds[1].revents & POLLIN) accept_session();
-    size_t i = 2;
-    size_t nsess = pfds.size() - 2 - exports_.size();
+    size_t i = 3;
+    size_t nsess = pfds.size() - 3 - exports_.size();
     for (size_t k = 0; k < nsess; k++, i++) {
       Session& s = *sessions_[k];
       if (pfds[i].revents & POLLIN) handle_message(s);
@@ -637,11 +646,17 @@ void Control::run(int signal_fd, void (*stop_datapath)(void*), void* arg) {
       if (!exports_[k]->box) exports_.erase(exports_.begin() + static_cast<long>(k));
       else k++;
     housekeeping();
+    sample_rates();
+    // Telemetry last: it sees this iteration's changes.
+    if (pfds[2].revents & POLLIN) tel_call_.serve();
     if (opt_.stats_seconds && clock::now() >= next_stats) {
       print_stats("stats");
       next_stats += std::chrono::seconds(opt_.stats_seconds);
     }
   }
+  // No telemetry from here on: what it reads is being torn down.
+  tel_call_.detach();
+  telemetry_set_handler(nullptr);
   stop_datapath(arg);
   // The loops ended: every TCP connection goes (RST), with the niovs and
   // mbufs its engine held, before sessions and areas are torn down.

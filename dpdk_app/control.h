@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "consumer_limits.h"
+#include "control_call.h"
 #include "datapath.h"
 #include "eventfd_signal.h"
 #include "event_sink.h"
@@ -34,6 +36,8 @@
 #include "tcp_socket.h"
 #include "zcrx/core/engine.h"
 #include "zcrx/proto.h"
+
+struct rte_tel_data;
 
 namespace zcrxd {
 
@@ -155,6 +159,7 @@ class Control {
   // An area bound (or once bound) to the queue: the consumer's memfd, our
   // mapping of it and the pool over it.
   struct AreaRec {
+    uint32_t id = 0;  // names its ifq in telemetry ("ifq<id>")
     int fd = -1;
     uint64_t offset = 0;  // area.addr the consumer gave (offset in fd)
     Mapped map;
@@ -200,6 +205,28 @@ class Control {
   void print_counters(const char* tag, int queue, const char* mode, const DpStats& st,
                       uint64_t outstanding, uint32_t armed, size_t rings, uint32_t awake);
   void housekeeping();
+
+  // Telemetry (control_telemetry.cpp): /zcrx/<cmd>, run on this thread
+  // through ControlCall (telemetry.h). Each returns 0 or -errno.
+  int telemetry(const char* cmd, const char* params, rte_tel_data* d);
+  int tel_info(rte_tel_data* d);
+  int tel_queues(const char* params, rte_tel_data* d);
+  int tel_rings(const char* params, rte_tel_data* d);
+  int tel_entries(rte_tel_data* d);
+  int tel_ifqs(rte_tel_data* d);
+  int tel_flows(rte_tel_data* d);
+  int tel_rejects(rte_tel_data* d);
+  int tel_tcp(rte_tel_data* d);
+  /// "ifq<id>" of the real ifq `real`, or "-" when no area names it.
+  std::string ifq_name(const Ifq* real) const;
+  /// The session of ring `ctx` (nullptr: none, or gone).
+  const Session* session_of(const zcrx::core::Ctx* ctx) const;
+  /// Every queue's counters, sampled about once a second for the rates.
+  void sample_rates();
+  struct RateSample {
+    Clock::time_point t{};
+    uint64_t rx = 0, delivered = 0, bytes = 0, dropped = 0;
+  };
   /// What `s`'s entries refused so far.
   static Rejects session_rejects(const Session& s);
   /// Everything refused since start (closed sessions and live ones).
@@ -274,6 +301,11 @@ class Control {
   int accept_backoff_ms_ = 0;
   size_t refused_pending_ = 0;  // sessions waiting to hear their refusal
   std::vector<bool> slots_;  // ring slots in use (RingDp::slot), --max-rings of them
+  // Requests answered with an error, by errno (the stats of /zcrx/rejects).
+  std::map<int, uint64_t> refused_by_errno_;
+  // Telemetry's way in (telemetry.h); lives as long as the process.
+  ControlCall& tel_call_;
+  std::vector<std::array<RateSample, 2>> rates_;  // per queue: older, newer
 };
 
 }  // namespace zcrxd

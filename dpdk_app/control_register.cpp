@@ -249,6 +249,7 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
     return rc ? rc : -ENOMEM;
   }
   auto rec = std::make_unique<AreaRec>();
+  rec->id = id;
   rec->fd = dup(fd);
   rec->offset = off;
   rec->map = {map, len};

@@ -50,7 +50,7 @@ proto=$(sed -n 's/^inline constexpr uint16_t kVersion = \([0-9]*\);.*/\1/p' \
   "$here/../../ringabi/include/zcrx/proto.h")
 
 # ---- layout ------------------------------------------------------------------
-for b in zcrxd zcrx_rx zcrx_rx_c zcrx_tcp pcap_gen; do check test -x "$root$bindir/$b"; done
+for b in zcrxd zcrxctl zcrx_rx zcrx_rx_c zcrx_tcp pcap_gen; do check test -x "$root$bindir/$b"; done
 check test -f "$root$libdir/libzcrx.a"
 check test -L "$root$libdir/libzcrx.so"
 check test -e "$root$libdir/libzcrx.so.$proto"
