@@ -24,6 +24,7 @@
 #include "area_pool.h"
 #include "eventfd_signal.h"
 #include "inject.h"
+#include "log.h"
 #include "port.h"
 #include "telemetry.h"
 
@@ -271,13 +272,15 @@ void Control::accept_session() {
   } else {
     s->counted = true;
   }
+  ZLOG(control, DEBUG, "connection of pid %d uid %u is ring %" PRIu64 "\n", s->pid, s->uid,
+       s->id);
   sessions_.push_back(std::move(s));
 }
 
 void Control::log_refusal(const Session& s, const char* what, int err, const char* limit,
                           uint64_t value) {
-  std::fprintf(stderr, "zcrxd: %s of pid %d uid %u refused (%s): %s %" PRIu64 " reached\n",
-               what, s.pid, s.uid, strerrorname_np(-err), limit, value);
+  ZLOG(control, WARNING, "%s of pid %d uid %u refused (%s): %s %" PRIu64 " reached\n", what,
+       s.pid, s.uid, strerrorname_np(-err), limit, value);
 }
 
 uid_t Control::ifq_owner(const Ifq* real, uid_t fallback) const {
@@ -299,12 +302,15 @@ void Control::close_session(Session& s) {
   rejects_closed_.add(r);
   const uint64_t bad_rqes = r.rqe_bad_token + r.rqe_bad_index + r.rqe_no_ref + r.rqe_wrong_owner;
   if (bad_rqes || r.rq_clamped)
-    std::fprintf(stderr,
-                 "zcrxd: ring of pid %d uid %u closed after %" PRIu64 " bad refill entries "
-                 "(bad_token=%" PRIu64 " bad_index=%" PRIu64 " no_ref=%" PRIu64
-                 " wrong_owner=%" PRIu64 ") and %" PRIu64 " clamped refill tails\n",
-                 s.pid, s.uid, bad_rqes, r.rqe_bad_token, r.rqe_bad_index, r.rqe_no_ref,
-                 r.rqe_wrong_owner, r.rq_clamped);
+    ZLOG(control, WARNING,
+         "ring of pid %d uid %u closed after %" PRIu64 " bad refill entries "
+         "(bad_token=%" PRIu64 " bad_index=%" PRIu64 " no_ref=%" PRIu64 " wrong_owner=%" PRIu64
+         ") and %" PRIu64 " clamped refill tails\n",
+         s.pid, s.uid, bad_rqes, r.rqe_bad_token, r.rqe_bad_index, r.rqe_no_ref,
+         r.rqe_wrong_owner, r.rq_clamped);
+  if (!s.refuse)
+    ZLOG(control, INFO, "ring %" PRIu64 " of pid %d uid %u closed%s\n", s.id, s.pid, s.uid,
+         s.dp && s.dp->broken() ? " (corrupt)" : "");
   // 2. The kernel's ring teardown (may close and scrub the queue).
   if (s.ctx) engine_->terminate_ctx(s.ctx);
   s.ctx = nullptr;
@@ -431,9 +437,9 @@ void Control::housekeeping() {
     if (s->dp && s->dp->broken() && !s->reported_broken) {
       s->reported_broken = true;
       rejects_closed_.rings_broken++;
-      std::fprintf(stderr,
-                   "zcrxd: ring of pid %d uid %u corrupted its SQ/CQ indices: no longer served\n",
-                   s->pid, s->uid);
+      ZLOG(control, WARNING,
+           "ring %" PRIu64 " of pid %d uid %u corrupted its SQ/CQ indices: no longer served\n",
+           s->id, s->pid, s->uid);
     }
   }
 }

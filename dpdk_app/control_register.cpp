@@ -16,6 +16,7 @@
 #include "area_memfd.h"
 #include "area_pool.h"
 #include "control.h"
+#include "log.h"
 #include "port.h"
 
 namespace zcrxd {
@@ -266,8 +267,15 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   // A record still naming this address names an ifq that is gone.
   for (auto& a : areas_)
     if (a->real == rec->real) a->real = nullptr;
+  const uint32_t ifq_id = rec->id;
   areas_.push_back(std::move(rec));
   publish_entry(s, r.reg.zcrx_id);
+  ZLOG(control, INFO,
+       "ring %" PRIu64 " of pid %d uid %u registered ifq%u as zcrx id %u: %s, area %" PRIu64
+       " bytes in %u-byte buffers, rq %u entries\n",
+       s.id, s.pid, s.uid, ifq_id, r.reg.zcrx_id,
+       nodev ? "no device" : ("rx queue " + std::to_string(r.reg.if_rxq)).c_str(), len, buf_len,
+       r.reg.rq_entries);
   out->reg = r.reg;
   out->reg.if_idx = 0;
   out->reg.rx_buf_len = buf_len;
@@ -354,6 +362,13 @@ int Control::register_shared(Session& s, proto::RegisterIfqReq& r, int fd,
     return -ENODEV;
   }
   publish_entry(s, r.reg.zcrx_id);
+  {
+    const Session* owner_ring = session_of(real ? real->ctx() : nullptr);
+    ZLOG(control, INFO,
+         "ring %" PRIu64 " of pid %d uid %u %s %s (registered by pid %d uid %u) as zcrx id %u\n",
+         s.id, s.pid, s.uid, src ? "cloned" : "imported", ifq_name(real).c_str(),
+         owner_ring ? owner_ring->pid : 0, owner, r.reg.zcrx_id);
+  }
   out->reg = r.reg;
   out->reg.rx_buf_len = e->area() ? 1u << e->area()->niov_shift() : 0;
   out->area = {};
@@ -371,9 +386,13 @@ int Control::op_register_ifq(Session& s, proto::RegisterIfqReq r, int fd,
                              proto::RegisterIfqReply* out, int* fds_out, unsigned* nfds) {
   if (fd < 0) return -EBADF;
   // ZCRX_REG_NODEV alone is a fresh registration; IMPORT (== CLONE) shares.
-  return (r.reg.flags & ~uapi::kZcrxRegNodev) == 0
-             ? register_fresh(s, r, fd, out, fds_out, nfds)
-             : register_shared(s, r, fd, out, fds_out, nfds);
+  const bool fresh = (r.reg.flags & ~uapi::kZcrxRegNodev) == 0;
+  const int rc = fresh ? register_fresh(s, r, fd, out, fds_out, nfds)
+                       : register_shared(s, r, fd, out, fds_out, nfds);
+  if (rc < 0)
+    ZLOG(control, DEBUG, "ring %" PRIu64 " of pid %d uid %u: %s refused (%s)\n", s.id, s.pid,
+         s.uid, fresh ? "registration" : "clone/import", strerrorname_np(-rc));
+  return rc;
 }
 
 int Control::op_export(Session& s, const uapi::zcrx_ctrl& c, int* fd_out) {

@@ -10,6 +10,7 @@
 
 #include "area_pool.h"
 #include "datapath.h"
+#include "log.h"
 #include "port.h"
 
 namespace zcrxd {
@@ -88,9 +89,8 @@ int Provider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
       // something else (net_pcap with infinite_rx wants a pool holding the
       // whole file): nothing is remembered and the area's errno is returned,
       // so a later registration (a larger area) can still bind zero-copy.
-      std::printf("zcrxd: queue %u: %s refused the area pool (%s): copy mode\n", port_.queue(),
-                  port_.driver(), errno_name(-zc_rc));
-      std::fflush(stdout);
+      ZLOG(datapath, NOTICE, "queue %u: %s refused the area pool (%s): copy mode\n",
+           port_.queue(), port_.driver(), errno_name(-zc_rc));
       refused_ = true;
     } else {
       std::fprintf(stderr,
@@ -101,8 +101,7 @@ int Provider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
   }
   copy_ = copy && rc == 0;
   if (copy_ && port_.copy_mode() == CopyMode::kAlways) {
-    std::printf("zcrxd: queue %u: mode=copy (--copy-mode always)\n", port_.queue());
-    std::fflush(stdout);
+    ZLOG(datapath, NOTICE, "queue %u: mode=copy (--copy-mode always)\n", port_.queue());
   }
   rx_ = port_.started();
   if (rc) {
