@@ -83,16 +83,26 @@ Control::~Control() {
         st.st_ino == socket_ino_)
       unlink(opt_.socket_path.c_str());
   }
+  if (made_socket_dir_) {
+    const std::string& path = opt_.socket_path;
+    rmdir(path.substr(0, path.find_last_of('/')).c_str());  // fails, and leaves it, when not empty
+  }
 }
 
 int Control::listen_socket() {
   const std::string& path = opt_.socket_path;
   // Create the parent directory (one level, as /run/zcrx or $XDG/zcrx).
+  // Searchable by all (the socket's own mode and group decide who may
+  // connect); removed at exit when zcrxd made it and it is empty then.
   std::string dir = path.substr(0, path.find_last_of('/'));
-  if (!dir.empty() && mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) {
-    int e = errno;
-    std::fprintf(stderr, "zcrxd: mkdir %s: %s\n", dir.c_str(), std::strerror(e));
-    return -e;
+  if (!dir.empty()) {
+    if (mkdir(dir.c_str(), 0755) == 0) {
+      made_socket_dir_ = true;
+    } else if (errno != EEXIST) {
+      int e = errno;
+      std::fprintf(stderr, "zcrxd: mkdir %s: %s\n", dir.c_str(), std::strerror(e));
+      return -e;
+    }
   }
   int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;

@@ -283,6 +283,7 @@ class Control {
   std::unique_ptr<QueueSet> qs_;
   std::unique_ptr<zcrx::core::Engine> engine_;
   int listen_fd_ = -1;
+  bool made_socket_dir_ = false;  // listen_socket() created the socket's directory
   dev_t socket_dev_ = 0;  // the socket file we bound
   ino_t socket_ino_ = 0;
   std::vector<std::unique_ptr<Session>> sessions_;
