@@ -42,9 +42,11 @@ def query(path, command):
 def print_table(rows, header):
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     for r in [header] + rows:
-        # Numbers right-aligned; a trailing free-text column (a flow's key) not.
+        # Names left-aligned, numbers right; a trailing free-text column (a
+        # flow's key) as it is.
         free = header[-1] == "key"
-        print("  ".join(str(v) if free and i == len(r) - 1 else str(v).rjust(w)
+        print("  ".join(str(v).ljust(w) if i == 0 else
+                        str(v) if free and i == len(r) - 1 else str(v).rjust(w)
                         for i, (v, w) in enumerate(zip(r, widths))).rstrip())
 
 
