@@ -5,6 +5,7 @@
 # and a cloning one (B) connected, /zcrx/rings shows each ring with its
 # process's real pid and uid, its entries and the CQ/SQ sizes it asked
 # for; /zcrx/ifqs shows A's ifq with A as master, refs and both members;
+# /zcrx/rejects counts a registration refused with -ERANGE;
 # then, once traffic went through (--rx-gate 2: the replay starts when
 # both rings armed a request), /zcrx/queues and A's entry in /zcrx/entries
 # count exactly the datagrams A received, every buffer back (held 0).
@@ -55,13 +56,13 @@ done
 
 # ---- two rings: A registers (the master), B clones A's ifq ------------------------
 "$ZCRX_RX" --socket "$dir/zcrxd.sock" --flow udp:9000 --share "$dir/share.sock" \
-  --duration 30 --cq-entries 8192 --eventfd --quiet >"$dir/a.out" 2>"$dir/a.err" &
+  --duration 150 --cq-entries 8192 --eventfd --quiet >"$dir/a.out" 2>"$dir/a.err" &
 apid=$!
 for _ in $(seq 100); do [ -S "$dir/share.sock" ] && break; sleep 0.1; done
 before=$(tel /zcrx/queues)
 expect "rx before traffic" "$(field "$before" "r['0']['rx']")" 0
 "$ZCRX_RX" --socket "$dir/zcrxd.sock" --mode clone --share "$dir/share.sock" --flow udp:9001 \
-  --duration 30 --eventfd --quiet >"$dir/b.out" 2>"$dir/b.err" &
+  --duration 150 --eventfd --quiet >"$dir/b.out" 2>"$dir/b.err" &
 bpid=$!
 # (--eventfd: consumers that sleep leave the CPU to the rest on a small
 # machine.) Traffic starts once B armed its request; A has everything within seconds.
@@ -115,6 +116,13 @@ echo "$flows"
 expect "A's flow" "$(field "$flows" "r['r${ida}_h0']['key']")" "udp port 9000"
 rej=$(tel /zcrx/rejects)
 expect "no bad refill entries" "$(field "$rej" "r['rqe_no_ref'] + r['rqe_bad_index']")" 0
+expect "no ERANGE yet" "$(field "$rej" "r.get('request_ERANGE', 0)")" 0
+# A registration on a queue zcrxd does not serve is refused (-ERANGE) and
+# counted by errno.
+"$ZCRX_RX" --socket "$dir/zcrxd.sock" --queue 7 --flow udp:9002 --duration 1 --quiet \
+  >"$dir/c.out" 2>&1 && { echo "FAIL: a registration on queue 7 succeeded"; fail=1; }
+rej=$(tel /zcrx/rejects)
+expect "ERANGE counted" "$(field "$rej" "r.get('request_ERANGE', 0)")" 1
 
 # ---- zcrxctl ----------------------------------------------------------------------------
 if [ -n "${ZCRXCTL:-}" ]; then
