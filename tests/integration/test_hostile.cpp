@@ -462,3 +462,31 @@ TEST_CASE("garbage in a refill queue is skipped, counted and reported; the ring 
   CHECK(d.line_counter("zcrxd: final rejects", "rq_clamped") >= 1);
   CHECK(d.exit_outstanding() == 0);
 }
+
+TEST_CASE("a ring whose SQ tail runs past the ring is marked broken, logged once with its pid and uid, and counted") {
+  Daemon d(pcap_vdev({endless_pcap("broken")}, true));
+  REQUIRE(d.ready());
+  {
+    RawSession s(d.socket());
+    RawRing ring;
+    REQUIRE(ring.create(s, 8, 64) == 0);
+    // More SQEs than the ring holds: an index no producer can write.
+    std::atomic_ref<uint32_t>(ring.word(ring.l.sq_off.tail))
+        .store(ring.l.sq_entries + 100, std::memory_order_release);
+    send_no_reply(s, proto::kOpSqWakeup, proto::SqWakeupReq{0, 0});
+    const std::string line = "ring 1 of pid " + std::to_string(getpid()) + " uid " +
+                             std::to_string(getuid()) + " corrupted its SQ/CQ indices";
+    REQUIRE(d.wait_output(5000, line.c_str()));
+    // Once: a later wakeup of the broken ring is not reported again.
+    send_no_reply(s, proto::kOpSqWakeup, proto::SqWakeupReq{0, 0});
+    usleep(300000);
+  }
+  CHECK(d.stop() == 0);
+  size_t n = 0;
+  for (size_t at = d.output().find("corrupted its SQ/CQ"); at != std::string::npos;
+       at = d.output().find("corrupted its SQ/CQ", at + 1))
+    n++;
+  CHECK(n == 1);
+  CHECK(d.line_counter("zcrxd: final rejects", "rings_broken") == 1);
+  CHECK(d.exit_outstanding() == 0);
+}
