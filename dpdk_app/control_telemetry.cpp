@@ -7,11 +7,13 @@
 #include <arpa/inet.h>
 #include <rte_telemetry.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "area_pool.h"
 #include "control.h"
@@ -62,6 +64,18 @@ uint64_t dropped_total(const DpStats& st) {
          st.dropped_frag_invalid.get() + st.dropped_frag_flushed.get() +
          st.dropped_no_buffers.get() + st.dropped_empty.get() + st.dropped_bad_len.get() +
          st.cq_full.get();
+}
+
+// Buffers users hold, by the entry slot they were delivered to. One pass
+// over the area's niovs (a report: the control thread's time only).
+using HeldBySlot = std::array<uint64_t, core::kMaxEntriesPerIfq>;
+HeldBySlot held_by_slot(const core::Area* area) {
+  HeldBySlot held{};
+  if (area)
+    for (uint32_t i = 0; i < area->num_niovs(); i++)
+      if (area->user_refs(i) && area->owner_slot(i) < core::kMaxEntriesPerIfq)
+        held[area->owner_slot(i)]++;
+  return held;
 }
 
 const char* kind_name(core::IfqKind k) {
@@ -265,6 +279,7 @@ int Control::tel_rings(const char* params, rte_tel_data* d) {
 
 int Control::tel_entries(rte_tel_data* d) {
   rte_tel_data_start_dict(d);
+  std::map<const Ifq*, HeldBySlot> held_of;  // per real ifq, counted once
   for (const auto& sp : sessions_) {
     const Session& s = *sp;
     if (!s.ctx) continue;
@@ -287,11 +302,10 @@ int Control::tel_entries(rte_tel_data* d) {
                                                     index_word(e->rq_base(), rl.off.head));
       // Buffers this entry's users hold: niovs with a user reference whose
       // owner is this entry's slot.
-      uint64_t held = 0;
-      if (const core::Area* a = real.area(); a && e->live())
-        for (uint32_t i = 0; i < a->num_niovs(); i++)
-          held += a->user_refs(i) && a->owner_slot(i) == e->slot();
-      rte_tel_data_add_dict_u64(c, "held", held);
+      auto it = held_of.find(&real);
+      if (it == held_of.end()) it = held_of.emplace(&real, held_by_slot(real.area())).first;
+      const bool counted = e->live() && e->slot() < core::kMaxEntriesPerIfq;
+      rte_tel_data_add_dict_u64(c, "held", counted ? it->second[e->slot()] : 0);
       const core::IfqStats st = e->stats();
       rte_tel_data_add_dict_u64(c, "delivered", st.delivered);
       rte_tel_data_add_dict_u64(c, "refilled", st.refilled);
@@ -330,11 +344,7 @@ int Control::tel_ifqs(rte_tel_data* d) {
     rte_tel_data_add_dict_u64(c, "free", a.pool ? a.pool->available() : 0);
     rte_tel_data_add_dict_u64(c, "held_by_users", area ? area->held_by_users() : 0);
     // Held per live entry, by slot, under the entry's name (r<ring>_z<id>).
-    uint64_t held[core::kMaxEntriesPerIfq] = {};
-    if (area)
-      for (uint32_t i = 0; i < area->num_niovs(); i++)
-        if (area->user_refs(i) && area->owner_slot(i) < core::kMaxEntriesPerIfq)
-          held[area->owner_slot(i)]++;
+    const HeldBySlot held = held_by_slot(area);
     uint32_t members = 0;
     for (const auto& sp : sessions_) {
       if (!sp->ctx) continue;
