@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "telemetry.h"
 
+#include <rte_common.h>
 #include <rte_telemetry.h>
 
 #include <cerrno>
@@ -53,19 +54,20 @@ int on_command(const char* cmd, const char* params, rte_tel_data* d) {
 
 }  // namespace
 
-ControlCall& telemetry_call() {
-  static const bool registered = [] {
-    for (const TelemetryCommand* c = kTelemetryCommands; c->name; c++) {
-      char path[64];
-      std::snprintf(path, sizeof(path), "/zcrx/%s", c->name);
-      if (rte_telemetry_register_cmd(path, on_command, c->help) != 0)
-        std::fprintf(stderr, "zcrxd: telemetry command %s not registered\n", path);
-    }
-    return true;
-  }();
-  (void)registered;
-  return registry().call;
+// Before main, as DPDK's libraries register theirs: the command list is
+// complete before the EAL starts the telemetry thread that reads it
+// (rte_telemetry_register_cmd after that would change it under a client).
+RTE_INIT(zcrxd_telemetry_register) {
+  registry();  // the ControlCall exists before any command can run
+  for (const TelemetryCommand* c = kTelemetryCommands; c->name; c++) {
+    char path[64];
+    std::snprintf(path, sizeof(path), "/zcrx/%s", c->name);
+    if (rte_telemetry_register_cmd(path, on_command, c->help) != 0)
+      std::fprintf(stderr, "zcrxd: telemetry command %s not registered\n", path);
+  }
 }
+
+ControlCall& telemetry_call() { return registry().call; }
 
 void telemetry_set_handler(TelemetryHandler h) { registry().handler = std::move(h); }
 

@@ -27,9 +27,9 @@ inline constexpr std::chrono::milliseconds kTelemetryTimeout{2000};
 /// the comma (may be null). 0 or -errno.
 using TelemetryHandler = std::function<int(const char* cmd, const char* params, rte_tel_data* d)>;
 
-/// Registers the /zcrx/ commands (on the first call; rte_telemetry cannot
-/// unregister them, so what they use lives as long as the process) and
-/// returns the ControlCall they go through: the control loop polls its fd,
+/// The ControlCall the /zcrx/ commands go through (they are registered
+/// before main; rte_telemetry cannot unregister them, so what they use
+/// lives as long as the process): the control loop polls its fd,
 /// attach()es while it serves and detach()es before it stops.
 ControlCall& telemetry_call();
 

@@ -43,7 +43,7 @@ start() {
   "$ZCRX_RX" --socket "$sock" --flow udp:9000 --duration 60 --eventfd --quiet \
     >"$dir/rx.out" 2>&1 &
   cpid=$!
-  for _ in $(seq 100); do grep -q "of pid $cpid .* registered" "$dir/zcrxd.log" && break; sleep 0.1; done
+  for _ in $(seq 300); do grep -q "of pid $cpid .* registered" "$dir/zcrxd.log" && break; sleep 0.1; done
   grep -q "of pid $cpid .* registered" "$dir/zcrxd.log" ||
     { echo "FAIL: the consumer did not register"; cat "$dir/zcrxd.log" "$dir/rx.out"; exit 1; }
 }
