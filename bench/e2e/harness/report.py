@@ -129,13 +129,17 @@ def report(h, args):
         rows = []
         for r in s4:
             if "skip" in r:
-                rows.append([r["receiver"], r["rate"], "SKIP", "-", "-", r["skip"]])
+                rows.append([r["receiver"], r["rate"], "SKIP", "-", "-", r.get("cpus", "-"), r["skip"]])
             else:
-                rows.append([r["receiver"], r["rate"], r["p50"], r["p99"], r["p999"], ""])
-        lines.append(table(["receiver", "rate pps", "p50 ns", "p99 ns", "p99.9 ns", "note"], rows))
+                rows.append([r["receiver"], r["rate"], r["p50"], r["p99"], r["p999"], r.get("cpus", "-"), ""])
+        lines.append(table(["receiver", "rate pps", "p50 ns", "p99 ns", "p99.9 ns", "CPUs (what ran where)", "note"],
+                           rows))
         lines.append("")
         lines.append("zcrxd: TSC after rte_eth_rx_burst to the consumer reading the CQE. "
-                     "Kernel: SO_TIMESTAMPNS (skb receive) to the program reading the datagram.")
+                     "Kernel: SO_TIMESTAMPNS (skb receive) to the program reading the datagram; the blocking "
+                     "receiver uses MSG_WAITFORONE (back with the first datagram). Two CPUs hold the sender and "
+                     "at most one busy poller each: zcrxd's busy-polling consumer shares CPU 0 with the sender "
+                     "(zcrxd's datapath polls CPU 1), so its tails include the sender's time on that CPU.")
         lines.append("")
 
     # Micro
