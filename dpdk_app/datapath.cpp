@@ -11,6 +11,7 @@
 
 #include "area_pool.h"
 #include "copy_fallback.h"
+#include "dp_profile.h"
 #include "options.h"
 #include "packet.h"
 #include "rx_csum.h"
@@ -519,8 +520,10 @@ uint32_t Datapath::receive(const Snapshot& s) {
     if (c.timeout) st_.dropped_frag_timeout.add(c.timeout);
   }
   rte_mbuf* pkts[kMaxBurst];
+  profile::lap(profile::kIteration);
   uint16_t n = rte_eth_rx_burst(cfg_.port, cfg_.queue, pkts,
                                 static_cast<uint16_t>(cfg_.burst));
+  profile::lap(profile::kRxBurst);
   if (!n) return 0;
   uint64_t tsc = cfg_.rx_timestamp ? rte_rdtsc() : 0;
   st_.rx.add(n);
@@ -549,9 +552,11 @@ uint32_t Datapath::receive(const Snapshot& s) {
     if (tcp && parsed[i].kind != PacketKind::udp) [[unlikely]]
       if (tcp->claims(m, parsed[i])) group[i] = kTcpStack;
   }
+  profile::lap(profile::kParse);
   // The snapshot picks the path: no per-packet mode check.
   if (s.copy) deliver_burst<true>(s, pkts, n, tsc, b);
   else deliver_burst<false>(s, pkts, n, tsc, b);
+  profile::lap(profile::kDeliver);
   // Niovs the copies did not use go back before the mbufs are freed.
   b.stash.release();
   b.flush();
@@ -562,6 +567,7 @@ uint32_t Datapath::receive(const Snapshot& s) {
     print_partial_csum_hint(cfg_.port);  // once: a syscall, off the fast path
     csum_hinted_ = true;
   }
+  profile::lap(profile::kFree);
   return n;
 }
 
@@ -570,6 +576,7 @@ bool Datapath::poll_once() {
   epoch_.fetch_add(1, std::memory_order_seq_cst);
   Snapshot* s = cur_.load(std::memory_order_seq_cst);
   const uint64_t now = rte_rdtsc();
+  profile::start();
   if (s->seq != adopted_seq_) adopt(*s, now);
   st_.loops.add(1);
   take_call();
@@ -589,8 +596,10 @@ bool Datapath::poll_once() {
   }
 
   bool worked = sqes != 0;
+  profile::lap(profile::kIteration);
   const uint32_t refilled = refill(*s);
   worked |= refilled != 0;
+  profile::lap(profile::kRefill);
 
   bool poll = s->rx && gate_open_;
   if (poll && cfg_.gate_on_free_buffers && s->pool) {
@@ -613,8 +622,10 @@ bool Datapath::poll_once() {
   if (poll) worked |= receive(*s) != 0;
   // TCP timers, window updates and transmissions while the port runs.
   if (tcp_ && s->rx) worked |= tcp_->end_iteration(refilled);
+  profile::lap(profile::kIteration);
 
   worked |= flush_rings();
+  profile::lap(profile::kCqPublish);
   return worked;
 }
 
