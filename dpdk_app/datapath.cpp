@@ -510,6 +510,27 @@ void Datapath::flush_fragments() {
   if (n) st_.dropped_frag_flushed.add(n);
 }
 
+template <bool kReassembly, bool kTcp>
+void Datapath::classify_burst(const Snapshot& s, rte_mbuf** pkts, uint16_t n) {
+  // Every packet's first data line is asked for before the first is
+  // parsed: they are cold when the device wrote them (or a PMD on another
+  // core), and asking for all of them at once overlaps their misses
+  // instead of hiding each behind the previous packet's parse. The mbufs
+  // are warm: rx_burst just wrote them.
+  for (uint16_t i = 0; i < n; i++) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+  ParsedPacket* const parsed = parsed_;  // members: not re-initialised per burst
+  uint32_t* const group = group_;
+  for (uint16_t i = 0; i < n; i++) {
+    rte_mbuf* m = pkts[i];
+    parse_packet(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->pkt_len, &parsed[i]);
+    group[i] = kReassembly && parsed[i].kind == PacketKind::fragment ? kReassemble
+                                                                      : s.flows.classify(parsed[i]);
+    if constexpr (kTcp) {
+      if (parsed[i].kind != PacketKind::udp && tcp_->claims(m, parsed[i])) group[i] = kTcpStack;
+    }
+  }
+}
+
 uint32_t Datapath::receive(const Snapshot& s) {
   // Fragments that waited past their time go back even while nothing
   // arrives; nothing to look at (no TSC read) while none is held.
@@ -529,28 +550,19 @@ uint32_t Datapath::receive(const Snapshot& s) {
   st_.rx.add(n);
   Burst b;
   // Two passes: first parse and classify the whole burst (independent
-  // work per packet, so the CPU overlaps one packet's header loads with
-  // the next one's), then deliver in order. The next packet's headers and
-  // the mbuf after it are prefetched: both are cold when the PMD wrote
-  // them on another core (or the NIC without DDIO).
-  ParsedPacket* const parsed = parsed_;  // members: not re-initialised per burst
-  uint32_t* const group = group_;
-  // Fragments of UDP datagrams are reassembled when a UDP flow may want
-  // them; without one they are frames like any other (a raw flow's).
+  // work per packet), then deliver in order. Fragments are reassembled
+  // when a UDP flow may want them (without one they are frames like any
+  // other, a raw flow's), and the TCP endpoint claims what it owns among
+  // frames that are not UDP: the snapshot and the endpoint decide which
+  // once per burst, so a feature that is off costs no branch per packet.
   const bool reassembly = s.flows.has_udp();
-  // The TCP endpoint claims what it owns among frames that are not UDP:
-  // one predictable branch per UDP datagram.
-  TcpStack* const tcp = tcp_.get();
-  if (n > 1) rte_prefetch0(pkts[1]);
-  for (uint16_t i = 0; i < n; i++) {
-    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
-    if (i + 2 < n) rte_prefetch0(pkts[i + 2]);
-    rte_mbuf* m = pkts[i];
-    parse_packet(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->pkt_len, &parsed[i]);
-    group[i] = reassembly && parsed[i].kind == PacketKind::fragment ? kReassemble
-                                                                     : s.flows.classify(parsed[i]);
-    if (tcp && parsed[i].kind != PacketKind::udp) [[unlikely]]
-      if (tcp->claims(m, parsed[i])) group[i] = kTcpStack;
+  if (tcp_) [[unlikely]] {
+    if (reassembly) classify_burst<true, true>(s, pkts, n);
+    else classify_burst<false, true>(s, pkts, n);
+  } else if (reassembly) {
+    classify_burst<true, false>(s, pkts, n);
+  } else {
+    classify_burst<false, false>(s, pkts, n);
   }
   profile::lap(profile::kParse);
   // The snapshot picks the path: no per-packet mode check.
