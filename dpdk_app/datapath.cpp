@@ -518,16 +518,31 @@ void Datapath::classify_burst(const Snapshot& s, rte_mbuf** pkts, uint16_t n) {
   // slower in bench_datapath_loop BM_Loop (0.948x to undo it, 8 pairs).
   ParsedPacket* const parsed = parsed_;  // members: not re-initialised per burst
   uint32_t* const group = group_;
+  // Without 5-tuple flows a UDP datagram's group is a function of its IP
+  // version and destination port: the packets of a burst that repeat the
+  // previous one's take its group without a table lookup.
+  const bool by_port = !s.flows.has_tuples();
+  uint32_t last_key = UINT32_MAX;  // no (version, port) word is this
+  uint32_t last_group = kNoFlow;
   if (n > 1) rte_prefetch0(pkts[1]);
   for (uint16_t i = 0; i < n; i++) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     if (i + 2 < n) rte_prefetch0(pkts[i + 2]);
     rte_mbuf* m = pkts[i];
-    parse_packet(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->pkt_len, &parsed[i]);
-    group[i] = kReassembly && parsed[i].kind == PacketKind::fragment ? kReassemble
-                                                                      : s.flows.classify(parsed[i]);
+    ParsedPacket& p = parsed[i];
+    parse_packet(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len, m->pkt_len, &p);
+    if (by_port && p.is_udp) [[likely]] {
+      const uint32_t key = uint32_t{static_cast<uint8_t>(p.l3)} << 16 | p.dst_port;
+      if (key != last_key) {
+        last_group = s.flows.classify(p);
+        last_key = key;
+      }
+      group[i] = last_group;
+    } else {
+      group[i] = kReassembly && p.kind == PacketKind::fragment ? kReassemble : s.flows.classify(p);
+    }
     if constexpr (kTcp) {
-      if (parsed[i].kind != PacketKind::udp && tcp_->claims(m, parsed[i])) group[i] = kTcpStack;
+      if (p.kind != PacketKind::udp && tcp_->claims(m, p)) group[i] = kTcpStack;
     }
   }
 }
