@@ -3,7 +3,10 @@
 
 Scenarios (see docs/BENCHMARKS.md):
   1 ceiling   net_null source; baseline A (rx+free), baseline B (rte_ring
-              handoff to a DPDK secondary), zcrxd + one zcrx_rx consumer.
+              handoff to a DPDK secondary), zcrxd + one zcrx_rx consumer,
+              in 3 rounds (also with --quick); every two-core sample is
+              bracketed by a cache-line ping-pong between CPU 0 and 1 that
+              labels it fast or slow, and ratios are per round and mode.
   2 wire      veth pair across two network namespaces, udp_sender at fixed
               rate steps; receivers one at a time: kernel recvmmsg, kernel
               io_uring multishot recv, zcrxd (net_af_packet / net_af_xdp) +
