@@ -158,6 +158,11 @@ class Datapath {
   bool flush_rings();
   /// Returns the packets received.
   uint32_t receive(const Snapshot& s);
+  /// Parses and classifies the `n` packets of a burst into parsed_ and
+  /// group_. kReassembly: fragments go to reassembly (a UDP flow exists);
+  /// kTcp: the TCP endpoint claims its frames.
+  template <bool kReassembly, bool kTcp>
+  void classify_burst(const Snapshot& s, rte_mbuf** pkts, uint16_t n);
   /// Delivers `m`, parsed as `p` and classified to group `g`, or drops it.
   /// kCopy: copy mode, every segment is copied (none is from the area).
   template <bool kCopy>

@@ -61,6 +61,9 @@ class FlowTable {
   bool empty() const { return tuples_.empty() && ports_.empty() && raw_ == kNoFlow; }
   /// Some flow takes UDP datagrams (a port or 5-tuple flow).
   bool has_udp() const { return !tuples_.empty() || !ports_.empty(); }
+  /// Some 5-tuple flow exists: without one, classify() of a UDP datagram
+  /// depends only on its IP version and destination port.
+  bool has_tuples() const { return !tuples_.empty(); }
 
  private:
   struct TupleSlot {

@@ -45,6 +45,7 @@ struct FixtureConfig {
   uint32_t burst = 32;
   bool gate_on_free_buffers = true;
   uint16_t udp_port = 9000;    // destination port of the one flow
+  uint8_t ip_version = 0;      // ... for IPv4 or IPv6 only (4, 6), or either (0)
   bool raw_flow = false;       // the one flow is raw (every frame) instead
   RxCsum rx_csum = RxCsum::kAuto;
   ReassemblyConfig reassembly;
@@ -139,6 +140,7 @@ struct DatapathFixture {
       FlowKey key{};
       key.kind = cfg.raw_flow ? FlowKind::raw : FlowKind::udp_port;
       key.dst_port = cfg.udp_port;
+      key.ip_version = cfg.raw_flow ? 0 : cfg.ip_version;
       normalize(&key);
       s->flows = FlowTable({{key, 0}});
       s->groups.push_back(FlowGroupDp{{{ring.get(), 0}}});

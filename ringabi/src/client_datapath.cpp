@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // libzcrx datapath: SQEs, completions, payload pointers and refills. No
-// syscall and no allocation here except in wait_cqe's eventfd sleep.
-#include <poll.h>
+// syscall and no allocation here except in wait_cqe's eventfd sleep (one
+// epoll_pwait2 per sleep).
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,14 +111,19 @@ uint32_t Ring::cq_overflow() const {
 
 int Ring::wait_cqe(unsigned min, WaitMode mode, int64_t timeout_ns) {
   if (!ring_base_ || min == 0 || min > cq_.size()) return -EINVAL;
-  if (mode != WaitMode::busy_poll && efd_ < 0) return -EINVAL;
+  if (mode != WaitMode::busy_poll && epfd_ < 0) return -EINVAL;
   // Completions already there: no clock read.
   if (cq_.available(min) >= min) return static_cast<int>(cq_.available(min));
   if (cq_.state() != RingState::ok) return -EPROTO;
-  const int64_t start = now_ns();
-  const int64_t deadline = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
+  // The clock is read only for a timeout or adaptive's spin, and at most
+  // once per sleep: `now` is fresh when it was read since the last sleep.
+  const bool timed = timeout_ns >= 0;
+  const bool clocked = timed || mode == WaitMode::adaptive;
+  int64_t now = clocked ? now_ns() : 0;
+  bool fresh = true;
+  const int64_t deadline = timed ? now + timeout_ns : INT64_MAX;
   // adaptive spins until spin_end, then sleeps as eventfd does.
-  const int64_t spin_end = mode == WaitMode::adaptive ? start + spin_ns_ : INT64_MAX;
+  const int64_t spin_end = mode == WaitMode::adaptive ? now + spin_ns_ : INT64_MAX;
   bool sleep = mode == WaitMode::eventfd;
   std::atomic_ref<uint32_t> flags(*cq_flags_word());
   for (unsigned spins = 0;; spins++) {
@@ -126,10 +132,11 @@ int Ring::wait_cqe(unsigned min, WaitMode mode, int64_t timeout_ns) {
     if (n >= min) return static_cast<int>(n);
     if (!sleep) {
       // The clock is read every 256 spins only: cheap, but not free.
-      if ((spins & 255) == 0) {
-        const int64_t t = now_ns();
-        if (t >= deadline) return -ETIME;
-        sleep = t >= spin_end;
+      if (clocked && (spins & 255) == 0) {
+        now = now_ns();
+        fresh = true;
+        if (now >= deadline) return -ETIME;
+        sleep = now >= spin_end;
       }
       if (!sleep) {
         cpu_relax();
@@ -150,20 +157,25 @@ int Ring::wait_cqe(unsigned min, WaitMode mode, int64_t timeout_ns) {
       flags.fetch_and(~proto::kCqNeedWakeup, std::memory_order_relaxed);
       return static_cast<int>(n);
     }
-    int64_t left = deadline - now_ns();
-    if (left <= 0) {
-      flags.fetch_and(~proto::kCqNeedWakeup, std::memory_order_relaxed);
-      return -ETIME;
+    timespec ts{};
+    if (timed) {
+      if (!fresh) now = now_ns();
+      const int64_t left = deadline - now;
+      if (left <= 0) {
+        flags.fetch_and(~proto::kCqNeedWakeup, std::memory_order_relaxed);
+        return -ETIME;
+      }
+      ts = {static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
     }
-    pollfd pfd{efd_, POLLIN, 0};
-    timespec ts{static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
-    int pr = ppoll(&pfd, 1, timeout_ns < 0 ? nullptr : &ts, nullptr);
-    if (pr < 0 && errno != EINTR) return -errno;
-    if (pr > 0) {
-      uint64_t v;
-      // Nonblocking: drains the counter; EAGAIN only if someone else did.
-      if (read(efd_, &v, sizeof(v)) < 0 && errno != EAGAIN) return -errno;
-    }
+    fresh = false;
+    // The sleep's one system call. The eventfd is watched edge-triggered:
+    // a write by zcrxd after the bit was set (even before this call) ends
+    // it, and nothing has to be read to re-arm it. A wakeup left over from
+    // an earlier wait (zcrxd wrote, but we had found the tail first) ends
+    // it at once; the loop then looks at the CQ and sleeps again.
+    epoll_event ev;
+    if (epoll_pwait2(epfd_, &ev, 1, timed ? &ts : nullptr, nullptr) < 0 && errno != EINTR)
+      return -errno;
   }
 }
 

@@ -3,6 +3,7 @@
 // registration/clone/import/export, flows and the eventfd.
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -43,6 +44,7 @@ Ring::~Ring() {
   if (tx_base_) munmap(tx_base_, tx_len_);
   if (ring_base_) munmap(ring_base_, layout_.size);
   if (ring_fd_ >= 0) close(ring_fd_);
+  if (epfd_ >= 0) close(epfd_);
   if (efd_ >= 0) close(efd_);
   if (sock_ >= 0) close(sock_);
 }
@@ -379,13 +381,27 @@ int Ring::enable_eventfd() {
   if (efd_ >= 0) return -EBUSY;
   int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (efd < 0) return -errno;
+  // Edge-triggered: every eventfd write by zcrxd queues one event, which
+  // one epoll_pwait2 consumes; the counter itself is never read (a sleep
+  // costs one system call, not a poll and a read).
+  int epfd = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, efd, &ev) < 0) {
+    const int e = errno;
+    if (epfd >= 0) close(epfd);
+    close(efd);
+    return -e;
+  }
   EventfdReq req{};
   int r = call(kOpRegisterEventfd, &req, sizeof(req), &efd, 1, nullptr, 0, nullptr, 0, 0);
   if (r < 0) {
+    close(epfd);
     close(efd);
     return r;
   }
   efd_ = efd;
+  epfd_ = epfd;
   return 0;
 }
 
@@ -394,6 +410,8 @@ int Ring::disable_eventfd() {
   EventfdReq req{};
   int r = call(kOpUnregisterEventfd, &req, sizeof(req), nullptr, 0, nullptr, 0, nullptr, 0, 0);
   if (r < 0) return r;
+  close(epfd_);
+  epfd_ = -1;
   close(efd_);
   efd_ = -1;
   return 0;

@@ -4,13 +4,18 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -48,6 +53,42 @@ struct Fixture {
     REQUIRE(ifq != nullptr);
   }
 };
+
+/// The system calls the calling thread makes while `f` runs, as the
+/// kernel counts them (tracepoint raw_syscalls:sys_enter), the counter's
+/// own ioctl taken out; -1 where the tracepoint or perf is not available.
+long long syscalls_during(const std::function<void()>& f) {
+  long long id = -1;
+  for (const char* dir : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
+    std::string path = std::string(dir) + "/events/raw_syscalls/sys_enter/id";
+    if (FILE* in = std::fopen(path.c_str(), "r")) {
+      if (std::fscanf(in, "%lld", &id) != 1) id = -1;
+      std::fclose(in);
+    }
+    if (id >= 0) break;
+  }
+  if (id < 0) return -1;
+  perf_event_attr a{};
+  a.type = PERF_TYPE_TRACEPOINT;
+  a.size = sizeof(a);
+  a.config = static_cast<uint64_t>(id);
+  a.disabled = 1;
+  const int fd = static_cast<int>(syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
+  if (fd < 0) return -1;
+  auto count = [fd](const std::function<void()>& g) {
+    ioctl(fd, PERF_EVENT_IOC_RESET, 0);
+    ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+    g();
+    ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+    long long n = -1;
+    if (read(fd, &n, sizeof(n)) != sizeof(n)) n = -1;
+    return n;
+  };
+  const long long own = count([] {});  // the DISABLE ioctl
+  const long long n = count(f);
+  close(fd);
+  return n < 0 || own < 0 ? -1 : n - own;
+}
 
 uapi::io_uring_cqe32 cqe_at(uint64_t token, uint64_t offset, int32_t res) {
   uapi::io_uring_cqe32 c{};
@@ -358,6 +399,55 @@ TEST_CASE("eventfd: wait sleeps until zcrxd posts and wakes; timeout is -ETIME")
   CHECK(n == 1);
   CHECK(f.ring.disable_eventfd() == 0);
   CHECK(f.ring.event_fd() == -1);
+}
+
+TEST_CASE("wait: each sleep is one system call, woken or timed out, eventfd or adaptive") {
+  Fixture f;
+  REQUIRE(f.ring.enable_eventfd() == 0);
+  auto* flags = reinterpret_cast<uint32_t*>(static_cast<char*>(f.srv.session(0).ring_base) +
+                                            f.ring.layout().cq_off.flags);
+  int r = 0;
+  long long calls = syscalls_during([&] { r = f.ring.wait_cqe(1, WaitMode::eventfd, 2000000); });
+  if (calls < 0) {
+    MESSAGE("SKIP: the kernel's syscall tracepoint cannot be counted here");
+    return;
+  }
+  CHECK(r == -ETIME);
+  CHECK(calls == 1);
+  // Woken: the server sees the wakeup request, posts and writes the eventfd.
+  uint64_t user_data = 10;
+  auto wake_once = [&] {
+    uint8_t payload[32] = {};
+    bool woke = false;
+    for (int i = 0; i < 20000 && !woke; i++) {
+      usleep(100);
+      if (std::atomic_ref<uint32_t>(*flags).load(std::memory_order_acquire) & kCqNeedWakeup) {
+        f.srv.post(0, f.id, 0, payload, sizeof(payload), user_data);
+        woke = f.srv.maybe_wake(0);
+      }
+    }
+    CHECK(woke);
+  };
+  for (WaitMode mode : {WaitMode::eventfd, WaitMode::adaptive, WaitMode::eventfd}) {
+    CAPTURE(static_cast<int>(mode));
+    f.ring.set_spin_ns(10000);
+    std::thread dp(wake_once);
+    calls = syscalls_during([&] { r = f.ring.wait_cqe(1, mode, 5000000000); });
+    dp.join();
+    REQUIRE(r == 1);
+    CHECK(calls == 1);
+    uapi::io_uring_cqe32 c{};
+    REQUIRE(f.ring.peek_cqes(&c, 1) == 1);
+    CHECK(c.cqe.user_data == user_data);
+    f.ring.cq_advance(1);
+    user_data++;
+  }
+  // Without a timeout too (the clock is not read at all then).
+  std::thread dp(wake_once);
+  calls = syscalls_during([&] { r = f.ring.wait_cqe(1, WaitMode::eventfd, -1); });
+  dp.join();
+  CHECK(r == 1);
+  CHECK(calls == 1);
 }
 
 TEST_CASE("wait: bad min is -EINVAL; a corrupt CQ tail is -EPROTO") {

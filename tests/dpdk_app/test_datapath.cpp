@@ -299,6 +299,55 @@ TEST_CASE("drops are counted by reason: malformed, not UDP, no flow") {
   CHECK(wait_for([&] { return foreign.all_back(); }));
 }
 
+TEST_CASE("a burst mixing IP versions and ports is classified packet by packet") {
+  // The flow takes IPv4 datagrams to kUdpPort only. Its neighbours in one
+  // burst differ from a datagram it takes in the IP version alone or in
+  // the port alone: each must be classified on its own, not given the
+  // group of the packet before it.
+  ForeignPool foreign("foreign_mix", 255);
+  REQUIRE(foreign.mp);
+  Harness h("mix", 256, true, -1, 0, {},
+            [](zcrxd::testing::FixtureConfig& c) { c.ip_version = 4; });
+  using zcrxd::testing::FrameSpec;
+  FrameSpec v4;
+  v4.dst_port = kUdpPort;
+  FrameSpec v6 = v4;
+  v6.ipv6 = true;
+  FrameSpec other_port = v4;
+  other_port.dst_port = kUdpPort + 1;
+  const FrameSpec* order[] = {&v4, &v6, &v4, &other_port, &v4, &v4, &v6, &v6, &v4, &other_port};
+  std::vector<rte_mbuf*> pkts;
+  std::vector<uint32_t> taken;  // the sequence numbers the flow must get, in order
+  uint32_t seq = 0;
+  for (const FrameSpec* f : order) {
+    rte_mbuf* m = frame_mbuf(foreign.mp, zcrxd::testing::udp_frame(*f, payload_of(seq, 100)), 10000);
+    REQUIRE(m);
+    pkts.push_back(m);
+    if (f == &v4) taken.push_back(seq);
+    seq++;
+  }
+  h.send(pkts);
+  std::vector<uapi::io_uring_cqe32> cqes;
+  REQUIRE(reap(h, taken.size(), &cqes));
+  CHECK(wait_for([&] { return h.st.rx.get() == pkts.size(); }));
+  h.stop();
+  reap_rest(h, &cqes);
+  REQUIRE(cqes.size() == taken.size());
+  for (size_t i = 0; i < cqes.size(); i++) {
+    CAPTURE(i);
+    REQUIRE(cqes[i].cqe.res == 100);
+    const uint8_t* p = h.at(cqes[i].zcqe.off);
+    uint32_t bad = 0;
+    for (uint32_t j = 0; j < 100; j++)
+      if (p[j] != payload_byte(taken[i], j)) bad++;
+    CHECK(bad == 0);
+  }
+  CHECK(h.st.packets_delivered.get() == taken.size());
+  CHECK(h.st.dropped_no_flow.get() == pkts.size() - taken.size());  // IPv6, other port
+  h.refill(cqes);
+  CHECK(wait_for([&] { return foreign.all_back(); }));
+}
+
 namespace {
 
 // net_null (copy=0) hands out the area pool's mbufs without writing them:

@@ -16,7 +16,7 @@ class Base:
     def __init__(self, args):
         self.a = args
         self.bins = Bins(args.build)
-        self.results = {"scenario1": [], "scenario2": [], "scenario3": [], "scenario4": [],
+        self.results = {"scenario1": [], "scenario1_samples": [], "scenario1_modes": [], "scenario2": [], "scenario3": [], "scenario4": [],
                         "micro": [], "kernel_zcrx": None, "skips": [], "tcp": [], "tcp_memif": []}
         self.zcrxd_help = None
         self.failures = []

@@ -1,18 +1,20 @@
 # SPDX-License-Identifier: MIT
 """Scenario 1, the synthetic ceiling: net_null; baseline A, baseline B and
-zcrxd + one consumer, interleaved over the repeats."""
+zcrxd + one consumer, interleaved over several rounds, each two-core sample
+labelled with the machine's cross-core mode."""
 
 import signal
 
 from .base import Base
-from .common import Proc, clean_dpdk_runtime, cpu_of, eal_args, new_prefix, note, progress
+from .common import Proc, clean_dpdk_runtime, cpu_of, eal_args, fmt, new_prefix, note, progress
+from .crosscore import mode_of, mode_rows, probe
 from .system import HugePages
 
 
 class Ceiling(Base):
     def scenario1(self):
         a = self.a
-        sizes = [64, 1500, 9000] if not a.smoke else [64]
+        sizes = a.s1_sizes or ([64, 1500, 9000] if not a.smoke else [64])
         dur = a.s1_duration
         rows = self.results["scenario1"]
         huge = None
@@ -21,39 +23,51 @@ class Ceiling(Base):
             if not huge.acquire():
                 self.skip("scenario 1", "baseline B", huge.reason)
                 huge = None
-        # Paths interleave (A, B, zcrxd, A, B, zcrxd, ...) over the repeats so
-        # that load from outside the run hits them alike; the best of the
-        # repeats is reported, every sample is kept in the JSON.
-        samples, order = {}, []
+        # Rounds interleave the paths (A, B, zcrxd, ... for each size) so
+        # that each two-core sample has a one-core baseline A sample of the
+        # same size next to it, and each two-core sample is bracketed by a
+        # cross-core ping-pong probe that labels the machine's mode
+        # (crosscore.py). Ratios are formed per round and per mode; the best
+        # sample of each path is kept for the plots, every sample in the JSON.
+        samples, order, flat = {}, [], []
         try:
-            for rep in range(a.repeats):
+            for rnd in range(a.s1_rounds):
                 for size in sizes:
                     room = max(2048, size)
-                    paths = [("A: DPDK rx+free (net_null)", lambda: self.run_dpdk_once(
+                    # (name, kind, fn): kind A runs on one core, the others on two.
+                    paths = [("A: DPDK rx+free (net_null)", "A", lambda: self.run_dpdk_once(
                         [self.bins.rx_loop] + eal_args(new_prefix("a"), "0", extra=["--vdev", "net_null0,size=%d" % size])
                         + ["--", "--duration", str(dur), "--data-room", str(room)], "A"))]
-                    if not a.smoke:
-                        paths.append(("A: DPDK rx+free (net_ring+generator)", lambda: self.run_dpdk_once(
-                            [self.bins.rx_loop] + eal_args(new_prefix("g"), "0,1")
-                            + ["--", "--duration", str(dur), "--ring-gen", "--pkt-size", str(size)], "A-ring")))
                     if huge:
-                        paths.append(("B: DPDK rte_ring handoff to secondary",
+                        paths.append(("B: DPDK rte_ring handoff to secondary", "B",
                                       lambda: self.run_handoff(huge, size, room, dur)))
-                    paths.append(("zcrxd + zcrx_rx (net_null)", lambda: self.run_zcrxd_s1(size, dur)))
+                    paths.append(("zcrxd + zcrx_rx (net_null)", "zcrxd", lambda: self.run_zcrxd_s1(size, dur)))
                     if not a.smoke:
                         # The same with a consumer that spins briefly, then sleeps on
                         # its eventfd: on two CPUs a spinning consumer takes cycles
                         # from zcrxd's datapath (reported beside, not instead).
-                        paths.append(("zcrxd + zcrx_rx --adaptive (net_null)",
+                        paths.append(("zcrxd + zcrx_rx --adaptive (net_null)", "zcrxd",
                                       lambda: self.run_zcrxd_s1(size, dur, "--adaptive")))
-                    for name, fn in paths:
-                        progress("scenario 1 [%d/%d]: %s size=%d" % (rep + 1, a.repeats, name, size))
+                        paths.append(("A: DPDK rx+free (net_ring+generator)", "A-ring", lambda: self.run_dpdk_once(
+                            [self.bins.rx_loop] + eal_args(new_prefix("g"), "0,1")
+                            + ["--", "--duration", str(dur), "--ring-gen", "--pkt-size", str(size)], "A-ring")))
+                    for name, kind, fn in paths:
+                        progress("scenario 1 [round %d/%d]: %s size=%d" % (rnd + 1, a.s1_rounds, name, size))
+                        pp = [probe(self.bins)] if kind != "A" else []
                         res = fn()
+                        if kind != "A":
+                            pp.append(probe(self.bins))
                         if (name, size) not in samples:
                             order.append((name, size))
                         samples.setdefault((name, size), []).append(res)
                         if isinstance(res, dict):
-                            note("%.2f Mpps" % (res.get("mpps") or 0))
+                            mode = mode_of(*pp) if pp else None
+                            res["pingpong_ns"], res["cross_core_mode"] = pp, mode
+                            flat.append({"name": name, "kind": kind, "size": size, "round": rnd,
+                                         "mpps": self.s1_row(name, size, res)["mpps"], "mode": mode,
+                                         "pingpong_ns": pp})
+                            note("%.2f Mpps%s" % (res.get("mpps") or 0, "" if not pp else
+                                 ", ping-pong %s ns (%s)" % ("/".join(fmt(v) for v in pp), mode)))
                         else:
                             note("SKIP: " + res)
             for name, size in order:
@@ -62,9 +76,12 @@ class Ceiling(Base):
                     best = max(got, key=lambda r: r.get("mpps") or 0)
                     row = self.s1_row(name, size, best)
                     row["samples_mpps"] = [r.get("mpps") for r in got]
+                    row["samples_mode"] = [r.get("cross_core_mode") for r in got]
                 else:
                     row = self.s1_row(name, size, samples[(name, size)][0])
                 rows.append(row)
+            self.results["scenario1_samples"] = flat
+            self.results["scenario1_modes"] = mode_rows(flat)
         finally:
             if huge:
                 huge.release()

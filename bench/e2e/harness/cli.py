@@ -3,7 +3,10 @@
 
 Scenarios (see docs/BENCHMARKS.md):
   1 ceiling   net_null source; baseline A (rx+free), baseline B (rte_ring
-              handoff to a DPDK secondary), zcrxd + one zcrx_rx consumer.
+              handoff to a DPDK secondary), zcrxd + one zcrx_rx consumer,
+              in 3 rounds (also with --quick); every two-core sample is
+              bracketed by a cache-line ping-pong between CPU 0 and 1 that
+              labels it fast or slow, and ratios are per round and mode.
   2 wire      veth pair across two network namespaces, udp_sender at fixed
               rate steps; receivers one at a time: kernel recvmmsg, kernel
               io_uring multishot recv, zcrxd (net_af_packet / net_af_xdp) +
@@ -49,6 +52,7 @@ def parse_args(argv):
     ap.add_argument("--build", help="meson build directory (default: ./build or the newest build*/)")
     ap.add_argument("--out", help="results JSON (default bench/results/latest.json)")
     ap.add_argument("--scenarios", default="1,2,3,4,micro,tcp", help="comma list of 1,2,3,4,micro,tcp")
+    ap.add_argument("--s1-sizes", help="scenario 1's frame sizes, comma list (default 64,1500,9000)")
     ap.add_argument("--tcp-rate", type=float, default=1.0,
                     help="offered rate of the tcp scenario's CPU rows, Gbit/s (default 1)")
     ap.add_argument("--no-plots", action="store_true", help="do not run gnuplot")
@@ -62,6 +66,9 @@ def parse_args(argv):
     a.micro_time = 0.1 if a.quick else 0.5
     a.mode = "smoke" if a.smoke else "quick" if a.quick else "full"
     a.repeats = 3 if a.mode == "full" else 1
+    # Scenario 1's rounds: several even in quick mode, so that each mode
+    # the machine switches between gets samples of every path.
+    a.s1_rounds = 1 if a.smoke else 3
     if a.smoke:
         a.s1_duration, a.s2_duration, a.s3_duration, a.s4_duration = 0.3, 0.5, 0.5, 0.5
         a.s2_sizes, a.s2_rates, a.s4_rates = [1400], [20000], [10000]
@@ -82,6 +89,8 @@ def parse_args(argv):
     else:
         a.tcp_duration, a.tcp_unpaced_bytes, a.tcp_background_s = 4.0, 2 << 30, 1.0
         a.tcp_mtus, a.tcp_flows = [1500, 9000], [1, 8]
+    if a.s1_sizes:
+        a.s1_sizes = [int(x) for x in a.s1_sizes.split(",")]
     a.build = find_build(a.build)
     a.scen = set(s.strip() for s in a.scenarios.split(","))
     if a.smoke:

@@ -201,6 +201,7 @@ class Bins:
         self.recvmmsg = j("bench/baselines/udp_recvmmsg")
         self.uring = j("bench/baselines/uring_recv_multishot")
         self.probe = j("bench/baselines/kernel_zcrx_probe")
+        self.pingpong = j("bench/baselines/cache_pingpong")
         self.rx_loop = j("bench/baselines/dpdk_rx_loop")
         self.handoff = j("bench/baselines/dpdk_mp_handoff")
         self.zcrxd = j("dpdk_app/zcrxd")

@@ -1,6 +1,11 @@
 # SPDX-License-Identifier: MIT
 """Scenario 4, delivery latency: zcrxd's rx_burst TSC stamp to the consumer,
-beside the kernel's SO_TIMESTAMPNS to the reader."""
+beside the kernel's SO_TIMESTAMPNS to the reader.
+
+Every program is pinned and each row says which CPU ran what. On two CPUs
+the sender takes CPU 0; a busy poller then has CPU 1 to itself, except
+zcrxd's busy-polling consumer: zcrxd's datapath already polls CPU 1, so
+that consumer shares CPU 0 with the sender (said in its row)."""
 
 import signal
 import time
@@ -22,7 +27,7 @@ class Latency(Base):
                                 ("zcrxd + zcrx_rx (eventfd)", "z_evfd")):
                 progress("scenario 4: %s rate=%d" % (label, rate))
                 row = self.s4_step(wire, kind, rate, dur)
-                row.update({"receiver": label, "rate": rate})
+                row.update({"receiver": label, "rate": rate, "cpus": S4_CPUS[kind]})
                 if "skip" in row:
                     note("SKIP: " + row["skip"])
                 else:
@@ -46,12 +51,13 @@ class Latency(Base):
                 if why:
                     return {"skip": why}
                 vdev = afp_vdev(wire)
-                zd, sock = self.start_zcrxd(vdev, "z4", netns=wire.ns_rx, rx_timestamp=True)
+                # Control thread on CPU 0, the datapath on CPU 1.
+                zd, sock = self.start_zcrxd(vdev, "z4", netns=wire.ns_rx, rx_timestamp=True, lcores="0,1")
                 if zd is None:
                     return {"skip": sock}
                 rx = self.start_consumer(sock, "udp:%d" % port, dur + 10, latency=True,
                                          wait="--busy-poll" if kind == "z_busy" else "--eventfd",
-                                         netns=wire.ns_rx)
+                                         netns=wire.ns_rx, cpu=0)
                 if not rx.wait_line(self.READY, 10):
                     return {"skip": "zcrx_rx did not start: " + rx.tail(2)}
             time.sleep(0.2)
@@ -71,6 +77,16 @@ class Latency(Base):
         finally:
             if zd:
                 self.stop_zcrxd(zd)
+
+
+# Which CPU ran what in each row (the sender always on CPU 0: run_sender).
+S4_CPUS = {
+    "k_block": "sender 0; receiver 1 (sleeps in recvmmsg)",
+    "k_busy": "sender 0; receiver 1 (busy-polls alone)",
+    "z_busy": "sender 0; zcrxd datapath 1 (busy-polls alone), control 0; "
+              "zcrx_rx 0 (busy-polls, shares CPU 0 with the sender)",
+    "z_evfd": "sender 0; zcrxd datapath 1 (busy-polls alone), control 0; zcrx_rx 0 (sleeps on its eventfd)",
+}
 
 
 def latency_fields(res):

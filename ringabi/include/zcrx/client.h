@@ -309,7 +309,10 @@ class Ring {
   /// CLOSE_FLOW. 0 or -errno (-ENOENT: no such handle).
   int close_flow(uint32_t handle);
   /// Creates an eventfd and registers it (REGISTER_EVENTFD) so
-  /// wait_cqe(WaitMode::eventfd) can sleep. 0 or -errno.
+  /// wait_cqe(WaitMode::eventfd) can sleep. 0 or -errno. wait_cqe never
+  /// reads the eventfd (it waits for zcrxd's writes edge-triggered): a
+  /// caller that polls event_fd() level-triggered in its own loop reads
+  /// it to clear it, as with any eventfd.
   int enable_eventfd();
   /// UNREGISTER_EVENTFD and close it. 0 or -errno.
   int disable_eventfd();
@@ -359,7 +362,10 @@ class Ring {
   /// `timeout_ns` passes (< 0: forever). Returns the number ready, -ETIME
   /// on timeout, -EPROTO when the CQ is corrupt, -EINVAL for a bad `min`
   /// (or eventfd/adaptive mode without enable_eventfd()), -errno of
-  /// poll/read.
+  /// epoll_pwait2. Each sleep is one system call (epoll_pwait2 on the
+  /// eventfd, edge-triggered, nothing read or drained after it) and at
+  /// most one clock read (none without a timeout); busy_poll reads the
+  /// clock every 256 spins only to see the timeout.
   int wait_cqe(unsigned min, WaitMode mode, int64_t timeout_ns);
   /// Copies out up to `max` ready completions without consuming them.
   unsigned peek_cqes(uapi::io_uring_cqe32* dst, unsigned max);
@@ -437,6 +443,9 @@ class Ring {
   CqConsumer cq_;
   uint32_t sq_taken_ = 0;
   int efd_ = -1;
+  // Watches efd_ edge-triggered, so a sleep is one epoll_pwait2 and the
+  // eventfd is never read (wait_cqe).
+  int epfd_ = -1;
   int64_t spin_ns_ = 50 * 1000;
   std::vector<std::unique_ptr<Ifq>> ifqs_;
 };
