@@ -34,6 +34,7 @@
 #include "net_config.h"
 #include "options.h"
 #include "packet.h"
+#include "rss_steer.h"
 #include "stats.h"
 #include "tcp_socket.h"
 #include "tcp_wire.h"
@@ -56,6 +57,10 @@ struct TcpStackConfig {
   RxCsum rx_csum = RxCsum::kAuto;
   std::string name = "0_0";  // for pool names: unique per process
   DpStats* dp_stats = nullptr;  // the queue's: deliveries count there too
+  /// The port's RSS (Device::rss(), outlives the stack): with `steers`,
+  /// CONNECT without a bound port picks a source port whose segments land
+  /// on this queue (rx queue = tx_queue). Null: no steering.
+  const RssSteering* rss = nullptr;
 };
 
 /// Counters of one queue's TCP endpoint (the datapath writes them; control
@@ -200,6 +205,9 @@ class TcpStack final : public zcrx::tcp::Host, public NeighborHost, public Socke
   /// the engine's send space and the pool). Returns the bytes appended.
   uint32_t append_send(TcpConnState& cs, const uint8_t* src, uint32_t len);
   uint16_t pick_port(uint32_t addr);
+  /// CONNECT on a socket without a port: the engine's tuple for `tu`
+  /// (local port still 0), steered to this queue when the port has RSS.
+  int connect_steered(const zcrx::tcp::FourTuple& tu, TcpConnState* cs, zcrx::tcp::Conn** out);
   bool port_in_use(uint32_t addr, uint16_t port) const;
 
   TcpStackConfig cfg_;

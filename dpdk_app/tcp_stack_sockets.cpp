@@ -364,7 +364,7 @@ void TcpStack::sqe_connect(RingDp& ring, SocketTable& t, const io_uring_sqe& sqe
     tcp::FourTuple tu;
     tu.local = {h.src, s->bound ? s->bound_port : uint16_t{0}};
     tu.remote = {ip, port};
-    rc = engine_->connect(tu, cs, &c, now_us_);
+    rc = tu.local.port ? engine_->connect(tu, cs, &c, now_us_) : connect_steered(tu, cs, &c);
     if (rc) free_cs(*cs);
   }
   if (rc) {
@@ -531,6 +531,40 @@ uint16_t TcpStack::pick_port(uint32_t addr) {
     if (!port_in_use(addr, p)) return p;
   }
   return 0;
+}
+
+int TcpStack::connect_steered(const tcp::FourTuple& tu, TcpConnState* cs, tcp::Conn** out) {
+  const RssSteering* rss = cfg_.rss;
+  if (!rss || !rss->steers) return engine_->connect(tu, cs, out, now_us_);
+  // The engine's range (Linux's ip_local_port_range); a port bound by a
+  // socket of ours is skipped as bind() would refuse it, a tuple the
+  // engine still has (TIME-WAIT) by its -EADDRINUSE.
+  constexpr uint16_t kLo = 32768, kHi = 60999;
+  struct Ctx {
+    const TcpStack* stack;
+    uint32_t addr;
+  } ctx{this, tu.local.addr};
+  auto in_use = [](void* p, uint16_t port) {
+    auto* c = static_cast<Ctx*>(p);
+    return c->stack->port_in_use(c->addr, port);
+  };
+  const SteeredPorts ports(*rss, tu.remote.addr, tu.local.addr, tu.remote.port);
+  uint16_t start = next_port_;
+  for (uint32_t tries = 0; tries <= kHi - kLo; tries++) {
+    const uint16_t p = pick_steered_port(ports, cfg_.tx_queue, kLo, kHi, start, in_use, &ctx);
+    if (!p) break;
+    tcp::FourTuple t = tu;
+    t.local.port = p;
+    const int rc = engine_->connect(t, cs, out, now_us_);
+    start = static_cast<uint16_t>(p == kHi ? kLo : p + 1);
+    if (rc != -EADDRINUSE) {
+      if (rc == 0) next_port_ = start;
+      return rc;
+    }
+  }
+  // No port of the range lands here: what Linux answers when its
+  // ephemeral range is exhausted.
+  return -EADDRNOTAVAIL;
 }
 
 int TcpStack::op_socket(RingDp& ring, SocketTable& t) {

@@ -11,7 +11,8 @@
 // byte-exact through RECV_ZC CQEs (the peer's frames are foreign mbufs:
 // the copy path into area niovs), refills reopening the window, FIN ->
 // res 0 without F_MORE, RST -> -ECONNRESET, the peer's view of zcrxd's
-// checksums, and every niov back at the end.
+// checksums, and every niov back at the end; CONNECT steered by a given
+// RSS key and table.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <rte_ethdev.h>
@@ -177,7 +178,8 @@ struct World {
   zcrx::SqProducer sq;
   Peer peer;
 
-  World() {
+  // `rss`: the port's RSS as Device::rss() gives it (outlives the World).
+  explicit World(const RssSteering* rss = nullptr) {
     static int n = 0;
     testing::FixtureConfig c;
     c.name = "tcpdp" + std::to_string(n);
@@ -193,6 +195,7 @@ struct World {
     tc.tcp.rcvbuf = 256 << 10;
     tc.name = "tcpdp" + std::to_string(n);
     tc.dp_stats = &f->st;
+    tc.rss = rss;
     REQUIRE(parse_ip_option("10.0.0.2/24", &tc.net, stderr) == 0);
     int err = 0;
     auto st = TcpStack::create(tc, &err);
@@ -381,6 +384,125 @@ TEST_CASE("a TCP stream through the datapath: accept, byte-exact RECV_ZC, refill
   CHECK(w.f->st.delivered.get() > 0);
   CHECK(w.stack->stats().drop_bad_tcp_csum.get() == 0);
   CHECK(w.stack->stats().copied_segs.get() > 0);  // net_ring: foreign mbufs, copied
+}
+
+namespace {
+
+// Collects the ring's CQEs; RECV_ZC data (res > 0 on `recv_uds`) is
+// checked against the pattern, counted and refilled at once.
+struct Cqes {
+  World& w;
+  std::vector<uapi::io_uring_cqe32> got;
+  std::vector<uint64_t> recv_uds;
+  uint64_t bytes = 0, bad = 0;
+
+  explicit Cqes(World& world) : w(world) {}
+  void reap() {
+    uapi::io_uring_cqe32 c;
+    while (w.f->cq.pop(c)) {
+      bool data = false;
+      for (uint64_t ud : recv_uds) data |= c.cqe.user_data == ud && c.cqe.res > 0;
+      if (!data) {
+        got.push_back(c);
+        continue;
+      }
+      CHECK((c.cqe.flags & uapi::kCqeFMore) != 0);
+      bad += tcp_pattern_count_mismatches(w.f->at(c.zcqe.off), uint32_t(c.cqe.res), 0, bytes);
+      bytes += uint32_t(c.cqe.res);
+      uapi::io_uring_zcrx_rqe rqe{c.zcqe.off, uint32_t(c.cqe.res), 0};
+      REQUIRE(w.f->rq.push(rqe));
+    }
+  }
+  // Steps until the CQE of `ud` arrived; takes it out.
+  uapi::io_uring_cqe32 wait(uint64_t ud) {
+    uapi::io_uring_cqe32 out{};
+    const bool ok = w.run_until([&] {
+      reap();
+      for (size_t i = 0; i < got.size(); i++)
+        if (got[i].cqe.user_data == ud) {
+          out = got[i];
+          got.erase(got.begin() + long(i));
+          return true;
+        }
+      return false;
+    });
+    REQUIRE_MESSAGE(ok, "no CQE for user_data " << ud);
+    return out;
+  }
+  bool has(uint64_t ud) {
+    reap();
+    for (const auto& c : got)
+      if (c.cqe.user_data == ud) return true;
+    return false;
+  }
+};
+
+// Microsoft's RSS verification key (a 40-byte key as NICs take).
+constexpr uint8_t kRssKey[40] = {
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+    0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+    0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+
+std::unique_ptr<RssSteering> steering(uint16_t queues, uint16_t only = UINT16_MAX) {
+  auto r = std::make_unique<RssSteering>();
+  r->steers = true;
+  r->key_len = sizeof(kRssKey);
+  std::memcpy(r->key, kRssKey, sizeof(kRssKey));
+  r->reta_size = 128;
+  // Scattered, not round-robin: with this key a round-robin table sends
+  // the four ports of an aligned group of four to one queue (local port
+  // bits 0 and 1 do not reach the hash's low two bits), which would make
+  // consecutive ephemeral ports look steered.
+  for (uint32_t i = 0; i < 128; i++)
+    r->reta[i] = only != UINT16_MAX ? only
+                                    : static_cast<uint16_t>(((i * 2654435761u) >> 24) % queues);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("RSS: CONNECT picks source ports whose segments land on the ring's queue") {
+  // Four queues; this World's stack serves queue 0.
+  const auto rss = steering(4);
+  World w(rss.get());
+  Cqes q(w);
+  tcp::Listener* pl = nullptr;
+  REQUIRE(w.peer.eng->listen({kPeerIp, 9000}, 8, nullptr, &pl) == 0);
+  std::vector<uint16_t> ports;
+  for (uint64_t i = 0; i < 8; i++) {
+    const int s = w.stack->op_socket(*w.f->ring, w.table);
+    uapi::io_uring_sqe c{};
+    zcrx::prep_connect(&c, s, kPeerIp, 9000, 40 + i);
+    w.submit(c);
+    REQUIRE(q.wait(40 + i).cqe.res == 0);  // the peer answered: established
+    zcrx::proto::SockNameReply sn{};
+    REQUIRE(w.stack->op_sockname(w.table, uint32_t(s), &sn) == 0);
+    CAPTURE(sn.local_port);
+    CHECK(rss->queue_of(kPeerIp, kZcrxdIp, 9000, sn.local_port) == 0);
+    CHECK(sn.local_port >= 32768);
+    CHECK(sn.local_port <= 60999);
+    for (uint16_t p : ports) CHECK(p != sn.local_port);
+    ports.push_back(sn.local_port);
+  }
+}
+
+TEST_CASE("RSS: CONNECT is -EADDRNOTAVAIL when no port lands on the ring's queue") {
+  const auto rss = steering(4, 3);  // every entry: queue 3; the stack serves 0
+  World w(rss.get());
+  Cqes q(w);
+  const int s = w.stack->op_socket(*w.f->ring, w.table);
+  uapi::io_uring_sqe c{};
+  zcrx::prep_connect(&c, s, kPeerIp, 9000, 50);
+  w.submit(c);
+  CHECK(q.wait(50).cqe.res == -EADDRNOTAVAIL);
+  // The socket is still fresh: a CONNECT after BIND to a port of its own
+  // is not steered (the port is the caller's choice) and goes ahead.
+  tcp::Listener* pl = nullptr;
+  REQUIRE(w.peer.eng->listen({kPeerIp, 9000}, 8, nullptr, &pl) == 0);
+  REQUIRE(w.stack->op_bind(w.table, uint32_t(s), 0, 40000) == 0);
+  zcrx::prep_connect(&c, s, kPeerIp, 9000, 51);
+  w.submit(c);
+  CHECK(q.wait(51).cqe.res == 0);
 }
 
 int main(int argc, char** argv) {
