@@ -134,6 +134,8 @@ class TcpStack final : public zcrx::tcp::Host, public NeighborHost, public Socke
 
   // ---- SQEs (RingDp::poll_sq) ------------------------------------------------
   void socket_sqe(RingDp& ring, SocketTable& t, const zcrx::uapi::io_uring_sqe& sqe) override;
+  int32_t cancel_requests(RingDp& ring, SocketTable& t, const CancelMatch& m,
+                          int32_t found) override;
 
   // ---- control ops (run on the datapath: Datapath::run_call) ----------------
   int op_socket(RingDp& ring, SocketTable& t);

@@ -12,7 +12,7 @@
 // the copy path into area niovs), refills reopening the window, FIN ->
 // res 0 without F_MORE, RST -> -ECONNRESET, the peer's view of zcrxd's
 // checksums, and every niov back at the end; CONNECT steered by a given
-// RSS key and table.
+// RSS key and table; ASYNC_CANCEL of socket requests.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <rte_ethdev.h>
@@ -62,6 +62,11 @@ struct Peer final : tcp::Host {
   uint64_t appended = 0, acked = 0;
   uint64_t bad_csum = 0, arp_answered = 0, frames_in = 0;
   TcpWireStats wire_st;
+  // Payload zcrxd sent: each segment's bytes kept (a piece's buf indexes
+  // them), and what the engine delivered, in stream order, over every
+  // connection.
+  std::vector<std::vector<uint8_t>> held;
+  std::vector<uint8_t> received;
 
   Peer() {
     tcp::Config c;
@@ -70,7 +75,13 @@ struct Peer final : tcp::Host {
   }
   ~Peer() override { eng.reset(); }
 
-  uint32_t deliver(tcp::Conn&, const tcp::Piece*, uint32_t n) override { return n; }
+  uint32_t deliver(tcp::Conn&, const tcp::Piece* p, uint32_t n) override {
+    for (uint32_t i = 0; i < n; i++) {
+      const std::vector<uint8_t>& b = held[p[i].buf];
+      received.insert(received.end(), b.begin() + p[i].off, b.begin() + p[i].off + p[i].len);
+    }
+    return n;
+  }
   void release(const tcp::Piece*, uint32_t) override {}
   uint32_t rx_capacity(const tcp::Conn&) override { return 1 << 20; }
   bool transmit(tcp::Conn*, const tcp::TxSegment& s) override {
@@ -141,8 +152,14 @@ struct Peer final : tcp::Host {
           tcp::RxSegment seg;
           TcpParsed info;
           if (parse_tcp(f, len, kEthHeaderLen + ihl, total - ihl, src, dst, &seg, &info,
-                        wire_st) == 0 && info.payload_len == 0)
-            eng->input(seg, now);  // zcrxd sends no payload here
+                        wire_st) == 0) {
+            if (info.payload_len) {
+              held.emplace_back(f + info.payload_off, f + info.payload_off + info.payload_len);
+              seg.n_pieces = 1;
+              seg.pieces[0] = {uint32_t(held.size() - 1), 0, info.payload_len};
+            }
+            eng->input(seg, now);
+          }
         }
       }
       rte_pktmbuf_free(m);
@@ -503,6 +520,173 @@ TEST_CASE("RSS: CONNECT is -EADDRNOTAVAIL when no port lands on the ring's queue
   zcrx::prep_connect(&c, s, kPeerIp, 9000, 51);
   w.submit(c);
   CHECK(q.wait(51).cqe.res == 0);
+}
+
+namespace {
+
+uapi::io_uring_sqe cancel_sqe(uint64_t target, uint64_t ud, uint32_t flags = 0) {
+  uapi::io_uring_sqe c{};
+  zcrx::prep_cancel(&c, target, ud, flags);
+  return c;
+}
+
+// The request ended by a cancel: -ECANCELED and nothing more to come.
+void check_cancelled(const uapi::io_uring_cqe32& c) {
+  CHECK(c.cqe.res == -ECANCELED);
+  CHECK((c.cqe.flags & uapi::kCqeFMore) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("ASYNC_CANCEL ends a socket's ACCEPT and RECV_ZC; the socket goes on") {
+  World w;
+  Cqes q(w);
+  const int ls = w.stack->op_socket(*w.f->ring, w.table);
+  REQUIRE(w.stack->op_bind(w.table, uint32_t(ls), 0, kPort) == 0);
+  REQUIRE(w.stack->op_listen(w.table, uint32_t(ls), 8) == 0);
+  uapi::io_uring_sqe a{};
+  zcrx::prep_accept(&a, ls, true, 1);
+  w.submit(a);
+  w.submit(cancel_sqe(1, 90));
+  w.submit(cancel_sqe(1, 91));  // gone already
+  check_cancelled(q.wait(1));
+  CHECK(q.wait(90).cqe.res == 0);
+  CHECK(q.wait(91).cqe.res == -ENOENT);
+
+  // A connection completing meanwhile waits for the next ACCEPT.
+  tcp::FourTuple t{{kPeerIp, 0}, {kZcrxdIp, kPort}};
+  REQUIRE(w.peer.eng->connect(t, nullptr, &w.peer.conn, now_us()) == 0);
+  REQUIRE(w.run_until([&] { return w.peer.connect_result == 0; }));
+  for (int i = 0; i < 20; i++) w.step();
+  q.reap();
+  CHECK(q.got.empty());
+  zcrx::prep_accept(&a, ls, false, 5);
+  w.submit(a);
+  const auto acc = q.wait(5);
+  REQUIRE(acc.cqe.res >= int(zcrx::proto::kSocketHandleBase));
+  CHECK((acc.cqe.flags & uapi::kCqeFMore) == 0);  // single shot
+  const int h = acc.cqe.res;
+
+  // RECV_ZC, cancelled by fd after 100000 bytes.
+  q.recv_uds = {2, 6};
+  uapi::io_uring_sqe r{};
+  zcrx::prep_recv_zc(&r, h, w.f->zcrx_id, 0, true, 2);
+  w.submit(r);
+  REQUIRE(w.run_until([&] {
+    w.peer.send_up_to(100000);
+    q.reap();
+    return q.bytes == 100000;
+  }));
+  uapi::io_uring_sqe cf{};
+  zcrx::prep_cancel_fd(&cf, h, 92);
+  w.submit(cf);
+  check_cancelled(q.wait(2));
+  CHECK(q.wait(92).cqe.res == 0);
+  // Without a request nothing is delivered; the peer's bytes wait.
+  for (int i = 0; i < 200; i++) {
+    w.peer.send_up_to(300000);
+    w.step();
+  }
+  q.reap();
+  CHECK(q.bytes == 100000);
+  CHECK_FALSE(q.has(2));
+  // A new RECV_ZC takes the stream up where it stopped, byte-exact.
+  zcrx::prep_recv_zc(&r, h, w.f->zcrx_id, 0, true, 6);
+  w.submit(r);
+  REQUIRE(w.run_until([&] {
+    w.peer.send_up_to(300000);
+    q.reap();
+    return q.bytes == 300000;
+  }));
+  CHECK(q.bad == 0);
+
+  // The kernel's prep rules and ALL/ANY counts.
+  uapi::io_uring_sqe bad = cancel_sqe(0, 93, uapi::kAsyncCancelFd | uapi::kAsyncCancelAny);
+  w.submit(bad);
+  CHECK(q.wait(93).cqe.res == -EINVAL);
+  w.submit(cancel_sqe(12345, 94, uapi::kAsyncCancelAll));
+  CHECK(q.wait(94).cqe.res == 0);  // ALL: how many, none here
+  // ANY: the socket's RECV_ZC and the fixture's on its UDP flow (42).
+  w.submit(cancel_sqe(0, 95, uapi::kAsyncCancelAny));
+  check_cancelled(q.wait(6));
+  check_cancelled(q.wait(42));
+  CHECK(q.wait(95).cqe.res == 2);
+  w.submit(cancel_sqe(6, 96));
+  CHECK(q.wait(96).cqe.res == -ENOENT);
+}
+
+TEST_CASE("ASYNC_CANCEL of CONNECT and SEND: by user_data, by fd with ALL; partial SEND") {
+  World w;
+  Cqes q(w);
+  std::vector<uint8_t> txbuf(256 << 10);
+  tcp_pattern_fill(txbuf.data(), uint32_t(txbuf.size()), 0, 0);
+  w.table.tx = txbuf.data();
+  w.table.tx_base = reinterpret_cast<uintptr_t>(txbuf.data());
+  w.table.tx_len = txbuf.size();
+  tcp::Listener* pl = nullptr;
+  REQUIRE(w.peer.eng->listen({kPeerIp, 9000}, 8, nullptr, &pl) == 0);
+
+  SUBCASE("a CONNECT waiting for ARP and SENDs queued behind it") {
+    const int s = w.stack->op_socket(*w.f->ring, w.table);
+    uapi::io_uring_sqe c{};
+    zcrx::prep_connect(&c, s, 0x0a000009, 9000, 10);  // 10.0.0.9: nobody answers ARP
+    w.submit(c);
+    uapi::io_uring_sqe sd{};
+    zcrx::prep_send(&sd, s, txbuf.data(), 100, 11);
+    w.submit(sd);
+    zcrx::prep_send(&sd, s, txbuf.data() + 100, 200, 12);
+    w.submit(sd);
+    for (int i = 0; i < 10; i++) w.step();
+    q.reap();
+    CHECK(q.got.empty());  // all three wait
+    w.submit(cancel_sqe(12, 93));
+    check_cancelled(q.wait(12));
+    CHECK(q.wait(93).cqe.res == 0);
+    // The handshake goes on, as in Linux: a second CONNECT is -EALREADY.
+    zcrx::prep_connect(&c, s, 0x0a000009, 9000, 14);
+    w.submit(c);
+    CHECK(q.wait(14).cqe.res == -EALREADY);
+    uapi::io_uring_sqe cf{};
+    zcrx::prep_cancel_fd(&cf, s, 94, uapi::kAsyncCancelAll);
+    w.submit(cf);
+    check_cancelled(q.wait(10));
+    check_cancelled(q.wait(11));
+    CHECK(q.wait(94).cqe.res == 2);
+    w.submit(cancel_sqe(10, 95));
+    CHECK(q.wait(95).cqe.res == -ENOENT);
+    uapi::io_uring_sqe cl{};
+    zcrx::prep_close(&cl, s, 16);
+    w.submit(cl);
+    CHECK(q.wait(16).cqe.res == 0);
+  }
+
+  SUBCASE("a SEND cancelled after part of it was copied completes with that count") {
+    const int s = w.stack->op_socket(*w.f->ring, w.table);
+    uapi::io_uring_sqe c{};
+    zcrx::prep_connect(&c, s, kPeerIp, 9000, 30);
+    w.submit(c);
+    REQUIRE(q.wait(30).cqe.res == 0);
+    // 200000 bytes against a 64 KiB send buffer: the first part is copied
+    // at once, the cancel in the same batch finds the rest waiting.
+    uapi::io_uring_sqe sd{};
+    zcrx::prep_send(&sd, s, txbuf.data(), 200000, 31);
+    w.submit(sd);
+    w.submit(cancel_sqe(31, 96));
+    const auto sent = q.wait(31);
+    CHECK(q.wait(96).cqe.res == 0);
+    CHECK((sent.cqe.flags & uapi::kCqeFMore) == 0);
+    REQUIRE(sent.cqe.res > 0);
+    REQUIRE(sent.cqe.res < 200000);
+    const uint32_t part = uint32_t(sent.cqe.res);
+    // The stream goes on after those bytes.
+    zcrx::prep_send(&sd, s, txbuf.data() + part, 1000, 32);
+    w.submit(sd);
+    CHECK(q.wait(32).cqe.res == 1000);
+    REQUIRE(w.run_until([&] { return w.peer.received.size() >= part + 1000u; }));
+    for (int i = 0; i < 50; i++) w.step();
+    REQUIRE(w.peer.received.size() == part + 1000u);
+    CHECK(tcp_pattern_count_mismatches(w.peer.received.data(), part + 1000, 0, 0) == 0);
+  }
 }
 
 int main(int argc, char** argv) {
