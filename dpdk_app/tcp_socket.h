@@ -78,6 +78,11 @@ struct TcpSocket {
   TcpSocket* kick_prev = nullptr;
   TcpSocket* kick_next = nullptr;
   bool kicked = false;
+  // The stack's list of sockets whose work stopped for room (a full CQ, a
+  // full socket table): retried each iteration while it is not empty.
+  TcpSocket* room_prev = nullptr;
+  TcpSocket* room_next = nullptr;
+  bool waits_room = false;
 
   uint32_t handle() const { return zcrx::proto::kSocketHandleBase + index; }
 };

@@ -179,6 +179,12 @@ class TcpStack final : public zcrx::tcp::Host, public NeighborHost, public Socke
   void kick(TcpSocket& s);
   void unkick(TcpSocket& s);
   void drain_kicks();
+  /// `s` stopped for want of CQ or socket-table room: it is kicked again
+  /// at the end of every iteration until its work goes through (the
+  /// consumer's CQ head moved, a socket closed). No cost while none waits.
+  void wait_room(TcpSocket& s);
+  void unwait_room(TcpSocket& s);
+  void retry_room_waiters();
   void service(TcpSocket& s);
   void service_accepts(TcpSocket& s);
   void service_sends(TcpSocket& s);
@@ -229,6 +235,7 @@ class TcpStack final : public zcrx::tcp::Host, public NeighborHost, public Socke
   TcpConnState* starved_ = nullptr;
   std::unique_ptr<TcpConnState*[]> scratch_;  // refresh_starved's copy of the list
   TcpSocket* kicks_ = nullptr;
+  TcpSocket* room_waiters_ = nullptr;
   bool sb_waiters_ = false;  // a SEND waits for send-buffer mbufs
   // Every table with a socket of this stack (for abort_all and the
   // ephemeral-port check): few, so a small fixed array.

@@ -142,6 +142,34 @@ void TcpStack::unkick(TcpSocket& s) {
   s.kicked = false;
 }
 
+void TcpStack::wait_room(TcpSocket& s) {
+  if (s.waits_room) return;
+  s.waits_room = true;
+  s.room_prev = nullptr;
+  s.room_next = room_waiters_;
+  if (room_waiters_) room_waiters_->room_prev = &s;
+  room_waiters_ = &s;
+}
+
+void TcpStack::unwait_room(TcpSocket& s) {
+  if (!s.waits_room) return;
+  if (s.room_prev) s.room_prev->room_next = s.room_next;
+  else room_waiters_ = s.room_next;
+  if (s.room_next) s.room_next->room_prev = s.room_prev;
+  s.room_prev = s.room_next = nullptr;
+  s.waits_room = false;
+}
+
+void TcpStack::retry_room_waiters() {
+  // Each goes back to the work list; its service puts it back here if the
+  // room is still missing (one CQ head read, a compare).
+  while (room_waiters_) {
+    TcpSocket* s = room_waiters_;
+    unwait_room(*s);
+    kick(*s);
+  }
+}
+
 void TcpStack::drain_kicks() {
   // Bounded: a socket that cannot progress (full CQ) is not kicked again
   // by its own service.
@@ -172,9 +200,12 @@ void TcpStack::service_accepts(TcpSocket& s) {
   SocketTable* t = s.ring->sockets();
   while (s.accept_armed && s.listener && t) {
     // A full CQ or table leaves the connection in the engine's accept
-    // queue: the next ACCEPT or connection tries again.
-    if (!s.ring->reserve(1) || t->open == kMaxSocketsPerRing) return;
-    if (!take_global_socket()) return;
+    // queue until there is room (retried each iteration, not per packet).
+    if (s.listener->queued() == 0) return;
+    if (!s.ring->reserve(1) || t->open == kMaxSocketsPerRing || !take_global_socket()) {
+      wait_room(s);
+      return;
+    }
     tcp::Conn* c = engine_->accept(s.listener);
     if (!c) {
       put_global_socket();
@@ -219,7 +250,10 @@ void TcpStack::service_sends(TcpSocket& s) {
         return;  // send_acked kicks it again
       }
     }
-    if (!s.ring->reserve(1)) return;  // completes once the CQ has room
+    if (!s.ring->reserve(1)) {  // completes once the CQ has room
+      wait_room(s);
+      return;
+    }
     s.ring->post(p.user_data, res, 0, 0, 0);
     s.send_head = (s.send_head + 1) % kMaxPendingSends;
     s.send_n--;
@@ -229,7 +263,10 @@ void TcpStack::service_sends(TcpSocket& s) {
 void TcpStack::maybe_eof(TcpSocket& s) {
   if (!s.peer_fin || s.eof_posted || !s.recv.armed || !s.cs || !s.cs->conn) return;
   if (s.cs->conn->pending_bytes() != 0) return;
-  if (!s.ring->reserve(1)) return;
+  if (!s.ring->reserve(1)) {
+    wait_room(s);
+    return;
+  }
   s.ring->post(s.recv.user_data, 0, 0, 0, 0);
   s.recv.armed = false;
   s.eof_posted = true;
@@ -531,6 +568,7 @@ void TcpStack::sqe_close(RingDp& ring, SocketTable& t, const io_uring_sqe& sqe) 
     if (cs->conn) engine_->close(cs->conn, now_us_);
   }
   unkick(*s);
+  unwait_room(*s);
   t.release(*s);
   put_global_socket();
   ring.post(sqe.user_data, 0, 0, 0, 0);
@@ -693,6 +731,7 @@ void TcpStack::drop_ring(SocketTable& t) {
   for (TcpSocket& s : t.socks) {
     if (s.state == SockState::free) continue;
     unkick(s);
+    unwait_room(s);
     if (s.listener) engine_->close_listener(s.listener);
     if (TcpConnState* cs = s.cs) {
       // As a process's exit closes its sockets in Linux: close(), not an

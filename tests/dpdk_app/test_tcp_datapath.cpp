@@ -12,7 +12,8 @@
 // the copy path into area niovs), refills reopening the window, FIN ->
 // res 0 without F_MORE, RST -> -ECONNRESET, the peer's view of zcrxd's
 // checksums, and every niov back at the end; CONNECT steered by a given
-// RSS key and table; ASYNC_CANCEL of socket requests.
+// RSS key and table; ASYNC_CANCEL of socket requests; an ACCEPT held for
+// room resuming by itself.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <rte_ethdev.h>
@@ -242,6 +243,7 @@ struct World {
     peer.pump();
   }
   void submit(const uapi::io_uring_sqe& s) { REQUIRE(sq.push(s)); }
+  uint32_t ring_cq_entries() const { return f->ring_l.cq_entries; }
   // Steps until `pred` holds (bounded).
   template <class P>
   bool run_until(P pred, int max_ms = 10000) {
@@ -686,6 +688,80 @@ TEST_CASE("ASYNC_CANCEL of CONNECT and SEND: by user_data, by fd with ALL; parti
     for (int i = 0; i < 50; i++) w.step();
     REQUIRE(w.peer.received.size() == part + 1000u);
     CHECK(tcp_pattern_count_mismatches(w.peer.received.data(), part + 1000, 0, 0) == 0);
+  }
+}
+
+// A multishot ACCEPT that found no room goes on by itself once there is:
+// no SQE and no new connection needed.
+TEST_CASE("ACCEPT blocked by a full socket table or CQ resumes when room comes back") {
+  World w;
+  Cqes q(w);
+  const int ls = w.stack->op_socket(*w.f->ring, w.table);
+  REQUIRE(w.stack->op_bind(w.table, uint32_t(ls), 0, kPort) == 0);
+  REQUIRE(w.stack->op_listen(w.table, uint32_t(ls), 8) == 0);
+  uapi::io_uring_sqe a{};
+  zcrx::prep_accept(&a, ls, true, 1);
+  w.submit(a);
+  auto accepted_within = [&](int ms) {
+    return w.run_until([&] { return q.has(1); }, ms);
+  };
+
+  SUBCASE("the socket table") {
+    std::vector<int> fill;
+    for (uint32_t i = 1; i < kMaxSocketsPerRing; i++)
+      fill.push_back(w.stack->op_socket(*w.f->ring, w.table));
+    REQUIRE(w.table.open == kMaxSocketsPerRing);
+    CHECK(w.stack->op_socket(*w.f->ring, w.table) == -EMFILE);
+    tcp::FourTuple t{{kPeerIp, 0}, {kZcrxdIp, kPort}};
+    REQUIRE(w.peer.eng->connect(t, nullptr, &w.peer.conn, now_us()) == 0);
+    REQUIRE(w.run_until([&] { return w.peer.connect_result == 0; }));
+    CHECK_FALSE(accepted_within(200));  // no handle to give
+    uapi::io_uring_sqe cl{};
+    zcrx::prep_close(&cl, fill.back(), 3);
+    w.submit(cl);
+    CHECK(q.wait(3).cqe.res == 0);
+    REQUIRE(accepted_within(3000));
+    const auto c = q.wait(1);
+    CHECK(c.cqe.res == fill.back());  // the freed slot
+    CHECK((c.cqe.flags & uapi::kCqeFMore) != 0);
+  }
+
+  SUBCASE("the CQ") {
+    // NOPs (two CQEs reserved each) leave one free CQE: the first
+    // connection's ACCEPT takes it, the second finds the CQ full.
+    const uint32_t cq = w.ring_cq_entries();
+    for (uint32_t sent = 0; sent < cq - 1;) {
+      uapi::io_uring_sqe n{};
+      zcrx::prep_nop(&n, 7);
+      if (w.sq.push(n)) {
+        sent++;
+        continue;
+      }
+      w.step();
+    }
+    REQUIRE(w.run_until([&] { return w.f->ring->cq_room() == 1; }));
+    tcp::Conn* c1 = nullptr;
+    tcp::Conn* c2 = nullptr;
+    tcp::FourTuple t{{kPeerIp, 0}, {kZcrxdIp, kPort}};
+    REQUIRE(w.peer.eng->connect(t, nullptr, &c1, now_us()) == 0);
+    REQUIRE(w.peer.eng->connect(t, nullptr, &c2, now_us()) == 0);
+    REQUIRE(w.run_until([&] {
+      return c1->state() == tcp::State::established && c2->state() == tcp::State::established;
+    }));
+    for (int i = 0; i < 50; i++) w.step();
+    CHECK(w.f->ring->cq_room() == 0);
+    // The consumer reaps: one ACCEPT among the NOPs.
+    q.reap();
+    uint32_t accepts = 0;
+    for (const auto& c : q.got) accepts += c.cqe.user_data == 1;
+    CHECK(accepts == 1);
+    CHECK(q.got.size() == cq);
+    q.got.clear();
+    // The second comes once the CQ head moved.
+    REQUIRE(accepted_within(3000));
+    const auto c = q.wait(1);
+    CHECK(c.cqe.res >= int(zcrx::proto::kSocketHandleBase));
+    CHECK((c.cqe.flags & uapi::kCqeFMore) != 0);
   }
 }
 
