@@ -2,7 +2,9 @@
 // TcpStack: sockets. The SQEs on socket handles, control's socket ops, the
 // engine's socket events, and the work they defer (a Host callback must
 // not call back into the engine: accepting, sending and EOF happen in
-// drain_kicks, after the engine call returned).
+// drain_kicks, after the engine call returned). The lists that work runs
+// from are in tcp_stack_worklists.cpp, ASYNC_CANCEL in tcp_stack_cancel.cpp,
+// local ports in tcp_stack_ports.cpp.
 #include <rte_mbuf.h>
 #include <sys/socket.h>
 
@@ -123,62 +125,6 @@ uint32_t TcpStack::append_send(TcpConnState& cs, const uint8_t* src, uint32_t le
 }
 
 // ---- deferred work -------------------------------------------------------------------
-
-void TcpStack::kick(TcpSocket& s) {
-  if (s.kicked) return;
-  s.kicked = true;
-  s.kick_prev = nullptr;
-  s.kick_next = kicks_;
-  if (kicks_) kicks_->kick_prev = &s;
-  kicks_ = &s;
-}
-
-void TcpStack::unkick(TcpSocket& s) {
-  if (!s.kicked) return;
-  if (s.kick_prev) s.kick_prev->kick_next = s.kick_next;
-  else kicks_ = s.kick_next;
-  if (s.kick_next) s.kick_next->kick_prev = s.kick_prev;
-  s.kick_prev = s.kick_next = nullptr;
-  s.kicked = false;
-}
-
-void TcpStack::wait_room(TcpSocket& s) {
-  if (s.waits_room) return;
-  s.waits_room = true;
-  s.room_prev = nullptr;
-  s.room_next = room_waiters_;
-  if (room_waiters_) room_waiters_->room_prev = &s;
-  room_waiters_ = &s;
-}
-
-void TcpStack::unwait_room(TcpSocket& s) {
-  if (!s.waits_room) return;
-  if (s.room_prev) s.room_prev->room_next = s.room_next;
-  else room_waiters_ = s.room_next;
-  if (s.room_next) s.room_next->room_prev = s.room_prev;
-  s.room_prev = s.room_next = nullptr;
-  s.waits_room = false;
-}
-
-void TcpStack::retry_room_waiters() {
-  // Each goes back to the work list; its service puts it back here if the
-  // room is still missing (one CQ head read, a compare).
-  while (room_waiters_) {
-    TcpSocket* s = room_waiters_;
-    unwait_room(*s);
-    kick(*s);
-  }
-}
-
-void TcpStack::drain_kicks() {
-  // Bounded: a socket that cannot progress (full CQ) is not kicked again
-  // by its own service.
-  for (uint32_t guard = 0; kicks_ && guard < 4 * kMaxSocketsPerRing; guard++) {
-    TcpSocket* s = kicks_;
-    unkick(*s);
-    service(*s);
-  }
-}
 
 void TcpStack::service(TcpSocket& s) {
   if (s.state == SockState::listening) {
@@ -353,61 +299,6 @@ void TcpStack::socket_sqe(RingDp& ring, SocketTable& t, const io_uring_sqe& sqe)
     default: ring.post(sqe.user_data, -EINVAL, 0, 0, 0); break;
   }
   drain_kicks();
-}
-
-int32_t TcpStack::cancel_requests(RingDp& ring, SocketTable& t, const CancelMatch& m,
-                                  int32_t found) {
-  const int32_t before = found;
-  // Room for the request's CQE and, once one was ended, the cancel's own
-  // (poll_sq reserved both for the first).
-  auto take = [&](uint64_t ud, int64_t fd) {
-    if (!m.matches(ud, fd)) return false;
-    if (found && !ring.reserve(2)) return false;
-    return true;
-  };
-  auto done = [&]() { return !m.all && found > before; };
-  for (TcpSocket& s : t.socks) {
-    if (s.state == SockState::free) continue;
-    const int64_t fd = s.handle();
-    if (s.recv.armed && take(s.recv.user_data, fd)) {
-      ring.post(s.recv.user_data, -ECANCELED, 0, 0, 0);
-      s.recv.armed = false;
-      found++;
-      if (done()) break;
-    }
-    if (s.accept_armed && take(s.accept_ud, fd)) {
-      // Connections that completed meanwhile stay queued for the next ACCEPT.
-      ring.post(s.accept_ud, -ECANCELED, 0, 0, 0);
-      s.accept_armed = false;
-      found++;
-      if (done()) break;
-    }
-    if (s.connect_armed && take(s.connect_ud, fd)) {
-      // As in Linux the handshake goes on: a later CONNECT sees -EALREADY
-      // or -EISCONN, SEND waits for it or fails with its error.
-      ring.post(s.connect_ud, -ECANCELED, 0, 0, 0);
-      s.connect_armed = false;
-      found++;
-      if (done()) break;
-    }
-    // Waiting SENDs, oldest first; the FIFO closes up over the cancelled.
-    uint32_t kept = 0;
-    const uint32_t n = s.send_n;
-    for (uint32_t i = 0; i < n; i++) {
-      PendingSend p = s.sends[(s.send_head + i) % kMaxPendingSends];
-      if (!done() && take(p.user_data, fd)) {
-        // Bytes already copied are in the stream: the kernel completes a
-        // partly done send with that count.
-        ring.post(p.user_data, p.done ? static_cast<int32_t>(p.done) : -ECANCELED, 0, 0, 0);
-        found++;
-        continue;
-      }
-      s.sends[(s.send_head + kept++) % kMaxPendingSends] = p;
-    }
-    s.send_n = kept;
-    if (done()) break;
-  }
-  return found - before;
 }
 
 void TcpStack::sqe_accept(RingDp& ring, SocketTable& t, const io_uring_sqe& sqe) {
@@ -606,59 +497,6 @@ void TcpStack::sqe_recv_zc(RingDp& ring, SocketTable& t, const io_uring_sqe& sqe
 }
 
 // ---- control ops ------------------------------------------------------------------------
-
-bool TcpStack::port_in_use(uint32_t addr, uint16_t port) const {
-  for (uint32_t i = 0; i < n_tables_; i++)
-    for (const TcpSocket& s : tables_[i]->socks)
-      if (s.state != SockState::free && s.bound && s.bound_port == port &&
-          (!s.bound_addr || !addr || s.bound_addr == addr))
-        return true;
-  return false;
-}
-
-uint16_t TcpStack::pick_port(uint32_t addr) {
-  constexpr uint16_t kLo = 32768, kHi = 60999;
-  for (uint32_t tries = 0; tries <= kHi - kLo; tries++) {
-    if (next_port_ < kLo || next_port_ > kHi) next_port_ = kLo;
-    const uint16_t p = next_port_++;
-    if (!port_in_use(addr, p)) return p;
-  }
-  return 0;
-}
-
-int TcpStack::connect_steered(const tcp::FourTuple& tu, TcpConnState* cs, tcp::Conn** out) {
-  const RssSteering* rss = cfg_.rss;
-  if (!rss || !rss->steers) return engine_->connect(tu, cs, out, now_us_);
-  // The engine's range (Linux's ip_local_port_range); a port bound by a
-  // socket of ours is skipped as bind() would refuse it, a tuple the
-  // engine still has (TIME-WAIT) by its -EADDRINUSE.
-  constexpr uint16_t kLo = 32768, kHi = 60999;
-  struct Ctx {
-    const TcpStack* stack;
-    uint32_t addr;
-  } ctx{this, tu.local.addr};
-  auto in_use = [](void* p, uint16_t port) {
-    auto* c = static_cast<Ctx*>(p);
-    return c->stack->port_in_use(c->addr, port);
-  };
-  const SteeredPorts ports(*rss, tu.remote.addr, tu.local.addr, tu.remote.port);
-  uint16_t start = next_port_;
-  for (uint32_t tries = 0; tries <= kHi - kLo; tries++) {
-    const uint16_t p = pick_steered_port(ports, cfg_.tx_queue, kLo, kHi, start, in_use, &ctx);
-    if (!p) break;
-    tcp::FourTuple t = tu;
-    t.local.port = p;
-    const int rc = engine_->connect(t, cs, out, now_us_);
-    start = static_cast<uint16_t>(p == kHi ? kLo : p + 1);
-    if (rc != -EADDRINUSE) {
-      if (rc == 0) next_port_ = start;
-      return rc;
-    }
-  }
-  // No port of the range lands here: what Linux answers when its
-  // ephemeral range is exhausted.
-  return -EADDRNOTAVAIL;
-}
 
 int TcpStack::op_socket(RingDp& ring, SocketTable& t) {
   bool known = false;
