@@ -206,6 +206,7 @@ int main(int argc, char** argv) {
       tc.rx_csum = opt.rx_csum;
       tc.name = std::to_string(dev.id()) + "_" + std::to_string(dcfg.queue);
       tc.dp_stats = &queues.back()->stats;
+      tc.rss = &dev.rss();
       int err = 0;
       std::unique_ptr<TcpStack> stack = TcpStack::create(tc, &err);
       if (!stack) {

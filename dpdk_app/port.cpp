@@ -159,6 +159,16 @@ int Device::open(const PortConfig& cfg) {
     }
   }
   rte_eth_conf conf{};
+  // Several queues serving TCP: RSS on IPv4/TCP where the PMD hashes it,
+  // so connections spread over the queues and CONNECT can steer its own
+  // (rss_steer.h). The PMD's default key; both read back below.
+  const bool want_rss = cfg_.tcp && nb_rx > 1 &&
+                        (info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP);
+  if (want_rss) {
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_hf =
+        info.flow_type_rss_offloads & (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP);
+  }
   if (cfg_.rx_csum_offload)
     conf.rxmode.offloads = info.rx_offload_capa &
                            (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM |
@@ -172,6 +182,8 @@ int Device::open(const PortConfig& cfg) {
     std::fprintf(stderr, "zcrxd: configure port %u: %s\n", cfg.port, rte_strerror(-rc));
     return rc;
   }
+  rss_ = std::make_unique<RssSteering>();
+  if (cfg_.tcp && nb_rx > 1) read_rss(info, want_rss);
   st_.assign(cfg_.queues.size(), QueueState{});
   for (uint32_t k = 0; k < cfg_.queues.size(); k++)
     st_[k].min_buffers = pmd_min_pool_buffers(cfg.port, cfg_.queues[k]);
@@ -203,6 +215,46 @@ int Device::open(const PortConfig& cfg) {
   nb_tx_ = nb_tx;
   rte_eth_promiscuous_enable(cfg.port);  // not every PMD has it; harmless
   return 0;
+}
+
+void Device::read_rss(const rte_eth_dev_info& info, bool configured) {
+  const char* why = nullptr;
+  rte_eth_rss_conf rc{};
+  uint8_t key[kMaxRssKeyLen] = {};
+  if (!configured) {
+    why = "the PMD has no IPv4/TCP RSS";
+  } else if (!info.hash_key_size || info.hash_key_size > kMaxRssKeyLen || !info.reta_size ||
+             info.reta_size > kMaxRssReta || info.reta_size % RTE_ETH_RETA_GROUP_SIZE) {
+    why = "the PMD reports no usable RSS key size or redirection table";
+  } else {
+    rc.rss_key = key;
+    rc.rss_key_len = info.hash_key_size;
+    if (rte_eth_dev_rss_hash_conf_get(cfg_.port, &rc) != 0 ||
+        !(rc.rss_hf & RTE_ETH_RSS_NONFRAG_IPV4_TCP))
+      why = "the PMD does not report its RSS key";
+  }
+  rte_eth_rss_reta_entry64 reta[kMaxRssReta / RTE_ETH_RETA_GROUP_SIZE] = {};
+  if (!why) {
+    for (uint32_t g = 0; g < info.reta_size / RTE_ETH_RETA_GROUP_SIZE; g++)
+      reta[g].mask = ~uint64_t{0};
+    if (rte_eth_dev_rss_reta_query(cfg_.port, reta, info.reta_size) != 0)
+      why = "the PMD does not report its redirection table";
+  }
+  if (why) {
+    std::fprintf(stderr, "zcrxd: port %u: %s: CONNECT cannot steer its connections to the "
+                 "ring's queue (their segments may arrive on another queue)\n", cfg_.port, why);
+    return;
+  }
+  RssSteering& r = *rss_;
+  r.key_len = rc.rss_key_len ? rc.rss_key_len : info.hash_key_size;
+  std::memcpy(r.key, key, r.key_len);
+  r.reta_size = info.reta_size;
+  for (uint32_t i = 0; i < info.reta_size; i++)
+    r.reta[i] = reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+  r.steers = true;
+  std::fprintf(stderr, "zcrxd: port %u: RSS on IPv4/TCP (key %u bytes, table %u entries): "
+               "CONNECT picks source ports that land on the ring's queue\n", cfg_.port,
+               r.key_len, r.reta_size);
 }
 
 void Device::release_stale() {

@@ -28,8 +28,10 @@
 #include <vector>
 
 #include "options.h"
+#include "rss_steer.h"
 
 struct rte_mempool;
+struct rte_eth_dev_info;
 
 namespace zcrxd {
 
@@ -146,6 +148,10 @@ class Device {
   uint16_t num_tx_queues() const { return nb_tx_; }
   /// The TX offloads the port was configured with.
   uint64_t tx_offloads() const { return tx_offloads_; }
+  /// How the port spreads IPv4/TCP over its RX queues (TCP with several
+  /// queues: RSS where the PMD has it, read back after configure); steers
+  /// is false otherwise. Valid after open().
+  const RssSteering& rss() const { return *rss_; }
 
   uint16_t id() const { return cfg_.port; }
   int socket() const { return socket_; }
@@ -168,6 +174,9 @@ class Device {
   rte_mempool* copy_pool(uint32_t k);
 
   int setup_rx(uint32_t k, rte_mempool* pool);
+  /// Fills rss_ from the PMD (`configured`: RSS was asked for), or says on
+  /// stderr why CONNECT cannot steer.
+  void read_rss(const rte_eth_dev_info& info, bool configured);
   int bind(uint32_t k, rte_mempool* pool);
   void unbind(uint32_t k);
   bool running(uint32_t k) const { return started_ && st_[k].bound && st_[k].pool && !paused_; }
@@ -191,6 +200,7 @@ class Device {
   bool closed_ = true;
   const char* driver_ = "";
   rte_mempool* fallback_ = nullptr;
+  std::unique_ptr<RssSteering> rss_ = std::make_unique<RssSteering>();
   std::vector<std::unique_ptr<Port>> queues_;
   std::vector<QueueState> st_;
   std::function<void(bool)> pause_hook_;

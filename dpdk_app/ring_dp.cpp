@@ -215,29 +215,42 @@ int RingDp::prep_recv_zc(const io_uring_sqe& sqe) {
 }
 
 void RingDp::cancel(const io_uring_sqe& sqe) {
+  // The kernel's io_async_cancel_prep: no offset or splice fd, known
+  // flags only, FD and ANY exclusive. (FD_FIXED, USERDATA and OP are not
+  // served: -EINVAL, as a kernel before them answers.)
   constexpr uint32_t kKnown = uapi::kAsyncCancelAll | kAsyncCancelFd | kAsyncCancelAny;
-  if (sqe.off || sqe.splice_fd_in || (sqe.cancel_flags & ~kKnown) || sqe.flags) {
+  const uint32_t fl = sqe.cancel_flags;
+  if (sqe.off || sqe.splice_fd_in || (fl & ~kKnown) || sqe.flags ||
+      ((fl & kAsyncCancelFd) && (fl & kAsyncCancelAny))) {
     post(sqe.user_data, -EINVAL, 0, 0, 0);
     return;
   }
-  const bool all = sqe.cancel_flags & (uapi::kAsyncCancelAll | kAsyncCancelAny);
-  int32_t found = 0;
+  CancelMatch m;
+  m.user_data = sqe.addr;
+  m.fd = sqe.fd;
+  m.by_fd = fl & kAsyncCancelFd;
+  m.any = fl & kAsyncCancelAny;
+  m.all = fl & (uapi::kAsyncCancelAll | kAsyncCancelAny);
+  int32_t found = cancel_flow_requests(m, 0);
+  // Socket requests (ACCEPT, CONNECT, SEND, RECV_ZC on a socket handle).
+  if (sock_handler_ && socks_ && (m.all || !found))
+    found += sock_handler_->cancel_requests(*this, *socks_, m, found);
+  // The kernel: the number cancelled for ALL/ANY (0 when none), else 0 or
+  // -ENOENT.
+  post(sqe.user_data, m.all ? found : (found ? 0 : -ENOENT), 0, 0, 0);
+}
+
+int32_t RingDp::cancel_flow_requests(const CancelMatch& m, int32_t found) {
   for (uint32_t h = 0; h < kMaxFlowsPerRing; h++) {
     RecvRequest& r = req_[h];
-    if (!r.armed) continue;
-    bool match;
-    if (sqe.cancel_flags & kAsyncCancelAny) match = true;
-    else if (sqe.cancel_flags & kAsyncCancelFd) match = sqe.fd >= 0 && uint32_t(sqe.fd) == h;
-    else match = r.user_data == sqe.addr;
-    if (!match) continue;
-    // One CQE for the cancelled request, one kept for our own result.
+    if (!r.armed || !m.matches(r.user_data, h)) continue;
+    // One CQE for the cancelled request, one kept for the cancel's own.
     if (found && !reserve(2)) break;
     end_request(r, -ECANCELED);
     found++;
-    if (!all) break;
+    if (!m.all) break;
   }
-  // The kernel reports the number cancelled for ALL/ANY, 0 for one.
-  post(sqe.user_data, found ? (all ? found : 0) : -ENOENT, 0, 0, 0);
+  return found;
 }
 
 void RingDp::sweep_closed_flows() {

@@ -33,8 +33,24 @@ inline constexpr uint32_t kMaxZcrxIds = 64;     // zcrx ids per ring
 inline constexpr uint32_t kMaxFlowsPerRing = 64;  // flow handles per ring
 /// IORING_RECVSEND_POLL_FIRST: accepted on RECV_ZC, meaningless here.
 inline constexpr uint16_t kRecvPollFirst = 1u << 0;
-inline constexpr uint32_t kAsyncCancelFd = 1u << 1;   // IORING_ASYNC_CANCEL_FD
-inline constexpr uint32_t kAsyncCancelAny = 1u << 2;  // IORING_ASYNC_CANCEL_ANY
+using zcrx::uapi::kAsyncCancelAny;
+using zcrx::uapi::kAsyncCancelFd;
+
+/// What an ASYNC_CANCEL names (the kernel's io_cancel_data): one request
+/// by user_data, or with FD every request on `fd`, or with ANY every
+/// request; `all` (ALL or ANY): every match, else the first.
+struct CancelMatch {
+  uint64_t user_data = 0;
+  int32_t fd = -1;
+  bool by_fd = false;
+  bool any = false;
+  bool all = false;
+
+  bool matches(uint64_t ud, int64_t req_fd) const {
+    if (any) return true;
+    return by_fd ? req_fd == fd : ud == user_data;
+  }
+};
 
 /// An armed multishot RECV_ZC (one per flow handle).
 struct RecvRequest {
@@ -234,6 +250,9 @@ class RingDp {
   void end_limited(RecvRequest& r);
   int prep_recv_zc(const zcrx::uapi::io_uring_sqe& sqe);
   void cancel(const zcrx::uapi::io_uring_sqe& sqe);
+  /// Ends the armed flow requests `m` names (after the first, only while
+  /// the CQ has room for it and the cancel's own CQE). Returns how many.
+  int32_t cancel_flow_requests(const CancelMatch& m, int32_t found);
   void end_request(RecvRequest& r, int32_t res);
   void sweep_closed_flows();
   void mark_broken();

@@ -78,6 +78,11 @@ struct TcpSocket {
   TcpSocket* kick_prev = nullptr;
   TcpSocket* kick_next = nullptr;
   bool kicked = false;
+  // The stack's list of sockets whose work stopped for room (a full CQ, a
+  // full socket table): retried each iteration while it is not empty.
+  TcpSocket* room_prev = nullptr;
+  TcpSocket* room_next = nullptr;
+  bool waits_room = false;
 
   uint32_t handle() const { return zcrx::proto::kSocketHandleBase + index; }
 };
@@ -115,6 +120,14 @@ class SocketSqeHandler {
  public:
   virtual ~SocketSqeHandler() = default;
   virtual void socket_sqe(RingDp& ring, SocketTable& t, const zcrx::uapi::io_uring_sqe& sqe) = 0;
+  /// ASYNC_CANCEL: ends the armed socket requests of `t` that `m` names
+  /// (the first only unless m.all), each with its final CQE: -ECANCELED
+  /// without F_MORE, or for a SEND that copied part of its bytes that
+  /// count (the kernel's io_sendrecv_fail). `found` requests were ended
+  /// already: from then on each needs ring.reserve(2) (its CQE and the
+  /// cancel's own). Returns how many it ended.
+  virtual int32_t cancel_requests(RingDp& ring, SocketTable& t, const CancelMatch& m,
+                                  int32_t found) = 0;
 };
 inline constexpr uint32_t kSocketSqeCqes = 2;
 

@@ -283,6 +283,7 @@ bool TcpStack::end_iteration(uint32_t refilled) {
     next_stats_us_ = now_us_ + 100000;
   }
   if (now_us_ >= neigh_->next_deadline()) neigh_->poll(now_us_);
+  if (room_waiters_) retry_room_waiters();
   if (kicks_) drain_kicks();
   if (tx_.queued()) worked |= tx_.flush() != 0;
   return worked;

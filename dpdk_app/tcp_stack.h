@@ -34,6 +34,7 @@
 #include "net_config.h"
 #include "options.h"
 #include "packet.h"
+#include "rss_steer.h"
 #include "stats.h"
 #include "tcp_socket.h"
 #include "tcp_wire.h"
@@ -56,6 +57,10 @@ struct TcpStackConfig {
   RxCsum rx_csum = RxCsum::kAuto;
   std::string name = "0_0";  // for pool names: unique per process
   DpStats* dp_stats = nullptr;  // the queue's: deliveries count there too
+  /// The port's RSS (Device::rss(), outlives the stack): with `steers`,
+  /// CONNECT without a bound port picks a source port whose segments land
+  /// on this queue (rx queue = tx_queue). Null: no steering.
+  const RssSteering* rss = nullptr;
 };
 
 /// Counters of one queue's TCP endpoint (the datapath writes them; control
@@ -129,6 +134,8 @@ class TcpStack final : public zcrx::tcp::Host, public NeighborHost, public Socke
 
   // ---- SQEs (RingDp::poll_sq) ------------------------------------------------
   void socket_sqe(RingDp& ring, SocketTable& t, const zcrx::uapi::io_uring_sqe& sqe) override;
+  int32_t cancel_requests(RingDp& ring, SocketTable& t, const CancelMatch& m,
+                          int32_t found) override;
 
   // ---- control ops (run on the datapath: Datapath::run_call) ----------------
   int op_socket(RingDp& ring, SocketTable& t);
@@ -172,6 +179,12 @@ class TcpStack final : public zcrx::tcp::Host, public NeighborHost, public Socke
   void kick(TcpSocket& s);
   void unkick(TcpSocket& s);
   void drain_kicks();
+  /// `s` stopped for want of CQ or socket-table room: it is kicked again
+  /// at the end of every iteration until its work goes through (the
+  /// consumer's CQ head moved, a socket closed). No cost while none waits.
+  void wait_room(TcpSocket& s);
+  void unwait_room(TcpSocket& s);
+  void retry_room_waiters();
   void service(TcpSocket& s);
   void service_accepts(TcpSocket& s);
   void service_sends(TcpSocket& s);
@@ -200,6 +213,9 @@ class TcpStack final : public zcrx::tcp::Host, public NeighborHost, public Socke
   /// the engine's send space and the pool). Returns the bytes appended.
   uint32_t append_send(TcpConnState& cs, const uint8_t* src, uint32_t len);
   uint16_t pick_port(uint32_t addr);
+  /// CONNECT on a socket without a port: the engine's tuple for `tu`
+  /// (local port still 0), steered to this queue when the port has RSS.
+  int connect_steered(const zcrx::tcp::FourTuple& tu, TcpConnState* cs, zcrx::tcp::Conn** out);
   bool port_in_use(uint32_t addr, uint16_t port) const;
 
   TcpStackConfig cfg_;
@@ -219,6 +235,7 @@ class TcpStack final : public zcrx::tcp::Host, public NeighborHost, public Socke
   TcpConnState* starved_ = nullptr;
   std::unique_ptr<TcpConnState*[]> scratch_;  // refresh_starved's copy of the list
   TcpSocket* kicks_ = nullptr;
+  TcpSocket* room_waiters_ = nullptr;
   bool sb_waiters_ = false;  // a SEND waits for send-buffer mbufs
   // Every table with a socket of this stack (for abort_all and the
   // ephemeral-port check): few, so a small fixed array.

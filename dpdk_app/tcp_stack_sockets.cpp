@@ -2,7 +2,9 @@
 // TcpStack: sockets. The SQEs on socket handles, control's socket ops, the
 // engine's socket events, and the work they defer (a Host callback must
 // not call back into the engine: accepting, sending and EOF happen in
-// drain_kicks, after the engine call returned).
+// drain_kicks, after the engine call returned). The lists that work runs
+// from are in tcp_stack_worklists.cpp, ASYNC_CANCEL in tcp_stack_cancel.cpp,
+// local ports in tcp_stack_ports.cpp.
 #include <rte_mbuf.h>
 #include <sys/socket.h>
 
@@ -124,34 +126,6 @@ uint32_t TcpStack::append_send(TcpConnState& cs, const uint8_t* src, uint32_t le
 
 // ---- deferred work -------------------------------------------------------------------
 
-void TcpStack::kick(TcpSocket& s) {
-  if (s.kicked) return;
-  s.kicked = true;
-  s.kick_prev = nullptr;
-  s.kick_next = kicks_;
-  if (kicks_) kicks_->kick_prev = &s;
-  kicks_ = &s;
-}
-
-void TcpStack::unkick(TcpSocket& s) {
-  if (!s.kicked) return;
-  if (s.kick_prev) s.kick_prev->kick_next = s.kick_next;
-  else kicks_ = s.kick_next;
-  if (s.kick_next) s.kick_next->kick_prev = s.kick_prev;
-  s.kick_prev = s.kick_next = nullptr;
-  s.kicked = false;
-}
-
-void TcpStack::drain_kicks() {
-  // Bounded: a socket that cannot progress (full CQ) is not kicked again
-  // by its own service.
-  for (uint32_t guard = 0; kicks_ && guard < 4 * kMaxSocketsPerRing; guard++) {
-    TcpSocket* s = kicks_;
-    unkick(*s);
-    service(*s);
-  }
-}
-
 void TcpStack::service(TcpSocket& s) {
   if (s.state == SockState::listening) {
     service_accepts(s);
@@ -172,9 +146,12 @@ void TcpStack::service_accepts(TcpSocket& s) {
   SocketTable* t = s.ring->sockets();
   while (s.accept_armed && s.listener && t) {
     // A full CQ or table leaves the connection in the engine's accept
-    // queue: the next ACCEPT or connection tries again.
-    if (!s.ring->reserve(1) || t->open == kMaxSocketsPerRing) return;
-    if (!take_global_socket()) return;
+    // queue until there is room (retried each iteration, not per packet).
+    if (s.listener->queued() == 0) return;
+    if (!s.ring->reserve(1) || t->open == kMaxSocketsPerRing || !take_global_socket()) {
+      wait_room(s);
+      return;
+    }
     tcp::Conn* c = engine_->accept(s.listener);
     if (!c) {
       put_global_socket();
@@ -219,7 +196,10 @@ void TcpStack::service_sends(TcpSocket& s) {
         return;  // send_acked kicks it again
       }
     }
-    if (!s.ring->reserve(1)) return;  // completes once the CQ has room
+    if (!s.ring->reserve(1)) {  // completes once the CQ has room
+      wait_room(s);
+      return;
+    }
     s.ring->post(p.user_data, res, 0, 0, 0);
     s.send_head = (s.send_head + 1) % kMaxPendingSends;
     s.send_n--;
@@ -229,7 +209,10 @@ void TcpStack::service_sends(TcpSocket& s) {
 void TcpStack::maybe_eof(TcpSocket& s) {
   if (!s.peer_fin || s.eof_posted || !s.recv.armed || !s.cs || !s.cs->conn) return;
   if (s.cs->conn->pending_bytes() != 0) return;
-  if (!s.ring->reserve(1)) return;
+  if (!s.ring->reserve(1)) {
+    wait_room(s);
+    return;
+  }
   s.ring->post(s.recv.user_data, 0, 0, 0, 0);
   s.recv.armed = false;
   s.eof_posted = true;
@@ -364,7 +347,7 @@ void TcpStack::sqe_connect(RingDp& ring, SocketTable& t, const io_uring_sqe& sqe
     tcp::FourTuple tu;
     tu.local = {h.src, s->bound ? s->bound_port : uint16_t{0}};
     tu.remote = {ip, port};
-    rc = engine_->connect(tu, cs, &c, now_us_);
+    rc = tu.local.port ? engine_->connect(tu, cs, &c, now_us_) : connect_steered(tu, cs, &c);
     if (rc) free_cs(*cs);
   }
   if (rc) {
@@ -476,6 +459,7 @@ void TcpStack::sqe_close(RingDp& ring, SocketTable& t, const io_uring_sqe& sqe) 
     if (cs->conn) engine_->close(cs->conn, now_us_);
   }
   unkick(*s);
+  unwait_room(*s);
   t.release(*s);
   put_global_socket();
   ring.post(sqe.user_data, 0, 0, 0, 0);
@@ -513,25 +497,6 @@ void TcpStack::sqe_recv_zc(RingDp& ring, SocketTable& t, const io_uring_sqe& sqe
 }
 
 // ---- control ops ------------------------------------------------------------------------
-
-bool TcpStack::port_in_use(uint32_t addr, uint16_t port) const {
-  for (uint32_t i = 0; i < n_tables_; i++)
-    for (const TcpSocket& s : tables_[i]->socks)
-      if (s.state != SockState::free && s.bound && s.bound_port == port &&
-          (!s.bound_addr || !addr || s.bound_addr == addr))
-        return true;
-  return false;
-}
-
-uint16_t TcpStack::pick_port(uint32_t addr) {
-  constexpr uint16_t kLo = 32768, kHi = 60999;
-  for (uint32_t tries = 0; tries <= kHi - kLo; tries++) {
-    if (next_port_ < kLo || next_port_ > kHi) next_port_ = kLo;
-    const uint16_t p = next_port_++;
-    if (!port_in_use(addr, p)) return p;
-  }
-  return 0;
-}
 
 int TcpStack::op_socket(RingDp& ring, SocketTable& t) {
   bool known = false;
@@ -604,6 +569,7 @@ void TcpStack::drop_ring(SocketTable& t) {
   for (TcpSocket& s : t.socks) {
     if (s.state == SockState::free) continue;
     unkick(s);
+    unwait_room(s);
     if (s.listener) engine_->close_listener(s.listener);
     if (TcpConnState* cs = s.cs) {
       // As a process's exit closes its sockets in Linux: close(), not an

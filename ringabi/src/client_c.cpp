@@ -25,6 +25,8 @@ static_assert(offsetof(zcrx_cqe32, off) == offsetof(io_uring_cqe32, zcqe.off));
 static_assert(offsetof(zcrx_cqe32, pad) == offsetof(io_uring_cqe32, zcqe.__pad));
 static_assert(ZCRX_CQE_F_MORE == zcrx::uapi::kCqeFMore);
 static_assert(ZCRX_CQE_F_DGRAM_END == zcrx::proto::kCqeFDatagramEnd);
+static_assert(ZCRX_ASYNC_CANCEL_ALL == zcrx::uapi::kAsyncCancelAll);
+static_assert(ZCRX_ASYNC_CANCEL_ANY == zcrx::uapi::kAsyncCancelAny);
 static_assert(ZCRX_EVT_ALLOC_FAIL == zcrx::uapi::ZCRX_EVENT_ALLOC_FAIL);
 static_assert(ZCRX_EVT_COPY == zcrx::uapi::ZCRX_EVENT_COPY);
 static_assert(ZCRX_PROTO_VERSION == zcrx::proto::kVersion);
@@ -185,6 +187,12 @@ void zcrx_prep_recv_zc(zcrx_sqe* sqe, int flow, uint32_t zcrx_id, uint32_t len, 
 void zcrx_prep_nop(zcrx_sqe* sqe, uint64_t user_data) { zcrx::prep_nop(cxx(sqe), user_data); }
 void zcrx_prep_cancel(zcrx_sqe* sqe, uint64_t target, uint64_t user_data) {
   zcrx::prep_cancel(cxx(sqe), target, user_data);
+}
+void zcrx_prep_cancel_flags(zcrx_sqe* sqe, uint64_t target, uint32_t flags, uint64_t user_data) {
+  zcrx::prep_cancel(cxx(sqe), target, user_data, flags);
+}
+void zcrx_prep_cancel_fd(zcrx_sqe* sqe, int fd, uint32_t flags, uint64_t user_data) {
+  zcrx::prep_cancel_fd(cxx(sqe), fd, user_data, flags);
 }
 void zcrx_prep_accept(zcrx_sqe* sqe, int sock, int multishot, uint64_t user_data) {
   zcrx::prep_accept(cxx(sqe), sock, multishot != 0, user_data);

@@ -46,6 +46,8 @@ int c_api_prep_sockets(void *sqe_mem, const void *buf) {
   zcrx_prep_send((struct zcrx_sqe *)(m + 3 * 64), 1031, buf, 1000, 14);
   zcrx_prep_shutdown((struct zcrx_sqe *)(m + 4 * 64), 1031, SHUT_WR, 15);
   zcrx_prep_close((struct zcrx_sqe *)(m + 5 * 64), 1031, 16);
+  zcrx_prep_cancel_fd((struct zcrx_sqe *)(m + 6 * 64), 1031, ZCRX_ASYNC_CANCEL_ALL, 17);
+  zcrx_prep_cancel_flags((struct zcrx_sqe *)(m + 7 * 64), 13, ZCRX_ASYNC_CANCEL_ALL, 18);
   return 0;
 }
 

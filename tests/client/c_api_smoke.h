@@ -19,6 +19,7 @@ int c_api_datagram_end(unsigned flags);
  * 1030 (user_data 11), single ACCEPT on 1030 (12), CONNECT 1031 to
  * 10.77.0.2:5001 (13), SEND of 1000 bytes at buf on 1031 (14), SHUTDOWN
  * SHUT_WR (15), CLOSE (16). */
+/* Eight SQEs: accept x2, connect, send, shutdown, close, cancel by fd, cancel all. */
 int c_api_prep_sockets(void *sqe_mem, const void *buf);
 /* zcrx_accept_peer from C on a CQE with this res and off: its return, the
  * address and port through ip/port. */

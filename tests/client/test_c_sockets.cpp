@@ -41,7 +41,7 @@ T body_as(const fake::SocketOp& op) {
 }  // namespace
 
 TEST_CASE("c api sockets: the prep helpers from C write the kernel's SQE fields, nothing else") {
-  io_uring_sqe sqe[6];
+  io_uring_sqe sqe[8];
   std::memset(sqe, 0xa5, sizeof(sqe));  // nothing may be left over
   const char buf[8] = {};
   REQUIRE(c_api_prep_sockets(sqe, buf) == 0);
@@ -94,6 +94,21 @@ TEST_CASE("c api sockets: the prep helpers from C write the kernel's SQE fields,
   e.fd = 1031;
   e.user_data = 16;
   check_only(sqe[5], e);
+
+  // ASYNC_CANCEL by fd (IORING_ASYNC_CANCEL_FD | ALL) and by user_data with ALL.
+  e = io_uring_sqe{};
+  e.opcode = zcrx::uapi::kOpAsyncCancel;
+  e.fd = 1031;
+  e.cancel_flags = (1u << 1) | (1u << 0);
+  e.user_data = 17;
+  check_only(sqe[6], e);
+  e = io_uring_sqe{};
+  e.opcode = zcrx::uapi::kOpAsyncCancel;
+  e.fd = -1;
+  e.addr = 13;
+  e.cancel_flags = 1u << 0;
+  e.user_data = 18;
+  check_only(sqe[7], e);
 
   // The kernel's opcode numbers.
   CHECK(sqe[0].opcode == 13);  // IORING_OP_ACCEPT

@@ -2,7 +2,8 @@
 // zcrxd's TCP sockets, DPDK-free: the socket table (handles, limits,
 // reuse), the socket SQEs' field rules with the kernel's errnos, the TX
 // region bounds, SOCKET's arguments, and RingDp handing socket SQEs to
-// the stack (and refusing them without one).
+// the stack (and refusing them without one), and ASYNC_CANCEL reaching
+// socket requests after the flows' with the kernel's results.
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -50,6 +51,26 @@ struct RecordingHandler : SocketSqeHandler {
   void socket_sqe(RingDp& ring, SocketTable&, const uapi::io_uring_sqe& sqe) override {
     seen.push_back(sqe);
     ring.post(sqe.user_data, sqe.fd, 0, 0, 0);
+  }
+  // Cancels (as the stack would) each request of `cancellable` the match
+  // names, once.
+  std::vector<CancelMatch> cancels;
+  std::vector<std::pair<uint64_t, int32_t>> cancellable;  // user_data, fd
+  int32_t cancel_requests(RingDp& ring, SocketTable&, const CancelMatch& m,
+                          int32_t found) override {
+    cancels.push_back(m);
+    int32_t n = 0;
+    for (auto it = cancellable.begin(); it != cancellable.end();) {
+      if (!m.matches(it->first, it->second) || (found + n && !ring.reserve(2)) ||
+          (!m.all && n)) {
+        ++it;
+        continue;
+      }
+      ring.post(it->first, -ECANCELED, 0, 0, 0);
+      it = cancellable.erase(it);
+      n++;
+    }
+    return n;
   }
 };
 
@@ -256,6 +277,70 @@ TEST_CASE("RingDp hands socket SQEs to the stack, and refuses them without one")
   REQUIRE(r.cq.pop(c));
   CHECK(c.cqe.user_data == 7);
   CHECK(c.cqe.res == -EINVAL);  // the flow path's own answer (no zcrx id 0)
+}
+
+TEST_CASE("ASYNC_CANCEL reaches socket requests after flow requests, with the kernel's results") {
+  Region r(16, 64);
+  RingDp dp(r.mem, r.l);
+  auto table = std::make_unique<SocketTable>();
+  RecordingHandler h;
+  dp.set_sockets(table.get(), &h);
+  // A flow request (user_data 5, flow 0) and three socket requests; 5 is
+  // also a socket request's user_data.
+  auto* ifq = reinterpret_cast<zcrx::core::Ifq*>(uintptr_t{0x1000});
+  dp.set_entry(0, ifq, ifq);
+  dp.set_flow(0, ifq);
+  auto rz = sqe_of(uapi::kOpRecvZc, 0);
+  rz.ioprio = uapi::kRecvMultishot;
+  rz.user_data = 5;
+  REQUIRE(r.sq.push(rz));
+  REQUIRE(dp.poll_sq(16) == 1);
+  h.cancellable = {{5, 1030}, {6, 1030}, {7, 1031}};
+  auto cancel = [](uint64_t target, uint32_t flags, int32_t fd, uint64_t ud) {
+    auto s = sqe_of(uapi::kOpAsyncCancel, fd);
+    s.addr = target;
+    s.cancel_flags = flags;
+    s.user_data = ud;
+    return s;
+  };
+  // One by user_data: the flow's request is first; the stack is not asked.
+  REQUIRE(r.sq.push(cancel(5, 0, -1, 50)));
+  // Again: only the socket's 5 is left.
+  REQUIRE(r.sq.push(cancel(5, 0, -1, 51)));
+  // FD with ALL: every request left on 1030 (6).
+  REQUIRE(r.sq.push(cancel(0, uapi::kAsyncCancelFd | uapi::kAsyncCancelAll, 1030, 52)));
+  // FD with ANY: -EINVAL, nothing asked of anyone.
+  REQUIRE(r.sq.push(cancel(0, uapi::kAsyncCancelFd | uapi::kAsyncCancelAny, 1031, 53)));
+  // ALL for a user_data nobody has: 0 (the number), not -ENOENT.
+  REQUIRE(r.sq.push(cancel(99, uapi::kAsyncCancelAll, -1, 54)));
+  // One for a user_data nobody has: -ENOENT.
+  REQUIRE(r.sq.push(cancel(99, 0, -1, 55)));
+  // ANY: what is left (7).
+  REQUIRE(r.sq.push(cancel(0, uapi::kAsyncCancelAny, -1, 56)));
+  CHECK(dp.poll_sq(16) == 7);
+  dp.flush();
+  const std::pair<uint64_t, int32_t> want[] = {
+      {5, -ECANCELED}, {50, 0}, {5, -ECANCELED}, {51, 0}, {6, -ECANCELED}, {52, 1},
+      {53, -EINVAL},   {54, 0}, {55, -ENOENT},   {7, -ECANCELED}, {56, 1}};
+  uapi::io_uring_cqe32 c;
+  for (const auto& w : want) {
+    REQUIRE(r.cq.pop(c));
+    CHECK(c.cqe.user_data == w.first);
+    CHECK(c.cqe.res == w.second);
+    CHECK((c.cqe.flags & uapi::kCqeFMore) == 0);
+  }
+  CHECK_FALSE(r.cq.pop(c));
+  CHECK(h.cancellable.empty());
+  // Asked for every cancel but the first (the flow matched it) and the
+  // -EINVAL one; the match it was given.
+  REQUIRE(h.cancels.size() == 5);
+  CHECK(h.cancels[0].user_data == 5);
+  CHECK_FALSE(h.cancels[0].all);
+  CHECK(h.cancels[1].by_fd);
+  CHECK(h.cancels[1].fd == 1030);
+  CHECK(h.cancels[1].all);
+  CHECK(h.cancels[4].any);
+  CHECK(dp.armed_count() == 0);
 }
 
 TEST_CASE("the ACCEPT completion's peer encoding is what accept_peer() reads") {

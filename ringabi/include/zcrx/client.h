@@ -472,13 +472,31 @@ inline void prep_nop(uapi::io_uring_sqe* sqe, uint64_t user_data = 0) {
   sqe->user_data = user_data;
 }
 
-/// Cancels the request submitted with `target` as user_data: its own CQE
-/// ends with -ECANCELED, the cancel's CQE has res 0 or -ENOENT.
-inline void prep_cancel(uapi::io_uring_sqe* sqe, uint64_t target, uint64_t user_data = 0) {
+/// Cancels the request submitted with `target` as user_data (RECV_ZC on a
+/// flow or socket, ACCEPT, CONNECT, SEND): its own CQE ends with
+/// -ECANCELED without F_MORE (a SEND that copied part of its bytes: that
+/// count), the cancel's CQE has res 0 or -ENOENT. `flags`
+/// uapi::kAsyncCancelAll: every request with that user_data, the cancel's
+/// res is how many (0 for none); kAsyncCancelAny: every request at all.
+inline void prep_cancel(uapi::io_uring_sqe* sqe, uint64_t target, uint64_t user_data = 0,
+                        uint32_t flags = 0) {
   *sqe = uapi::io_uring_sqe{};
   sqe->opcode = uapi::kOpAsyncCancel;
   sqe->fd = -1;
   sqe->addr = target;
+  sqe->cancel_flags = flags;
+  sqe->user_data = user_data;
+}
+
+/// Cancels the first request on flow or socket handle `fd` (with
+/// uapi::kAsyncCancelAll in `flags`: every one; the cancel's res is then
+/// how many), as io_uring_prep_cancel_fd.
+inline void prep_cancel_fd(uapi::io_uring_sqe* sqe, int fd, uint64_t user_data = 0,
+                           uint32_t flags = 0) {
+  *sqe = uapi::io_uring_sqe{};
+  sqe->opcode = uapi::kOpAsyncCancel;
+  sqe->fd = fd;
+  sqe->cancel_flags = flags | uapi::kAsyncCancelFd;
   sqe->user_data = user_data;
 }
 

@@ -243,6 +243,8 @@ inline constexpr unsigned kCqeBufferShift = 16;
 inline constexpr uint32_t kSetupCqe32 = 1u << 11;     // IORING_SETUP_CQE32
 inline constexpr uint32_t kSetupNoSqArray = 1u << 16; // IORING_SETUP_NO_SQARRAY
 inline constexpr uint32_t kAsyncCancelAll = 1u << 0;  // IORING_ASYNC_CANCEL_ALL
+inline constexpr uint32_t kAsyncCancelFd = 1u << 1;   // IORING_ASYNC_CANCEL_FD
+inline constexpr uint32_t kAsyncCancelAny = 1u << 2;  // IORING_ASYNC_CANCEL_ANY
 
 inline constexpr unsigned kZcrxAreaShift = 48;  // IORING_ZCRX_AREA_SHIFT
 inline constexpr uint64_t kZcrxAreaMask =       // IORING_ZCRX_AREA_MASK

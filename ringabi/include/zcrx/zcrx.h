@@ -273,6 +273,18 @@ void zcrx_prep_recv_zc(struct zcrx_sqe *sqe, int flow, uint32_t zcrx_id, uint32_
                        int multishot, uint64_t user_data);
 void zcrx_prep_nop(struct zcrx_sqe *sqe, uint64_t user_data);
 void zcrx_prep_cancel(struct zcrx_sqe *sqe, uint64_t target_user_data, uint64_t user_data);
+/* IORING_ASYNC_CANCEL_* flags of the two calls below. */
+#define ZCRX_ASYNC_CANCEL_ALL (1u << 0) /* every match; res: how many (0: none) */
+#define ZCRX_ASYNC_CANCEL_ANY (1u << 2) /* every request of the ring */
+/* ASYNC_CANCEL with flags (ZCRX_ASYNC_CANCEL_ALL/_ANY): a cancelled
+ * request (RECV_ZC, ACCEPT, CONNECT, SEND) completes with -ECANCELED
+ * without ZCRX_CQE_F_MORE (a SEND that copied part of its bytes: that
+ * count); the cancel: 0 (with ALL/ANY: how many), -ENOENT for none. */
+void zcrx_prep_cancel_flags(struct zcrx_sqe *sqe, uint64_t target_user_data, uint32_t flags,
+                            uint64_t user_data);
+/* ASYNC_CANCEL of the first request on a flow or socket handle (with
+ * ZCRX_ASYNC_CANCEL_ALL: every one). */
+void zcrx_prep_cancel_fd(struct zcrx_sqe *sqe, int fd, uint32_t flags, uint64_t user_data);
 /* SQEs on sockets. zcrx_prep_recv_zc takes a socket handle as `flow` too:
  * res is the bytes of one buffer, 0 without ZCRX_CQE_F_MORE at EOF. */
 /* IORING_OP_ACCEPT on a listening socket; multishot non-zero: one CQE per
