@@ -210,7 +210,9 @@ extern "C" int io_uring_register_zcrx_ctrl(struct io_uring* ring, struct zcrx_ct
   zcrx_uring* u = ring ? ring->zcrx : nullptr;
   if (u == nullptr) return -EBADF;
   if (ctrl == nullptr) return -EFAULT;
-  if (!all_zero(ctrl->__resv, sizeof(ctrl->__resv))) return -EINVAL;
+  // zcrxd's engine checks these words as the kernel's io_zcrx_ctrl does;
+  // libzcrx's calls send them zero, so they are checked here.
+  if (!all_zero(ctrl->__resv, sizeof(ctrl->__resv))) return -EFAULT;
   switch (ctrl->op) {
     case ZCRX_CTRL_FLUSH_RQ:
       if (!all_zero(&ctrl->zc_flush, sizeof(ctrl->zc_flush))) return -EINVAL;
@@ -228,9 +230,7 @@ extern "C" int io_uring_register_zcrx_ctrl(struct io_uring* ring, struct zcrx_ct
     case ZCRX_CTRL_ARM_EVENT:
       if (!all_zero(ctrl->zc_arm_event.__resv, sizeof(ctrl->zc_arm_event.__resv))) return -EINVAL;
       return u->ring.arm_event(ctrl->zcrx_id, ctrl->zc_arm_event.event_type);
-    case ZCRX_CTRL_ADD_AREA:
+    default:  // ADD_AREA (not served) and unknown ops
       return -EOPNOTSUPP;
-    default:
-      return -EINVAL;
   }
 }

@@ -194,7 +194,8 @@ static inline void io_uring_cqe_seen(struct io_uring *ring, struct io_uring_cqe 
 int io_uring_register_ifq(struct io_uring *ring, struct io_uring_zcrx_ifq_reg *reg);
 /* IORING_REGISTER_ZCRX_CTRL: ZCRX_CTRL_FLUSH_RQ, ZCRX_CTRL_EXPORT
  * (ctrl->zc_export.zcrx_fd out: an fd the caller closes) and
- * ZCRX_CTRL_ARM_EVENT; ADD_AREA -EOPNOTSUPP. */
+ * ZCRX_CTRL_ARM_EVENT; ADD_AREA and unknown ops -EOPNOTSUPP, non-zero
+ * ctrl->__resv -EFAULT, a payload word that must be 0 -EINVAL. */
 int io_uring_register_zcrx_ctrl(struct io_uring *ring, struct zcrx_ctrl *ctrl);
 
 /* ---- SQE preparation (liburing's) ------------------------------------------------ */
