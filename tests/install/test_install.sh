@@ -96,6 +96,10 @@ ulibs=$(pkg-config --libs libzcrx-uring)
 shim=$(pkg-config --variable=sockets_shim libzcrx-uring)
 [ "${shim#"$root"}" = "$shim" ] && shim=$root$shim  # pkgconf adds the sysroot itself
 check test -f "$shim"
+# libzcrx itself defines no liburing name (a program linking both, as
+# zcrxd does, must get liburing's); libzcrx-uring does.
+readelf --dyn-syms -W "$root$libdir/libzcrx.so" | grep -q ' io_uring_' &&
+  { echo "FAIL: libzcrx.so exports io_uring_* symbols"; fail=1; }
 cflags="$ucflags" build_one uring_tcp_server cc gnu11 "$here/../../examples/uring_compat/zcrx_tcp_server.c" "$ulibs"
 # Every installed header stands alone (C++20; zcrx.h also as C).
 for h in zcrx.h client.h socket.h proto.h ring_layout.h ring.h uapi.h pattern.h compat/sockets.h; do
