@@ -218,6 +218,7 @@ int Ring::add_ifq(const RegisterIfqReply& rep, int rq_fd, int area_fd, uint8_t* 
   }
   q->rq_base_ = rq;
   q->rq_size_ = rep.rq_region_size;
+  q->rq_off_ = reg.offsets;
   q->rq_ = rq_producer(rq, reg.offsets, reg.rq_entries);
   if (q->rq_.state() != RingState::ok) {
     if (!q->shared_) q->area_ = nullptr;

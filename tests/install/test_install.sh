@@ -56,7 +56,7 @@ check test -L "$root$libdir/libzcrx.so"
 check test -e "$root$libdir/libzcrx.so.$proto"
 soname=$(readelf -d "$root$libdir/libzcrx.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = "libzcrx.so.$proto" ] || { echo "FAIL: soname '$soname', want libzcrx.so.$proto"; fail=1; }
-for h in zcrx.h client.h socket.h proto.h ring_layout.h ring.h uapi.h pattern.h; do
+for h in zcrx.h client.h socket.h proto.h ring_layout.h ring.h uapi.h pattern.h compat/sockets.h compat/liburing.h compat/liburing/io_uring.h; do
   check test -f "$root$incdir/zcrx/$h"
 done
 for d in README.md ARCHITECTURE.md OPERATIONS.md examples/zcrx_rx/zcrx_rx_c.c; do
@@ -88,8 +88,21 @@ build_one c_static cc c11 "$here/consumer_c.c" "$slibs"
 build_one cxx_shared c++ c++20 "$here/consumer_cxx.cpp" "$libs"
 build_one cxx_static c++ c++20 "$here/consumer_cxx.cpp" "$slibs"
 build_one example_c cc c11 "$root$datadir/doc/zcrx-dpdk/examples/zcrx_rx/zcrx_rx_c.c" "$libs"
+# A kernel-zcrx program, unchanged, through libzcrx-uring.pc: its
+# <liburing.h> is libzcrx's (the system's liburing has no zcrx names, so
+# picking that one up fails the build), and the socket shim is installed.
+ucflags=$(pkg-config --cflags libzcrx-uring) || { echo "FAIL: pkg-config libzcrx-uring"; exit 1; }
+ulibs=$(pkg-config --libs libzcrx-uring)
+shim=$(pkg-config --variable=sockets_shim libzcrx-uring)
+[ "${shim#"$root"}" = "$shim" ] && shim=$root$shim  # pkgconf adds the sysroot itself
+check test -f "$shim"
+# libzcrx itself defines no liburing name (a program linking both, as
+# zcrxd does, must get liburing's); libzcrx-uring does.
+readelf --dyn-syms -W "$root$libdir/libzcrx.so" | grep -q ' io_uring_' &&
+  { echo "FAIL: libzcrx.so exports io_uring_* symbols"; fail=1; }
+cflags="$ucflags" build_one uring_tcp_server cc gnu11 "$here/../../examples/uring_compat/zcrx_tcp_server.c" "$ulibs"
 # Every installed header stands alone (C++20; zcrx.h also as C).
-for h in zcrx.h client.h socket.h proto.h ring_layout.h ring.h uapi.h pattern.h; do
+for h in zcrx.h client.h socket.h proto.h ring_layout.h ring.h uapi.h pattern.h compat/sockets.h; do
   echo "#include <zcrx/$h>" | c++ -std=c++20 -Wall -Wextra -Werror $cflags -fsyntax-only -x c++ - ||
     { echo "FAIL: zcrx/$h does not compile alone (C++)"; fail=1; }
 done

@@ -187,6 +187,12 @@ class Ifq {
   /// Free RQ slots (refreshes zcrxd's head when needed).
   uint32_t rq_free() { return rq_.free_slots(rq_entries_); }
   RingState rq_state() const { return rq_.state(); }
+  /// The refill queue's region as zcrxd handed it out (its memfd, owned by
+  /// the Ifq; its size; where head, tail and the RQEs sit): for a consumer
+  /// that maps it where it wants (the liburing compatibility layer).
+  int rq_fd() const { return rq_fd_; }
+  size_t rq_region_size() const { return rq_size_; }
+  const uapi::io_uring_zcrx_offsets& rq_offsets() const { return rq_off_; }
 
   // ---- events --------------------------------------------------------------
 
@@ -224,6 +230,7 @@ class Ifq {
   int rq_fd_ = -1;
   uint32_t rq_entries_ = 0;
   uint32_t rq_queued_ = 0;
+  uapi::io_uring_zcrx_offsets rq_off_{};
   RqProducer rq_;
   uint32_t event_mask_ = 0;
   uint64_t event_user_data_ = 0;
@@ -275,6 +282,8 @@ class Ring {
   /// The ring region memfd: hand it to another process for clone.
   int ring_fd() const { return ring_fd_; }
   const RingRegionLayout& layout() const { return layout_; }
+  /// Where the ring region is mapped here (nullptr before create()).
+  void* ring_base() const { return ring_base_; }
 
   // ---- zcrx instances -------------------------------------------------------
 
