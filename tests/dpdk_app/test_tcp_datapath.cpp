@@ -243,6 +243,17 @@ struct World {
     peer.pump();
   }
   void submit(const uapi::io_uring_sqe& s) { REQUIRE(sq.push(s)); }
+  // A listener on kPort with a multishot ACCEPT (user_data `ud`) armed on
+  // it, as SOCKET, BIND, LISTEN and ACCEPT SQEs would make it.
+  int listen_and_accept(uint64_t ud) {
+    const int ls = stack->op_socket(*f->ring, table);
+    REQUIRE(stack->op_bind(table, uint32_t(ls), 0, kPort) == 0);
+    REQUIRE(stack->op_listen(table, uint32_t(ls), 8) == 0);
+    uapi::io_uring_sqe a{};
+    zcrx::prep_accept(&a, ls, true, ud);
+    submit(a);
+    return ls;
+  }
   uint32_t ring_cq_entries() const { return f->ring_l.cq_entries; }
   // Steps until `pred` holds (bounded).
   template <class P>
@@ -543,12 +554,7 @@ void check_cancelled(const uapi::io_uring_cqe32& c) {
 TEST_CASE("ASYNC_CANCEL ends a socket's ACCEPT and RECV_ZC; the socket goes on") {
   World w;
   Cqes q(w);
-  const int ls = w.stack->op_socket(*w.f->ring, w.table);
-  REQUIRE(w.stack->op_bind(w.table, uint32_t(ls), 0, kPort) == 0);
-  REQUIRE(w.stack->op_listen(w.table, uint32_t(ls), 8) == 0);
-  uapi::io_uring_sqe a{};
-  zcrx::prep_accept(&a, ls, true, 1);
-  w.submit(a);
+  const int ls = w.listen_and_accept(1);
   w.submit(cancel_sqe(1, 90));
   w.submit(cancel_sqe(1, 91));  // gone already
   check_cancelled(q.wait(1));
@@ -562,6 +568,7 @@ TEST_CASE("ASYNC_CANCEL ends a socket's ACCEPT and RECV_ZC; the socket goes on")
   for (int i = 0; i < 20; i++) w.step();
   q.reap();
   CHECK(q.got.empty());
+  uapi::io_uring_sqe a{};
   zcrx::prep_accept(&a, ls, false, 5);
   w.submit(a);
   const auto acc = q.wait(5);
@@ -696,12 +703,7 @@ TEST_CASE("ASYNC_CANCEL of CONNECT and SEND: by user_data, by fd with ALL; parti
 TEST_CASE("ACCEPT blocked by a full socket table or CQ resumes when room comes back") {
   World w;
   Cqes q(w);
-  const int ls = w.stack->op_socket(*w.f->ring, w.table);
-  REQUIRE(w.stack->op_bind(w.table, uint32_t(ls), 0, kPort) == 0);
-  REQUIRE(w.stack->op_listen(w.table, uint32_t(ls), 8) == 0);
-  uapi::io_uring_sqe a{};
-  zcrx::prep_accept(&a, ls, true, 1);
-  w.submit(a);
+  w.listen_and_accept(1);
   auto accepted_within = [&](int ms) {
     return w.run_until([&] { return q.has(1); }, ms);
   };
