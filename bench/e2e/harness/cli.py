@@ -53,8 +53,8 @@ def parse_args(argv):
     ap.add_argument("--out", help="results JSON (default bench/results/latest.json)")
     ap.add_argument("--scenarios", default="1,2,3,4,micro,tcp", help="comma list of 1,2,3,4,micro,tcp")
     ap.add_argument("--s1-sizes", help="scenario 1's frame sizes, comma list (default 64,1500,9000)")
-    ap.add_argument("--tcp-mtus", dest="tcp_mtus_arg", help="the tcp scenario's MTUs, comma list (default 1500,9000)")
-    ap.add_argument("--tcp-flows", dest="tcp_flows_arg", help="the tcp scenario's flow counts, comma list (default 1,8)")
+    ap.add_argument("--tcp-mtus", dest="tcp_mtus_arg", metavar="LIST", help="the tcp scenario's MTUs, comma list (default 1500,9000)")
+    ap.add_argument("--tcp-flows", dest="tcp_flows_arg", metavar="LIST", help="the tcp scenario's flow counts, comma list (default 1,8)")
     ap.add_argument("--tcp-rate", type=float, default=1.0,
                     help="offered rate of the tcp scenario's CPU rows, Gbit/s (default 1)")
     ap.add_argument("--no-plots", action="store_true", help="do not run gnuplot")
