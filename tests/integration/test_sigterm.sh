@@ -35,6 +35,10 @@ for g in daemon nogroup users; do getent group "$g" >/dev/null && { group=$g; br
 # start SOCKET [zcrxd options]: zcrxd with a consumer ring registered.
 start() {
   local sock=$1; shift
+  # Emptied here, not only by the redirection below: that one runs in the
+  # background child, and zcrxd_wait_ready could read the previous run's
+  # "ready" line before it does.
+  : >"$dir/zcrxd.log"
   "$ZCRXD" --no-huge -m 256 --no-pci --file-prefix "$prefix" -l 0 --log-level lib.eal:error \
     --vdev "net_pcap0,rx_pcap=$dir/in.pcap" -- --socket "$sock" --rx-gate 2 "$@" \
     >"$dir/zcrxd.log" 2>&1 &
