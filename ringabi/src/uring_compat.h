@@ -9,6 +9,16 @@
 #include "zcrx/client.h"
 #include "zcrx/compat/liburing.h"
 
+namespace zcrx::compat {
+// Bytes of the TX region lent to one SEND until its completion is consumed.
+struct BounceRecord {
+  uint64_t user_data = 0;
+  uint32_t start = 0;
+  uint32_t len = 0;
+  bool done = false;
+};
+}  // namespace zcrx::compat
+
 struct zcrx_uring {
   zcrx::Ring ring;
   unsigned setup_flags = 0;
@@ -16,6 +26,11 @@ struct zcrx_uring {
   // and CONNECT addresses before zcrxd may see them. Reserved to the SQ's
   // size at setup, so the datapath never allocates.
   std::vector<zcrx::uapi::io_uring_sqe*> taken;
+  // SEND bounces in the TX region, oldest first: a ring of CQ-size records
+  // (sized at setup), bounce_count of them from bounce_head in use.
+  std::vector<zcrx::compat::BounceRecord> bounces;
+  size_t bounce_head = 0;
+  size_t bounce_count = 0;
 };
 
 namespace zcrx::compat {
@@ -30,5 +45,14 @@ void sockets_detach_ring(zcrx_uring* u);
 /// one (a handle from ACCEPT, a flow). Lock-free: one relaxed check and an
 /// acquire load per SQE.
 int32_t socket_handle_for_sqe(int32_t fd);
+
+/// A SEND naming the program's own memory: copies up to sqe->len bytes
+/// into the ring's TX region (registered on first use, $ZCRX_URING_TX_BYTES
+/// bytes, default 1 MiB) and points the SQE there. With less room the send
+/// is short; with none it sends 0 bytes (completes with res 0).
+void bounce_send(zcrx_uring* u, zcrx::uapi::io_uring_sqe* sqe);
+/// The program consumes the `nr` CQEs from the CQ head: the bounces their
+/// SENDs used (matched by user_data, oldest first) come back.
+void bounces_completed(zcrx_uring* u, const io_uring* ring, unsigned nr);
 
 }  // namespace zcrx::compat

@@ -157,6 +157,7 @@ extern "C" int io_uring_queue_init_params(unsigned entries, struct io_uring* rin
   if (r == 0) {
     try {
       u->taken.reserve(u->ring.layout().sq_entries);
+      u->bounces.resize(u->ring.layout().cq_entries);
     } catch (const std::bad_alloc&) {
       r = -ENOMEM;
     }
@@ -205,6 +206,7 @@ extern "C" int io_uring_submit(struct io_uring* ring) {
   for (Sqe* sqe : u->taken) {
     sqe->fd = zcrx::compat::socket_handle_for_sqe(sqe->fd);
     if (sqe->opcode == IORING_OP_CONNECT) inline_connect_address(sqe);
+    if (sqe->opcode == IORING_OP_SEND) zcrx::compat::bounce_send(u, sqe);
   }
   u->taken.clear();
   return static_cast<int>(u->ring.submit());
@@ -258,6 +260,7 @@ extern "C" void io_uring_cq_advance(struct io_uring* ring, unsigned nr) {
   if (u == nullptr || nr == 0) return;
   // The program read the tail itself (for_each_cqe, peek): the view learns
   // it here, as it hands back no slot it has not seen produced.
-  (void)u->ring.cq_ready();
+  const unsigned ready = u->ring.cq_ready();
+  zcrx::compat::bounces_completed(u, ring, nr < ready ? nr : ready);
   u->ring.cq_advance(nr);
 }
