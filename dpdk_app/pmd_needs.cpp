@@ -7,6 +7,8 @@
 #include <rte_ethdev.h>
 #include <rte_kvargs.h>
 
+#include <sys/stat.h>
+
 #include <cstring>
 #include <string>
 #include <vector>
@@ -56,6 +58,33 @@ uint32_t pmd_min_pool_buffers(uint16_t port, uint16_t rxq) {
   rte_kvargs_free(kv);
   if (!a.infinite || rxq >= a.rx_files.size()) return 0;
   return count_frames(a.rx_files[rxq]);
+}
+
+namespace {
+
+int find_path(const char* key, const char* value, void* opaque) {
+  if (value && std::strcmp(key, "path") == 0) *static_cast<std::string*>(opaque) = value;
+  return 0;
+}
+
+}  // namespace
+
+bool pmd_reaches_external_memory(uint16_t port) {
+  rte_eth_dev_info info{};
+  if (rte_eth_dev_info_get(port, &info) != 0 || !info.driver_name || !info.device ||
+      std::strcmp(info.driver_name, "net_virtio_user") != 0)
+    return true;
+  const rte_devargs* da = rte_dev_devargs(info.device);
+  if (!da || !da->args) return true;
+  rte_kvargs* kv = rte_kvargs_parse(da->args, nullptr);
+  if (!kv) return true;
+  std::string path;
+  rte_kvargs_process(kv, nullptr, find_path, &path);
+  rte_kvargs_free(kv);
+  // A vhost-user backend is a socket; vhost-vdpa and vhost-kernel are
+  // character devices that map memory through other calls.
+  struct stat st{};
+  return stat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode);
 }
 
 }  // namespace zcrxd

@@ -29,6 +29,7 @@ uint16_t Port::queue() const { return dev_.cfg_.queues[index_]; }
 int Port::socket() const { return dev_.socket(); }
 bool Port::is_virtual() const { return dev_.is_virtual(); }
 bool Port::needs_dma_map() const { return dev_.needs_dma_map(); }
+bool Port::reaches_external_memory() const { return dev_.reaches_external_memory(); }
 rte_mempool* Port::fallback_pool() const { return dev_.fallback_pool(); }
 rte_mempool* Port::copy_pool() { return dev_.copy_pool(index_); }
 uint32_t Port::min_pool_buffers() const { return dev_.st_[index_].min_buffers; }
@@ -122,6 +123,7 @@ int Device::open(const PortConfig& cfg) {
   }
   const rte_bus* bus = info.device ? rte_bus_find_by_device(info.device) : nullptr;
   virtual_ = bus && std::strcmp(rte_bus_name(bus), "vdev") == 0;
+  reaches_external_ = pmd_reaches_external_memory(cfg.port);
   runtime_setup_ = (info.dev_capa & RTE_ETH_DEV_CAPA_RUNTIME_RX_QUEUE_SETUP) != 0;
   socket_ = rte_eth_dev_socket_id(cfg.port);
   if (socket_ < 0) socket_ = 0;

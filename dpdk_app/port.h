@@ -92,6 +92,9 @@ class Port {
   /// Whether the device needs IOVA DMA mappings of external memory.
   bool needs_dma_map() const;
   rte_mempool* fallback_pool() const;
+  /// Whether the device can receive into a consumer's area at all
+  /// (pmd_reaches_external_memory in pmd_needs.h).
+  bool reaches_external_memory() const;
   /// The fewest buffers a pool of this queue must have (pmd_needs.h), 0
   /// when the PMD states no need.
   uint32_t min_pool_buffers() const;
@@ -157,6 +160,7 @@ class Device {
   int socket() const { return socket_; }
   bool is_virtual() const { return virtual_; }
   bool needs_dma_map() const { return !virtual_; }
+  bool reaches_external_memory() const { return reaches_external_; }
   rte_mempool* fallback_pool() const { return fallback_; }
   const char* driver() const { return driver_; }
   CopyMode copy_mode() const { return cfg_.copy_mode; }
@@ -191,6 +195,7 @@ class Device {
   PortConfig cfg_{};
   int socket_ = 0;
   bool virtual_ = false;
+  bool reaches_external_ = true;  // pmd_reaches_external_memory()
   bool runtime_setup_ = false;
   bool has_tx_ = false;
   uint16_t nb_tx_ = 0;

@@ -71,7 +71,9 @@ int Provider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
   bool fell_back = false;  // this bind tried zero-copy first and was refused
   int zc_rc = 0;
   if (!copy) {
-    rc = port_.bind_pool(pool->pool());
+    // A device that cannot reach the area would take its pool and then
+    // receive nothing: refused as a PMD refuses a pool it cannot use.
+    rc = port_.reaches_external_memory() ? port_.bind_pool(pool->pool()) : -EOPNOTSUPP;
     if (refused(rc) && port_.copy_mode() == CopyMode::kAuto) {
       zc_rc = rc;
       copy = fell_back = true;

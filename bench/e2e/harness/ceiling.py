@@ -9,6 +9,7 @@ from .base import Base
 from .common import Proc, clean_dpdk_runtime, cpu_of, eal_args, fmt, new_prefix, note, progress
 from .crosscore import mode_of, mode_rows, probe
 from .system import HugePages
+from .vhost import NAME as VHOST_ROW, run_zcrxd_vhost
 
 
 class Ceiling(Base):
@@ -42,6 +43,8 @@ class Ceiling(Base):
                         paths.append(("B: DPDK rte_ring handoff to secondary", "B",
                                       lambda: self.run_handoff(huge, size, room, dur)))
                     paths.append(("zcrxd + zcrx_rx (net_null)", "zcrxd", lambda: self.run_zcrxd_s1(size, dur)))
+                    if a.vhost_source:
+                        paths.append((VHOST_ROW, "zcrxd", lambda: run_zcrxd_vhost(self, size, dur)))
                     if not a.smoke:
                         # The same with a consumer that spins briefly, then sleeps on
                         # its eventfd: on two CPUs a spinning consumer takes cycles
@@ -97,7 +100,8 @@ class Ceiling(Base):
             gbps = res.get("bytes", 0) * 8 / res["elapsed_s"] / 1e9
         remark = []
         if res.get("bad_payloads"):
-            remark.append("%d payloads without the pattern (net_null sends none)" % res["bad_payloads"])
+            remark.append("%d payloads without the pattern (%s sends none)" % (
+                res["bad_payloads"], "testpmd" if "vhost" in name else "net_null"))
         if res.get("cq_overflow"):
             remark.append("%d CQ-full drops" % res["cq_overflow"])
         if res.get("bad_offsets"):

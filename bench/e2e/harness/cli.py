@@ -62,6 +62,8 @@ def parse_args(argv):
     ap.add_argument("--publish", action="store_true", help="also put the tables into docs/BENCHMARKS.md and the plots into docs/img/")
     ap.add_argument("--zcrxd-lcores", default="0,1", help="EAL -l for zcrxd (default 0,1)")
     ap.add_argument("--zcrxd-mem", type=int, default=512, help="EAL -m for zcrxd, MiB (default 512)")
+    ap.add_argument("--vhost-source", action="store_true",
+                    help="scenario 1 also feeds zcrxd from dpdk-testpmd over vhost-user (virtio_user; copy mode)")
     ap.add_argument("--consumer-cpu", type=int, default=0, help="CPU for the scenario 1 consumer (default 0)")
     a = ap.parse_args(argv)
     a.argv = argv
