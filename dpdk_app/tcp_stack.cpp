@@ -272,7 +272,7 @@ void TcpStack::begin_iteration(AreaPool* pool, zcrx::core::Ifq* real, bool copy,
 
 bool TcpStack::end_iteration(uint32_t refilled) {
   bool worked = false;
-  if (starved_ && (refilled || (++ticks_ & 63) == 0)) refresh_starved();
+  if (!starved_.empty() && (refilled || (++ticks_ & 63) == 0)) refresh_starved();
   if (now_us_ >= engine_->next_deadline()) {
     engine_->poll(now_us_);
     worked = true;
@@ -283,8 +283,8 @@ bool TcpStack::end_iteration(uint32_t refilled) {
     next_stats_us_ = now_us_ + 100000;
   }
   if (now_us_ >= neigh_->next_deadline()) neigh_->poll(now_us_);
-  if (room_waiters_) retry_room_waiters();
-  if (kicks_) drain_kicks();
+  if (!room_waiters_.empty()) retry_room_waiters();
+  if (!kicks_.empty()) drain_kicks();
   if (tx_.queued()) worked |= tx_.flush() != 0;
   return worked;
 }

@@ -30,6 +30,7 @@
 #include "arp.h"
 #include "frame_tx.h"
 #include "icmp.h"
+#include "intrusive_list.h"
 #include "neighbor.h"
 #include "net_config.h"
 #include "options.h"
@@ -232,10 +233,12 @@ class TcpStack final : public zcrx::tcp::Host, public NeighborHost, public Socke
   std::unique_ptr<TcpConnState[]> cs_mem_;
   TcpConnState* cs_free_ = nullptr;
   uint32_t cs_live_ = 0;
-  TcpConnState* starved_ = nullptr;
+  IntrusiveList<TcpConnState, &TcpConnState::starved, &TcpConnState::prev, &TcpConnState::next>
+      starved_;
   std::unique_ptr<TcpConnState*[]> scratch_;  // refresh_starved's copy of the list
-  TcpSocket* kicks_ = nullptr;
-  TcpSocket* room_waiters_ = nullptr;
+  IntrusiveList<TcpSocket, &TcpSocket::kicked, &TcpSocket::kick_prev, &TcpSocket::kick_next> kicks_;
+  IntrusiveList<TcpSocket, &TcpSocket::waits_room, &TcpSocket::room_prev, &TcpSocket::room_next>
+      room_waiters_;
   bool sb_waiters_ = false;  // a SEND waits for send-buffer mbufs
   // Every table with a socket of this stack (for abort_all and the
   // ephemeral-port check): few, so a small fixed array.

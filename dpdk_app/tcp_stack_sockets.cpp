@@ -69,31 +69,16 @@ void TcpStack::free_cs(TcpConnState& cs) {
   cs_live_--;
 }
 
-void TcpStack::starve(TcpConnState& cs) {
-  if (cs.starved) return;
-  cs.starved = true;
-  cs.prev = nullptr;
-  cs.next = starved_;
-  if (starved_) starved_->prev = &cs;
-  starved_ = &cs;
-}
-
-void TcpStack::unstarve(TcpConnState& cs) {
-  if (!cs.starved) return;
-  if (cs.prev) cs.prev->next = cs.next;
-  else starved_ = cs.next;
-  if (cs.next) cs.next->prev = cs.prev;
-  cs.prev = cs.next = nullptr;
-  cs.starved = false;
-}
+void TcpStack::starve(TcpConnState& cs) { starved_.push_front(cs); }
+void TcpStack::unstarve(TcpConnState& cs) { starved_.remove(cs); }
 
 void TcpStack::refresh_starved() {
   // Taken off the list first: the engine calls rx_capacity() again and a
   // connection still short puts itself back; one that ends meanwhile is
   // skipped (in_use).
   uint32_t n = 0;
-  while (starved_ && n < cfg_.tcp.max_conns) {
-    TcpConnState* cs = starved_;
+  while (!starved_.empty() && n < cfg_.tcp.max_conns) {
+    TcpConnState* cs = starved_.front();
     unstarve(*cs);
     scratch_[n++] = cs;
   }

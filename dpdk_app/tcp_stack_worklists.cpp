@@ -9,47 +9,16 @@
 
 namespace zcrxd {
 
-void TcpStack::kick(TcpSocket& s) {
-  if (s.kicked) return;
-  s.kicked = true;
-  s.kick_prev = nullptr;
-  s.kick_next = kicks_;
-  if (kicks_) kicks_->kick_prev = &s;
-  kicks_ = &s;
-}
-
-void TcpStack::unkick(TcpSocket& s) {
-  if (!s.kicked) return;
-  if (s.kick_prev) s.kick_prev->kick_next = s.kick_next;
-  else kicks_ = s.kick_next;
-  if (s.kick_next) s.kick_next->kick_prev = s.kick_prev;
-  s.kick_prev = s.kick_next = nullptr;
-  s.kicked = false;
-}
-
-void TcpStack::wait_room(TcpSocket& s) {
-  if (s.waits_room) return;
-  s.waits_room = true;
-  s.room_prev = nullptr;
-  s.room_next = room_waiters_;
-  if (room_waiters_) room_waiters_->room_prev = &s;
-  room_waiters_ = &s;
-}
-
-void TcpStack::unwait_room(TcpSocket& s) {
-  if (!s.waits_room) return;
-  if (s.room_prev) s.room_prev->room_next = s.room_next;
-  else room_waiters_ = s.room_next;
-  if (s.room_next) s.room_next->room_prev = s.room_prev;
-  s.room_prev = s.room_next = nullptr;
-  s.waits_room = false;
-}
+void TcpStack::kick(TcpSocket& s) { kicks_.push_front(s); }
+void TcpStack::unkick(TcpSocket& s) { kicks_.remove(s); }
+void TcpStack::wait_room(TcpSocket& s) { room_waiters_.push_front(s); }
+void TcpStack::unwait_room(TcpSocket& s) { room_waiters_.remove(s); }
 
 void TcpStack::retry_room_waiters() {
   // Each goes back to the work list; its service puts it back here if the
   // room is still missing (one CQ head read, a compare).
-  while (room_waiters_) {
-    TcpSocket* s = room_waiters_;
+  while (!room_waiters_.empty()) {
+    TcpSocket* s = room_waiters_.front();
     unwait_room(*s);
     kick(*s);
   }
@@ -58,8 +27,8 @@ void TcpStack::retry_room_waiters() {
 void TcpStack::drain_kicks() {
   // Bounded: a socket that cannot progress (full CQ) is not kicked again
   // by its own service.
-  for (uint32_t guard = 0; kicks_ && guard < 4 * kMaxSocketsPerRing; guard++) {
-    TcpSocket* s = kicks_;
+  for (uint32_t guard = 0; !kicks_.empty() && guard < 4 * kMaxSocketsPerRing; guard++) {
+    TcpSocket* s = kicks_.front();
     unkick(*s);
     service(*s);
   }
