@@ -95,6 +95,10 @@ void usage(FILE* out) {
       "                      default area; a smaller CQ drops deliveries\n"
       "                      once it is full, cq_full in zcrxd)\n"
       "  --area-mb N         area size in MiB (default 64)\n"
+      "  --rx-buf-len N      bytes per buffer, a power of two from 4096 (default:\n"
+      "                      zcrxd's, 4096); a PMD that keeps a frame in one\n"
+      "                      buffer (net_null, net_af_packet) needs one a jumbo\n"
+      "                      frame fits\n"
       "  --hugetlb           back the area with huge pages\n"
       "  --help              this text\n"
       "Stops on SIGINT/SIGTERM too, after cancelling its request and\n"
@@ -105,7 +109,7 @@ int parse_options(int argc, char** argv, Options& o) {
   enum {
     kSocket = 256, kFlow, kMode, kShare, kCount, kDgramSize, kDuration, kLen, kBusy, kEventfd,
     kAdaptive, kSpinUs,
-    kLatency, kQuiet, kTouch, kEvents, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kHugetlb, kHelp,
+    kLatency, kQuiet, kTouch, kEvents, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kRxBufLen, kHugetlb, kHelp,
   };
   static const option longopts[] = {
       {"socket", required_argument, nullptr, kSocket},
@@ -130,6 +134,7 @@ int parse_options(int argc, char** argv, Options& o) {
       {"cq-entries", required_argument, nullptr, kCq},
       {"rq-entries", required_argument, nullptr, kRq},
       {"area-mb", required_argument, nullptr, kAreaMb},
+      {"rx-buf-len", required_argument, nullptr, kRxBufLen},
       {"hugetlb", no_argument, nullptr, kHugetlb},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0},
@@ -180,6 +185,10 @@ int parse_options(int argc, char** argv, Options& o) {
       case kCq: ok = parse_u32(optarg, &o.cq_entries); break;
       case kRq: ok = parse_u32(optarg, &o.rq_entries); break;
       case kAreaMb: ok = parse_u64(optarg, uint64_t{1} << 20, &o.area_mb) && o.area_mb > 0; break;
+      case kRxBufLen:
+        ok = parse_u32(optarg, &o.rx_buf_len) && o.rx_buf_len >= 4096 &&
+             (o.rx_buf_len & (o.rx_buf_len - 1)) == 0;
+        break;
       case kHugetlb: o.hugetlb = true; break;
       case kHelp: usage(stdout); return 1;
       default:
