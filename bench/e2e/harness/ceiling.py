@@ -145,7 +145,10 @@ class Ceiling(Base):
         if zd is None:
             return sock
         try:
-            c = self.start_consumer(sock, "raw", dur, wait=wait, cpu=self.a.consumer_cpu, touch=True)
+            # net_null hands out single-segment frames: frames over 4 KiB
+            # need buffers they fit (9000 B: 16 KiB), as baselines A and B
+            # get a data room they fit.
+            c = self.start_consumer(sock, "raw", dur, wait=wait, cpu=self.a.consumer_cpu, touch=True, frame=size)
             c.wait(dur + 20)
             res = c.result()
             if res is None:
