@@ -264,24 +264,29 @@ def scenario1_report(R, lines, targets):
                      "same round when B ran in the same mode; each cell is the median (min-max) over the rounds. "
                      "The cache lines are estimated from the ring protocols (docs/BENCHMARKS.md)." % FAST_SLOW_NS)
         lines.append("")
-    for mode in ("fast", "slow"):
-        z = next((x for x in modes if x["size"] == 64 and x["mode"] == mode
-                  and x["name"] == "zcrxd + zcrx_rx (net_null)"), None)
-        ra = z["x_a"][0] if z else None
-        rb = z["x_b"][0] if z else None
-        if mode == "fast":
-            targets.append(["1: zcrxd / adjacent baseline A, 64 B, fast mode", ">= 0.7", med(z and z["x_a"]),
-                            verdict(ra, 0.7)])
-        else:
-            targets.append(["1 (info): zcrxd / adjacent baseline A, 64 B, slow mode", "-", med(z and z["x_a"]),
-                            "info"])
-        targets.append(["1: zcrxd / baseline B, 64 B, %s mode" % mode, ">= 0.6", med(z and z["x_b"]),
-                        verdict(rb, 0.6)])
-        za = next((x for x in modes if x["size"] == 64 and x["mode"] == mode
-                   and x["name"].startswith("zcrxd + zcrx_rx --adaptive")), None)
-        if za:
-            targets.append(["1 (info): zcrxd, adaptive consumer / baseline B, 64 B, %s mode" % mode, "-",
-                            med(za["x_b"]), "info"])
+    # The targets, at 64 B and 1500 B: against the adjacent
+    # baseline A in the fast mode, against the same round's B in each mode.
+    for size in (64, 1500):
+        if not any(x["size"] == size for x in modes):
+            continue  # not run (--smoke, --s1-sizes)
+        for mode in ("fast", "slow"):
+            z = next((x for x in modes if x["size"] == size and x["mode"] == mode
+                      and x["name"] == "zcrxd + zcrx_rx (net_null)"), None)
+            ra = z["x_a"][0] if z else None
+            rb = z["x_b"][0] if z else None
+            if mode == "fast":
+                targets.append(["1: zcrxd / adjacent baseline A, %d B, fast mode" % size, ">= 0.7",
+                                med(z and z["x_a"]), verdict(ra, 0.7)])
+            else:
+                targets.append(["1 (info): zcrxd / adjacent baseline A, %d B, slow mode" % size, "-",
+                                med(z and z["x_a"]), "info"])
+            targets.append(["1: zcrxd / baseline B, %d B, %s mode" % (size, mode), ">= 0.6", med(z and z["x_b"]),
+                            verdict(rb, 0.6)])
+            za = next((x for x in modes if x["size"] == size and x["mode"] == mode
+                       and x["name"].startswith("zcrxd + zcrx_rx --adaptive")), None)
+            if za:
+                targets.append(["1 (info): zcrxd, adaptive consumer / baseline B, %d B, %s mode" % (size, mode),
+                                "-", med(za["x_b"]), "info"])
 
 
 # Background (CPUs busy with other work) above which whole-system CPU stops
