@@ -84,9 +84,10 @@ def report(h, args):
         lines.append("")
         lines.append("zcrxd: TSC after rte_eth_rx_burst to the consumer reading the CQE. "
                      "Kernel: SO_TIMESTAMPNS (skb receive) to the program reading the datagram; the blocking "
-                     "receiver uses MSG_WAITFORONE (back with the first datagram). Two CPUs hold the sender and "
-                     "at most one busy poller each: zcrxd's busy-polling consumer shares CPU 0 with the sender "
-                     "(zcrxd's datapath polls CPU 1), so its tails include the sender's time on that CPU.")
+                     "receiver uses MSG_WAITFORONE (back with the first datagram). Two CPUs: the sender on one, "
+                     "every busy poller (the kernel's busy-polling receiver, zcrxd's datapath) alone on the other; "
+                     "zcrxd's consumer sleeps on its eventfd on the sender's CPU. A busy-polling zcrxd consumer "
+                     "would be a third poller on two CPUs (its tail would be the scheduler's), so it has no row.")
         lines.append("")
 
     # Micro
