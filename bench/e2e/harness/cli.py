@@ -54,7 +54,7 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     m = ap.add_mutually_exclusive_group()
-    m.add_argument("--quick", action="store_true", help="short runs, fewer steps (< 2 minutes)")
+    m.add_argument("--quick", action="store_true", help="short runs, fewer steps (~4 minutes with every scenario)")
     m.add_argument("--smoke", action="store_true", help="a few seconds: one step of each runnable path")
     ap.add_argument("--build", help="meson build directory (default: ./build or the newest build*/)")
     ap.add_argument("--out", help="results JSON (default bench/results/latest.json)")
