@@ -106,6 +106,25 @@ struct Datapath::Burst {
   RecvRequest* last_req = nullptr;
 };
 
+// What every packet of a burst reads besides itself, loaded once per burst:
+// a delivery stores to the mbuf and the CQE, which may alias the snapshot,
+// the pool and the options as far as the compiler knows, so reading them
+// through their owners reloads each of them for every packet.
+struct Datapath::BurstView {
+  AreaPool::NiovMap map{};
+  uint32_t niov_size = 0;
+  uint32_t raw_group = kNoFlow;
+  RxCsum csum;
+  bool area = false;  // an area pool and the real ifq are bound
+
+  BurstView(const Snapshot& s, RxCsum mode) : raw_group(s.flows.raw_group()), csum(mode) {
+    if (!s.pool || !s.real) return;  // rx runs only with an area bound; never without
+    map = s.pool->map();
+    niov_size = s.pool->niov_size();
+    area = true;
+  }
+};
+
 Datapath::Datapath(const DatapathConfig& cfg, DpStats& stats)
     : cfg_(cfg), st_(stats), owned_(std::make_unique<Snapshot>()) {
   owned_->seq = ++publish_seq_;
@@ -278,9 +297,9 @@ uint32_t Datapath::refill(const Snapshot& s) {
 }
 
 template <bool kCopy>
-[[gnu::always_inline]] inline void Datapath::deliver(const Snapshot& s, rte_mbuf* m,
-                                                     const ParsedPacket& p, uint32_t g,
-                                                     uint64_t tsc, Burst& b) {
+[[gnu::always_inline]] inline void Datapath::deliver(const Snapshot& s, const BurstView& v,
+                                                     rte_mbuf* m, const ParsedPacket& p,
+                                                     uint32_t g, uint64_t tsc, Burst& b) {
   if (g == kNoFlow) {
     b.drop_unclaimed(m, p);
     return;
@@ -314,19 +333,18 @@ template <bool kCopy>
     }
   }
   // Header-split emulation: UDP flows get the payload, raw flows the frame.
-  const bool raw = !p.is_udp || s.flows.raw_group() == g;
+  const bool raw = !p.is_udp || v.raw_group == g;
   // A UDP flow gets only what Linux's UDP would: checksums first.
   if (!raw) {
-    const CsumVerdict v = check_rx_checksums(m, p, cfg_.rx_csum);
-    if (v != CsumVerdict::ok) [[unlikely]] {
-      b.drop_bad_csum(m, v);
+    const CsumVerdict verdict = check_rx_checksums(m, p, v.csum);
+    if (verdict != CsumVerdict::ok) [[unlikely]] {
+      b.drop_bad_csum(m, verdict);
       return;
     }
   }
   const uint32_t skip0 = raw ? 0 : p.payload_off;
   const uint32_t left0 = raw ? m->pkt_len : p.payload_len;
-  AreaPool* pool = s.pool;
-  if (!pool || !s.real) {  // rx runs only with an area bound; never without
+  if (!v.area) {
     b.no_buffers++;
     b.drop(m);
     return;
@@ -336,10 +354,10 @@ template <bool kCopy>
   // foreign buffers, bad lengths, empty datagrams) takes the general path,
   // as does every packet in copy mode (none is in the area).
   if (!kCopy && m->next == nullptr) {
-    const uint32_t idx = pool->niov_of(m);
+    const uint32_t idx = v.map.niov_of(m);
     const uint32_t dl = m->data_len;
     const uint32_t doff = m->data_off;
-    if (idx != UINT32_MAX && doff + dl <= pool->niov_size() && skip0 < dl && left0 != 0) {
+    if (idx != UINT32_MAX && doff + dl <= v.niov_size && skip0 < dl && left0 != 0) {
       if (!ring->reserve(req->limited ? 2u : 1u)) {
         b.cq_full++;
         ring->count_overflow();
@@ -364,6 +382,7 @@ template <bool kCopy>
   //    reaching into the next niov, or past the area.
   //  - Any other buffer (net_ring hands over the sender's mbufs) is copied
   //    into free niovs of the area, one per niov-sized chunk.
+  AreaPool* const pool = s.pool;
   const uint32_t shift = pool->niov_shift();
   uint32_t cqes = 0, copies = 0;
   {
@@ -491,6 +510,7 @@ rte_mbuf* Datapath::reassemble(const Snapshot& s, rte_mbuf* m, ParsedPacket* p, 
 template <bool kCopy>
 void Datapath::deliver_burst(const Snapshot& s, rte_mbuf** pkts, uint16_t n, uint64_t tsc,
                              Burst& b) {
+  const BurstView v(s, cfg_.rx_csum);
   for (uint16_t i = 0; i < n; i++) {
     rte_mbuf* m = pkts[i];
     if (group_[i] == kReassemble) [[unlikely]] {
@@ -500,7 +520,7 @@ void Datapath::deliver_burst(const Snapshot& s, rte_mbuf** pkts, uint16_t n, uin
       tcp_->input(m, parsed_[i]);
       continue;
     }
-    deliver<kCopy>(s, m, parsed_[i], group_[i], tsc, b);
+    deliver<kCopy>(s, v, m, parsed_[i], group_[i], tsc, b);
   }
 }
 
