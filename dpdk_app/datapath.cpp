@@ -30,6 +30,10 @@ constexpr uint32_t kCopyBatch = 32;
 constexpr uint32_t kReassemble = kNoFlow - 1;
 // ... and frames for the TCP endpoint (ARP, ICMP and TCP to our addresses).
 constexpr uint32_t kTcpStack = kNoFlow - 2;
+// Every group at or above this one is not a flow's: deliver_burst tells
+// the three apart off the common path, after one compare per packet.
+constexpr uint32_t kNotAFlow = kTcpStack;
+static_assert(kReassemble > kNotAFlow && kNoFlow > kReassemble);
 }  // namespace
 
 // mbufs to free at the end of a burst, in one rte_pktmbuf_free_bulk, the
@@ -37,6 +41,9 @@ constexpr uint32_t kTcpStack = kNoFlow - 2;
 // DpStats once per burst.
 struct Datapath::Burst {
   uint64_t delivered = 0, bytes = 0, packets = 0;
+  // Packets of one segment delivered in place: one niov and one datagram
+  // each, added to both counters at the end (one increment per packet).
+  uint64_t whole = 0;
   uint64_t copied = 0, copied_bytes = 0, copied_packets = 0;
   uint64_t no_buffers = 0, empty = 0, bad_len = 0, cq_full = 0;
   // Drops by reason (DpStats says what each means).
@@ -44,10 +51,10 @@ struct Datapath::Burst {
   uint64_t bad_ip_csum = 0, bad_udp_csum = 0, udp6_zero_csum = 0;
   FragCounts frag;
   void publish(DpStats& st) const {
-    if (delivered) {
-      st.delivered.add(delivered);
+    if (delivered + whole) {
+      st.delivered.add(delivered + whole);
       st.delivered_bytes.add(bytes);
-      st.packets_delivered.add(packets);
+      st.packets_delivered.add(packets + whole);
     }
     if (copied) {
       st.copied.add(copied);
@@ -300,10 +307,7 @@ template <bool kCopy>
 [[gnu::always_inline]] inline void Datapath::deliver(const Snapshot& s, const BurstView& v,
                                                      rte_mbuf* m, const ParsedPacket& p,
                                                      uint32_t g, uint64_t tsc, Burst& b) {
-  if (g == kNoFlow) {
-    b.drop_unclaimed(m, p);
-    return;
-  }
+  // deliver_burst took the frames no flow claims (kNoFlow) aside.
   RingDp* ring = nullptr;
   RecvRequest* req = nullptr;
   if (g == b.last_group && b.last_req->armed) {
@@ -369,8 +373,7 @@ template <bool kCopy>
       m->nb_segs = 1;
       const uint64_t off = req->entry->deliver(idx, doff + skip0);
       b.bytes += ring->post_data(*req, len, off, tsc, /*last=*/true);
-      b.delivered++;
-      b.packets++;
+      b.whole++;
       return;
     }
   }
@@ -511,16 +514,28 @@ template <bool kCopy>
 void Datapath::deliver_burst(const Snapshot& s, rte_mbuf** pkts, uint16_t n, uint64_t tsc,
                              Burst& b) {
   const BurstView v(s, cfg_.rx_csum);
-  for (uint16_t i = 0; i < n; i++) {
+  // Locals: the members would be reloaded after every store to an mbuf.
+  ParsedPacket* const parsed = parsed_;
+  uint32_t* const group = group_;
+  for (uint32_t i = 0; i < n; i++) {
     rte_mbuf* m = pkts[i];
-    if (group_[i] == kReassemble) [[unlikely]] {
-      m = reassemble(s, m, &parsed_[i], &group_[i], b);
+    if (group[i] >= kNotAFlow) [[unlikely]] {
+      if (group[i] == kNoFlow) {
+        b.drop_unclaimed(m, parsed[i]);
+        continue;
+      }
+      if (group[i] == kTcpStack) {
+        tcp_->input(m, parsed[i]);
+        continue;
+      }
+      m = reassemble(s, m, &parsed[i], &group[i], b);
       if (!m) continue;
-    } else if (group_[i] == kTcpStack) [[unlikely]] {
-      tcp_->input(m, parsed_[i]);
-      continue;
+      if (group[i] == kNoFlow) {  // the whole datagram, reclassified
+        b.drop_unclaimed(m, parsed[i]);
+        continue;
+      }
     }
-    deliver<kCopy>(s, v, m, parsed_[i], group_[i], tsc, b);
+    deliver<kCopy>(s, v, m, parsed[i], group[i], tsc, b);
   }
 }
 
