@@ -48,13 +48,26 @@ class AreaPool {
   /// owning pool (a field on the mbuf line next to `next`, which the
   /// datapath reads anyway) and the buffer address decide it; the reverse
   /// table is not touched.
-  uint32_t niov_of(const rte_mbuf* m) const {
-    if (m->pool != pool_) return UINT32_MAX;
-    uintptr_t a = reinterpret_cast<uintptr_t>(m->buf_addr);
-    uintptr_t b = reinterpret_cast<uintptr_t>(base_);
-    if (a < b || a - b >= len_) return UINT32_MAX;
-    return static_cast<uint32_t>((a - b) >> shift_);
-  }
+  uint32_t niov_of(const rte_mbuf* m) const { return map().niov_of(m); }
+
+  /// What niov_of() reads, as values: a caller that looks up a whole burst
+  /// keeps it in registers (the pool's own fields would be reloaded after
+  /// every store to an mbuf, which may alias them as far as the compiler
+  /// knows).
+  struct NiovMap {
+    const rte_mempool* pool;
+    uintptr_t base;
+    size_t len;
+    uint32_t shift;
+    uint32_t niov_of(const rte_mbuf* m) const {
+      if (m->pool != pool) return UINT32_MAX;
+      // One compare: below the base wraps to far past the end.
+      const uintptr_t rel = reinterpret_cast<uintptr_t>(m->buf_addr) - base;
+      if (rel >= len) return UINT32_MAX;
+      return static_cast<uint32_t>(rel >> shift);
+    }
+  };
+  NiovMap map() const { return {pool_, reinterpret_cast<uintptr_t>(base_), len_, shift_}; }
   /// The mbuf attached to niov `idx` (< num_niovs()).
   rte_mbuf* mbuf(uint32_t idx) const { return mbufs_[idx]; }
 

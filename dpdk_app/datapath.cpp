@@ -30,6 +30,10 @@ constexpr uint32_t kCopyBatch = 32;
 constexpr uint32_t kReassemble = kNoFlow - 1;
 // ... and frames for the TCP endpoint (ARP, ICMP and TCP to our addresses).
 constexpr uint32_t kTcpStack = kNoFlow - 2;
+// Every group at or above this one is not a flow's: deliver_burst tells
+// the three apart off the common path, after one compare per packet.
+constexpr uint32_t kNotAFlow = kTcpStack;
+static_assert(kReassemble > kNotAFlow && kNoFlow > kReassemble);
 }  // namespace
 
 // mbufs to free at the end of a burst, in one rte_pktmbuf_free_bulk, the
@@ -37,6 +41,9 @@ constexpr uint32_t kTcpStack = kNoFlow - 2;
 // DpStats once per burst.
 struct Datapath::Burst {
   uint64_t delivered = 0, bytes = 0, packets = 0;
+  // Packets of one segment delivered in place: one niov and one datagram
+  // each, added to both counters at the end (one increment per packet).
+  uint64_t whole = 0;
   uint64_t copied = 0, copied_bytes = 0, copied_packets = 0;
   uint64_t no_buffers = 0, empty = 0, bad_len = 0, cq_full = 0;
   // Drops by reason (DpStats says what each means).
@@ -44,10 +51,10 @@ struct Datapath::Burst {
   uint64_t bad_ip_csum = 0, bad_udp_csum = 0, udp6_zero_csum = 0;
   FragCounts frag;
   void publish(DpStats& st) const {
-    if (delivered) {
-      st.delivered.add(delivered);
+    if (delivered + whole) {
+      st.delivered.add(delivered + whole);
       st.delivered_bytes.add(bytes);
-      st.packets_delivered.add(packets);
+      st.packets_delivered.add(packets + whole);
     }
     if (copied) {
       st.copied.add(copied);
@@ -104,6 +111,25 @@ struct Datapath::Burst {
   uint32_t last_group = kNoFlow;
   RingDp* last_ring = nullptr;
   RecvRequest* last_req = nullptr;
+};
+
+// What every packet of a burst reads besides itself, loaded once per burst:
+// a delivery stores to the mbuf and the CQE, which may alias the snapshot,
+// the pool and the options as far as the compiler knows, so reading them
+// through their owners reloads each of them for every packet.
+struct Datapath::BurstView {
+  AreaPool::NiovMap map{};
+  uint32_t niov_size = 0;
+  uint32_t raw_group = kNoFlow;
+  RxCsum csum;
+  bool area = false;  // an area pool and the real ifq are bound
+
+  BurstView(const Snapshot& s, RxCsum mode) : raw_group(s.flows.raw_group()), csum(mode) {
+    if (!s.pool || !s.real) return;  // rx runs only with an area bound; never without
+    map = s.pool->map();
+    niov_size = s.pool->niov_size();
+    area = true;
+  }
 };
 
 Datapath::Datapath(const DatapathConfig& cfg, DpStats& stats)
@@ -278,13 +304,10 @@ uint32_t Datapath::refill(const Snapshot& s) {
 }
 
 template <bool kCopy>
-[[gnu::always_inline]] inline void Datapath::deliver(const Snapshot& s, rte_mbuf* m,
-                                                     const ParsedPacket& p, uint32_t g,
-                                                     uint64_t tsc, Burst& b) {
-  if (g == kNoFlow) {
-    b.drop_unclaimed(m, p);
-    return;
-  }
+[[gnu::always_inline]] inline void Datapath::deliver(const Snapshot& s, const BurstView& v,
+                                                     rte_mbuf* m, const ParsedPacket& p,
+                                                     uint32_t g, uint64_t tsc, Burst& b) {
+  // deliver_burst took the frames no flow claims (kNoFlow) aside.
   RingDp* ring = nullptr;
   RecvRequest* req = nullptr;
   if (g == b.last_group && b.last_req->armed) {
@@ -314,19 +337,18 @@ template <bool kCopy>
     }
   }
   // Header-split emulation: UDP flows get the payload, raw flows the frame.
-  const bool raw = !p.is_udp || s.flows.raw_group() == g;
+  const bool raw = !p.is_udp || v.raw_group == g;
   // A UDP flow gets only what Linux's UDP would: checksums first.
   if (!raw) {
-    const CsumVerdict v = check_rx_checksums(m, p, cfg_.rx_csum);
-    if (v != CsumVerdict::ok) [[unlikely]] {
-      b.drop_bad_csum(m, v);
+    const CsumVerdict verdict = check_rx_checksums(m, p, v.csum);
+    if (verdict != CsumVerdict::ok) [[unlikely]] {
+      b.drop_bad_csum(m, verdict);
       return;
     }
   }
   const uint32_t skip0 = raw ? 0 : p.payload_off;
   const uint32_t left0 = raw ? m->pkt_len : p.payload_len;
-  AreaPool* pool = s.pool;
-  if (!pool || !s.real) {  // rx runs only with an area bound; never without
+  if (!v.area) {
     b.no_buffers++;
     b.drop(m);
     return;
@@ -336,10 +358,10 @@ template <bool kCopy>
   // foreign buffers, bad lengths, empty datagrams) takes the general path,
   // as does every packet in copy mode (none is in the area).
   if (!kCopy && m->next == nullptr) {
-    const uint32_t idx = pool->niov_of(m);
+    const uint32_t idx = v.map.niov_of(m);
     const uint32_t dl = m->data_len;
     const uint32_t doff = m->data_off;
-    if (idx != UINT32_MAX && doff + dl <= pool->niov_size() && skip0 < dl && left0 != 0) {
+    if (idx != UINT32_MAX && doff + dl <= v.niov_size && skip0 < dl && left0 != 0) {
       if (!ring->reserve(req->limited ? 2u : 1u)) {
         b.cq_full++;
         ring->count_overflow();
@@ -351,8 +373,7 @@ template <bool kCopy>
       m->nb_segs = 1;
       const uint64_t off = req->entry->deliver(idx, doff + skip0);
       b.bytes += ring->post_data(*req, len, off, tsc, /*last=*/true);
-      b.delivered++;
-      b.packets++;
+      b.whole++;
       return;
     }
   }
@@ -364,6 +385,7 @@ template <bool kCopy>
   //    reaching into the next niov, or past the area.
   //  - Any other buffer (net_ring hands over the sender's mbufs) is copied
   //    into free niovs of the area, one per niov-sized chunk.
+  AreaPool* const pool = s.pool;
   const uint32_t shift = pool->niov_shift();
   uint32_t cqes = 0, copies = 0;
   {
@@ -491,16 +513,29 @@ rte_mbuf* Datapath::reassemble(const Snapshot& s, rte_mbuf* m, ParsedPacket* p, 
 template <bool kCopy>
 void Datapath::deliver_burst(const Snapshot& s, rte_mbuf** pkts, uint16_t n, uint64_t tsc,
                              Burst& b) {
-  for (uint16_t i = 0; i < n; i++) {
+  const BurstView v(s, cfg_.rx_csum);
+  // Locals: the members would be reloaded after every store to an mbuf.
+  ParsedPacket* const parsed = parsed_;
+  uint32_t* const group = group_;
+  for (uint32_t i = 0; i < n; i++) {
     rte_mbuf* m = pkts[i];
-    if (group_[i] == kReassemble) [[unlikely]] {
-      m = reassemble(s, m, &parsed_[i], &group_[i], b);
+    if (group[i] >= kNotAFlow) [[unlikely]] {
+      if (group[i] == kNoFlow) {
+        b.drop_unclaimed(m, parsed[i]);
+        continue;
+      }
+      if (group[i] == kTcpStack) {
+        tcp_->input(m, parsed[i]);
+        continue;
+      }
+      m = reassemble(s, m, &parsed[i], &group[i], b);
       if (!m) continue;
-    } else if (group_[i] == kTcpStack) [[unlikely]] {
-      tcp_->input(m, parsed_[i]);
-      continue;
+      if (group[i] == kNoFlow) {  // the whole datagram, reclassified
+        b.drop_unclaimed(m, parsed[i]);
+        continue;
+      }
     }
-    deliver<kCopy>(s, m, parsed_[i], group_[i], tsc, b);
+    deliver<kCopy>(s, v, m, parsed[i], group[i], tsc, b);
   }
 }
 

@@ -142,6 +142,7 @@ class Datapath {
 
  private:
   struct Burst;
+  struct BurstView;
   /// Drains the RQs of the bound ifq's entries that have RQEs queued and
   /// puts the freed niovs back into the area pool. Returns the niovs freed.
   uint32_t refill(const Snapshot& s);
@@ -166,8 +167,8 @@ class Datapath {
   /// Delivers `m`, parsed as `p` and classified to group `g`, or drops it.
   /// kCopy: copy mode, every segment is copied (none is from the area).
   template <bool kCopy>
-  void deliver(const Snapshot& s, rte_mbuf* m, const ParsedPacket& p, uint32_t g,
-               uint64_t tsc, Burst& b);
+  void deliver(const Snapshot& s, const BurstView& v, rte_mbuf* m, const ParsedPacket& p,
+               uint32_t g, uint64_t tsc, Burst& b);
   /// Delivers the `n` packets of the burst receive() parsed, fragments
   /// through reassembly.
   template <bool kCopy>

@@ -64,12 +64,24 @@ void RingDp::mark_broken() {
   for (RecvRequest& r : req_) r.armed = false;
   armed_count_ = 0;
   pending_ = 0;
+  room_ = 0;  // nothing is reserved on a broken ring again
   n_events_ = 0;
   // release: control reads it to report and close the session.
   broken_.store(true, std::memory_order_release);
 }
 
-bool RingDp::reserve_failed() {
+bool RingDp::reserve_slow(uint32_t n) {
+  // Room for what is already filled and not yet flushed, plus `n`.
+  const uint32_t want = pending_ + n;
+  const uint32_t free = cq_.free_slots(want);
+  if (free >= want) {
+    // Capped: a CQ has at most 2^31 entries anyway (proto.h limits it far
+    // lower); the cap keeps the signed count meaningful whatever the size.
+    const uint32_t room = free - pending_;
+    room_ = room > INT32_MAX ? INT32_MAX : static_cast<int32_t>(room);
+    return true;
+  }
+  room_ = 0;
   if (cq_.state() != zcrx::RingState::ok) mark_broken();
   return false;
 }

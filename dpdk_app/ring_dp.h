@@ -177,14 +177,16 @@ class RingDp {
   /// Checks that the CQ has room for `n` more CQEs besides those posted and
   /// not yet flushed; post() may then be called `n` times. False when full.
   bool reserve(uint32_t n) {
-    // Room for what is already filled and not yet flushed, plus `n`.
-    const uint32_t want = pending_ + n;
-    return cq_.free_slots(want) >= want || reserve_failed();
+    // Within the room an earlier check found: no ring field is read (the
+    // consumer's head only moves forward, so that room is still there).
+    if (static_cast<int32_t>(n) <= room_) return true;
+    return reserve_slow(n);
   }
   /// Fills the next CQE (published by flush()).
   void post(uint64_t user_data, int32_t res, uint32_t flags, uint64_t off,
             uint64_t pad) {
     zcrx::uapi::io_uring_cqe32& c = cq_.slot(pending_++);
+    room_--;
     c.cqe.user_data = user_data;
     c.cqe.res = res;
     c.cqe.flags = flags;
@@ -241,9 +243,10 @@ class RingDp {
     std::atomic<Ifq*> real{nullptr};
   };
 
-  /// reserve() found no room: marks the ring broken when the CQ view went
-  /// corrupt. Returns false.
-  bool reserve_failed();
+  /// reserve() beyond the known room: reads the ring (the consumer's head
+  /// when the cached one is not enough) and notes the room it found. False
+  /// when full; marks the ring broken when the CQ view went corrupt.
+  bool reserve_slow(uint32_t n);
   /// First post of an iteration: joins the datapath's flush list.
   void mark_dirty();
   /// A len-limited request reached its limit: final CQE, disarm.
@@ -269,6 +272,11 @@ class RingDp {
   uint32_t slot_ = 0;
   uint32_t* cq_overflow_ = nullptr;
   uint32_t pending_ = 0;   // CQEs filled since the last flush
+  // CQEs known to fit besides the pending ones, from the last ring read
+  // (reserve_slow); each post takes one. Signed: a post past it (events,
+  // posted after their own check) leaves it negative, and the next
+  // reserve reads the ring again. 0 once the ring is broken.
+  int32_t room_ = 0;
   // Event CQEs queued by post_event(): one per zcrx event type fires until
   // it is re-armed, and a re-arm may come before the flush.
   static constexpr uint32_t kMaxQueuedEvents = 8;

@@ -429,3 +429,44 @@ TEST_CASE("posts join the attached flush list once per iteration") {
   CHECK(dp.flush());
   CHECK(reap(r).size() == 3);
 }
+
+TEST_CASE("reserve keeps the room it found across posts and flushes, and refuses once it is used") {
+  Region r(8, 8);
+  RingDp dp(r.mem, r.l);
+  // One CQE reserved and posted at a time, as the datapath delivers: the
+  // first reserve finds all eight slots, the ninth finds none.
+  for (uint64_t i = 0; i < 8; i++) {
+    REQUIRE(dp.reserve(1));
+    dp.post(i, 1, 0, 0, 0);
+    if (i == 4) CHECK(dp.flush());  // a flush in between moves nothing
+  }
+  CHECK_FALSE(dp.reserve(1));
+  CHECK(dp.flush());
+  CHECK_FALSE(dp.reserve(1));
+  CHECK(dp.cq_room() == 0);
+  // The consumer reaps three: exactly three fit again.
+  uapi::io_uring_cqe32 c;
+  for (int i = 0; i < 3; i++) REQUIRE(r.cq.pop(c));
+  CHECK_FALSE(dp.reserve(4));
+  REQUIRE(dp.reserve(3));
+  for (uint64_t i = 0; i < 3; i++) dp.post(100 + i, 1, 0, 0, 0);
+  CHECK_FALSE(dp.reserve(1));
+  // An event queued while room remained takes its slot at the flush: the
+  // room left before it is no longer promised.
+  for (int i = 0; i < 2; i++) REQUIRE(r.cq.pop(c));
+  REQUIRE(dp.flush());
+  REQUIRE(dp.reserve(1));  // two free: one noted
+  CHECK(dp.post_event(7, 1));
+  CHECK(dp.flush());  // the event takes one slot, one stays free
+  REQUIRE(dp.reserve(1));
+  dp.post(200, 1, 0, 0, 0);
+  CHECK_FALSE(dp.reserve(1));
+  CHECK(dp.flush());
+  auto got = reap(r);
+  REQUIRE(got.size() == 8);
+  CHECK(got[0].cqe.user_data == 5);
+  CHECK(got[3].cqe.user_data == 100);
+  CHECK(got[6].cqe.user_data == 7);
+  CHECK(got[7].cqe.user_data == 200);
+  CHECK_FALSE(dp.broken());
+}
