@@ -96,6 +96,9 @@ void usage(FILE* out) {
       "                      once it is full, cq_full in zcrxd)\n"
       "  --area-mb N         area size in MiB (default 64)\n"
       "  --hugetlb           back the area with huge pages\n"
+      "  --zcrxd-area        zcrxd makes the area (headers inside, sealed, mapped\n"
+      "                      read-only here): net_af_xdp then receives into it\n"
+      "                      without a copy\n"
       "  --help              this text\n"
       "Stops on SIGINT/SIGTERM too, after cancelling its request and\n"
       "refilling every buffer it holds.\n");
@@ -105,7 +108,7 @@ int parse_options(int argc, char** argv, Options& o) {
   enum {
     kSocket = 256, kFlow, kMode, kShare, kCount, kDgramSize, kDuration, kLen, kBusy, kEventfd,
     kAdaptive, kSpinUs,
-    kLatency, kQuiet, kTouch, kEvents, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kHugetlb, kHelp,
+    kLatency, kQuiet, kTouch, kEvents, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kHugetlb, kZcrxdArea, kHelp,
   };
   static const option longopts[] = {
       {"socket", required_argument, nullptr, kSocket},
@@ -131,6 +134,7 @@ int parse_options(int argc, char** argv, Options& o) {
       {"rq-entries", required_argument, nullptr, kRq},
       {"area-mb", required_argument, nullptr, kAreaMb},
       {"hugetlb", no_argument, nullptr, kHugetlb},
+      {"zcrxd-area", no_argument, nullptr, kZcrxdArea},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0},
   };
@@ -181,6 +185,7 @@ int parse_options(int argc, char** argv, Options& o) {
       case kRq: ok = parse_u32(optarg, &o.rq_entries); break;
       case kAreaMb: ok = parse_u64(optarg, uint64_t{1} << 20, &o.area_mb) && o.area_mb > 0; break;
       case kHugetlb: o.hugetlb = true; break;
+      case kZcrxdArea: o.zcrxd_area = true; break;
       case kHelp: usage(stdout); return 1;
       default:
         std::fprintf(stderr, "zcrx_rx: unknown option %s (see --help)\n", argv[optind - 1]);

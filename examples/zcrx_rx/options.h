@@ -44,6 +44,7 @@ struct Options {
   uint32_t rq_entries = 4096;
   uint64_t area_mb = 64;
   bool hugetlb = false;
+  bool zcrxd_area = false;  // zcrxd makes the area (zcrx::kAreaMadeByZcrxd)
 };
 
 void usage(FILE* out);
