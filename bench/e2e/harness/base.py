@@ -63,7 +63,7 @@ class Base:
         return cpu
 
     def start_consumer(self, sock, flow, duration, mode="register", share=None, wait="--busy-poll",
-                       latency=False, netns=None, cpu=None, touch=False):
+                       latency=False, netns=None, cpu=None, touch=False, zcrxd_area=False):
         argv = [self.bins.zcrx_rx, "--socket", sock, "--flow", flow, "--mode", mode,
                 "--duration", "%.2f" % duration, wait]
         if share:
@@ -73,6 +73,10 @@ class Base:
         if touch:
             # First and last payload byte only, like baselines A and B.
             argv.append("--touch")
+        if zcrxd_area:
+            # zcrxd makes the area (headers inside): net_af_xdp receives
+            # into it without a copy.
+            argv.append("--zcrxd-area")
         return Proc(argv, "zcrx_rx", netns=netns, cpu=cpu)
 
     def run_dpdk_once(self, argv, tag):
