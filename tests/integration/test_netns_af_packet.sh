@@ -109,7 +109,7 @@ consume() {
     tail -n +"$from" "$dir/zcrxd.log" | grep -q "armed=1" && break
     sleep 0.1
   done
-  in_ns "$UDP_SEND" --dst 10.99.0.2 --port 9000 --count "$n" --size "$size" --gap-us 50
+  in_ns "$UDP_SEND" --dst 10.99.0.2 --port 9000 --count "$n" --size "$size" --gap-us ${GAP_US:-50}
   wait "$rxpid"
   rxrc=$?
 }
