@@ -20,6 +20,7 @@
 #include "consumer.h"
 #include "daemon.h"
 #include "zcrx/client.h"
+#include "zcrx/zcrx.h"
 
 using namespace itest;
 namespace uapi = zcrx::uapi;
@@ -172,4 +173,27 @@ TEST_CASE("a zcrxd-made area: the request's own errors") {
   CHECK(ring.register_ifq(p, &ifq) == -ENOMEM);
   p.area_len = 1u << 20;
   CHECK(ring.register_ifq(p, &ifq) >= 0);
+}
+
+TEST_CASE("a zcrxd-made area through the C API (ZCRX_AREA_MADE_BY_ZCRXD)") {
+  std::string pcap = scratch_dir() + "/made_c.pcap";
+  REQUIRE(make_pcap(pcap, 1, 100, "9000"));
+  Daemon d(pcap_vdev({pcap}));
+  REQUIRE(d.ready());
+  zcrx_ring* c = nullptr;
+  REQUIRE(zcrx_ring_new(&c) == 0);
+  REQUIRE(zcrx_connect(c, d.socket().c_str()) == 0);
+  REQUIRE(zcrx_create(c, 64, 256) == 0);
+  zcrx_ifq_params cp = ZCRX_IFQ_PARAMS_INIT;
+  cp.area_len = 1u << 20;
+  cp.area_fd = ZCRX_AREA_MADE_BY_ZCRXD;
+  zcrx_ifq* cq = nullptr;
+  CHECK(zcrx_register_ifq(c, &cp, &cq) >= 0);
+  REQUIRE(cq);
+  CHECK(zcrx_ifq_shared(cq) == 0);
+  CHECK(zcrx_ifq_area_len(cq) == (1u << 20));
+  void* ca = const_cast<void*>(zcrx_ifq_area(cq));
+  CHECK(mprotect(ca, 1u << 20, PROT_READ | PROT_WRITE) == -1);
+  CHECK(errno == EACCES);
+  zcrx_ring_free(c);
 }
