@@ -27,7 +27,7 @@ namespace zcrxd {
 
 /// niovs of `room` bytes (AreaPool::buf_room) needed to hold `len` bytes
 /// copied from the start of their buffers.
-inline uint32_t niovs_for_copy(uint32_t len, uint32_t room) {
+inline uint32_t copy_niovs_needed(uint32_t len, uint32_t room) {
   return (len + room - 1) / room;
 }
 

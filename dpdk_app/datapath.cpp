@@ -383,7 +383,7 @@ template <bool kCopy>
       const uint32_t len = dl - skip < left ? dl - skip : left;
       left -= len;
       skip = 0;
-      const uint32_t n = own ? 1 : niovs_for_copy(len, pool->buf_room());
+      const uint32_t n = own ? 1 : copy_niovs_needed(len, pool->buf_room());
       cqes += n;
       if (!own) copies += n;
     }

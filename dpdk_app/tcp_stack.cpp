@@ -165,7 +165,7 @@ bool TcpStack::copy_payload(const rte_mbuf* m, uint32_t off, uint32_t len,
                             tcp::RxSegment& seg) {
   const uint32_t shift = pool_->niov_shift();
   const uint32_t chunk_max = pool_->buf_room();
-  const uint32_t n = niovs_for_copy(len, chunk_max);
+  const uint32_t n = copy_niovs_needed(len, chunk_max);
   if (n > tcp::kMaxPieces) return false;
   rte_mbuf* got[tcp::kMaxPieces];
   if (rte_mempool_get_bulk(pool_->pool(), reinterpret_cast<void**>(got), n) != 0) return false;
