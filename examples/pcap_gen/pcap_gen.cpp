@@ -27,6 +27,7 @@ struct Options {
   uint32_t payload = 1024;
   std::vector<uint16_t> ports{9000};
   uint16_t src_port = 40000;
+  uint32_t flows = 1;  // source ports src_port .. src_port + flows - 1, in turn
   uint16_t vlan = 0;  // 0: untagged
   bool ipv6 = false;
   bool udp_csum = true;  // else 0: "none" over IPv4 (an IPv6 receiver drops it)
@@ -42,6 +43,8 @@ void usage(FILE* out) {
       "  -s, --size N          UDP payload bytes, 0..9000 (default 1024)\n"
       "  -p, --ports A,B,...   destination ports, used in turn (default 9000)\n"
       "      --src-port N      source port (default 40000)\n"
+      "      --flows N         N flows: source ports --src-port .. --src-port+N-1\n"
+      "                        in turn (default 1), for a flow hash to spread\n"
       "      --vlan ID         add an 802.1Q tag with this VLAN id (1..4094)\n"
       "  -6, --ipv6            IPv6 instead of IPv4\n"
       "      --no-udp-csum     UDP checksum 0 (none: fine over IPv4; Linux and\n"
@@ -76,13 +79,14 @@ bool parse_ports(const char* s, std::vector<uint16_t>* ports) {
 }
 
 int parse_options(int argc, char** argv, Options* o) {
-  enum { kSrcPort = 1000, kVlan, kFirstSeq, kNoUdpCsum };
+  enum { kSrcPort = 1000, kFlows, kVlan, kFirstSeq, kNoUdpCsum };
   static const option longopts[] = {
       {"out", required_argument, nullptr, 'o'},
       {"count", required_argument, nullptr, 'n'},
       {"size", required_argument, nullptr, 's'},
       {"ports", required_argument, nullptr, 'p'},
       {"src-port", required_argument, nullptr, kSrcPort},
+      {"flows", required_argument, nullptr, kFlows},
       {"vlan", required_argument, nullptr, kVlan},
       {"ipv6", no_argument, nullptr, '6'},
       {"first-seq", required_argument, nullptr, kFirstSeq},
@@ -108,6 +112,10 @@ int parse_options(int argc, char** argv, Options* o) {
         if (!parse_u64(optarg, 65535, &v) || v == 0) return -1;
         o->src_port = static_cast<uint16_t>(v);
         break;
+      case kFlows:
+        if (!parse_u64(optarg, 65535, &v) || v == 0) return -1;
+        o->flows = static_cast<uint32_t>(v);
+        break;
       case kVlan:
         if (!parse_u64(optarg, 4094, &v) || v == 0) return -1;
         o->vlan = static_cast<uint16_t>(v);
@@ -122,6 +130,7 @@ int parse_options(int argc, char** argv, Options* o) {
     }
   }
   if (optind != argc || o->out.empty()) return -1;
+  if (uint32_t{o->src_port} + o->flows - 1 > 65535) return -1;  // the last source port must exist
   return 0;
 }
 
@@ -154,7 +163,7 @@ uint16_t udp_checksum(const uint8_t* src, const uint8_t* dst, size_t alen,
 }
 
 // Writes the L2-L4 headers for one frame; returns the header length.
-size_t build_headers(const Options& o, uint16_t dst_port, uint8_t* f) {
+size_t build_headers(const Options& o, uint16_t src_port, uint16_t dst_port, uint8_t* f) {
   static const uint8_t kDstMac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
   static const uint8_t kSrcMac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
   size_t n = 0;
@@ -192,7 +201,7 @@ size_t build_headers(const Options& o, uint16_t dst_port, uint8_t* f) {
     n += 20;
   }
   uint8_t* udp = f + n;
-  put16(udp, o.src_port);
+  put16(udp, src_port);
   put16(udp + 2, dst_port);
   put16(udp + 4, udp_len);
   put16(udp + 6, 0);  // the checksum, once the payload is there (finish_udp)
@@ -231,7 +240,8 @@ int main(int argc, char** argv) {
   std::vector<uint8_t> frame(14 + 4 + 40 + 8 + o.payload);
   for (uint64_t i = 0; i < o.count; i++) {
     uint16_t port = o.ports[i % o.ports.size()];
-    size_t hdr = build_headers(o, port, frame.data());
+    const auto src = static_cast<uint16_t>(o.src_port + i % o.flows);
+    size_t hdr = build_headers(o, src, port, frame.data());
     zcrx::pattern::fill(frame.data() + hdr, o.payload, o.first_seq + i);
     finish_udp(o, frame.data(), hdr);
     pcap_pkthdr rec{};

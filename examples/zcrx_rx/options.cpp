@@ -95,6 +95,10 @@ void usage(FILE* out) {
       "                      default area; a smaller CQ drops deliveries\n"
       "                      once it is full, cq_full in zcrxd)\n"
       "  --area-mb N         area size in MiB (default 64)\n"
+      "  --rx-buf-len N      bytes per buffer, a power of two from 4096 (default:\n"
+      "                      zcrxd's, 4096); a PMD that keeps a frame in one\n"
+      "                      buffer (net_null, net_af_packet) needs one a jumbo\n"
+      "                      frame fits\n"
       "  --hugetlb           back the area with huge pages\n"
       "  --zcrxd-area        zcrxd makes the area (headers inside, sealed, mapped\n"
       "                      read-only here): net_af_xdp then receives into it\n"
@@ -108,7 +112,8 @@ int parse_options(int argc, char** argv, Options& o) {
   enum {
     kSocket = 256, kFlow, kMode, kShare, kCount, kDgramSize, kDuration, kLen, kBusy, kEventfd,
     kAdaptive, kSpinUs,
-    kLatency, kQuiet, kTouch, kEvents, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kHugetlb, kZcrxdArea, kHelp,
+    kLatency, kQuiet, kTouch, kEvents, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kRxBufLen, kHugetlb,
+    kZcrxdArea, kHelp,
   };
   static const option longopts[] = {
       {"socket", required_argument, nullptr, kSocket},
@@ -133,6 +138,7 @@ int parse_options(int argc, char** argv, Options& o) {
       {"cq-entries", required_argument, nullptr, kCq},
       {"rq-entries", required_argument, nullptr, kRq},
       {"area-mb", required_argument, nullptr, kAreaMb},
+      {"rx-buf-len", required_argument, nullptr, kRxBufLen},
       {"hugetlb", no_argument, nullptr, kHugetlb},
       {"zcrxd-area", no_argument, nullptr, kZcrxdArea},
       {"help", no_argument, nullptr, kHelp},
@@ -184,6 +190,10 @@ int parse_options(int argc, char** argv, Options& o) {
       case kCq: ok = parse_u32(optarg, &o.cq_entries); break;
       case kRq: ok = parse_u32(optarg, &o.rq_entries); break;
       case kAreaMb: ok = parse_u64(optarg, uint64_t{1} << 20, &o.area_mb) && o.area_mb > 0; break;
+      case kRxBufLen:
+        ok = parse_u32(optarg, &o.rx_buf_len) && o.rx_buf_len >= 4096 &&
+             (o.rx_buf_len & (o.rx_buf_len - 1)) == 0;
+        break;
       case kHugetlb: o.hugetlb = true; break;
       case kZcrxdArea: o.zcrxd_area = true; break;
       case kHelp: usage(stdout); return 1;

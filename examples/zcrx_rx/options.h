@@ -43,6 +43,7 @@ struct Options {
   uint32_t cq_entries = 16384;  // a completion for every buffer of the default area
   uint32_t rq_entries = 4096;
   uint64_t area_mb = 64;
+  uint32_t rx_buf_len = 0;   // 0: zcrxd's default (4096)
   bool hugetlb = false;
   bool zcrxd_area = false;  // zcrxd makes the area (zcrx::kAreaMadeByZcrxd)
 };

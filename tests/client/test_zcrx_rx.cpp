@@ -390,3 +390,32 @@ TEST_CASE("zcrx_rx_c: the C example receives and verifies through the C API") {
   CHECK(d.refilled + d.reclaimed >= 3000);
   unlink(sock.c_str());
 }
+
+TEST_CASE("zcrx_rx: --rx-buf-len asks zcrxd for buffers of that size; other values are refused") {
+  fake::Server srv;
+  std::string sock = tmp_path("bufl");
+  REQUIRE(srv.listen_on(sock.c_str()) == 0);
+  Pump pump(srv);
+  pump.start();
+  Proc p = spawn({"--socket", sock, "--count", "100", "--quiet", "--area-mb", "1", "--touch",
+                  "--rx-buf-len", "16384"});
+  finish(p);
+  pump.finish();
+  check_clean(p);
+  CHECK(srv.last_register().reg.rx_buf_len == 16384);
+  // Parsing stops at a bad value, before the --help after it: a power of
+  // two from 4096 reaches --help (usage on stdout, exit 0), anything else
+  // is a usage error (exit 2, no usage).
+  Proc good = spawn({"--rx-buf-len", "8192", "--help"});
+  finish(good);
+  CHECK(exit_code(good) == 0);
+  CHECK(good.text.find("--rx-buf-len") != std::string::npos);
+  for (const char* bad : {"5000", "2048", "0"}) {
+    Proc q = spawn({"--rx-buf-len", bad, "--help"});
+    finish(q);
+    INFO("value: ", bad, " output: ", q.text);
+    CHECK(exit_code(q) == 2);
+    CHECK(q.text.find("usage") == std::string::npos);
+  }
+  unlink(sock.c_str());
+}

@@ -10,6 +10,22 @@ import tempfile
 from .common import Bins, Proc, clean_dpdk_runtime, eal_args, new_prefix, note
 
 
+# DPDK's mbuf headroom: a frame sits in a buffer after it.
+MBUF_HEADROOM = 128
+
+
+def rx_buf_args(frame):
+    """zcrx_rx's --rx-buf-len for frames of `frame` bytes: PMDs that keep a
+    frame in one mbuf (net_null, net_af_packet) need a buffer it fits, and
+    zcrxd's default is 4096 B; the smallest power of two that holds it."""
+    if frame + MBUF_HEADROOM <= 4096:
+        return []
+    n = 4096
+    while n < frame + MBUF_HEADROOM:
+        n *= 2
+    return ["--rx-buf-len", str(n)]
+
+
 class Base:
     READY = r"zcrx_rx: \S+ zcrx id \d+"  # printed once the flow is open and armed
 
@@ -63,9 +79,9 @@ class Base:
         return cpu
 
     def start_consumer(self, sock, flow, duration, mode="register", share=None, wait="--busy-poll",
-                       latency=False, netns=None, cpu=None, touch=False, zcrxd_area=False):
+                       latency=False, netns=None, cpu=None, touch=False, frame=0, extra=()):
         argv = [self.bins.zcrx_rx, "--socket", sock, "--flow", flow, "--mode", mode,
-                "--duration", "%.2f" % duration, wait]
+                "--duration", "%.2f" % duration, wait] + rx_buf_args(frame) + list(extra)
         if share:
             argv += ["--share", share]
         if latency:
@@ -73,10 +89,6 @@ class Base:
         if touch:
             # First and last payload byte only, like baselines A and B.
             argv.append("--touch")
-        if zcrxd_area:
-            # zcrxd makes the area (headers inside): net_af_xdp receives
-            # into it without a copy.
-            argv.append("--zcrxd-area")
         return Proc(argv, "zcrx_rx", netns=netns, cpu=cpu)
 
     def run_dpdk_once(self, argv, tag):

@@ -5,7 +5,7 @@ labelled with the machine's cross-core mode."""
 
 import signal
 
-from .base import Base
+from .base import Base, rx_buf_args
 from .common import Proc, clean_dpdk_runtime, cpu_of, eal_args, fmt, new_prefix, note, progress
 from .crosscore import mode_of, mode_rows, probe
 from .system import HugePages
@@ -104,6 +104,8 @@ class Ceiling(Base):
                 res["bad_payloads"], "testpmd" if "vhost" in name else "net_null"))
         if res.get("cq_overflow"):
             remark.append("%d CQ-full drops" % res["cq_overflow"])
+        if name.startswith("zcrxd") and "net_null" in name and rx_buf_args(size):
+            remark.append("zcrx_rx %s" % " ".join(rx_buf_args(size)))
         if res.get("bad_offsets"):
             remark.append("%d CQEs with offsets outside the area" % res["bad_offsets"])
         # Packets per CPU-second of the process that consumes them (A: the
@@ -145,7 +147,10 @@ class Ceiling(Base):
         if zd is None:
             return sock
         try:
-            c = self.start_consumer(sock, "raw", dur, wait=wait, cpu=self.a.consumer_cpu, touch=True)
+            # net_null hands out single-segment frames: frames over 4 KiB
+            # need buffers they fit (9000 B: 16 KiB), as baselines A and B
+            # get a data room they fit.
+            c = self.start_consumer(sock, "raw", dur, wait=wait, cpu=self.a.consumer_cpu, touch=True, frame=size)
             c.wait(dur + 20)
             res = c.result()
             if res is None:

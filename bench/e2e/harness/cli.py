@@ -7,14 +7,21 @@ Scenarios (see docs/BENCHMARKS.md):
               in 3 rounds (also with --quick); every two-core sample is
               bracketed by a cache-line ping-pong between CPU 0 and 1 that
               labels it fast or slow, and ratios are per round and mode.
+              9000 B frames go to zcrxd in 16 KiB buffers (net_null keeps
+              a frame in one mbuf).
   2 wire      veth pair across two network namespaces, udp_sender at fixed
               rate steps; receivers one at a time: kernel recvmmsg, kernel
               io_uring multishot recv, zcrxd (net_af_packet / net_af_xdp) +
-              zcrx_rx; kernel zcrx probed (EOPNOTSUPP on veth).
+              zcrx_rx; per-receiver CPU and whole-system CPU (/proc/stat,
+              less the background measured just before) per GB and per
+              packet; kernel zcrx probed (EOPNOTSUPP on veth).
   3 sharing   1, 2, 4 consumers on one zcrxd queue (master + clones, master
-              + importers), flows spread by flow hash.
-  4 latency   rx_burst TSC to consumer, busy-poll and eventfd consumers,
-              beside the kernel's SO_TIMESTAMPNS-to-read latency.
+              + importers), 16 flows spread by flow hash; source: zcrxd's
+              own injector on net_ring (the rate is zcrxd's and the
+              consumers'), and the veth with a kernel sender (sender-limited).
+  4 latency   rx_burst TSC to an eventfd consumer, beside the kernel's
+              SO_TIMESTAMPNS-to-read latency (blocking and busy-polling);
+              every busy poller has a CPU to itself, the table says which.
   tcp         veth pair, the kernel's TCP sending (tcp_peer) at a fixed rate
               and flat out, 1 and 8 flows, MTU 1500 and 9000; receivers one
               at a time: kernel recv(), kernel io_uring multishot recv,
@@ -47,7 +54,7 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     m = ap.add_mutually_exclusive_group()
-    m.add_argument("--quick", action="store_true", help="short runs, fewer steps (< 2 minutes)")
+    m.add_argument("--quick", action="store_true", help="short runs, fewer steps (~4 minutes with every scenario)")
     m.add_argument("--smoke", action="store_true", help="a few seconds: one step of each runnable path")
     ap.add_argument("--build", help="meson build directory (default: ./build or the newest build*/)")
     ap.add_argument("--out", help="results JSON (default bench/results/latest.json)")

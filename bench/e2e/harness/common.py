@@ -209,6 +209,7 @@ class Bins:
         self.tcp_peer = j("tests/tools/tcp_peer")
         self.tcp_uring = j("bench/baselines/tcp_uring_recv")
         self.zcrx_tcp = j("examples/zcrx_tcp/zcrx_tcp")
+        self.pcap_gen = j("examples/pcap_gen/pcap_gen")
         self.micro = [j("bench/e2e/bench_datapath"), j("bench/core/bench_core")]
 
     def have(self, path):

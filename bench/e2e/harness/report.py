@@ -42,84 +42,12 @@ def report(h, args):
         lines.append(R["kernel_zcrx"]["line"])
         lines.append("")
     if s2:
-        lines.append("### Scenario 2: same wire (veth across two namespaces, udp_sender)")
-        lines.append("")
-        rows = []
-        for r in s2:
-            tgt = "max" if not r.get("rate_target") else "%g" % r["rate_target"]
-            if "skip" in r:
-                rows.append([r["receiver"], r["size"], tgt if "rate_target" in r else "-", "SKIP", "-", "-", "-", "-", "-",
-                             "-", "-", "-", r["skip"]])
-            elif r.get("bad_payloads"):
-                rows.append([r["receiver"], r["size"], tgt, "%.0f" % r["rate_pps"], r["sent"], r["received"],
-                             "%.2f%%" % (100 * r["loss"]), "-", "-", "-", "-", "-",
-                             "%d payloads failed the pattern check" % r["bad_payloads"]])
-            else:
-                rows.append([r["receiver"], r["size"], tgt, "%.0f" % r["rate_pps"], r["sent"], r["received"],
-                             "%.2f%%" % (100 * r["loss"]), fmt(r["cpu_per_gb"]), fmt(r["cpu_ns_per_pkt"]),
-                             fmt(r.get("consumer_cpu_per_gb")) if r["receiver"].startswith("zcrxd") else "-",
-                             fmt(r.get("wall_cpu_per_gb")) if r["receiver"].startswith("zcrxd") else "-",
-                             fmt(r.get("sender_cpu_per_gb")), fmt(r.get("sys_cpu_per_gb"))])
-        lines.append(table(["receiver", "payload B", "rate target pps", "sent pps", "sent", "received",
-                            "loss", "CPU s/GB", "CPU ns/pkt", "zcrx_rx alone s/GB", "whole polling core s/GB",
-                            "sender CPU s/GB", "system CPU s/GB"], rows))
-        lines.append("")
-        lines.append("CPU = receiver CPU time of all its threads while traffic flows (/proc/<pid>/task/*/schedstat); "
-                     "for zcrxd rows it is zcrx_rx plus zcrxd's busy cycles (datapath iterations that received, delivered or "
-                     "refilled; zcrxd prints busy_cycles and tsc_hz), while \"whole polling core\" charges every "
-                     "zcrxd thread for the whole window, idle polling included. Every receiver checks every payload byte against the pattern. "
-                     "On veth the kernel's receive stack runs in the sender's context, so kernel receivers are charged "
-                     "only for their socket reads; the stack's cost shows in the sender CPU column (getrusage of "
-                     "udp_sender), which for zcrxd rows also pays the AF_PACKET tap; system CPU is every CPU's busy time "
-                     "from /proc/stat over the same window (sender, softirq and any other work on the machine). "
-                     "The sender's veth has tx "
-                     "checksum offload off, so every receiver gets and checks complete UDP checksums.")
-        lines.append("")
-        for size in sorted({r["size"] for r in s2 if r["size"] >= 1400}):
-            ok = [r for r in s2 if r["size"] == size and "skip" not in r]
-            kern = [r for r in ok if r["receiver"].startswith("kernel")]
-            zc = [r for r in ok if r["receiver"].startswith("zcrxd af_packet")]
-            fixed = sorted({r["rate_target"] for r in ok if r.get("rate_target")})
-            if kern and zc and fixed:
-                top = fixed[-1]
-                kbest = min((r["cpu_per_gb"] for r in kern if r.get("rate_target") == top and r["cpu_per_gb"]), default=None)
-                zv = next((r["cpu_per_gb"] for r in zc if r.get("rate_target") == top), None)
-                rc = ratio(zv, kbest)
-                targets.append(["2: CPU/GB zcrxd / best kernel, %d B at %g pps" % (size, top), "<= 0.3", fmt(rc),
-                                verdict(rc, 0.3, higher=False)])
-                zc_only = next((r.get("consumer_cpu_per_gb") for r in zc if r.get("rate_target") == top), None)
-                targets.append(["2 (info): CPU/GB zcrx_rx alone / best kernel receiver, %d B at %g pps" % (size, top),
-                                "-", fmt(ratio(zc_only, kbest)), "info"])
-            if kern and zc:
-                lf = lambda rs: max((r["rate_pps"] for r in rs if r["loss"] <= 0.001), default=0.0)
-                kmax = max(lf([r for r in kern if r["receiver"] == k]) for k in {r["receiver"] for r in kern})
-                rl = ratio(lf(zc), kmax)
-                targets.append(["2: max loss-free rate zcrxd / best kernel, %d B" % size, ">= 1.4", fmt(rl),
-                                verdict(rl, 1.4)])
+        scenario2_report(s2, lines, targets)
 
     # Scenario 3
     s3 = [r for r in R["scenario3"] if "consumers" in r or "skip" in r]
     if s3:
-        lines.append("### Scenario 3: sharing one queue (64 B, 16 flows)")
-        lines.append("")
-        rows = []
-        for r in s3:
-            if "consumers" not in r:
-                rows.append(["-", "-", "-", "SKIP", "-", "-", r["skip"]])
-            elif "skip" in r:
-                rows.append([r["mode"], r["consumers"], "-", "SKIP", "-", "-", r["skip"]])
-            else:
-                one = next((x.get("mpps") for x in s3 if x.get("mode") == r["mode"] and x.get("consumers") == 1), None)
-                rows.append([r["mode"], r["consumers"], fmt(r["sent_mpps"]), fmt(r["mpps"]),
-                             "%.2f%%" % (100 * r["loss"]), fmt(ratio(r["mpps"], one)), " / ".join(r["shares"])])
-        lines.append(table(["mode", "consumers", "sent Mpps", "aggregate Mpps", "loss", "x 1 consumer",
-                            "per-consumer share"], rows))
-        lines.append("")
-        for mode in ("clone", "import"):
-            one = next((x.get("mpps") for x in s3 if x.get("mode") == mode and x.get("consumers") == 1), None)
-            two = next((x.get("mpps") for x in s3 if x.get("mode") == mode and x.get("consumers") == 2), None)
-            rr = ratio(two, one)
-            targets.append(["3: 2 consumers / 1 consumer (%s)" % mode, ">= 0.9", fmt(rr), verdict(rr, 0.9)])
+        scenario3_report(s3, lines, targets)
 
     # Scenario 4
     s4 = R["scenario4"]
@@ -137,9 +65,10 @@ def report(h, args):
         lines.append("")
         lines.append("zcrxd: TSC after rte_eth_rx_burst to the consumer reading the CQE. "
                      "Kernel: SO_TIMESTAMPNS (skb receive) to the program reading the datagram; the blocking "
-                     "receiver uses MSG_WAITFORONE (back with the first datagram). Two CPUs hold the sender and "
-                     "at most one busy poller each: zcrxd's busy-polling consumer shares CPU 0 with the sender "
-                     "(zcrxd's datapath polls CPU 1), so its tails include the sender's time on that CPU.")
+                     "receiver uses MSG_WAITFORONE (back with the first datagram). Two CPUs: the sender on one, "
+                     "every busy poller (the kernel's busy-polling receiver, zcrxd's datapath) alone on the other; "
+                     "zcrxd's consumer sleeps on its eventfd on the sender's CPU. A busy-polling zcrxd consumer "
+                     "would be a third poller on two CPUs (its tail would be the scheduler's), so it has no row.")
         lines.append("")
 
     # Micro
@@ -174,6 +103,151 @@ def report(h, args):
         lines.append("")
     R["targets"] = [dict(zip(["target", "wanted", "measured", "met"], t)) for t in targets]
     return "\n".join(lines)
+
+
+S2_HEAD = ["receiver", "payload B", "rate target pps", "sent pps", "sent", "received", "loss",
+           "receiver CPU s/GB", "receiver CPU ns/pkt", "zcrx_rx alone ns/pkt", "whole polling core s/GB",
+           "sender CPU s/GB", "system CPU s/GB", "minus background s/GB", "system ns/pkt minus background", "note"]
+
+
+def scenario2_report(s2, lines, targets):
+    lines.append("### Scenario 2: same wire (veth across two namespaces, udp_sender)")
+    lines.append("")
+    rows = []
+    for r in s2:
+        tgt = "max" if not r.get("rate_target") else "%g" % r["rate_target"]
+        if "skip" in r:
+            rows.append([r["receiver"], r["size"], tgt if "rate_target" in r else "-", "SKIP"] +
+                        ["-"] * (len(S2_HEAD) - 5) + [r["skip"]])
+            continue
+        head = [r["receiver"], r["size"], tgt, "%.0f" % r["rate_pps"], r["sent"], r["received"],
+                "%.2f%%" % (100 * r["loss"])]
+        if r.get("bad_payloads"):
+            rows.append(head + ["-"] * (len(S2_HEAD) - 8) +
+                        ["%d payloads failed the pattern check" % r["bad_payloads"]])
+            continue
+        zc = r["receiver"].startswith("zcrxd")
+        note_ = "background %.2f CPUs" % r["background_cpus"] if r.get("background_cpus", 0) > BUSY_MACHINE_CPUS else ""
+        rows.append(head + [fmt(r["cpu_per_gb"]), fmt(r["cpu_ns_per_pkt"]),
+                            fmt(consumer_ns_per_pkt(r)) if zc else "-",
+                            fmt(r.get("wall_cpu_per_gb")) if zc else "-",
+                            fmt(r.get("sender_cpu_per_gb")), fmt(r.get("sys_cpu_per_gb")),
+                            fmt(r.get("net_cpu_per_gb")), fmt(r.get("net_ns_per_pkt")), note_])
+    lines.append(table(S2_HEAD, rows))
+    lines.append("")
+    lines.append("Receiver CPU = CPU time of all the receiver's threads while traffic flows "
+                 "(/proc/<pid>/task/*/schedstat); for zcrxd rows it is zcrx_rx plus zcrxd's busy cycles (datapath "
+                 "iterations that received, delivered or refilled; zcrxd prints busy_cycles and tsc_hz), while "
+                 "\"whole polling core\" charges every zcrxd thread for the whole window, idle polling included. "
+                 "\"zcrx_rx alone\" is the consumer's own CPU per packet, the figure to set beside the kernel "
+                 "recvmmsg receiver's. Every receiver checks every payload byte against the pattern. On veth the "
+                 "kernel's receive stack runs in the sender's context, so kernel receivers are charged only for "
+                 "their socket reads; the stack's cost shows in the sender CPU column (getrusage of udp_sender), "
+                 "which for zcrxd rows also pays the AF_PACKET tap. System CPU is every CPU's busy time from "
+                 "/proc/stat (user, nice, system, irq, softirq; not idle, iowait or steal) from the sender's start "
+                 "to its exit, the same sender at the same offered rate for every receiver, so it charges each "
+                 "receiver everything it makes the machine do, zcrxd's polling core included; \"minus background\" "
+                 "takes out what the machine did with nothing of ours running, measured just before each row "
+                 "(a busy machine is noted with its background in CPUs). The sender's veth has tx checksum "
+                 "offload off, so every receiver gets and checks complete UDP checksums.")
+    lines.append("")
+    for size in sorted({r["size"] for r in s2}):
+        ok = [r for r in s2 if r["size"] == size and "skip" not in r and not r.get("bad_payloads")]
+        kern = [r for r in ok if r["receiver"].startswith("kernel")]
+        mmsg = [r for r in ok if r["receiver"] == "kernel recvmmsg"]
+        zc = [r for r in ok if r["receiver"].startswith("zcrxd af_packet")]
+        fixed = sorted({r["rate_target"] for r in ok if r.get("rate_target")})
+        if kern and zc and fixed and size >= 1400:
+            top = fixed[-1]
+            at = lambda rs, key: [r[key] for r in rs if r.get("rate_target") == top and r.get(key)]
+            rc = ratio(next(iter(at(zc, "cpu_per_gb")), None), min(at(kern, "cpu_per_gb"), default=None))
+            targets.append(["2: receiver CPU/GB, zcrxd / best kernel, %d B at %g pps" % (size, top), "<= 0.3",
+                            fmt(rc), verdict(rc, 0.3, higher=False)])
+            rs = ratio(next(iter(at(zc, "net_cpu_per_gb")), None), min(at(kern, "net_cpu_per_gb"), default=None))
+            # Subtracting the background says little once other work keeps
+            # the CPUs busy (ours displaces it): no verdict then.
+            bg = max([r.get("background_cpus", 0) for r in kern + zc if r.get("rate_target") == top] or [0])
+            targets.append(["2: whole-system CPU/GB minus background, zcrxd / best kernel, %d B at %g pps" % (
+                size, top), "<= 1.0", fmt(rs) + ("" if bg <= BUSY_MACHINE_CPUS else " (background %.2f CPUs)" % bg),
+                verdict(rs, 1.0, higher=False) if bg <= BUSY_MACHINE_CPUS else "n/a: machine busy"])
+        # The consumer's CPU per packet against the kernel's recvmmsg
+        # receiver, at every rate step (the flat-out step included: per
+        # packet, the rates need not match).
+        for rate in sorted({r.get("rate_target") or 0 for r in ok}, key=lambda x: (x == 0, x)):
+            k = next((r for r in mmsg if (r.get("rate_target") or 0) == rate), None)
+            z = next((r for r in zc if (r.get("rate_target") or 0) == rate), None)
+            if k and z:
+                rr = ratio(consumer_ns_per_pkt(z), k.get("cpu_ns_per_pkt"))
+                targets.append(["2: CPU/packet, zcrx_rx / kernel recvmmsg, %d B at %s pps" % (
+                    size, "%g" % rate if rate else "max"), "<= 1.0", fmt(rr), verdict(rr, 1.0, higher=False)])
+        # Loss-free rate is a receiver's only while the sender is faster
+        # than it: a receiver that took the flat-out step without loss was
+        # limited by the sender, one that lost packets by itself.
+        flat = [r for r in ok if not r.get("rate_target")]
+        if flat:
+            limits = ["%s: %s" % (r["receiver"], "the sender (%s pps, no loss)" % fmt(r["rate_pps"])
+                                  if r["loss"] <= 0.001 else "the receiver (%.1f%% lost at %s pps sent)" % (
+                                      100 * r["loss"], fmt(r["rate_pps"]))) for r in flat]
+            targets.append(["2 (info): what limits the flat-out rate, %d B" % size, "not a target",
+                            "; ".join(limits), "info"])
+
+
+S3_HEAD = ["source", "mode", "consumers", "aggregate Mpps", "x 1 consumer", "consumer CPU ns/pkt",
+           "Mpps per consumer CPU-s", "zcrxd CPU ns/pkt", "system ns/pkt minus background", "sent Mpps",
+           "loss", "per-consumer share", "CPUs (what ran where)", "note"]
+
+
+def scenario3_report(s3, lines, targets):
+    lines.append("### Scenario 3: sharing one queue (%d B, 16 flows)" % 64)
+    lines.append("")
+    rows = []
+
+    def one(r, key):
+        return next((x.get(key) for x in s3 if x.get("source") == r["source"] and x.get("mode") == r["mode"]
+                     and x.get("consumers") == 1 and "skip" not in x), None)
+    for r in s3:
+        if "consumers" not in r:
+            rows.append(["-", "-", "-", "SKIP"] + ["-"] * (len(S3_HEAD) - 5) + [r["skip"]])
+            continue
+        head = [r.get("source_label", "-"), r["mode"], r["consumers"]]
+        if "skip" in r:
+            rows.append(head + ["SKIP"] + ["-"] * (len(S3_HEAD) - 5) + [r["skip"]])
+            continue
+        note_ = "%d payloads failed the pattern check" % r["bad_payloads"] if r.get("bad_payloads") else ""
+        if r.get("background_cpus", 0) > BUSY_MACHINE_CPUS:
+            note_ = (note_ + "; " if note_ else "") + "background %.2f CPUs" % r["background_cpus"]
+        rows.append(head + [fmt(r["mpps"]), fmt(ratio(r["mpps"], one(r, "mpps"))),
+                            fmt(r.get("consumer_ns_per_pkt")), fmt(r.get("mpps_per_consumer_cpu")),
+                            fmt(r.get("zcrxd_ns_per_pkt")), fmt(r.get("net_ns_per_pkt")),
+                            fmt(r.get("sent_mpps")), "%.2f%%" % (100 * r["loss"]) if "loss" in r else "-",
+                            " / ".join(r["shares"]), r.get("cpus", "-"), note_])
+    lines.append(table(S3_HEAD, rows))
+    lines.append("")
+    lines.append("In-process source: zcrxd on net_ring transmits a pcap_gen file (16 flows to UDP port 9000, 64 B "
+                 "pattern payloads, looped) from its own injector thread and receives it back, copying each frame "
+                 "into the area; `--rx-gate N` holds the queue until all N consumers are armed, and the window runs "
+                 "from then to the stop. The rate is zcrxd's and its consumers'. Every consumer checks every payload "
+                 "byte and sleeps on its eventfd; per-packet CPU figures divide each process's CPU time over the "
+                 "window (schedstat) by the packets all consumers completed; system = every CPU's busy time from "
+                 "/proc/stat less the background measured just before. The veth rows (kernel udp_sender flat out) "
+                 "are sender-limited on two cores: their rate is the sender's.")
+    lines.append("")
+    for mode in ("clone", "import"):
+        row = lambda n: next((x for x in s3 if x.get("source") == "inject" and x.get("mode") == mode
+                              and x.get("consumers") == n and "skip" not in x), None)
+        r1, r2 = row(1), row(2)
+        rr = ratio(r2 and r2["mpps"], r1 and r1["mpps"])
+        targets.append(["3: aggregate Mpps, 2 consumers / 1, in-process source (%s)" % mode, ">= 0.9", fmt(rr),
+                        verdict(rr, 0.9)])
+        rc = ratio(r2 and r2.get("mpps_per_consumer_cpu"), r1 and r1.get("mpps_per_consumer_cpu"))
+        targets.append(["3: Mpps per consumer CPU-s, 2 consumers / 1, in-process source (%s)" % mode, ">= 0.9",
+                        fmt(rc), verdict(rc, 0.9)])
+
+
+def consumer_ns_per_pkt(r):
+    """zcrx_rx's own CPU per packet over the traffic window."""
+    c, n = r.get("consumer_cpu_s"), r.get("received")
+    return c * 1e9 / n if c is not None and n else None
 
 
 def med(t):
@@ -220,24 +294,29 @@ def scenario1_report(R, lines, targets):
                      "same round when B ran in the same mode; each cell is the median (min-max) over the rounds. "
                      "The cache lines are estimated from the ring protocols (docs/BENCHMARKS.md)." % FAST_SLOW_NS)
         lines.append("")
-    for mode in ("fast", "slow"):
-        z = next((x for x in modes if x["size"] == 64 and x["mode"] == mode
-                  and x["name"] == "zcrxd + zcrx_rx (net_null)"), None)
-        ra = z["x_a"][0] if z else None
-        rb = z["x_b"][0] if z else None
-        if mode == "fast":
-            targets.append(["1: zcrxd / adjacent baseline A, 64 B, fast mode", ">= 0.7", med(z and z["x_a"]),
-                            verdict(ra, 0.7)])
-        else:
-            targets.append(["1 (info): zcrxd / adjacent baseline A, 64 B, slow mode", "-", med(z and z["x_a"]),
-                            "info"])
-        targets.append(["1: zcrxd / baseline B, 64 B, %s mode" % mode, ">= 0.6", med(z and z["x_b"]),
-                        verdict(rb, 0.6)])
-        za = next((x for x in modes if x["size"] == 64 and x["mode"] == mode
-                   and x["name"].startswith("zcrxd + zcrx_rx --adaptive")), None)
-        if za:
-            targets.append(["1 (info): zcrxd, adaptive consumer / baseline B, 64 B, %s mode" % mode, "-",
-                            med(za["x_b"]), "info"])
+    # The issue's targets, at 64 B and 1500 B: against the adjacent
+    # baseline A in the fast mode, against the same round's B in each mode.
+    for size in (64, 1500):
+        if not any(x["size"] == size for x in modes):
+            continue  # not run (--smoke, --s1-sizes)
+        for mode in ("fast", "slow"):
+            z = next((x for x in modes if x["size"] == size and x["mode"] == mode
+                      and x["name"] == "zcrxd + zcrx_rx (net_null)"), None)
+            ra = z["x_a"][0] if z else None
+            rb = z["x_b"][0] if z else None
+            if mode == "fast":
+                targets.append(["1: zcrxd / adjacent baseline A, %d B, fast mode" % size, ">= 0.7",
+                                med(z and z["x_a"]), verdict(ra, 0.7)])
+            else:
+                targets.append(["1 (info): zcrxd / adjacent baseline A, %d B, slow mode" % size, "-",
+                                med(z and z["x_a"]), "info"])
+            targets.append(["1: zcrxd / baseline B, %d B, %s mode" % (size, mode), ">= 0.6", med(z and z["x_b"]),
+                            verdict(rb, 0.6)])
+            za = next((x for x in modes if x["size"] == size and x["mode"] == mode
+                       and x["name"].startswith("zcrxd + zcrx_rx --adaptive")), None)
+            if za:
+                targets.append(["1 (info): zcrxd, adaptive consumer / baseline B, %d B, %s mode" % (size, mode),
+                                "-", med(za["x_b"]), "info"])
 
 
 # Background (CPUs busy with other work) above which whole-system CPU stops

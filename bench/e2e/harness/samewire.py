@@ -9,7 +9,7 @@ import time
 
 from .base import Base
 from .common import Proc, cpu_of, fmt, note, progress
-from .system import KERNEL_RCVBUF, SystemCpu, afp_vdev
+from .system import KERNEL_RCVBUF, SystemWindow, afp_vdev
 
 
 def zcrxd_busy_s(text):
@@ -93,6 +93,8 @@ class SameWire(Base):
         port = self.next_port()
         zd = None
         try:
+            # What the machine does without us, just before (tcp does the same).
+            sw = SystemWindow(self.a.tcp_background_s)
             if kind == "recvmmsg":
                 rx = Proc([self.bins.recvmmsg, "--port", str(port), "--duration", str(dur + 10),
                            "--idle-exit", "0.5", "--rcvbuf", KERNEL_RCVBUF, "--verify"], "recvmmsg", netns=wire.ns_rx, cpu=1)
@@ -112,7 +114,9 @@ class SameWire(Base):
                 if zd is None:
                     return {"skip": sock}
                 rx = self.start_consumer(sock, "udp:%d" % port, dur + 10, wait="--eventfd", netns=wire.ns_rx,
-                                         zcrxd_area=kind == "zcrxd_xdp_zc")
+                                         # zcrxd makes the area (headers inside):
+                                         # net_af_xdp receives into it without a copy.
+                                         extra=["--zcrxd-area"] if kind == "zcrxd_xdp_zc" else ())
                 ok = rx.wait_line(self.READY, 10)
             if not ok:
                 rx.stop()
@@ -120,11 +124,13 @@ class SameWire(Base):
             time.sleep(0.2)
             watch = [rx] + ([zd] if zd else [])
             before = [w.cpu_ns() for w in watch]
-            s0 = SystemCpu.snapshot()
+            # The whole machine over exactly the traffic window: sender start
+            # to sender exit, at the same offered rate for every receiver.
+            sw.start()
             snd = self.run_sender(wire, size, rate, dur, port=port)
+            sysd = sw.stop()
             time.sleep(0.3)  # let the receiver drain what is queued
             after = [w.cpu_ns() for w in watch]
-            sysd = SystemCpu.delta(s0, SystemCpu.snapshot())
             window = [(b2 - b1) / 1e9 if b1 is not None and b2 is not None else None
                       for b1, b2 in zip(before, after)]
             rx.stop(signal.SIGINT, 5)
@@ -164,9 +170,15 @@ class SameWire(Base):
                 "wall_cpu_per_gb": wall / gbytes if gbytes > 0 else None,
                 "lifetime_cpu_s": cpu_of(res),
                 "cpu_per_gb": cpu / gbytes if gbytes > 0 else None,
-                # Every CPU of the machine over the same window (sender and
-                # softirq included; other work on a shared machine too).
+                # Every CPU of the machine over the traffic window (sender and
+                # softirq included; other work on a shared machine too), and
+                # the same less the background measured just before.
                 "sys_cpu_s": sysd["busy"], "sys_cpu_per_gb": sysd["busy"] / gbytes if gbytes > 0 else None,
+                "net_cpu_per_gb": sysd["net"] / gbytes if gbytes > 0 else None,
+                "sys_ns_per_pkt": sysd["busy"] * 1e9 / got if got else None,
+                "net_ns_per_pkt": sysd["net"] * 1e9 / got if got else None,
+                "background_cpus": sysd["background_cpus"], "sys_steal_s": sysd["steal"],
+                "sys_window_s": sysd["window_s"],
                 "consumer_cpu_per_gb": window[0] / gbytes if gbytes > 0 and window[0] is not None else None,
                 "cpu_ns_per_pkt": cpu * 1e9 / got if got else None,
                 "sender_cpu_per_gb": cpu_of(snd) / (snd["bytes"] / 1e9) if snd.get("bytes") else None,

@@ -116,6 +116,31 @@ class SystemCpu:
         return d["busy"] / (time.monotonic() - t0)
 
 
+class SystemWindow:
+    """Whole-machine CPU over one traffic window, beside what the machine
+    did on its own just before: `background_s` seconds of /proc/stat with
+    nothing of ours running (other work on a shared machine), then
+    start() and stop() around the traffic. The same code charges the tcp
+    scenario and scenario 2, so their system columns mean the same."""
+
+    def __init__(self, background_s):
+        self.bg = SystemCpu.background(background_s) if background_s > 0 else 0.0
+        self.s0 = self.t0 = None
+
+    def start(self):
+        self.s0 = SystemCpu.snapshot()
+        self.t0 = time.monotonic()
+
+    def stop(self):
+        """Busy CPU-seconds of the window ("busy"), the same less the
+        background's rate over the window ("net", never below 0), the
+        background in CPUs, the window's length and the raw fields."""
+        wall = time.monotonic() - self.t0
+        d = SystemCpu.delta(self.s0, SystemCpu.snapshot())
+        return {"busy": d["busy"], "net": max(0.0, d["busy"] - self.bg * wall), "background_cpus": self.bg,
+                "window_s": wall, "steal": d["steal"], "softirq": d["softirq"], "irq": d["irq"]}
+
+
 def ksoftirqd_ns():
     """CPU time (ns, schedstat) of every ksoftirqd thread so far: softirq
     work the kernel deferred to them instead of running it on the way out

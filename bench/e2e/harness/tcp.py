@@ -15,7 +15,7 @@ import time
 
 from .base import Base
 from .common import UNIQ, Proc, cpu_of, fmt, note, progress, run_cmd
-from .system import SystemCpu, Wire, ksoftirqd_ns, tcp_wire
+from .system import SystemCpu, SystemWindow, Wire, ksoftirqd_ns, tcp_wire
 
 # veth refuses XDP above this MTU (the af_xdp rows of scenario 2 use it too).
 AF_XDP_MAX_MTU = 3000
@@ -150,7 +150,7 @@ class TcpWire(Base):
         try:
             # What the machine does without us, just before: other work on a
             # shared machine, taken out of the window below.
-            bg = SystemCpu.background(a.tcp_background_s)
+            sw = SystemWindow(a.tcp_background_s)
             rx, started = self.start_tcp_receiver(wire, kind, mtu, port, flows, nbytes, timeout)
             if rx is None:  # `started` is why (the receiver stopped what it started)
                 return {"skip": started}
@@ -159,7 +159,7 @@ class TcpWire(Base):
             watch = [rx] + ([zd] if zd else [])
             before = [w.cpu_ns() for w in watch]
             last = list(before)
-            s0 = SystemCpu.snapshot()
+            sw.start()
             k0 = ksoftirqd_ns()
             t0 = time.monotonic()
             argv = [self.bins.tcp_peer, "--connect", "%s:%d" % (wire.ip_rx, port), "--conns", str(flows),
@@ -173,8 +173,8 @@ class TcpWire(Base):
                 last = [w.cpu_ns() if w.cpu_ns() is not None else l for w, l in zip(watch, last)]
                 time.sleep(0.05)
             snd.wait(5)
-            wall = time.monotonic() - t0
-            sysd = SystemCpu.delta(s0, SystemCpu.snapshot())
+            sysd = sw.stop()
+            wall = sysd["window_s"]
             ksoft = (ksoftirqd_ns() - k0) / 1e9
             rx.wait(10)
             res, sres = rx.result(), snd.result()
@@ -195,7 +195,6 @@ class TcpWire(Base):
             gb = got / 1e9
             ok = rx.p.returncode == 0 and res.get("bad_bytes", 0) == 0 and got == nbytes * flows
             per_gb = lambda v: v / gb if v is not None and gb > 0 else None
-            net = max(0.0, sysd["busy"] - bg * wall)
             # When other work keeps the machine busy, ours displaces it
             # instead of adding to it and the subtraction above says little;
             # then the estimate is what our processes ran (softirq work done
@@ -208,8 +207,8 @@ class TcpWire(Base):
             row = {
                 "gbit_s": sres.get("gbit_s", 0.0), "bytes": got, "expected_bytes": nbytes * flows,
                 "bad_bytes": res.get("bad_bytes"), "verified": ok, "window_s": wall,
-                "sys_busy_s": sysd["busy"], "sys_steal_s": sysd["steal"], "background_cpus": bg,
-                "sys_cpu_per_gb": per_gb(sysd["busy"]), "net_cpu_per_gb": per_gb(net),
+                "sys_busy_s": sysd["busy"], "sys_steal_s": sysd["steal"], "background_cpus": sysd["background_cpus"],
+                "sys_cpu_per_gb": per_gb(sysd["busy"]), "net_cpu_per_gb": per_gb(sysd["net"]),
                 "sys_softirq_s": sysd["softirq"], "sys_irq_s": sysd["irq"], "ksoftirqd_s": ksoft,
                 "attributed_cpu_per_gb": per_gb(attributed),
                 "rx_cpu_s": rcpu, "zcrxd_cpu_s": zcpu,
