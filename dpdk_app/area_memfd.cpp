@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -65,6 +66,46 @@ int map_consumer_area(int fd, uint64_t off, uint64_t len, void** base, const cha
   }
   *base = map;
   return 0;
+}
+
+int create_zcrxd_area(uint64_t len, void** base, const char** why) {
+  if (len == 0 || len % 4096 != 0) {
+    *why = "length not a multiple of 4096";
+    return -EINVAL;
+  }
+  int fd = memfd_create("zcrx-area", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) {
+    *why = "memfd_create failed";
+    return -errno;
+  }
+  void* map = MAP_FAILED;
+  int rc = 0;
+  if (ftruncate(fd, static_cast<off_t>(len)) < 0) {
+    rc = -ENOMEM;
+    *why = "ftruncate failed";
+  } else if (!add_seal(fd, F_SEAL_SHRINK | F_SEAL_GROW)) {
+    rc = -EINVAL;
+    *why = "F_SEAL_SHRINK | F_SEAL_GROW refused";
+  } else if ((map = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
+             MAP_FAILED) {
+    rc = -ENOMEM;
+    *why = "mmap failed";
+  } else if (madvise(map, len, MADV_POPULATE_WRITE) < 0) {
+    rc = -ENOMEM;
+    *why = "its pages could not be allocated (memory limit)";
+  } else if (!add_seal(fd, F_SEAL_FUTURE_WRITE | F_SEAL_SEAL)) {
+    // Without the write seal a consumer could reopen the memfd O_RDWR and
+    // rewrite mbuf headers that live in this area: never hand it out.
+    rc = -EINVAL;
+    *why = "F_SEAL_FUTURE_WRITE refused";
+  }
+  if (rc) {
+    if (map != MAP_FAILED) munmap(map, len);
+    close(fd);
+    return rc;
+  }
+  *base = map;
+  return fd;
 }
 
 }  // namespace zcrxd

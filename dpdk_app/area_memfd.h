@@ -43,4 +43,15 @@ namespace zcrxd {
 /// to register again after a failure past step 1).
 int map_consumer_area(int fd, uint64_t off, uint64_t len, void** base, const char** why);
 
+/// Creates an area of `len` bytes (a non-zero multiple of 4096) that zcrxd
+/// alone writes: a memfd sized, sealed against shrinking and growing,
+/// mapped writable for zcrxd, populated, then sealed with
+/// F_SEAL_FUTURE_WRITE | F_SEAL_SEAL before any descriptor of it leaves
+/// zcrxd. Whoever gets a descriptor later (a read-only reopen) can map it
+/// only read-only and cannot write(2), fallocate or punch it, even through
+/// /proc/<pid>/fd reopened O_RDWR. On success returns the memfd (owned by
+/// the caller; O_CLOEXEC) with the mapping in *base; on failure -errno
+/// (-ENOMEM: no memory for the pages or the mapping) with *why set.
+int create_zcrxd_area(uint64_t len, void** base, const char** why);
+
 }  // namespace zcrxd

@@ -6,6 +6,17 @@
 // into the area. Each mbuf stays attached to one niov for the pool's whole
 // life; a fixed table maps niov index -> mbuf and the buffer address maps
 // back (idx = (buf_addr - area base) >> niov_shift).
+//
+// Two layouts (docs/ARCHITECTURE.md, Memory):
+//  * extbuf (create): mbuf headers in zcrxd's own memory, each niov is a
+//    whole buffer: the payload of niov i starts at i << niov_shift.
+//  * in-area (create_in_area, a zcrxd-made area only): a plain mempool
+//    populated over the area, object header, mbuf header and data buffer
+//    of niov i all inside [i << shift, (i + 1) << shift). net_af_xdp needs
+//    this (its UMEM is the pool's memory, headers included) and then XDP
+//    writes packets straight into the area. The buffer of niov i starts
+//    payload_bias() bytes into it. Safe only because nobody but zcrxd can
+//    write the area (create_zcrxd_area seals it).
 #pragma once
 
 #include <cstddef>
@@ -30,6 +41,13 @@ class AreaPool {
   static std::unique_ptr<AreaPool> create(void* base, size_t len, uint32_t buf_len,
                                           uint32_t id, int socket, int dma_port,
                                           int* err);
+  /// Builds an in-area pool over `len` bytes at `base` (page aligned, a
+  /// multiple of `buf_len`, a power of two in [2048, 65536]): niov i is
+  /// the mempool object whose header starts at base + i * buf_len. Same
+  /// errors as create(). Only for memory no consumer can write.
+  static std::unique_ptr<AreaPool> create_in_area(void* base, size_t len, uint32_t buf_len,
+                                                  uint32_t id, int socket, int dma_port,
+                                                  int* err);
   ~AreaPool();
   AreaPool(const AreaPool&) = delete;
   AreaPool& operator=(const AreaPool&) = delete;
@@ -41,6 +59,16 @@ class AreaPool {
   uint32_t niov_shift() const { return shift_; }
   /// Bytes per niov (rx_buf_len).
   uint32_t niov_size() const { return 1u << shift_; }
+  /// Where a niov's mbuf buffer (buf_addr) starts inside the niov: 0 for
+  /// extbuf, past the object and mbuf headers in-area. A CQE's offset
+  /// inside niov idx is payload_bias() + data_off + header bytes skipped.
+  uint32_t payload_bias() const { return bias_; }
+  /// Bytes of a niov's buffer (what data_off + data_len may reach).
+  uint32_t buf_room() const { return (1u << shift_) - bias_; }
+  /// The mbuf headers live in the area (create_in_area).
+  bool in_area() const { return bias_ != 0; }
+  /// First byte of niov `idx`'s buffer.
+  uint8_t* buf_of(uint32_t idx) const { return base_ + (size_t{idx} << shift_) + bias_; }
 
   /// niov index of the buffer `m` is attached to, or UINT32_MAX when `m`
   /// is not one of this pool's buffers (e.g. a PMD handed over a foreign
@@ -107,13 +135,27 @@ class AreaPool {
   void free_niovs(const uint32_t* idx, uint32_t n) const;
   /// True when every buffer is back.
   bool full() const;
+  /// After the device that received into this pool closed, with no
+  /// datapath running and nobody else holding a buffer: puts back every
+  /// buffer that is not in the pool and returns how many. net_af_xdp
+  /// (22.11) never gives back the mbufs of its fill ring, not even when it
+  /// closes (its UMEM is then gone, so the kernel no longer writes them).
+  /// [control, at exit]
+  uint32_t take_back_after_close();
 
  private:
   AreaPool() = default;
+  /// rte_extmem_register and, for a device that needs it, rte_dev_dma_map
+  /// of [base_, base_ + len_). 0 or -errno.
+  int attach_memory(int dma_port);
+  /// Fills mbufs_ from the pool's objects; false when they do not tile
+  /// the area one per niov at payload_bias().
+  bool map_niovs();
 
   uint8_t* base_ = nullptr;
   size_t len_ = 0;
   uint32_t shift_ = 0;
+  uint32_t bias_ = 0;  // payload_bias()
   int dma_port_ = -1;
   bool registered_ = false;
   bool dma_mapped_ = false;

@@ -416,6 +416,7 @@ void Control::release_area_memory(AreaRec& a) {
     munmap(a.rq.base, a.rq.len);
     limits_.put_region(a.owner, a.rq.len);
   }
+  if (a.charged) limits_.put_region(a.owner, a.charged);
   close(a.fd);
   a = AreaRec{};
 }
@@ -699,7 +700,16 @@ int Control::release_areas() {
   // After the port closed: whatever the PMD cached is back too.
   housekeeping();
   int missing = 0;
+  const bool none_held = outstanding() == 0;
   for (auto& a : areas_) {
+    // An in-area pool's buffers in net_af_xdp's fill ring never come back
+    // (area_pool.h): with the port closed and no ring or engine holding
+    // one, the rest are exactly those, taken back and said.
+    if (a->pool && a->pool->in_area() && !a->pool->full() && none_held) {
+      const uint32_t kept = a->pool->take_back_after_close();
+      std::printf("zcrxd: area %u: %u buffers the port kept at close taken back\n", a->id,
+                  kept);
+    }
     if (a->pool && !a->pool->full()) {
       missing += static_cast<int>(a->pool->num_niovs() - a->pool->available());
       std::fprintf(stderr, "zcrxd: area %p: %u buffers never came back\n", a->map.base,

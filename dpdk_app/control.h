@@ -165,6 +165,7 @@ class Control {
     Mapped map;
     Mapped rq;  // the registering entry's RQ region (its zcrx_stats block)
     uid_t owner = 0;  // uid of the registering ring (charged for rq)
+    uint64_t charged = 0;  // a zcrxd-made area's bytes, charged to owner
     std::unique_ptr<AreaPool> pool;
     Ifq* real = nullptr;  // while the ifq is registered
   };
@@ -273,6 +274,10 @@ class Control {
   void* take_spare_area(Session& s, int fd, uint64_t off, uint64_t len);
   void keep_spare_area(Session& s, int fd, uint64_t off, uint64_t len, void* base);
   /// Unmaps and closes what an area record holds (its pool is gone).
+  /// A zcrxd-made area of `len` bytes for `s` (create_zcrxd_area), charged
+  /// to its uid's region limit: the mapping, zcrxd's memfd and a read-only
+  /// descriptor for the consumer. 0 or -errno (nothing left behind).
+  int make_area(Session& s, uint64_t len, void** map, int* fd, int* ro);
   void release_area_memory(AreaRec& a);
   /// Undoes the last make_rq_region() of `s` (a registration that failed).
   void drop_rq_region(Session& s);

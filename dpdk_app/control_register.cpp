@@ -174,6 +174,9 @@ void Control::publish_entry(Session& s, uint32_t zcrx_id) {
 int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
                             proto::RegisterIfqReply* out, int* fds_out, unsigned* nfds) {
   const uint64_t off = r.area.addr, len = r.area.len;
+  // zcrxd makes the area (proto.h): its flag is ours, not the kernel's.
+  const bool made = r.area.flags == proto::kAreaFlagZcrxdMade;
+  r.area.flags = 0;
   // The engine sees our mapping as the area's address (it is the kernel
   // here: area.addr is a pointer in its address space).
   r.reg.if_idx = r.port;
@@ -198,34 +201,58 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   // rx_buf_len and the area's fields, as the kernel checks them before it
   // pins the area's pages (mapping the memfd below).
   if (int rc = engine_->check_ifq_area(r.reg, area)) return rc;
-  // Sealed, size-checked, mapped, sealed against anyone else's writes and
-  // populated, in that order (area_memfd.h).
-  // A mapping kept from this session's failed attempt is taken back: the
-  // memfd is sealed against new writable mappings since then.
-  void* map = take_spare_area(s, fd, off, len);
-  const char* why = "";
-  if (!map) {
-    if (int rc = map_consumer_area(fd, off, len, &map, &why)) {
-      std::fprintf(stderr, "zcrxd: area of pid %d uid %u refused (%s): %s\n", s.pid, s.uid,
-                   strerrorname_np(-rc), why);
-      return rc;
+  // A zcrxd-made area is for a queue to write into: without one it is
+  // memory nobody could ever fill.
+  if (made && nodev) return -EINVAL;
+  void* map = nullptr;
+  int made_fd = -1, made_ro = -1;
+  if (made) {
+    if (int rc = make_area(s, len, &map, &made_fd, &made_ro)) return rc;
+  } else {
+    // Sealed, size-checked, mapped, sealed against anyone else's writes and
+    // populated, in that order (area_memfd.h).
+    // A mapping kept from this session's failed attempt is taken back: the
+    // memfd is sealed against new writable mappings since then.
+    map = take_spare_area(s, fd, off, len);
+    const char* why = "";
+    if (!map) {
+      if (int rc = map_consumer_area(fd, off, len, &map, &why)) {
+        std::fprintf(stderr, "zcrxd: area of pid %d uid %u refused (%s): %s\n", s.pid, s.uid,
+                     strerrorname_np(-rc), why);
+        return rc;
+      }
     }
   }
+  // A failed registration: the consumer's mapping is kept for a retry on
+  // this session; a zcrxd-made area goes with its charge.
+  auto drop_area = [&] {
+    if (!made) {
+      keep_spare_area(s, fd, off, len, map);
+      return;
+    }
+    munmap(map, len);
+    close(made_fd);
+    close(made_ro);
+    limits_.put_region(s.uid, len);
+  };
   area.addr = reinterpret_cast<uint64_t>(map);
   int err = 0;
   uint32_t id = next_area_id_++;
   int dma_port = dev_.needs_dma_map() ? dev_.id() : -1;
-  // No device: nothing to DMA into the area, so no pool over it.
+  // No device: nothing to DMA into the area, so no pool over it. zcrxd's
+  // own area carries the mbuf headers itself (area_pool.h, in-area).
   std::unique_ptr<AreaPool> pool =
-      nodev ? nullptr : AreaPool::create(map, len, buf_len, id, dev_.socket(), dma_port, &err);
+      nodev  ? nullptr
+      : made ? AreaPool::create_in_area(map, len, buf_len, id, dev_.socket(), dma_port, &err)
+             : AreaPool::create(map, len, buf_len, id, dev_.socket(), dma_port, &err);
   if (!pool && !nodev) {
-    keep_spare_area(s, fd, off, len, map);
+    drop_area();
     return err ? err : -ENOMEM;
   }
   int rq_fd = -1;
   core::Mapping rq_map;
   if (int rc = make_rq_region(s, rq, &rq_fd, &rq_map)) {
-    keep_spare_area(s, fd, off, len, map);
+    drop_area();
     return rc;
   }
   // The ring's datapath becomes the queue's before the queue delivers.
@@ -244,15 +271,16 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
     if (k >= 0) (void)qs_->provider(static_cast<uint32_t>(k)).take_closed();
     assign_ring(s, ring_had);
     pool.reset();
-    keep_spare_area(s, fd, off, len, map);
+    drop_area();
     drop_rq_region(s);
     close(rq_fd);
     return rc ? rc : -ENOMEM;
   }
   auto rec = std::make_unique<AreaRec>();
   rec->id = id;
-  rec->fd = dup(fd);
-  rec->offset = off;
+  rec->fd = made ? made_fd : dup(fd);
+  rec->offset = made ? 0 : off;
+  rec->charged = made ? len : 0;
   rec->map = {map, len};
   // The registering entry's RQ region belongs to the ifq, not to the ring
   // (the zcrx_stats block in it is written as long as the queue delivers,
@@ -284,6 +312,43 @@ int Control::register_fresh(Session& s, proto::RegisterIfqReq& r, int fd,
   out->rq_region_size = rq.size;
   fds_out[0] = rq_fd;
   *nfds = 1;
+  if (made) {
+    out->area.flags = proto::kAreaFlagZcrxdMade;
+    fds_out[1] = made_ro;
+    *nfds = 2;
+  }
+  return 0;
+}
+
+int Control::make_area(Session& s, uint64_t len, void** map, int* fd, int* ro) {
+  // Memory zcrxd creates for a consumer: charged like its rings.
+  if (int rc = limits_.take_region(s.uid, len)) {
+    log_refusal(s, "an area", rc, "--max-region-mb-per-uid",
+                limits_.config().max_region_mb_per_uid);
+    return rc;
+  }
+  const char* why = "";
+  const int f = create_zcrxd_area(len, map, &why);
+  if (f < 0) {
+    std::fprintf(stderr, "zcrxd: area for pid %d uid %u: %s (%s)\n", s.pid, s.uid, why,
+                 strerrorname_np(-f));
+    limits_.put_region(s.uid, len);
+    return f;
+  }
+  // The consumer's descriptor: a new read-only description of the sealed
+  // memfd (as clones and importers get).
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/self/fd/%d", f);
+  const int r = open(path, O_RDONLY | O_CLOEXEC);
+  if (r < 0) {
+    const int e = -errno;
+    munmap(*map, len);
+    close(f);
+    limits_.put_region(s.uid, len);
+    return e;
+  }
+  *fd = f;
+  *ro = r;
   return 0;
 }
 
@@ -384,9 +449,11 @@ int Control::register_shared(Session& s, proto::RegisterIfqReq& r, int fd,
 
 int Control::op_register_ifq(Session& s, proto::RegisterIfqReq r, int fd,
                              proto::RegisterIfqReply* out, int* fds_out, unsigned* nfds) {
-  if (fd < 0) return -EBADF;
   // ZCRX_REG_NODEV alone is a fresh registration; IMPORT (== CLONE) shares.
   const bool fresh = (r.reg.flags & ~uapi::kZcrxRegNodev) == 0;
+  // A zcrxd-made area comes with no descriptor (one sent is ignored).
+  const bool made = fresh && r.area.flags == proto::kAreaFlagZcrxdMade;
+  if (fd < 0 && !made) return -EBADF;
   const int rc = fresh ? register_fresh(s, r, fd, out, fds_out, nfds)
                        : register_shared(s, r, fd, out, fds_out, nfds);
   if (rc < 0)

@@ -339,6 +339,11 @@ int Control::tel_ifqs(rte_tel_data* d) {
     rte_tel_data_add_dict_u64(c, "user_refs", real.user_refs());
     const core::Area* area = real.area();
     rte_tel_data_add_dict_u64(c, "area_bytes", a.map.len);
+    // Who made the area, and where its mbuf headers live (area_pool.h).
+    rte_tel_data_add_dict_string(c, "area_maker", a.charged ? "zcrxd" : "consumer");
+    rte_tel_data_add_dict_string(c, "pool", !a.pool             ? "none"
+                                            : a.pool->in_area() ? "in-area"
+                                                                : "extbuf");
     rte_tel_data_add_dict_u64(c, "buf_len", area ? 1ull << area->niov_shift() : 0);
     rte_tel_data_add_dict_u64(c, "buffers", area ? area->num_niovs() : 0);
     rte_tel_data_add_dict_u64(c, "free", a.pool ? a.pool->available() : 0);

@@ -25,16 +25,18 @@
 
 namespace zcrxd {
 
-/// niovs of `niov_shift` needed to hold `len` bytes copied from offset 0.
-inline uint32_t niovs_for_copy(uint32_t len, uint32_t niov_shift) {
-  return (len + (1u << niov_shift) - 1) >> niov_shift;
+/// niovs of `room` bytes (AreaPool::buf_room) needed to hold `len` bytes
+/// copied from the start of their buffers.
+inline uint32_t copy_niovs_needed(uint32_t len, uint32_t room) {
+  return (len + room - 1) / room;
 }
 
-/// Copies `len` (<= the niov size) bytes at `src` to the start of niov
-/// `idx` of `pool`'s area.
+/// Copies `len` (<= pool.buf_room()) bytes at `src` to the start of niov
+/// `idx`'s buffer (AreaPool::buf_of: past the headers in an in-area pool,
+/// which a copy must never overwrite).
 inline void copy_into_niov(const AreaPool& pool, uint32_t idx, const void* src,
                            uint32_t len) {
-  rte_memcpy(pool.base() + (size_t{idx} << pool.niov_shift()), src, len);
+  rte_memcpy(pool.buf_of(idx), src, len);
 }
 
 /// Free niovs taken from an area pool for the copies of one burst.

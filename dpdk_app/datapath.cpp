@@ -119,7 +119,8 @@ struct Datapath::Burst {
 // through their owners reloads each of them for every packet.
 struct Datapath::BurstView {
   AreaPool::NiovMap map{};
-  uint32_t niov_size = 0;
+  uint32_t buf_room = 0;      // bytes a niov's buffer holds (in-area pools keep a header)
+  uint32_t payload_bias = 0;  // where a niov's buffer starts inside it
   uint32_t raw_group = kNoFlow;
   RxCsum csum;
   bool area = false;  // an area pool and the real ifq are bound
@@ -127,7 +128,8 @@ struct Datapath::BurstView {
   BurstView(const Snapshot& s, RxCsum mode) : raw_group(s.flows.raw_group()), csum(mode) {
     if (!s.pool || !s.real) return;  // rx runs only with an area bound; never without
     map = s.pool->map();
-    niov_size = s.pool->niov_size();
+    buf_room = s.pool->buf_room();
+    payload_bias = s.pool->payload_bias();
     area = true;
   }
 };
@@ -361,7 +363,7 @@ template <bool kCopy>
     const uint32_t idx = v.map.niov_of(m);
     const uint32_t dl = m->data_len;
     const uint32_t doff = m->data_off;
-    if (idx != UINT32_MAX && doff + dl <= v.niov_size && skip0 < dl && left0 != 0) {
+    if (idx != UINT32_MAX && doff + dl <= v.buf_room && skip0 < dl && left0 != 0) {
       if (!ring->reserve(req->limited ? 2u : 1u)) {
         b.cq_full++;
         ring->count_overflow();
@@ -371,7 +373,7 @@ template <bool kCopy>
       const uint32_t len = dl - skip0 < left0 ? dl - skip0 : left0;
       m->pkt_len = dl;  // held alone until the consumer refills it
       m->nb_segs = 1;
-      const uint64_t off = req->entry->deliver(idx, doff + skip0);
+      const uint64_t off = req->entry->deliver(idx, v.payload_bias + doff + skip0);
       b.bytes += ring->post_data(*req, len, off, tsc, /*last=*/true);
       b.whole++;
       return;
@@ -386,14 +388,13 @@ template <bool kCopy>
   //  - Any other buffer (net_ring hands over the sender's mbufs) is copied
   //    into free niovs of the area, one per niov-sized chunk.
   AreaPool* const pool = s.pool;
-  const uint32_t shift = pool->niov_shift();
   uint32_t cqes = 0, copies = 0;
   {
     uint32_t skip = skip0, left = left0;
     for (const rte_mbuf* seg = m; seg; seg = seg->next) {
       const uint32_t dl = seg->data_len;
       const bool own = !kCopy && pool->niov_of(seg) != UINT32_MAX;
-      const uint32_t room = own ? pool->niov_size() : seg->buf_len;
+      const uint32_t room = own ? pool->buf_room() : seg->buf_len;
       if (uint32_t{seg->data_off} + dl > room) {
         b.bad_len++;
         b.drop(m);
@@ -406,7 +407,7 @@ template <bool kCopy>
       const uint32_t len = dl - skip < left ? dl - skip : left;
       left -= len;
       skip = 0;
-      const uint32_t n = own ? 1 : niovs_for_copy(len, shift);
+      const uint32_t n = own ? 1 : copy_niovs_needed(len, pool->buf_room());
       cqes += n;
       if (!own) copies += n;
     }
@@ -449,19 +450,19 @@ template <bool kCopy>
     const uint32_t len = dl - skip < left ? dl - skip : left;
     const uint32_t idx = kCopy ? UINT32_MAX : pool->niov_of(seg);
     if (idx != UINT32_MAX) {
-      const uint64_t off = req->entry->deliver(idx, seg->data_off + skip);
+      const uint64_t off = req->entry->deliver(idx, pool->payload_bias() + seg->data_off + skip);
       niovs++;
       bytes += ring->post_data(*req, len, off, tsc, niovs == cqes);
     } else {
       // Copy: the payload at offset 0 of fresh niovs; the foreign mbuf
       // goes back to its pool with the burst's other drops.
       const uint8_t* src = rte_pktmbuf_mtod_offset(seg, const uint8_t*, skip);
-      const uint32_t chunk_max = pool->niov_size();
+      const uint32_t chunk_max = pool->buf_room();
       for (uint32_t done = 0; done < len && req->armed;) {
         const uint32_t chunk = len - done < chunk_max ? len - done : chunk_max;
         const uint32_t c = b.stash.take();
         copy_into_niov(*pool, c, src + done, chunk);
-        const uint64_t off = req->entry->deliver(c, 0);
+        const uint64_t off = req->entry->deliver(c, pool->payload_bias());
         niovs++;
         const uint32_t got = ring->post_data(*req, chunk, off, tsc, niovs == cqes);
         // The ifq's copy counters, the registration's shared zcrx_stats

@@ -312,6 +312,13 @@ int Device::restart_port(uint32_t k, rte_mempool* pool) {
 }
 
 int Device::bind(uint32_t k, rte_mempool* pool) {
+  if (st_[k].pinned && pool != st_[k].pool) {
+    std::fprintf(stderr,
+                 "zcrxd: rx queue %u: %s cannot set the queue up again while its first area's "
+                 "pool is its UMEM (EBUSY); restart zcrxd to bind another area\n",
+                 cfg_.queues[k], driver_);
+    return -EBUSY;
+  }
   st_[k].stale = false;
   // Back on the copy pool it kept (see unbind): no new setup. net_af_xdp
   // cannot set a queue up twice (the first XDP socket stays bound to the
@@ -380,8 +387,11 @@ void Device::unbind(uint32_t k) {
   started_ = false;
   // Releases the queue and with it whatever buffers the PMD held. A PMD
   // that cannot set the queue up again (net_pcap infinite_rx) fails here;
-  // the queue then stays released until the next bind.
-  if (!on_copy) setup_rx(k, fallback_);
+  // the queue then stays released until the next bind. net_af_xdp keeps
+  // its first XDP socket, and with it the UMEM over the pool, until the
+  // port closes: the queue is pinned to that pool (port.h).
+  if (!on_copy && setup_rx(k, fallback_) != 0 && st_[k].pool && st_[k].pool != fallback_)
+    st_[k].pinned = true;
   release_stale();
 }
 

@@ -172,6 +172,10 @@ class Device {
     bool bound = false;           // an area's pool is (to be) in use
     bool stale = false;           // unbound, still set up on the area's pool
     rte_mempool* copy = nullptr;  // private pool of copy mode, once made
+    // The PMD could not set the queue up again after an area's pool
+    // (net_af_xdp sets a queue up once per port life): it stays on that
+    // pool, which cannot be freed, and binds another pool no more.
+    bool pinned = false;
     uint32_t min_buffers = 0;     // pmd_min_pool_buffers() of the queue
   };
 

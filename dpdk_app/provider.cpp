@@ -45,9 +45,10 @@ int Provider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
   if (!pool || !area || pool->base() != area->base() ||
       pool->num_niovs() != area->num_niovs())
     return -ENOMEM;
-  // A PMD that refused an area pool once refuses the next one too (it is
-  // the kind of pool, not the area): later binds go straight to copy mode.
-  bool copy = port_.copy_mode() == CopyMode::kAlways || refused_;
+  // A PMD that refused an extbuf area pool once refuses the next one too
+  // (it is the kind of pool, not the area): later binds go straight to
+  // copy mode. An in-area pool is another kind (net_af_xdp takes it).
+  bool copy = port_.copy_mode() == CopyMode::kAlways || (refused_ && !pool->in_area());
   // A pool the PMD would refuse for its size is refused here, before the
   // PMD sees it (pmd_needs.h): the area's pool, or in copy mode the
   // queue's own.
@@ -93,7 +94,7 @@ int Provider::open_queue(Ifq& ifq, uint32_t port, uint32_t rxq) {
       // so a later registration (a larger area) can still bind zero-copy.
       ZLOG(datapath, NOTICE, "queue %u: %s refused the area pool (%s): copy mode\n",
            port_.queue(), port_.driver(), errno_name(-zc_rc));
-      refused_ = true;
+      refused_ = refused_ || !pool->in_area();
     } else {
       std::fprintf(stderr,
                    "zcrxd: queue %u: %s refused the area pool (%s) and the copy pool (%s)\n",

@@ -53,7 +53,8 @@ class Provider final : public zcrx::core::QueueBinder,
   /// the queue's copy pool. 0; -ENODEV: not this queue; -EEXIST: already
   /// bound; -ENOMEM: no staged pool for the area, or no copy pool; else
   /// the PMD's refusal (-EOPNOTSUPP for -ENOTSUP; with --copy-mode off,
-  /// -EINVAL and -EOPNOTSUPP too).
+  /// -EINVAL and -EOPNOTSUPP too); -EBUSY: the queue is pinned to an
+  /// earlier area's in-area pool (net_af_xdp, port.h).
   int open_queue(zcrx::core::Ifq& ifq, uint32_t port, uint32_t rxq) override;
   void close_queue(zcrx::core::Ifq& ifq) override;
   void synchronize(zcrx::core::Ifq& real) override;

@@ -164,20 +164,20 @@ void TcpStack::input(rte_mbuf* m, const ParsedPacket& p) {
 bool TcpStack::copy_payload(const rte_mbuf* m, uint32_t off, uint32_t len,
                             tcp::RxSegment& seg) {
   const uint32_t shift = pool_->niov_shift();
-  const uint32_t n = niovs_for_copy(len, shift);
+  const uint32_t chunk_max = pool_->buf_room();
+  const uint32_t n = copy_niovs_needed(len, chunk_max);
   if (n > tcp::kMaxPieces) return false;
   rte_mbuf* got[tcp::kMaxPieces];
   if (rte_mempool_get_bulk(pool_->pool(), reinterpret_cast<void**>(got), n) != 0) return false;
-  const uint32_t chunk_max = pool_->niov_size();
   for (uint32_t i = 0; i < n; i++) {
     const uint32_t idx = static_cast<uint32_t>(
         (static_cast<uint8_t*>(got[i]->buf_addr) - pool_->base()) >> shift);
     const uint32_t chunk = len - i * chunk_max < chunk_max ? len - i * chunk_max : chunk_max;
     // rte_pktmbuf_read copies across a chain's segments.
-    uint8_t* dst = pool_->base() + (size_t{idx} << shift);
+    uint8_t* dst = pool_->buf_of(idx);
     const void* src = rte_pktmbuf_read(m, off + i * chunk_max, chunk, dst);
     if (src != dst) std::memcpy(dst, src, chunk);
-    seg.pieces[i] = {idx, 0, chunk};
+    seg.pieces[i] = {idx, pool_->payload_bias(), chunk};
   }
   seg.n_pieces = static_cast<uint8_t>(n);
   if (real_) real_->report_copy(len);
@@ -237,12 +237,13 @@ void TcpStack::input_tcp(rte_mbuf* m, const ParsedPacket& p) {
   bool keep = false;  // the mbuf's niov became a piece
   if (info.payload_len) {
     const uint32_t idx = copy_ || m->next ? UINT32_MAX : pool_->niov_of(m);
-    if (idx != UINT32_MAX && uint32_t{m->data_off} + m->data_len <= pool_->niov_size() &&
+    if (idx != UINT32_MAX && uint32_t{m->data_off} + m->data_len <= pool_->buf_room() &&
         info.payload_off + info.payload_len <= m->data_len) {
       // In place: the niov is the engine's (then the consumer's) until it
       // is refilled or released; alone, as the refill path expects.
       m->pkt_len = m->data_len;
-      seg.pieces[0] = {idx, uint32_t{m->data_off} + info.payload_off, info.payload_len};
+      seg.pieces[0] = {idx, pool_->payload_bias() + m->data_off + info.payload_off,
+                       info.payload_len};
       seg.n_pieces = 1;
       keep = true;
     } else if (!copy_payload(m, info.payload_off, info.payload_len, seg)) {

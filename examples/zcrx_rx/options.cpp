@@ -100,6 +100,9 @@ void usage(FILE* out) {
       "                      buffer (net_null, net_af_packet) needs one a jumbo\n"
       "                      frame fits\n"
       "  --hugetlb           back the area with huge pages\n"
+      "  --zcrxd-area        zcrxd makes the area (headers inside, sealed, mapped\n"
+      "                      read-only here): net_af_xdp then receives into it\n"
+      "                      without a copy\n"
       "  --help              this text\n"
       "Stops on SIGINT/SIGTERM too, after cancelling its request and\n"
       "refilling every buffer it holds.\n");
@@ -109,7 +112,8 @@ int parse_options(int argc, char** argv, Options& o) {
   enum {
     kSocket = 256, kFlow, kMode, kShare, kCount, kDgramSize, kDuration, kLen, kBusy, kEventfd,
     kAdaptive, kSpinUs,
-    kLatency, kQuiet, kTouch, kEvents, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kRxBufLen, kHugetlb, kHelp,
+    kLatency, kQuiet, kTouch, kEvents, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kRxBufLen, kHugetlb,
+    kZcrxdArea, kHelp,
   };
   static const option longopts[] = {
       {"socket", required_argument, nullptr, kSocket},
@@ -136,6 +140,7 @@ int parse_options(int argc, char** argv, Options& o) {
       {"area-mb", required_argument, nullptr, kAreaMb},
       {"rx-buf-len", required_argument, nullptr, kRxBufLen},
       {"hugetlb", no_argument, nullptr, kHugetlb},
+      {"zcrxd-area", no_argument, nullptr, kZcrxdArea},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0},
   };
@@ -190,6 +195,7 @@ int parse_options(int argc, char** argv, Options& o) {
              (o.rx_buf_len & (o.rx_buf_len - 1)) == 0;
         break;
       case kHugetlb: o.hugetlb = true; break;
+      case kZcrxdArea: o.zcrxd_area = true; break;
       case kHelp: usage(stdout); return 1;
       default:
         std::fprintf(stderr, "zcrx_rx: unknown option %s (see --help)\n", argv[optind - 1]);

@@ -45,6 +45,7 @@ struct Options {
   uint64_t area_mb = 64;
   uint32_t rx_buf_len = 0;   // 0: zcrxd's default (4096)
   bool hugetlb = false;
+  bool zcrxd_area = false;  // zcrxd makes the area (zcrx::kAreaMadeByZcrxd)
 };
 
 void usage(FILE* out);

@@ -107,6 +107,7 @@ int run(const Options& o) {
       p.area_len = static_cast<size_t>(o.area_mb) << 20;
       p.rx_buf_len = o.rx_buf_len;
       p.hugetlb = o.hugetlb;
+      if (o.zcrxd_area) p.area_fd = zcrx::kAreaMadeByZcrxd;
       if (o.events) {
         p.event_mask = zcrx::uapi::kZcrxEventTypeMask;
         p.event_user_data = kEventTag;

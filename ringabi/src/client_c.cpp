@@ -23,6 +23,7 @@ static_assert(offsetof(zcrx_cqe32, res) == offsetof(io_uring_cqe32, cqe.res));
 static_assert(offsetof(zcrx_cqe32, flags) == offsetof(io_uring_cqe32, cqe.flags));
 static_assert(offsetof(zcrx_cqe32, off) == offsetof(io_uring_cqe32, zcqe.off));
 static_assert(offsetof(zcrx_cqe32, pad) == offsetof(io_uring_cqe32, zcqe.__pad));
+static_assert(ZCRX_AREA_MADE_BY_ZCRXD == zcrx::kAreaMadeByZcrxd);
 static_assert(ZCRX_CQE_F_MORE == zcrx::uapi::kCqeFMore);
 static_assert(ZCRX_CQE_F_DGRAM_END == zcrx::proto::kCqeFDatagramEnd);
 static_assert(ZCRX_ASYNC_CANCEL_ALL == zcrx::uapi::kAsyncCancelAll);

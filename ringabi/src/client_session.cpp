@@ -235,8 +235,12 @@ int Ring::register_ifq(const IfqParams& p, Ifq** out) {
   const size_t g = area_granule(p.hugetlb);
   if (p.area_len == 0 || p.area_len > SIZE_MAX - g) return -EINVAL;
   const size_t len = (p.area_len + g - 1) / g * g;
-  int afd;
-  if (p.area_fd >= 0) {
+  const bool made = p.area_fd == kAreaMadeByZcrxd;
+  if (made && p.hugetlb) return -EINVAL;  // zcrxd makes a plain memfd
+  int afd = -1;
+  if (made) {
+    // zcrxd creates the area and sends it back (proto.h).
+  } else if (p.area_fd >= 0) {
     afd = fcntl(p.area_fd, F_DUPFD_CLOEXEC, 0);
     if (afd < 0) return -errno;
     if (!file_covers(afd, len)) {
@@ -253,6 +257,7 @@ int Ring::register_ifq(const IfqParams& p, Ifq** out) {
   req.reg.rx_buf_len = p.rx_buf_len;
   req.area.addr = 0;
   req.area.len = len;
+  req.area.flags = made ? kAreaFlagZcrxdMade : 0;
   req.port = p.port;
   const bool events = p.event_mask != 0 || p.event_stats;
   if (events) {
@@ -268,7 +273,29 @@ int Ring::register_ifq(const IfqParams& p, Ifq** out) {
   }
   RegisterIfqReply rep{};
   int rq_fd;
-  int r = call(kOpRegisterIfq, &req, sizeof(req), &afd, 1, &rep, sizeof(rep), &rq_fd, 1, 1);
+  int r;
+  if (made) {
+    int fds[2];
+    r = call(kOpRegisterIfq, &req, sizeof(req), nullptr, 0, &rep, sizeof(rep), fds, 2, 2);
+    if (r < 0) return r;
+    if (rep.area.flags != kAreaFlagZcrxdMade || rep.area.addr != 0 || rep.area.len != len) {
+      close(fds[0]);
+      close(fds[1]);
+      return -EPROTO;
+    }
+    // Mapped read-only like a shared area (zcrxd sealed it against every
+    // writer), but this ring registered it: not shared_area().
+    r = add_ifq(rep, fds[0], fds[1], nullptr, 0, out);
+    close(fds[1]);
+    if (r < 0) {
+      close(fds[0]);
+      return r;
+    }
+    (*out)->shared_ = false;
+    finish_register(p, req, *out);
+    return r;
+  }
+  r = call(kOpRegisterIfq, &req, sizeof(req), &afd, 1, &rep, sizeof(rep), &rq_fd, 1, 1);
   if (r < 0) {
     close(afd);
     return r;
@@ -284,18 +311,21 @@ int Ring::register_ifq(const IfqParams& p, Ifq** out) {
   }
   r = add_ifq(rep, rq_fd, -1, static_cast<uint8_t*>(base), len, out);
   if (r >= 0) {
-    Ifq* q = *out;
-    q->event_mask_ = req.event.type_mask;
-    q->event_user_data_ = req.event.user_data;
-    const uint64_t so = req.event.stats_offset;
-    if (p.event_stats && so != 0 && so % alignof(uapi::zcrx_stats) == 0 &&
-        so <= q->rq_size_ - sizeof(uapi::zcrx_stats))
-      q->stats_ = reinterpret_cast<uapi::zcrx_stats*>(static_cast<char*>(q->rq_base_) + so);
+    finish_register(p, req, *out);
     return r;
   }
   close(rq_fd);
   munmap(base, len);
   return r;
+}
+
+void Ring::finish_register(const IfqParams& p, const RegisterIfqReq& req, Ifq* q) {
+  q->event_mask_ = req.event.type_mask;
+  q->event_user_data_ = req.event.user_data;
+  const uint64_t so = req.event.stats_offset;
+  if (p.event_stats && so != 0 && so % alignof(uapi::zcrx_stats) == 0 &&
+      so <= q->rq_size_ - sizeof(uapi::zcrx_stats))
+    q->stats_ = reinterpret_cast<uapi::zcrx_stats*>(static_cast<char*>(q->rq_base_) + so);
 }
 
 int Ring::register_shared(uint32_t flags, int fd, uint32_t if_rxq, uint32_t rq_entries,

@@ -50,8 +50,12 @@ int check_register_ifq(const RegisterIfqReq& r) {
   if (reg.area_ptr != 0 || reg.region_ptr != 0 || reg.zcrx_id != 0 ||
       !all_zero(reg.__resv, sizeof(reg.__resv)))
     return -EINVAL;
-  if (area.flags != 0 || area.dmabuf_fd != 0 || !all_zero(area.__resv2, sizeof(area.__resv2)))
+  // The one area flag zcrxd takes: it makes the area (fresh registrations).
+  const bool zcrxd_made = area.flags == kAreaFlagZcrxdMade && !shared;
+  if ((area.flags != 0 && !zcrxd_made) || area.dmabuf_fd != 0 ||
+      !all_zero(area.__resv2, sizeof(area.__resv2)))
     return -EINVAL;
+  if (zcrxd_made && area.addr != 0) return -EINVAL;
   if (reg.event_desc == 0 || shared) {
     // No descriptor (or a clone/import, which carries none): nothing in it.
     if (shared && reg.event_desc != 0) return -EINVAL;

@@ -104,6 +104,46 @@ TEST_CASE("bad geometry is refused") {
   CHECK(err == -EINVAL);
 }
 
+TEST_CASE("in-area pool: object, mbuf and buffer of niov i all lie in niov i") {
+  Area a(4u << 20);
+  REQUIRE(a.base);
+  int err = 0;
+  auto pool = AreaPool::create_in_area(a.base, a.len, 4096, 910, 0, -1, &err);
+  REQUIRE(pool);
+  CHECK(err == 0);
+  CHECK(pool->in_area());
+  CHECK(pool->num_niovs() == 1024);
+  CHECK(pool->niov_shift() == 12);
+  // 64 B object header + 128 B mbuf before the buffer.
+  CHECK(pool->payload_bias() == 192);
+  CHECK(pool->buf_room() == 4096 - 192);
+  // What net_af_xdp turns into its UMEM: one chunk, frames of one niov.
+  CHECK(pool->pool()->nb_mem_chunks == 1);
+  CHECK(rte_mempool_calc_obj_size(pool->pool()->elt_size, pool->pool()->flags, nullptr) ==
+        4096);
+  const auto base = reinterpret_cast<uintptr_t>(a.base);
+  for (uint32_t i = 0; i < pool->num_niovs(); i++) {
+    rte_mbuf* m = pool->mbuf(i);
+    const uintptr_t niov = base + (uintptr_t{i} << 12);
+    CHECK(reinterpret_cast<uintptr_t>(m) == niov + 64);
+    CHECK(reinterpret_cast<uintptr_t>(m->buf_addr) == niov + 192);
+    CHECK(pool->buf_of(i) == m->buf_addr);
+    CHECK(uint32_t{m->buf_len} == pool->buf_room());
+    CHECK(pool->niov_of(m) == i);
+  }
+  // Taken back after a "close": what was held comes back, once.
+  std::vector<rte_mbuf*> held(100);
+  REQUIRE(rte_pktmbuf_alloc_bulk(pool->pool(), held.data(), 100) == 0);
+  CHECK(pool->take_back_after_close() == 100);
+  CHECK(pool->full());
+  CHECK(pool->take_back_after_close() == 0);
+  // Not a power of two, or larger than 64 KiB: refused.
+  CHECK_FALSE(AreaPool::create_in_area(a.base, a.len, 3000, 911, 0, -1, &err));
+  CHECK(err == -EINVAL);
+  CHECK_FALSE(AreaPool::create_in_area(a.base, a.len, 1u << 17, 912, 0, -1, &err));
+  CHECK(err == -EINVAL);
+}
+
 TEST_CASE("a PMD bound to the area pool receives into the area") {
   Area a(8u << 20);
   int err = 0;

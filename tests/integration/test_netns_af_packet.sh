@@ -13,6 +13,10 @@
 #                        every datagram's bytes and length (net_af_packet
 #                        would not show it: its fanout socket asks the kernel
 #                        to reassemble first, PACKET_FANOUT_FLAG_DEFRAG);
+#   af_xdp_zc:           the same with areas zcrxd makes (zcrx_rx
+#                        --zcrxd-area): net_af_xdp takes the in-area pool
+#                        as its UMEM and XDP writes every frame straight
+#                        into the area: copied=0, no copy-mode line;
 #   af_xdp:              zcrxd on net_af_xdp over the veth (MTU 3000: veth
 #                        refuses XDP with larger ones); the PMD refuses a
 #                        pool over the area, so zcrxd serves the queue in
@@ -30,7 +34,7 @@
 # SKIP (77) only where a namespace cannot be made, ethtool is missing
 # (scripts/setup installs it), or (af_xdp) where the AF_XDP socket cannot
 # be created.
-# Usage: test_netns_af_packet.sh [af_packet|af_packet_jumbo|tap|tap_frag|af_xdp].
+# Usage: test_netns_af_packet.sh [af_packet|af_packet_jumbo|tap|tap_frag|af_xdp|af_xdp_zc].
 # Environment: ZCRXD, ZCRX_RX, UDP_SEND (paths).
 set -u
 . "$(dirname "$0")/zcrxd_lib.sh"
@@ -47,6 +51,7 @@ cleanup() {
 trap cleanup EXIT
 
 case $mode in tap*) tapmode=1 ;; *) tapmode= ;; esac
+case $mode in af_xdp*) xdpmode=1 ;; *) xdpmode= ;; esac
 if [ -z "$tapmode" ] && ! command -v ethtool >/dev/null; then
   echo "SKIP: ethtool is needed to turn tx checksum offload off on the veth (scripts/setup)"
   exit 77
@@ -61,12 +66,13 @@ size=1200
 if [ "$mode" = af_packet_jumbo ]; then size=2800; fi
 rx_opts=
 if [ "$mode" = tap_frag ]; then size=4000; rx_opts="--datagram-size $size"; fi
+if [ "$mode" = af_xdp_zc ]; then rx_opts="--zcrxd-area"; fi
 if [ -z "$tapmode" ]; then
   if ! in_ns ip link add va type veth peer name vb 2>"$dir/err"; then
     echo "SKIP: cannot create a veth pair: $(cat "$dir/err")"
     exit 77
   fi
-  if [ "$mode" = af_packet_jumbo ] || [ "$mode" = af_xdp ]; then
+  if [ "$mode" = af_packet_jumbo ] || [ -n "$xdpmode" ]; then
     in_ns ip link set va mtu 3000
     in_ns ip link set vb mtu 3000
   fi
@@ -83,7 +89,7 @@ if [ -z "$tapmode" ]; then
   # 3072 B frames, four per 12 KiB block (the PMD assumes frames that tile
   # the ring): room for a 3000 B MTU frame.
   [ "$mode" = af_packet_jumbo ] && vdev="$vdev,framesz=3072,blocksz=12288"
-  [ "$mode" = af_xdp ] && vdev="net_af_xdp0,iface=vb,start_queue=0,queue_count=1"
+  [ -n "$xdpmode" ] && vdev="net_af_xdp0,iface=vb,start_queue=0,queue_count=1"
 else
   vdev="net_tap0,iface=ztap0"
 fi
@@ -103,7 +109,7 @@ consume() {
     tail -n +"$from" "$dir/zcrxd.log" | grep -q "armed=1" && break
     sleep 0.1
   done
-  in_ns "$UDP_SEND" --dst 10.99.0.2 --port 9000 --count "$n" --size "$size" --gap-us 50
+  in_ns "$UDP_SEND" --dst 10.99.0.2 --port 9000 --count "$n" --size "$size" --gap-us ${GAP_US:-50}
   wait "$rxpid"
   rxrc=$?
 }
@@ -138,17 +144,43 @@ if [ "$mode" = af_xdp ]; then
   rx1rc=$rxrc
 fi
 consume rx.out
+if [ "$mode" = af_xdp_zc ]; then
+  # net_af_xdp keeps the queue's XDP socket, and its UMEM over the first
+  # area, until the port closes: a second area cannot be bound (EBUSY).
+  in_ns timeout 20 "$ZCRX_RX" --socket "$dir/zcrxd.sock" --flow udp:9000 --count 1 \
+    --quiet --area-mb 16 --zcrxd-area >"$dir/rx2.out" 2>"$dir/rx2.err"
+  rx2rc=$?
+fi
 zcrxd_stop
 fail=0
-if [ "$mode" = af_xdp ]; then
+if [ -n "$xdpmode" ] && [ "$rxrc" -ne 0 ] && grep -q "Failed to create xsk socket" "$dir/zcrxd.log"; then
   # No AF_XDP here (kernel built without XDP sockets, no permission):
-  # net_af_xdp says so when it sets the queue up on the copy pool. (Its
-  # refusal of the area pool reads "Failed to create umem".)
-  if [ "$rxrc" -ne 0 ] && grep -q "Failed to create xsk socket" "$dir/zcrxd.log"; then
-    echo "SKIP: net_af_xdp cannot create an AF_XDP socket here:" \
-      "$(grep -m1 -B1 "Failed to create xsk socket" "$dir/zcrxd.log" | tr '\n' ' ')"
-    exit 77
-  fi
+  # net_af_xdp says so when it sets the queue up. (Its refusal of an
+  # extbuf area pool reads "Failed to create umem".)
+  echo "SKIP: net_af_xdp cannot create an AF_XDP socket here:" \
+    "$(grep -m1 -B1 "Failed to create xsk socket" "$dir/zcrxd.log" | tr '\n' ' ')"
+  exit 77
+fi
+if [ "$mode" = af_xdp_zc ]; then
+  grep "zcrxd: queue 0:" "$dir/zcrxd.log"
+  ! grep -q "copy mode" "$dir/zcrxd.log" ||
+    { echo "FAIL: a zcrxd-made area fell back to copy mode"; fail=1; }
+  # Every datagram delivered in place: not one copied.
+  copied=$(grep "zcrxd: final" "$dir/zcrxd.log" | sed -n 's/.* copied=\([0-9]*\) .*/\1/p')
+  delivered=$(grep "zcrxd: final" "$dir/zcrxd.log" | sed -n 's/.* delivered=\([0-9]*\) .*/\1/p')
+  [ "$copied" = 0 ] && [ "$delivered" = "$N" ] ||
+    { echo "FAIL: copied=$copied delivered=$delivered, expected 0 and $N"; fail=1; }
+  # What the PMD's fill ring held at close (it never gives it back) was
+  # taken back: a share of the area, not all of it.
+  kept=$(sed -n 's/^zcrxd: area [0-9]*: \([0-9]*\) buffers the port kept at close.*/\1/p' \
+    "$dir/zcrxd.log")
+  [ -n "$kept" ] && [ "$kept" -gt 0 ] && [ "$kept" -lt 4096 ] ||
+    { echo "FAIL: buffers the port kept: '$kept'"; fail=1; }
+  [ "$rx2rc" -ne 0 ] && grep -q "register ifq: Device or resource busy" "$dir/rx2.err" &&
+    grep -q "cannot set the queue up again.*(EBUSY)" "$dir/zcrxd.log" ||
+    { echo "FAIL: a second area on the queue: exit $rx2rc"; cat "$dir/rx2.err"; fail=1; }
+fi
+if [ "$mode" = af_xdp ]; then
   grep "zcrxd: queue 0:" "$dir/zcrxd.log"
   # One line: the second bind knows the PMD refuses.
   [ "$(grep -c "^zcrxd: queue 0: net_af_xdp refused the area pool (E[A-Z]*): copy mode$" \

@@ -24,6 +24,17 @@ def zcrxd_busy_s(text):
     return found
 
 
+def zcrxd_copied(text):
+    """zcrxd's `copied` (niovs filled by a copy) from its final all-queue line."""
+    found = None
+    for line in text.splitlines():
+        if line.startswith("zcrxd: final ") and " queue=" not in line:
+            m = re.search(r"\bcopied=(\d+)\b", line)
+            if m:
+                found = int(m.group(1))
+    return found
+
+
 class SameWire(Base):
     def scenario2(self, wire):
         a = self.a
@@ -40,7 +51,11 @@ class SameWire(Base):
         receivers = [("kernel recvmmsg", "recvmmsg"), ("kernel io_uring multishot", "uring"),
                      ("zcrxd af_packet + zcrx_rx", "zcrxd_afp")]
         if not a.smoke:
+            # Copy mode (the consumer's area: net_af_xdp refuses an extbuf
+            # pool, every frame is copied) beside zero copy (an area zcrxd
+            # makes: XDP writes into it).
             receivers.append(("zcrxd af_xdp + zcrx_rx", "zcrxd_xdp"))
+            receivers.append(("zcrxd af_xdp zero-copy + zcrx_rx", "zcrxd_xdp_zc"))
         for size in sizes:
             for label, kind in receivers:
                 skip = self.s2_skip(kind, size)
@@ -55,9 +70,10 @@ class SameWire(Base):
                     if "skip" in row:
                         note("SKIP: " + row["skip"])
                     else:
-                        note("sent %d got %d (%.2f%% loss) cpu %.3fs -> %s s/GB" % (
+                        note("sent %d got %d (%.2f%% loss) cpu %.3fs -> %s s/GB%s" % (
                             row["sent"], row["received"], 100 * row["loss"], row["cpu_s"] or 0,
-                            fmt(row["cpu_per_gb"])))
+                            fmt(row["cpu_per_gb"]),
+                            "" if row.get("zcrxd_copied") is None else " copied=%d" % row["zcrxd_copied"]))
                     rows.append(row)
                     if "skip" in row and kind.startswith("zcrxd"):
                         break
@@ -97,7 +113,10 @@ class SameWire(Base):
                 zd, sock = self.start_zcrxd(vdev, "z2", netns=wire.ns_rx)
                 if zd is None:
                     return {"skip": sock}
-                rx = self.start_consumer(sock, "udp:%d" % port, dur + 10, wait="--eventfd", netns=wire.ns_rx)
+                rx = self.start_consumer(sock, "udp:%d" % port, dur + 10, wait="--eventfd", netns=wire.ns_rx,
+                                         # zcrxd makes the area (headers inside):
+                                         # net_af_xdp receives into it without a copy.
+                                         extra=["--zcrxd-area"] if kind == "zcrxd_xdp_zc" else ())
                 ok = rx.wait_line(self.READY, 10)
             if not ok:
                 rx.stop()
@@ -117,9 +136,11 @@ class SameWire(Base):
             rx.stop(signal.SIGINT, 5)
             res = rx.result()
             busy = None
+            copied = None
             if zd:
                 self.stop_zcrxd(zd)
                 busy = zcrxd_busy_s(zd.text())
+                copied = zcrxd_copied(zd.text())
                 zd = None
             if res is None:
                 return {"skip": "receiver failed: " + rx.tail(2)}
@@ -162,6 +183,8 @@ class SameWire(Base):
                 "cpu_ns_per_pkt": cpu * 1e9 / got if got else None,
                 "sender_cpu_per_gb": cpu_of(snd) / (snd["bytes"] / 1e9) if snd.get("bytes") else None,
                 "bad_payloads": res.get("bad_payloads"), "raw": res, "sender": snd,
+                # zcrxd's copies (copy mode: one per datagram; zero copy: 0).
+                "zcrxd_copied": copied,
             }
         finally:
             if zd:

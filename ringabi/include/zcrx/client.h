@@ -79,8 +79,15 @@ struct IfqParams {
   /// mappings and writes (F_SEAL_FUTURE_WRITE), and refuses (-EINVAL) one
   /// it cannot seal, -EFAULT one it cannot write (write-sealed). The area
   /// is then mapped read-only here. The Ring dups it.
+  /// kAreaMadeByZcrxd: zcrxd creates the area itself, with its mbuf
+  /// headers inside (what net_af_xdp needs to receive into it without a
+  /// copy), and sends it back sealed so that nobody but zcrxd can write
+  /// it; it is mapped read-only here. Not with hugetlb (-EINVAL).
   int area_fd = -1;
 };
+
+/// IfqParams::area_fd: zcrxd makes the area (proto::kAreaFlagZcrxdMade).
+inline constexpr int kAreaMadeByZcrxd = -2;
 
 /// The flow to receive (OPEN_FLOW).
 struct FlowSpec {
@@ -413,6 +420,8 @@ class Ring {
            unsigned min_fds_out, unsigned max_fds_out);
   int add_ifq(const proto::RegisterIfqReply& r, int rq_fd, int area_fd,
               uint8_t* own_area, size_t own_len, Ifq** out);
+  /// The event fields of a fresh registration's Ifq.
+  static void finish_register(const IfqParams& p, const proto::RegisterIfqReq& req, Ifq* q);
   int register_shared(uint32_t flags, int fd, uint32_t if_rxq, uint32_t rq_entries, Ifq** out);
   uint32_t* sq_flags_word() const;
   uint32_t* cq_flags_word() const;

@@ -165,6 +165,13 @@ struct CreateRingReply {
 //  An fd that is neither a live ring region nor an export fd, with flags 1,
 //  gives -EBADF (after the import field checks, -EINVAL); a missing fd
 //  -EBADF.
+//  * zcrxd-made area (register with area.flags kAreaFlagZcrxdMade, no fd):
+//    zcrxd creates the area memfd itself (area.addr must be 0, area.len its
+//    length), lays an in-area mempool over it (mbuf headers and data in
+//    the area: what net_af_xdp needs to use it as its UMEM and receive
+//    without a copy), seals it with F_SEAL_FUTURE_WRITE before anyone else
+//    sees it and answers with it read-only as fd[1], as for clone/import.
+//    Nobody but zcrxd can write it, the registering ring included.
 // Always: reg.if_idx is ignored (the kernel's ifindex/fd number means
 // nothing across processes: `port` and the passed fd are used);
 // reg.flags must be 0, 1 or 2; reg.area_ptr, reg.region_ptr, reg.zcrx_id and
@@ -187,10 +194,15 @@ struct CreateRingReply {
 // kMaxRqEntries]; reg.rx_buf_len 0 means 4096.
 // Reply: reg with zcrx_id, offsets (of the RQ region), rq_entries and
 // rx_buf_len filled; area with rq_area_token and, for clone/import, the
-// shared area's addr (offset in fd[1]) and len; rq_region_size.
+// shared area's addr (offset in fd[1]) and len; rq_region_size (a
+// zcrxd-made area: area.flags kAreaFlagZcrxdMade, addr 0, fd[1] too).
 // fd[0]: the RQ region memfd (map RW, rq_region_size bytes; must pass
 // validate_rq_region()). fd[1] (clone/import only): the area memfd,
 // read-only, to map at area.addr for area.len bytes.
+
+/// area.flags bit of a fresh registration: zcrxd creates the area (see
+/// above). Above the kernel's area flags (IORING_ZCRX_AREA_DMABUF is 1).
+inline constexpr uint32_t kAreaFlagZcrxdMade = 1u << 31;
 
 struct RegisterIfqReq {
   uapi::io_uring_zcrx_ifq_reg reg;

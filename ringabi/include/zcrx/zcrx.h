@@ -72,8 +72,15 @@ struct zcrx_ifq_params {
   uint32_t rx_buf_len; /* 0: zcrxd's default (4096) */
   size_t area_len;     /* rounded up to 4096 (2 MiB with hugetlb) */
   int hugetlb;         /* non-zero: MFD_HUGETLB area */
-  int area_fd;         /* -1: create a memfd */
+  int area_fd;         /* -1: create a memfd; ZCRX_AREA_MADE_BY_ZCRXD */
 };
+/* zcrx_ifq_params.area_fd: zcrxd creates the area itself, with its mbuf
+ * headers inside (what net_af_xdp needs to receive into it without a copy),
+ * seals it so that nobody but zcrxd can write it (F_SEAL_FUTURE_WRITE: no
+ * writable mapping, no write(2), not even through /proc/PID/fd reopened
+ * O_RDWR) and sends it back; it is mapped read-only. Not with hugetlb
+ * (-EINVAL). zcrx_ifq_shared() is 0 for it. */
+#define ZCRX_AREA_MADE_BY_ZCRXD (-2)
 #define ZCRX_IFQ_PARAMS_INIT {0, 0, 4096, 0, (size_t)64 << 20, 0, -1}
 
 /* Ring lifetime. zcrx_ring_new: 0 or -ENOMEM. zcrx_ring_free ends the
