@@ -347,6 +347,11 @@ class Ring {
     uint8_t state = 0;
   };
   int sockname(int sock, SockName* out);
+  /// CLOSE_SOCKET: close(2) of `sock`, no CQE (proto.h): its armed
+  /// requests end with -ECANCELED, a listener stops (connections not yet
+  /// accepted are reset), a connection closes in the background (FIN, RST
+  /// with unread payload). 0, -EBADF (not a socket of this ring), -errno.
+  int close_socket(int sock);
   /// Creates and registers the ring's TX region (REGISTER_TX): `len` bytes
   /// (rounded up to 4096) mapped read-write here. SEND SQEs name data in
   /// it by pointer. 0 or -errno.
