@@ -140,9 +140,9 @@ TEST_CASE("uring compat register: an import with queue, entries, area or region 
   g.reg.region_ptr = 0;
   g.reg.if_rxq = 1;
   CHECK(io_uring_register_ifq(&r.ring, &g.reg) == -EINVAL);
-  // The kernel's shape; the shared refill queue it implies is not served.
+  // The kernel's shape, but if_idx (the box fd) names no exported zcrx.
   g.reg.if_rxq = 0;
-  CHECK(io_uring_register_ifq(&r.ring, &g.reg) == -EOPNOTSUPP);
+  CHECK(io_uring_register_ifq(&r.ring, &g.reg) == -EBADF);
 }
 
 TEST_CASE("uring compat register: no region or no area pointer is -EFAULT") {

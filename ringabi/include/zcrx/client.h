@@ -191,6 +191,8 @@ class Ifq {
   /// the Ifq; its size; where head, tail and the RQEs sit): for a consumer
   /// that maps it where it wants (the liburing compatibility layer).
   int rq_fd() const { return rq_fd_; }
+  /// Where libzcrx maps that region (rq_offsets() apply), nullptr before.
+  void* rq_region() const { return rq_base_; }
   size_t rq_region_size() const { return rq_size_; }
   const uapi::io_uring_zcrx_offsets& rq_offsets() const { return rq_off_; }
 

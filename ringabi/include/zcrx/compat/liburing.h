@@ -186,6 +186,14 @@ static inline void io_uring_cqe_seen(struct io_uring *ring, struct io_uring_cqe 
  * io_uring/zcrx.c gives them (README lists them); out: reg->offsets,
  * reg->rq_entries, reg->zcrx_id, area->rq_area_token, as the kernel. */
 int io_uring_register_ifq(struct io_uring *ring, struct io_uring_zcrx_ifq_reg *reg);
+/* libzcrx's own (no liburing name): the refill queue region of zcrx
+ * `zcrx_id` of this ring, reg.offsets applying to it; NULL for no such id.
+ * A kernel importer (ZCRX_REG_IMPORT) refills through the exporter's
+ * region, which it shares; zcrxd gives each importer a refill queue of
+ * its own, and this is where it is: an importing program takes its RQ
+ * pointer from here instead of the exporter's (the one line it changes).
+ * For a registered ifq it is the program's own region's memory. */
+void *zcrx_uring_rq_region(struct io_uring *ring, unsigned zcrx_id);
 /* IORING_REGISTER_ZCRX_CTRL: ZCRX_CTRL_FLUSH_RQ, ZCRX_CTRL_EXPORT
  * (ctrl->zc_export.zcrx_fd out: an fd the caller closes) and
  * ZCRX_CTRL_ARM_EVENT; ADD_AREA and unknown ops -EOPNOTSUPP, non-zero
