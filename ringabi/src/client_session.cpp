@@ -254,6 +254,11 @@ int Ring::register_ifq(const IfqParams& p, Ifq** out) {
   req.area.addr = 0;
   req.area.len = len;
   req.port = p.port;
+  if (p.nodev) {
+    req.reg.flags = uapi::kZcrxRegNodev;
+    req.reg.if_rxq = 0;
+    req.port = 0;
+  }
   const bool events = p.event_mask != 0 || p.event_stats;
   if (events) {
     // The kernel reads the descriptor through this pointer; zcrxd gets

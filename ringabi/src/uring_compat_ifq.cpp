@@ -191,12 +191,12 @@ extern "C" int io_uring_register_ifq(struct io_uring* ring, struct io_uring_zcrx
   }
   if (int r = check_area(*area)) return r;
   if (!range_mapped(area->addr, area->len)) return -EFAULT;
-  if (nodev) return -EOPNOTSUPP;  // no device-less registration through IfqParams yet
 
   int afd = zcrx::create_area_fd(area->len, false);
   if (afd < 0) return afd;
   p.port = port;
   p.queue = reg->if_rxq;
+  p.nodev = nodev;  // zcrxd: rx_buf_len other than 4096 -EOPNOTSUPP
   p.rq_entries = reg->rq_entries > zcrx::kMaxRqEntries ? rq_entries : reg->rq_entries;
   p.rx_buf_len = reg->rx_buf_len;
   p.area_len = area->len;

@@ -56,6 +56,10 @@ struct IfqParams {
   uint32_t queue = 0;       // RX queue of that port
   uint32_t rq_entries = 4096;
   uint32_t rx_buf_len = 0;  // 0 = zcrxd's default (4096)
+  /// ZCRX_REG_NODEV: an ifq bound to no device queue (port and queue are
+  /// not sent). zcrxd registers its area and refill queue; no queue
+  /// delivers to it (OPEN_FLOW -EINVAL), rx_buf_len must be 4096.
+  bool nodev = false;
   /// Area bytes; rounded up to 4096 (or to 2 MiB with hugetlb).
   size_t area_len = 64u << 20;
   /// Back the area with huge pages (MFD_HUGETLB); needs reserved hugepages.
