@@ -593,6 +593,12 @@ void Control::handle_message(Session& s) {
         }
         break;
       }
+      case proto::kOpCloseSocket: {
+        proto::CloseSocketReq r;
+        std::memcpy(&r, body, sizeof(r));
+        result = op_close_socket(s, r);
+        break;
+      }
       case proto::kOpRegisterTx: {
         proto::TxRegionReq r;
         std::memcpy(&r, body, sizeof(r));

@@ -253,6 +253,7 @@ class Control {
   int op_listen(Session& s, const zcrx::proto::ListenReq& r);
   int op_sockname(Session& s, const zcrx::proto::SockNameReq& r,
                   zcrx::proto::SockNameReply* out);
+  int op_close_socket(Session& s, const zcrx::proto::CloseSocketReq& r);
   int op_register_tx(Session& s, const zcrx::proto::TxRegionReq& r, int fd);
   /// The TCP stack of `s`'s queue (nullptr without --ip); fixes a ring
   /// without entries to the first queue.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Control ops on TCP sockets (proto.h "TCP sockets"): SOCKET, BIND,
-// LISTEN, SOCKNAME, REGISTER_TX, and a session's sockets going away. The
+// LISTEN, SOCKNAME, CLOSE_SOCKET, REGISTER_TX, and a session's sockets going away. The
 // socket table and the engine belong to the datapath of the ring's queue:
 // each op runs there (Datapath::run_call) and control waits for it.
 #include <fcntl.h>
@@ -72,6 +72,17 @@ int Control::op_sockname(Session& s, const proto::SockNameReq& r, proto::SockNam
   int rc = 0;
   SocketTable* t = s.socks.get();
   qs_->queue(ring_queue(s)).dp.run_call([&] { rc = tcp->op_sockname(*t, r.handle, out); });
+  return rc;
+}
+
+int Control::op_close_socket(Session& s, const proto::CloseSocketReq& r) {
+  // A ring that never made a socket has none to close.
+  if (!s.socks) return -EBADF;
+  TcpStack* tcp = ring_tcp(s);
+  if (!tcp) return -EBADF;
+  int rc = 0;
+  SocketTable* t = s.socks.get();
+  qs_->queue(ring_queue(s)).dp.run_call([&] { rc = tcp->op_close(*t, r.handle); });
   return rc;
 }
 

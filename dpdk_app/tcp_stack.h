@@ -143,6 +143,9 @@ class TcpStack final : public zcrx::tcp::Host, public NeighborHost, public Socke
   int op_bind(SocketTable& t, uint32_t handle, uint32_t addr, uint16_t port);
   int op_listen(SocketTable& t, uint32_t handle, uint32_t backlog);
   int op_sockname(SocketTable& t, uint32_t handle, zcrx::proto::SockNameReply* out);
+  /// CLOSE_SOCKET: close(2) of `handle` (IORING_OP_CLOSE without a CQE of
+  /// its own). 0, or -EBADF when `t` has no such socket.
+  int op_close(SocketTable& t, uint32_t handle);
   /// A ring goes away: its connections are closed as a process's exit
   /// closes its sockets (FIN, or RST with unread or later payload), its
   /// listeners closed, every socket freed (no CQE: the ring is dying).
@@ -202,6 +205,9 @@ class TcpStack final : public zcrx::tcp::Host, public NeighborHost, public Socke
   void sqe_shutdown(RingDp& ring, SocketTable& t, const zcrx::uapi::io_uring_sqe& sqe);
   void sqe_close(RingDp& ring, SocketTable& t, const zcrx::uapi::io_uring_sqe& sqe);
   void sqe_recv_zc(RingDp& ring, SocketTable& t, const zcrx::uapi::io_uring_sqe& sqe);
+  /// Closes `s` as close(2) does (armed requests end with -ECANCELED, a
+  /// listener stops, a connection closes in the background) and frees it.
+  void close_socket(SocketTable& t, TcpSocket& s);
 
   /// Ends every request `s` has armed with `res` (sends too), posting
   /// what the CQ takes.

@@ -434,20 +434,32 @@ void TcpStack::sqe_close(RingDp& ring, SocketTable& t, const io_uring_sqe& sqe) 
     ring.post(sqe.user_data, rc, 0, 0, 0);
     return;
   }
-  end_requests(*s, -ECANCELED);
-  if (s->listener) engine_->close_listener(s->listener);
-  if (TcpConnState* cs = s->cs) {
+  close_socket(t, *s);
+  ring.post(sqe.user_data, 0, 0, 0, 0);
+}
+
+int TcpStack::op_close(SocketTable& t, uint32_t handle) {
+  TcpSocket* s = t.get(handle);
+  if (!s) return -EBADF;
+  close_socket(t, *s);
+  return 0;
+}
+
+void TcpStack::close_socket(SocketTable& t, TcpSocket& s) {
+  end_requests(s, -ECANCELED);
+  // Connections the listener had not handed out are reset (the engine's).
+  if (s.listener) engine_->close_listener(s.listener);
+  if (TcpConnState* cs = s.cs) {
     // The connection closes in the background (FIN after what was queued);
     // its state lives on, without a socket, until the engine ends it.
     cs->sock = nullptr;
-    s->cs = nullptr;
+    s.cs = nullptr;
     if (cs->conn) engine_->close(cs->conn, now_us_);
   }
-  unkick(*s);
-  unwait_room(*s);
-  t.release(*s);
+  unkick(s);
+  unwait_room(s);
+  t.release(s);
   put_global_socket();
-  ring.post(sqe.user_data, 0, 0, 0, 0);
 }
 
 void TcpStack::sqe_recv_zc(RingDp& ring, SocketTable& t, const io_uring_sqe& sqe) {

@@ -172,6 +172,7 @@ int zcrx_sockname(zcrx_ring* ring, int sock, zcrx_sockinfo* out) {
   out->state = n.state;
   return 0;
 }
+int zcrx_close_socket(zcrx_ring* ring, int sock) { return ring->ring.close_socket(sock); }
 int zcrx_register_tx_region(zcrx_ring* ring, size_t len) {
   return ring->ring.register_tx_region(len);
 }

@@ -259,6 +259,11 @@ int Ring::register_ifq(const IfqParams& p, Ifq** out) {
   req.area.len = len;
   req.area.flags = made ? kAreaFlagZcrxdMade : 0;
   req.port = p.port;
+  if (p.nodev) {
+    req.reg.flags = uapi::kZcrxRegNodev;
+    req.reg.if_rxq = 0;
+    req.port = 0;
+  }
   const bool events = p.event_mask != 0 || p.event_stats;
   if (events) {
     // The kernel reads the descriptor through this pointer; zcrxd gets

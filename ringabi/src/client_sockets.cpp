@@ -53,6 +53,12 @@ int Ring::sockname(int sock, SockName* out) {
   return 0;
 }
 
+int Ring::close_socket(int sock) {
+  if (sock < 0) return -EBADF;
+  CloseSocketReq req{static_cast<uint32_t>(sock), 0};
+  return call(kOpCloseSocket, &req, sizeof(req), nullptr, 0, nullptr, 0, nullptr, 0, 0);
+}
+
 int Ring::register_tx_region(size_t len) {
   if (sock_ < 0) return -ENOTCONN;
   if (tx_base_) return -EBUSY;

@@ -127,6 +127,7 @@ size_t request_size(uint16_t op) {
     case kOpListen: return sizeof(Request<ListenReq>);
     case kOpSockName: return sizeof(Request<SockNameReq>);
     case kOpRegisterTx: return sizeof(Request<TxRegionReq>);
+    case kOpCloseSocket: return sizeof(Request<CloseSocketReq>);
     default: return 0;
   }
 }
@@ -143,7 +144,8 @@ size_t reply_size(uint16_t op) {
     case kOpUnregisterEventfd:
     case kOpBind:
     case kOpListen:
-    case kOpRegisterTx: return sizeof(ReplyHeader);
+    case kOpRegisterTx:
+    case kOpCloseSocket: return sizeof(ReplyHeader);
     case kOpSocket: return sizeof(Reply<SocketReply>);
     case kOpSockName: return sizeof(Reply<SockNameReply>);
     default: return 0;
@@ -191,6 +193,7 @@ int validate_request(const void* buf, size_t n, MsgHeader* hdr_out) {
     }
     case kOpListen: return 0;
     case kOpSockName: return load<SockNameReq>(body).resv == 0 ? 0 : -EINVAL;
+    case kOpCloseSocket: return load<CloseSocketReq>(body).resv == 0 ? 0 : -EINVAL;
     case kOpRegisterTx: {
       auto t = load<TxRegionReq>(body);
       if (t.flags != 0 || t.resv != 0) return -EINVAL;

@@ -3,6 +3,8 @@
 // the state behind a struct io_uring, and the socket table the shim fills.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <vector>
 
@@ -16,6 +18,13 @@ struct BounceRecord {
   uint32_t start = 0;
   uint32_t len = 0;
   bool done = false;
+};
+// An ACCEPT whose peer goes to the program's addr/addrlen at its CQE.
+struct AcceptRecord {
+  uint64_t user_data = 0;
+  sockaddr* addr = nullptr;
+  socklen_t* addrlen = nullptr;  // may be null: then the whole address
+  bool v6 = false;               // an AF_INET6 listener: v4-mapped sockaddr_in6
 };
 }  // namespace zcrx::compat
 
@@ -31,6 +40,15 @@ struct zcrx_uring {
   std::vector<zcrx::compat::BounceRecord> bounces;
   size_t bounce_head = 0;
   size_t bounce_count = 0;
+  // ACCEPTs with an address to write: CQ-size table (sized at setup),
+  // accept_count in use, unordered.
+  std::vector<zcrx::compat::AcceptRecord> accepts;
+  size_t accept_count = 0;
+  // zcrxd's CQ tail, the index scanned up to, and the tail a DEFER_TASKRUN
+  // program is shown (its cq.ktail points here; uring_compat_accept.cpp).
+  const unsigned* cq_tail = nullptr;
+  unsigned cq_scanned = 0;
+  unsigned shown_tail = 0;
 };
 
 namespace zcrx::compat {
@@ -54,5 +72,15 @@ void bounce_send(zcrx_uring* u, zcrx::uapi::io_uring_sqe* sqe);
 /// The program consumes the `nr` CQEs from the CQ head: the bounces their
 /// SENDs used (matched by user_data, oldest first) come back.
 void bounces_completed(zcrx_uring* u, const io_uring* ring, unsigned nr);
+
+/// An ACCEPT SQE naming addr (and addr2 = addrlen): its CQEs write the
+/// peer there (sockaddr_in, or v4-mapped sockaddr_in6 when `v6`).
+void record_accept(zcrx_uring* u, const zcrx::uapi::io_uring_sqe& sqe, bool v6);
+/// Every library call the program makes before it reads CQEs: writes the
+/// peers of recorded ACCEPTs in CQEs posted since the last call (at most
+/// the CQ's size of them), then shows the program the new tail.
+void refresh_cq(zcrx_uring* u, const io_uring* ring);
+/// True when placeholder `fd` is an AF_INET6 socket.
+bool socket_is_v6(int32_t fd);
 
 }  // namespace zcrx::compat

@@ -11,6 +11,7 @@
 // memfd (head, tail and RQEs at the offsets returned in reg->offsets).
 // What the program wrote into either range before is gone; the program's
 // pointers stay valid.
+#include <fcntl.h>
 #include <net/if.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -124,15 +125,28 @@ void fill_reg_out(io_uring_zcrx_ifq_reg* reg, const zcrx::Ifq& q) {
   reg->zcrx_id = q.id();
 }
 
+// import_zcrx's checks in its order, then zcrxd's import. The kernel's
+// importer shares the exporter's area and refill queue; zcrxd gives it a
+// refill queue of its own, which the program reaches through
+// zcrx_uring_rq_region (the area is the exporter's memory, as there).
 int register_import(zcrx_uring* u, io_uring_zcrx_ifq_reg* reg) {
-  // import_zcrx: the importer shares the exporter's area and RQ memory.
   if (reg->if_rxq || reg->rq_entries || reg->area_ptr || reg->region_ptr) return -EINVAL;
   if (reg->event_desc) return -EINVAL;
   if (reg->flags & ~static_cast<uint32_t>(ZCRX_REG_IMPORT)) return -EINVAL;
-  // zcrxd gives an import a refill queue of its own, which the kernel's
-  // import (one RQ, the exporter's) has no place for in the program.
-  (void)u;
-  return -EOPNOTSUPP;
+  // CLASS(fd): no such descriptor. zcrxd refuses one that is not an
+  // exported zcrx with -EBADF too (the kernel's f_op check).
+  const int fd = static_cast<int>(reg->if_idx);
+  if (fd < 0 || fcntl(fd, F_GETFD) < 0) return -EBADF;
+  zcrx::Ifq* q = nullptr;
+  const int id = u->ring.import_ifq(fd, &q);
+  if (id < 0) return id;
+  // io_fill_zcrx_offsets and the id: all an import reports.
+  const uapi::io_uring_zcrx_offsets& o = q->rq_offsets();
+  reg->offsets.head = o.head;
+  reg->offsets.tail = o.tail;
+  reg->offsets.rqes = o.rqes;
+  reg->zcrx_id = static_cast<uint32_t>(id);
+  return 0;
 }
 
 }  // namespace
@@ -177,12 +191,12 @@ extern "C" int io_uring_register_ifq(struct io_uring* ring, struct io_uring_zcrx
   }
   if (int r = check_area(*area)) return r;
   if (!range_mapped(area->addr, area->len)) return -EFAULT;
-  if (nodev) return -EOPNOTSUPP;  // no device-less registration through IfqParams yet
 
   int afd = zcrx::create_area_fd(area->len, false);
   if (afd < 0) return afd;
   p.port = port;
   p.queue = reg->if_rxq;
+  p.nodev = nodev;  // zcrxd: rx_buf_len other than 4096 -EOPNOTSUPP
   p.rq_entries = reg->rq_entries > zcrx::kMaxRqEntries ? rq_entries : reg->rq_entries;
   p.rx_buf_len = reg->rx_buf_len;
   p.area_len = area->len;
@@ -233,4 +247,11 @@ extern "C" int io_uring_register_zcrx_ctrl(struct io_uring* ring, struct zcrx_ct
     default:  // ADD_AREA (not served) and unknown ops
       return -EOPNOTSUPP;
   }
+}
+
+extern "C" void* zcrx_uring_rq_region(struct io_uring* ring, unsigned zcrx_id) {
+  zcrx_uring* u = ring ? ring->zcrx : nullptr;
+  if (u == nullptr) return nullptr;
+  const zcrx::Ifq* q = u->ring.ifq(zcrx_id);
+  return q ? q->rq_region() : nullptr;
 }

@@ -88,7 +88,10 @@ void fill_ring_fields(io_uring* ring, zcrx_uring* u, io_uring_params* p) {
   sq.ring_entries = l.sq_entries;
   io_uring_cq& cq = ring->cq;
   cq.khead = word(l.cq_off.head);
-  cq.ktail = word(l.cq_off.tail);
+  u->cq_tail = word(l.cq_off.tail);
+  // A DEFER_TASKRUN program sees completions only at library calls, as
+  // from the kernel (uring_compat_accept.cpp says why).
+  cq.ktail = (u->setup_flags & IORING_SETUP_DEFER_TASKRUN) ? &u->shown_tail : word(l.cq_off.tail);
   cq.kring_mask = word(l.cq_off.ring_mask);
   cq.kring_entries = word(l.cq_off.ring_entries);
   cq.kflags = word(l.cq_off.flags);
@@ -158,6 +161,7 @@ extern "C" int io_uring_queue_init_params(unsigned entries, struct io_uring* rin
     try {
       u->taken.reserve(u->ring.layout().sq_entries);
       u->bounces.resize(u->ring.layout().cq_entries);
+      u->accepts.resize(u->ring.layout().cq_entries);
     } catch (const std::bad_alloc&) {
       r = -ENOMEM;
     }
@@ -204,12 +208,16 @@ extern "C" int io_uring_submit(struct io_uring* ring) {
   zcrx_uring* u = state(ring);
   if (u == nullptr) return -EBADF;
   for (Sqe* sqe : u->taken) {
+    if (sqe->opcode == IORING_OP_ACCEPT)
+      zcrx::compat::record_accept(u, *sqe, zcrx::compat::socket_is_v6(sqe->fd));
     sqe->fd = zcrx::compat::socket_handle_for_sqe(sqe->fd);
     if (sqe->opcode == IORING_OP_CONNECT) inline_connect_address(sqe);
     if (sqe->opcode == IORING_OP_SEND) zcrx::compat::bounce_send(u, sqe);
   }
   u->taken.clear();
-  return static_cast<int>(u->ring.submit());
+  const int n = static_cast<int>(u->ring.submit());
+  zcrx::compat::refresh_cq(u, ring);
+  return n;
 }
 
 extern "C" int io_uring_submit_and_wait(struct io_uring* ring, unsigned wait_nr) {
@@ -228,6 +236,7 @@ int wait_cqes(io_uring* ring, io_uring_cqe** cqe_ptr, unsigned wait_nr, int64_t 
   *cqe_ptr = nullptr;
   const unsigned need = wait_nr == 0 ? 1 : wait_nr;
   if (need > ring->cq.ring_entries) return -EINVAL;
+  zcrx::compat::refresh_cq(u, ring);
   if (io_uring_cq_ready(ring) < need) {
     const auto mode = u->ring.event_fd() >= 0 ? zcrx::WaitMode::adaptive
                                               : zcrx::WaitMode::busy_poll;
@@ -255,6 +264,19 @@ extern "C" int io_uring_wait_cqe_timeout(struct io_uring* ring, struct io_uring_
   return wait_cqes(ring, cqe_ptr, 1, ns);
 }
 
+extern "C" int io_uring_peek_cqe(struct io_uring* ring, struct io_uring_cqe** cqe_ptr) {
+  zcrx_uring* u = state(ring);
+  if (u == nullptr || cqe_ptr == nullptr) return -EFAULT;
+  zcrx::compat::refresh_cq(u, ring);
+  const unsigned head = *ring->cq.khead;
+  if (head == io_uring_smp_load_acquire(ring->cq.ktail)) {
+    *cqe_ptr = nullptr;
+    return -EAGAIN;
+  }
+  *cqe_ptr = &ring->cq.cqes[io_uring_cqe_index(ring, head, ring->cq.ring_mask)];
+  return 0;
+}
+
 extern "C" void io_uring_cq_advance(struct io_uring* ring, unsigned nr) {
   zcrx_uring* u = state(ring);
   if (u == nullptr || nr == 0) return;
@@ -262,5 +284,8 @@ extern "C" void io_uring_cq_advance(struct io_uring* ring, unsigned nr) {
   // it here, as it hands back no slot it has not seen produced.
   const unsigned ready = u->ring.cq_ready();
   zcrx::compat::bounces_completed(u, ring, nr < ready ? nr : ready);
+  // Every CQE consumed was scanned: the program saw it through our tail or
+  // (another ring) after a call that scanned, or it read one inline.
+  zcrx::compat::refresh_cq(u, ring);
   u->ring.cq_advance(nr);
 }

@@ -146,6 +146,12 @@ int32_t socket_handle_for_sqe(int32_t fd) {
   return h == kNoHandle ? INT32_MAX : h;
 }
 
+bool socket_is_v6(int32_t fd) {
+  if (g_count.load(std::memory_order_relaxed) == 0 || !valid_fd(fd)) return false;
+  std::lock_guard<std::recursive_mutex> l(g_mu);
+  return g_entries[fd].used && g_entries[fd].v6;
+}
+
 }  // namespace zcrx::compat
 
 using namespace zcrx::compat;
@@ -254,7 +260,24 @@ extern "C" void zcrx_uring_socket_forget(int fd) {
   if (!valid_fd(fd)) return;
   std::lock_guard<std::recursive_mutex> l(g_mu);
   if (!g_entries[fd].used) return;
+  // close(2) closes the socket: zcrxd's goes with its placeholder. Its
+  // error (zcrxd closed it already, the session is gone) changes nothing
+  // for the program: the fd is closed either way, as Linux's close is.
+  if (g_entries[fd].handle >= 0 && g_ring != nullptr)
+    (void)g_ring->ring.close_socket(g_entries[fd].handle);
   g_entries[fd] = Entry{};
   publish(fd, kNotOurs);
   g_count.fetch_sub(1, std::memory_order_relaxed);
+}
+
+extern "C" int zcrx_uring_socket_close_handle(int handle) {
+  if (handle < static_cast<int>(zcrx::proto::kSocketHandleBase)) return -EBADF;
+  std::call_once(g_init_once, init_handles);
+  std::lock_guard<std::recursive_mutex> l(g_mu);
+  if (g_ring == nullptr) return -EBADF;
+  // A placeholder's socket is closed through its fd, never by its handle
+  // (the program never saw that number: it names the fd's socket).
+  for (const Entry& e : g_entries)
+    if (e.used && e.handle == handle) return -EBADF;
+  return g_ring->ring.close_socket(handle);
 }

@@ -79,5 +79,13 @@ extern "C" int getsockname(int fd, sockaddr* addr, socklen_t* len) {
 extern "C" int close(int fd) {
   static const close_fn real = next<close_fn>("close");
   if (zcrx_uring_socket_is_ours(fd)) zcrx_uring_socket_forget(fd);
-  return real(fd);
+  const int r = real(fd);
+  // An accepted socket is a zcrxd handle (>= 1024), no kernel fd: a kernel
+  // fd of the same number (a program with over a thousand files open) is
+  // closed as libc would, and the handle only when there is none.
+  if (r < 0 && errno == EBADF && fd >= 1024 && enabled()) {
+    if (zcrx_uring_socket_close_handle(fd) == 0) return 0;
+    errno = EBADF;
+  }
+  return r;
 }

@@ -265,7 +265,7 @@ int Server::handle(Session* s, const MsgHeader& h, const unsigned char* body, Re
       std::shared_ptr<Area> area;
       uint32_t rq_entries = req.reg.rq_entries;
       bool shared = false;
-      if (req.reg.flags == 0) {
+      if ((req.reg.flags & ~uapi::kZcrxRegNodev) == 0) {  // fresh (NODEV too)
         dev_t dev;
         ino_t ino;
         off_t size;

@@ -409,4 +409,9 @@ TEST_CASE("TCP socket ops: sizes, fds, reserved words") {
   CHECK(reply_size(kOpSocket) == sizeof(Reply<SocketReply>));
   CHECK(reply_size(kOpSockName) == sizeof(Reply<SockNameReply>));
   CHECK(reply_size(kOpBind) == sizeof(ReplyHeader));
+  // CLOSE_SOCKET: a handle and a reserved word; no fd, no reply body.
+  CHECK(validate(request(kOpCloseSocket, CloseSocketReq{kSocketHandleBase, 0})) == 0);
+  CHECK(validate(request(kOpCloseSocket, CloseSocketReq{kSocketHandleBase, 1})) == -EINVAL);
+  CHECK(request_fds(kOpCloseSocket) == 0);
+  CHECK(reply_size(kOpCloseSocket) == sizeof(ReplyHeader));
 }

@@ -767,6 +767,69 @@ TEST_CASE("ACCEPT blocked by a full socket table or CQ resumes when room comes b
   }
 }
 
+// CLOSE_SOCKET (close(2) outside the ring): what IORING_OP_CLOSE does,
+// without a CQE of its own, refused with -EBADF for what is not a socket
+// of this ring.
+TEST_CASE("CLOSE_SOCKET closes a connection (FIN) and a listener (backlog reset), no CQE") {
+  World w;
+  Cqes q(w);
+  const int ls = w.stack->op_socket(*w.f->ring, w.table);
+  REQUIRE(w.stack->op_bind(w.table, uint32_t(ls), 0, kPort) == 0);
+  REQUIRE(w.stack->op_listen(w.table, uint32_t(ls), 8) == 0);
+  uapi::io_uring_sqe a{};
+  zcrx::prep_accept(&a, ls, false, 1);
+  w.submit(a);
+  tcp::FourTuple t{{kPeerIp, 0}, {kZcrxdIp, kPort}};
+  tcp::Conn* c1 = nullptr;
+  REQUIRE(w.peer.eng->connect(t, nullptr, &c1, now_us()) == 0);
+  const auto acc = q.wait(1);
+  REQUIRE(acc.cqe.res >= int(zcrx::proto::kSocketHandleBase));
+  const int h = acc.cqe.res;
+  // A second connection waits in the accept queue, never accepted.
+  REQUIRE(w.peer.eng->connect(t, nullptr, &w.peer.conn, now_us()) == 0);
+  REQUIRE(w.run_until([&] { return w.peer.connect_result == 0; }));
+  uapi::io_uring_sqe r{};
+  zcrx::prep_recv_zc(&r, h, w.f->zcrx_id, 0, true, 2);
+  w.submit(r);
+  for (int i = 0; i < 20; i++) w.step();
+
+  // Not a socket of this ring: a flow's handle, a free slot, a handle
+  // past the table, another ring's table.
+  CHECK(w.stack->op_close(w.table, 0) == -EBADF);
+  CHECK(w.stack->op_close(w.table, zcrx::proto::kSocketHandleBase - 1) == -EBADF);
+  CHECK(w.stack->op_close(w.table, uint32_t(h) + 1) == -EBADF);
+  CHECK(w.stack->op_close(w.table, UINT32_MAX) == -EBADF);
+  SocketTable other;
+  CHECK(w.stack->op_close(other, uint32_t(h)) == -EBADF);
+  zcrx::proto::SockNameReply sn{};
+  REQUIRE(w.stack->op_sockname(w.table, uint32_t(h), &sn) == 0);
+  CHECK(sn.state == uint8_t(tcp::State::established));  // untouched by the refusals
+
+  // The connection: its RECV_ZC ends -ECANCELED, the peer gets a FIN.
+  REQUIRE(w.stack->op_close(w.table, uint32_t(h)) == 0);
+  const auto rc = q.wait(2);
+  CHECK(rc.cqe.res == -ECANCELED);
+  CHECK((rc.cqe.flags & uapi::kCqeFMore) == 0);
+  REQUIRE(w.run_until([&] { return c1->state() == tcp::State::close_wait; }));
+  CHECK(w.stack->op_close(w.table, uint32_t(h)) == -EBADF);  // closed already
+  CHECK(w.stack->op_sockname(w.table, uint32_t(h), &sn) == -EBADF);
+
+  // The listener: the connection it never handed out is reset, and the
+  // port is free for a new listener at once.
+  REQUIRE(w.stack->op_close(w.table, uint32_t(ls)) == 0);
+  REQUIRE(w.run_until([&] { return w.peer.end_result == -ECONNRESET; }));
+  CHECK(w.stack->op_close(w.table, uint32_t(ls)) == -EBADF);
+  const int ls2 = w.stack->op_socket(*w.f->ring, w.table);
+  REQUIRE(ls2 >= int(zcrx::proto::kSocketHandleBase));
+  CHECK(w.stack->op_bind(w.table, uint32_t(ls2), 0, kPort) == 0);
+  CHECK(w.stack->op_listen(w.table, uint32_t(ls2), 8) == 0);
+
+  // Neither close posted a CQE.
+  for (int i = 0; i < 50; i++) w.step();
+  q.reap();
+  CHECK(q.got.empty());
+}
+
 int main(int argc, char** argv) {
   return zcrxd::testing::run_doctest_under_eal(argc, argv, "zcrxd_tcpdp_", "512", {});
 }

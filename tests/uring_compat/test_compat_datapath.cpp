@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -78,6 +79,82 @@ TEST_CASE("uring compat datapath: a RECV_ZC completion is read and refilled thro
   REQUIRE(r.srv.drain_rq(0, g.reg.zcrx_id, rq) == 1);
   CHECK(rq[0].off == (off | token));
   CHECK(r.srv.datapath_stats().bad_refills == 0);
+}
+
+// ZCRX_REG_IMPORT as liburing's test/zcrx.c does it (export on one ring,
+// import on another of the same process), then the importer's RECV_ZC read
+// at the exporter's area pointer and refilled through the importer's own
+// refill queue (zcrx_uring_rq_region).
+TEST_CASE("uring compat import: the kernel's refusals, then RECV_ZC and refill on the importer") {
+  CompatServer server;
+  fake::Server& srv = server.srv;
+  io_uring a{}, b{};
+  REQUIRE(io_uring_queue_init(8, &a, kZcrxFlags) == 0);
+  REQUIRE(io_uring_queue_init(8, &b, kZcrxFlags) == 0);
+  UserMemory m;
+  Registration g(m);
+  REQUIRE(io_uring_register_ifq(&a, &g.reg) == 0);
+  zcrx_ctrl ctrl{};
+  ctrl.zcrx_id = g.reg.zcrx_id;
+  ctrl.op = ZCRX_CTRL_EXPORT;
+  REQUIRE(io_uring_register_zcrx_ctrl(&a, &ctrl) == 0);
+  const int box = static_cast<int>(ctrl.zc_export.zcrx_fd);
+
+  // import_zcrx's checks, in its order.
+  io_uring_zcrx_ifq_reg imp{};
+  imp.flags = ZCRX_REG_IMPORT;
+  imp.if_idx = static_cast<__u32>(box);
+  imp.event_desc = 1;
+  CHECK(io_uring_register_ifq(&b, &imp) == -EINVAL);
+  imp.event_desc = 0;
+  imp.flags |= ZCRX_REG_NODEV;
+  CHECK(io_uring_register_ifq(&b, &imp) == -EINVAL);
+  imp.flags = ZCRX_REG_IMPORT;
+  imp.if_idx = ~0u;  // fd -1
+  CHECK(io_uring_register_ifq(&b, &imp) == -EBADF);
+  int p[2];
+  REQUIRE(pipe(p) == 0);
+  imp.if_idx = static_cast<__u32>(p[0]);  // a file, but no zcrx box
+  CHECK(io_uring_register_ifq(&b, &imp) == -EBADF);
+  close(p[0]);
+  close(p[1]);
+  imp.if_idx = static_cast<__u32>(box);
+  REQUIRE(io_uring_register_ifq(&b, &imp) == 0);
+  close(box);  // the import holds the zcrx, as in the kernel
+  const zcrx::RqRegionLayout want = zcrx::rq_region_layout(16);
+  CHECK(imp.offsets.head == want.off.head);
+  CHECK(imp.offsets.tail == want.off.tail);
+  CHECK(imp.offsets.rqes == want.off.rqes);
+  CHECK(imp.rq_entries == 0);  // an import reports only the id and offsets
+  char* rq = static_cast<char*>(zcrx_uring_rq_region(&b, imp.zcrx_id));
+  REQUIRE(rq != nullptr);
+  CHECK(zcrx_uring_rq_region(&b, imp.zcrx_id + 100) == nullptr);
+  CHECK(zcrx_uring_rq_region(nullptr, 0) == nullptr);
+
+  uint8_t payload[200];
+  for (unsigned i = 0; i < sizeof(payload); i++) payload[i] = static_cast<uint8_t>(i * 13 + 1);
+  REQUIRE(srv.post(1, imp.zcrx_id, 3 * 4096, payload, sizeof(payload), 9));
+  io_uring_cqe* cqe = nullptr;
+  REQUIRE(io_uring_wait_cqe(&b, &cqe) == 0);
+  CHECK(io_uring_cqe_get_data64(cqe) == 9);
+  REQUIRE(cqe->res == static_cast<int>(sizeof(payload)));
+  const auto* z = reinterpret_cast<const io_uring_zcrx_cqe*>(cqe + 1);
+  const uint64_t off = z->off & ~IORING_ZCRX_AREA_MASK;
+  CHECK(off == 3 * 4096);
+  CHECK(std::memcmp(static_cast<char*>(m.area) + off, payload, sizeof(payload)) == 0);
+  auto* ktail = reinterpret_cast<__u32*>(rq + imp.offsets.tail);
+  auto* rqes = reinterpret_cast<io_uring_zcrx_rqe*>(rq + imp.offsets.rqes);
+  rqes[0].off = z->off;
+  rqes[0].len = static_cast<__u32>(cqe->res);
+  io_uring_smp_store_release(ktail, 1u);
+  io_uring_cqe_seen(&b, cqe);
+  std::vector<zcrx::uapi::io_uring_zcrx_rqe> got;
+  REQUIRE(srv.drain_rq(1, imp.zcrx_id, got) == 1);
+  CHECK(got[0].off == z->off);
+  CHECK(got[0].len == sizeof(payload));
+  CHECK(srv.datapath_stats().bad_refills == 0);
+  io_uring_queue_exit(&b);
+  io_uring_queue_exit(&a);
 }
 
 TEST_CASE("uring compat datapath: for_each_cqe walks every ready CQE32 slot; cq_advance consumes them") {

@@ -140,9 +140,9 @@ TEST_CASE("uring compat register: an import with queue, entries, area or region 
   g.reg.region_ptr = 0;
   g.reg.if_rxq = 1;
   CHECK(io_uring_register_ifq(&r.ring, &g.reg) == -EINVAL);
-  // The kernel's shape; the shared refill queue it implies is not served.
+  // The kernel's shape, but if_idx (the box fd) names no exported zcrx.
   g.reg.if_rxq = 0;
-  CHECK(io_uring_register_ifq(&r.ring, &g.reg) == -EOPNOTSUPP);
+  CHECK(io_uring_register_ifq(&r.ring, &g.reg) == -EBADF);
 }
 
 TEST_CASE("uring compat register: no region or no area pointer is -EFAULT") {
@@ -311,4 +311,33 @@ TEST_CASE("uring compat ctrl: flush, export, reserved words (-EFAULT, -EINVAL), 
   CHECK(io_uring_register_zcrx_ctrl(&r.ring, &c) == -EOPNOTSUPP);
   c.op = __ZCRX_CTRL_LAST;
   CHECK(io_uring_register_zcrx_ctrl(&r.ring, &c) == -EOPNOTSUPP);
+}
+
+// ZCRX_REG_NODEV: io_register_zcrx's rule (no device, no queue), then a
+// device-less registration in zcrxd over the program's memory.
+TEST_CASE("uring compat register: ZCRX_REG_NODEV registers an ifq bound to no device") {
+  CompatRing r;
+  UserMemory m;
+  {
+    Registration g(m);
+    g.reg.flags = ZCRX_REG_NODEV;  // if_idx still names lo
+    CHECK(io_uring_register_ifq(&r.ring, &g.reg) == -EINVAL);
+    g.reg.if_idx = 0;
+    g.reg.if_rxq = 1;
+    CHECK(io_uring_register_ifq(&r.ring, &g.reg) == -EINVAL);
+  }
+  Registration g(m);
+  g.reg.flags = ZCRX_REG_NODEV;
+  g.reg.if_idx = 0;
+  REQUIRE(io_uring_register_ifq(&r.ring, &g.reg) == 0);
+  const zcrx::proto::RegisterIfqReq sent = r.srv.last_register();
+  CHECK(sent.reg.flags == zcrx::uapi::kZcrxRegNodev);
+  CHECK(sent.reg.if_rxq == 0);
+  CHECK(sent.port == 0);
+  CHECK(g.reg.rq_entries == 16);
+  CHECK(g.area.rq_area_token != 0);
+  zcrx_ctrl c{};
+  c.zcrx_id = g.reg.zcrx_id;
+  c.op = ZCRX_CTRL_FLUSH_RQ;
+  CHECK(io_uring_register_zcrx_ctrl(&r.ring, &c) == 0);
 }

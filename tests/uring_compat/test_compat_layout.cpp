@@ -71,7 +71,15 @@ static_assert(IORING_ZCRX_AREA_SHIFT == u::kZcrxAreaShift &&
               IORING_MEM_REGION_TYPE_USER == u::kMemRegionTypeUser &&
               unsigned{ZCRX_CTRL_ARM_EVENT} == unsigned{u::ZCRX_CTRL_ARM_EVENT} &&
               unsigned{ZCRX_CTRL_ADD_AREA} == unsigned{u::ZCRX_CTRL_ADD_AREA} &&
-              ZCRX_EVENT_DESC_FLAG_STATS == u::kZcrxEventDescFlagStats);
+              unsigned{ZCRX_EVENT_DESC_FLAG_STATS} == u::kZcrxEventDescFlagStats);
+// Upstream's event names and ADD_AREA's argument (include/uapi/linux/
+// io_uring/zcrx.h after "rename notif to event"): programs name them.
+static_assert(sizeof(zcrx_ctrl_add_area) == 48 && offsetof(zcrx_ctrl, zc_area) == 24 &&
+              offsetof(zcrx_ctrl, zc_arm_event.event_type) == 24 &&
+              offsetof(io_uring_zcrx_ifq_reg, event_desc) == 72 &&
+              unsigned{ZCRX_EVENT_ALLOC_FAIL} == 0 && unsigned{ZCRX_EVENT_COPY} == 1 &&
+              unsigned{ZCRX_FEATURE_EVENT} == 2 && sizeof(zcrx_event_desc) == 96 &&
+              sizeof(zcrx_stats) == 16);
 
 TEST_CASE("uring compat layout: the compat header is the one found, and its liburing guard is liburing's") {
 #ifdef ZCRX_URING_COMPAT

@@ -56,6 +56,10 @@ struct IfqParams {
   uint32_t queue = 0;       // RX queue of that port
   uint32_t rq_entries = 4096;
   uint32_t rx_buf_len = 0;  // 0 = zcrxd's default (4096)
+  /// ZCRX_REG_NODEV: an ifq bound to no device queue (port and queue are
+  /// not sent). zcrxd registers its area and refill queue; no queue
+  /// delivers to it (OPEN_FLOW -EINVAL), rx_buf_len must be 4096.
+  bool nodev = false;
   /// Area bytes; rounded up to 4096 (or to 2 MiB with hugetlb).
   size_t area_len = 64u << 20;
   /// Back the area with huge pages (MFD_HUGETLB); needs reserved hugepages.
@@ -198,6 +202,8 @@ class Ifq {
   /// the Ifq; its size; where head, tail and the RQEs sit): for a consumer
   /// that maps it where it wants (the liburing compatibility layer).
   int rq_fd() const { return rq_fd_; }
+  /// Where libzcrx maps that region (rq_offsets() apply), nullptr before.
+  void* rq_region() const { return rq_base_; }
   size_t rq_region_size() const { return rq_size_; }
   const uapi::io_uring_zcrx_offsets& rq_offsets() const { return rq_off_; }
 
@@ -354,6 +360,11 @@ class Ring {
     uint8_t state = 0;
   };
   int sockname(int sock, SockName* out);
+  /// CLOSE_SOCKET: close(2) of `sock`, no CQE (proto.h): its armed
+  /// requests end with -ECANCELED, a listener stops (connections not yet
+  /// accepted are reset), a connection closes in the background (FIN, RST
+  /// with unread payload). 0, -EBADF (not a socket of this ring), -errno.
+  int close_socket(int sock);
   /// Creates and registers the ring's TX region (REGISTER_TX): `len` bytes
   /// (rounded up to 4096) mapped read-write here. SEND SQEs name data in
   /// it by pointer. 0 or -errno.

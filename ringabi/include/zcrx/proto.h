@@ -58,9 +58,10 @@ enum Op : uint16_t {
   kOpListen = 12,
   kOpSockName = 13,
   kOpRegisterTx = 14,
+  kOpCloseSocket = 15,
 };
 inline constexpr uint16_t kOpFirst = kOpCreateRing;
-inline constexpr uint16_t kOpLast = kOpRegisterTx;
+inline constexpr uint16_t kOpLast = kOpCloseSocket;
 
 /// Bit 0 of the ring's cq_off.flags word: set by the consumer before it
 /// sleeps on its eventfd (it then re-checks the CQ); zcrxd writes the
@@ -322,6 +323,14 @@ struct SqWakeupReq {
 // to an ephemeral port first, as Linux does. -EBADF, -EINVAL (connected or
 // connecting), -EADDRINUSE.
 // SOCKNAME: the socket's local and peer addresses and its TCP state.
+// CLOSE_SOCKET: close(2) of a socket, with no CQE of its own (a program
+// closing a socket outside its ring must not find a completion it never
+// asked for): what IORING_OP_CLOSE does below. Requests the socket has
+// armed end with -ECANCELED, a listener stops (connections it had not
+// handed out are reset), a connection closes in the background (FIN, or
+// RST with unread payload). -EBADF: not a socket of this ring (another
+// ring's, a flow handle, closed already). Added after version 4 without a
+// version change: a zcrxd that predates it answers -EINVAL.
 // REGISTER_TX + fd[0]: the ring's TX region, a sealable memfd of `len`
 // bytes the consumer maps at `base` (its own address, used to translate
 // the pointers of SEND SQEs: zcrxd reads [addr - base, + len) of its own
@@ -397,6 +406,11 @@ struct SockNameReply {
   uint8_t resv[3];       // 0
 };
 
+struct CloseSocketReq {
+  uint32_t handle;
+  uint32_t resv;  // must be 0
+};
+
 struct TxRegionReq {
   uint64_t base;   // where the consumer maps the region
   uint64_t len;    // bytes, a multiple of 4096
@@ -446,6 +460,7 @@ static_assert(sizeof(ListenReq) == 8);
 static_assert(sizeof(SockNameReq) == 8);
 static_assert(sizeof(SockNameReply) == 16);
 static_assert(sizeof(TxRegionReq) == 24);
+static_assert(sizeof(CloseSocketReq) == 8);
 static_assert(sizeof(Request<CreateRingReq>) == 32);
 static_assert(sizeof(Request<RegisterIfqReq>) == 264);
 static_assert(sizeof(Request<CtrlReq>) == 88);

@@ -264,6 +264,13 @@ struct zcrx_sockinfo {
   uint8_t state;
 };
 int zcrx_sockname(struct zcrx_ring *ring, int sock, struct zcrx_sockinfo *out);
+/* close(2) of a socket, outside the ring: no CQE, unlike zcrx_prep_close.
+ * Requests it has armed end with -ECANCELED; a listener stops listening
+ * and connections it had not handed out are reset; a connection closes in
+ * the background (FIN after what was queued, RST with unread payload), as
+ * Linux closes a TCP socket. 0, -EBADF (not a socket of this ring: another
+ * ring's, a flow, closed already), -errno. */
+int zcrx_close_socket(struct zcrx_ring *ring, int sock);
 
 /* Creates the ring's TX region (len rounded up to 4096, at most 1 GiB),
  * mapped read-write here, and registers it (REGISTER_TX). SEND SQEs name

@@ -168,16 +168,10 @@ static inline int io_uring_wait_cqe(struct io_uring *ring, struct io_uring_cqe *
   return io_uring_wait_cqe_nr(ring, cqe_ptr, 1);
 }
 
-/* The first ready completion without waiting, or -EAGAIN. */
-static inline int io_uring_peek_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr) {
-  unsigned head = *ring->cq.khead;
-  if (head == io_uring_smp_load_acquire(ring->cq.ktail)) {
-    *cqe_ptr = NULL;
-    return -EAGAIN;
-  }
-  *cqe_ptr = &ring->cq.cqes[io_uring_cqe_index(ring, head, ring->cq.ring_mask)];
-  return 0;
-}
+/* The first ready completion without waiting, or -EAGAIN. A function, not
+ * inline: like every call that waits or submits, it first writes the peer
+ * addresses of ACCEPTs that completed and shows their CQEs. */
+int io_uring_peek_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr);
 
 static inline void io_uring_cqe_seen(struct io_uring *ring, struct io_uring_cqe *cqe) {
   if (cqe) io_uring_cq_advance(ring, 1);
@@ -192,6 +186,14 @@ static inline void io_uring_cqe_seen(struct io_uring *ring, struct io_uring_cqe 
  * io_uring/zcrx.c gives them (README lists them); out: reg->offsets,
  * reg->rq_entries, reg->zcrx_id, area->rq_area_token, as the kernel. */
 int io_uring_register_ifq(struct io_uring *ring, struct io_uring_zcrx_ifq_reg *reg);
+/* libzcrx's own (no liburing name): the refill queue region of zcrx
+ * `zcrx_id` of this ring, reg.offsets applying to it; NULL for no such id.
+ * A kernel importer (ZCRX_REG_IMPORT) refills through the exporter's
+ * region, which it shares; zcrxd gives each importer a refill queue of
+ * its own, and this is where it is: an importing program takes its RQ
+ * pointer from here instead of the exporter's (the one line it changes).
+ * For a registered ifq it is the program's own region's memory. */
+void *zcrx_uring_rq_region(struct io_uring *ring, unsigned zcrx_id);
 /* IORING_REGISTER_ZCRX_CTRL: ZCRX_CTRL_FLUSH_RQ, ZCRX_CTRL_EXPORT
  * (ctrl->zc_export.zcrx_fd out: an fd the caller closes) and
  * ZCRX_CTRL_ARM_EVENT; ADD_AREA and unknown ops -EOPNOTSUPP, non-zero
@@ -237,9 +239,13 @@ static inline void io_uring_prep_nop(struct io_uring_sqe *sqe) {
   io_uring_prep_rw(IORING_OP_NOP, sqe, -1, NULL, 0, 0);
 }
 
-/* The peer address is not written back through addr (zcrxd writes no
- * program memory): pass NULL, NULL, or read it with getpeername-like
- * means of your own. */
+/* The peer address is written through addr/addrlen as the kernel does
+ * (min(*addrlen, its size) bytes, *addrlen = its size) before the program
+ * can see the CQE: by the library call that shows it (io_uring_submit,
+ * _submit_and_wait, _wait_cqe*, _peek_cqe, _cq_advance). A ring without
+ * IORING_SETUP_DEFER_TASKRUN sees zcrxd's CQ tail directly: a CQE read
+ * inline (io_uring_for_each_cqe) before any such call saw it has no
+ * address yet. */
 static inline void io_uring_prep_accept(struct io_uring_sqe *sqe, int fd, struct sockaddr *addr,
                                         socklen_t *addrlen, int flags) {
   io_uring_prep_rw(IORING_OP_ACCEPT, sqe, fd, addr, 0, (__u64)(uintptr_t)addrlen);

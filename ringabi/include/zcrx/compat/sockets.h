@@ -17,7 +17,8 @@
  * then (-EADDRINUSE, ...) is reported on stderr and the fd's SQEs fail
  * with -EBADF. Later sockets go to zcrxd at once, errors returned.
  * Sockets a multishot or single ACCEPT returns are zcrxd's handles
- * (>= 1024) as they are; close them with IORING_OP_CLOSE (the ring's exit
+ * (>= 1024) as they are; IORING_OP_CLOSE closes them, and so does close(2)
+ * through the shim when no kernel fd has that number (the ring's exit
  * closes what is left).
  *
  * Every call is thread-safe. Return values: 0 (or what is said) or a
@@ -50,9 +51,16 @@ int zcrx_uring_socket_bind(int fd, const struct sockaddr *addr, socklen_t len);
 int zcrx_uring_socket_listen(int fd, int backlog);
 /* getsockname(2): AF_INET (or AF_INET6 v4-mapped for an AF_INET6 fd). */
 int zcrx_uring_socket_name(int fd, struct sockaddr *addr, socklen_t *len);
-/* Forgets `fd` (the caller then closes the placeholder). zcrxd's socket
- * stays until the ring ends. */
+/* close(2) of an adopted fd: closes zcrxd's socket (as Linux closes a TCP
+ * socket: FIN, or RST with unread payload; a listener stops and resets the
+ * connections it had not handed out; requests armed on it end with
+ * -ECANCELED) and forgets `fd` (the caller then closes the placeholder). */
 void zcrx_uring_socket_forget(int fd);
+/* close(2) of a socket handle ACCEPT returned (>= 1024) on the ring the
+ * sockets live on: 0, or -EBADF (not such a handle, no ring, or the handle
+ * of an adopted fd, which only its fd closes). The shim calls it when
+ * libc's close finds no kernel fd of that number. */
+int zcrx_uring_socket_close_handle(int handle);
 
 #ifdef __cplusplus
 }

@@ -345,14 +345,18 @@ struct io_uring_zcrx_ifq_reg {
   __u64 __resv[2];
 };
 
-/* zcrx events (Linux 7.2): event_desc of the registration. */
+/* zcrx events (Linux 7.2): event_desc of the registration. The names are
+ * upstream's since "io_uring/zcrx: rename notif to event" (the first
+ * series said notif/notification; no released liburing carried those). */
 enum zcrx_event_type {
   ZCRX_EVENT_ALLOC_FAIL = 0,
   ZCRX_EVENT_COPY = 1,
   __ZCRX_EVENT_TYPE_LAST,
 };
 
-#define ZCRX_EVENT_DESC_FLAG_STATS (1U << 0)
+enum zcrx_event_desc_flags {
+  ZCRX_EVENT_DESC_FLAG_STATS = 1 << 0, /* stats_offset names a struct zcrx_stats */
+};
 
 struct zcrx_event_desc {
   __u64 user_data;
@@ -389,6 +393,11 @@ struct zcrx_ctrl_arm_event {
   __u32 __resv[11];
 };
 
+struct zcrx_ctrl_add_area {
+  __u64 area_ptr; /* struct io_uring_zcrx_area_reg * */
+  __u64 __resv[5];
+};
+
 /* Argument of IORING_REGISTER_ZCRX_CTRL (io_uring_register_zcrx_ctrl). */
 struct zcrx_ctrl {
   __u32 zcrx_id;
@@ -398,6 +407,7 @@ struct zcrx_ctrl {
     struct zcrx_ctrl_export zc_export;
     struct zcrx_ctrl_flush_rq zc_flush;
     struct zcrx_ctrl_arm_event zc_arm_event;
+    struct zcrx_ctrl_add_area zc_area;
   };
 };
 
