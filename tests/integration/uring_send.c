@@ -19,6 +19,8 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include "uring_itest_ifq.h"
+
 #define CHUNK 65536
 
 static int die(const char *what, int err) {
@@ -61,29 +63,8 @@ static void prep_close(struct io_uring_sqe *sqe, void *a) {
   io_uring_prep_close(sqe, ((struct op *)a)->fd);
 }
 
-/* zcrxd runs TCP on the queues a ring serves, as a kernel zcrx program's
- * queue has an ifq: register one on queue 0 of $ZCRX_URING_IFNAME. */
 static void register_ifq(struct io_uring *ring) {
-  static struct io_uring_region_desc rd;
-  static struct io_uring_zcrx_area_reg ar;
-  static struct io_uring_zcrx_ifq_reg reg;
-  const char *ifname = getenv("ZCRX_URING_IFNAME");
-  size_t area_len = 64 * 4096, rq_len = 4 * 4096;
-  void *area = mmap(NULL, area_len, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-  void *rq = mmap(NULL, rq_len, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-  int r;
-  if (area == MAP_FAILED || rq == MAP_FAILED) die("mmap", errno);
-  rd.user_addr = (__u64)(uintptr_t)rq;
-  rd.size = rq_len;
-  rd.flags = IORING_MEM_REGION_TYPE_USER;
-  ar.addr = (__u64)(uintptr_t)area;
-  ar.len = area_len;
-  reg.if_idx = ifname ? if_nametoindex(ifname) : 0;
-  reg.if_rxq = 0;
-  reg.rq_entries = 64;
-  reg.area_ptr = (__u64)(uintptr_t)&ar;
-  reg.region_ptr = (__u64)(uintptr_t)&rd;
-  r = io_uring_register_ifq(ring, &reg);
+  int r = itest_register_ifq(ring);
   if (r) die("register_ifq", -r);
 }
 
