@@ -46,6 +46,17 @@ int reopen_mapping(const void* base, size_t len, int flags) {
   return -ENOENT;
 }
 
+constexpr size_t kMadeAreaLen = 4u << 20;  // 1024 niovs of 4 KiB
+
+// Registers an ifq whose kMadeAreaLen area zcrxd makes, 1024 refill entries.
+int register_made_area(zcrx::Ring& ring, zcrx::Ifq** ifq) {
+  zcrx::IfqParams p;
+  p.area_len = kMadeAreaLen;
+  p.rq_entries = 1024;
+  p.area_fd = zcrx::kAreaMadeByZcrxd;
+  return ring.register_ifq(p, ifq);
+}
+
 }  // namespace
 
 TEST_CASE("a zcrxd-made area: payloads in place, read-only for everyone, bad refills counted") {
@@ -57,16 +68,12 @@ TEST_CASE("a zcrxd-made area: payloads in place, read-only for everyone, bad ref
   {
     zcrx::Ring ring;
     REQUIRE(open_ring(ring, d.socket(), 4096) == 0);
-    zcrx::IfqParams p;
-    p.area_len = 4u << 20;
-    p.rq_entries = 1024;
-    p.area_fd = zcrx::kAreaMadeByZcrxd;
     zcrx::Ifq* ifq = nullptr;
-    const int id = ring.register_ifq(p, &ifq);
+    const int id = register_made_area(ring, &ifq);
     REQUIRE(id >= 0);
     CHECK_FALSE(ifq->shared_area());
     CHECK(ifq->rx_buf_len() == 4096);
-    REQUIRE(ifq->area_len() == p.area_len);
+    REQUIRE(ifq->area_len() == kMadeAreaLen);
     uint8_t* area = const_cast<uint8_t*>(ifq->area());
 
     // Nobody writes it: not this mapping, not a new one, not write(2),
@@ -132,12 +139,8 @@ TEST_CASE("a zcrxd-made area in copy mode: copies land in the buffers, never on 
   {
     zcrx::Ring ring;
     REQUIRE(open_ring(ring, d.socket(), 4096) == 0);
-    zcrx::IfqParams p;
-    p.area_len = 4u << 20;
-    p.rq_entries = 1024;
-    p.area_fd = zcrx::kAreaMadeByZcrxd;
     zcrx::Ifq* ifq = nullptr;
-    const int id = ring.register_ifq(p, &ifq);
+    const int id = register_made_area(ring, &ifq);
     REQUIRE(id >= 0);
     REQUIRE(arm_udp(ring, static_cast<uint32_t>(id), 9000, 9) >= 0);
     RxResult r = receive(ring, ifq, 9, n, 30000);
