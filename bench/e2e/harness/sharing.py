@@ -137,13 +137,7 @@ class Sharing(Base):
             })
             return row
         finally:
-            for c in cons:
-                c.stop(signal.SIGKILL, 2)
-            self.stop_zcrxd(zd)
-            try:
-                os.unlink(share)
-            except OSError:
-                pass
+            self.end_group(cons, zd, share)
 
     def s3_step(self, wire, mode, n, dur):
         vdev = afp_vdev(wire)
@@ -171,13 +165,18 @@ class Sharing(Base):
                         "cpus": "sender cpu0; zcrxd datapath cpu1, control cpu0; consumers unpinned (eventfd)"})
             return row
         finally:
-            for c in cons:
-                c.stop(signal.SIGKILL, 2)
-            self.stop_zcrxd(zd)
-            try:
-                os.unlink(share)
-            except OSError:
-                pass
+            self.end_group(cons, zd, share)
+
+    def end_group(self, cons, zd, share):
+        """Whatever a step leaves running or on disk, gone: its consumers,
+        its zcrxd and the share file the clones or importers met at."""
+        for c in cons:
+            c.stop(signal.SIGKILL, 2)
+        self.stop_zcrxd(zd)
+        try:
+            os.unlink(share)
+        except OSError:
+            pass
 
 
 def stop_group(cons):
