@@ -29,6 +29,8 @@ RingDp::RingDp(void* region, const zcrx::RingRegionLayout& l)
     : sq_(zcrx::sq_consumer(region, l)), cq_(zcrx::cq_producer(region, l)) {
   auto* base = static_cast<uint8_t*>(region);
   cq_flags_ = reinterpret_cast<uint32_t*>(base + l.cq_off.flags);
+  // Our own layout: resv1 names the consumer's wake target word, if any.
+  if (l.cq_off.resv1) cq_wake_target_ = reinterpret_cast<uint32_t*>(base + l.cq_off.resv1);
   cq_overflow_ = reinterpret_cast<uint32_t*>(base + l.cq_off.overflow);
   sq_flags_ = reinterpret_cast<uint32_t*>(base + l.sq_off.flags);
   for (auto& f : flows_) f.store(nullptr, std::memory_order_relaxed);
@@ -176,14 +178,30 @@ bool RingDp::wake_if_needed() {
   // the flag load; the consumer sets the flag, fences, then reads the tail
   // (proto.h kCqNeedWakeup), so one of us sees the other.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  // relaxed: the fence above orders it.
-  if (!(word(cq_flags_).load(std::memory_order_relaxed) & zcrx::proto::kCqNeedWakeup))
-    return false;
-  // relaxed RMW: clearing our own request bit; the eventfd signal is the
+  // acquire: the consumer's flags RMW releases the wake target it stored
+  // just before, so seeing the bits means seeing that target.
+  const uint32_t f = word(cq_flags_).load(std::memory_order_acquire);
+  if (!(f & zcrx::proto::kCqNeedWakeup)) return false;
+  if ((f & zcrx::proto::kCqWakeTarget) && !wake_target_reached()) return false;
+  // relaxed RMW: clearing our own request bits; the eventfd signal is the
   // synchronising event the consumer waits on.
-  word(cq_flags_).fetch_and(~zcrx::proto::kCqNeedWakeup, std::memory_order_relaxed);
+  word(cq_flags_).fetch_and(~(zcrx::proto::kCqNeedWakeup | zcrx::proto::kCqWakeTarget),
+                            std::memory_order_relaxed);
   sig->signal();
   return true;
+}
+
+bool RingDp::wake_target_reached() {
+  if (!cq_wake_target_) return true;
+  // relaxed: ordered by the acquire load of the flags (wake_if_needed).
+  // Untrusted: any value only delays this consumer's own wakeup.
+  const uint32_t target = word(cq_wake_target_).load(std::memory_order_relaxed);
+  if (static_cast<int32_t>(cq_.tail() - target) >= 0) return true;
+  // A full CQ, or events waiting for room, cannot move the tail any
+  // further until the consumer drains it: wake whatever the target says
+  // (so a target beyond the CQ's reach is never a deadlock). free_slots
+  // reads the consumer's head only when the cached one says full.
+  return n_events_ != 0 || cq_.free_slots(1) == 0;
 }
 
 void RingDp::count_overflow() {

@@ -228,8 +228,10 @@ class RingDp {
   /// when it published any.
   bool flush();
   /// After a flush that published: signals the eventfd when the consumer
-  /// asked for a wakeup (one syscall at most, never blocking: see
-  /// EventfdSignal). Returns true when it signalled.
+  /// asked for a wakeup and, when it also set kCqWakeTarget, the CQ tail
+  /// reached its wake target (or the CQ is full, or events wait for room:
+  /// proto.h). One syscall at most, never blocking: see EventfdSignal.
+  /// Returns true when it signalled.
   bool wake_if_needed();
   /// Counts a completion the CQ could not take (cq_off.overflow).
   void count_overflow();
@@ -238,6 +240,8 @@ class RingDp {
   void terminate_requests(int32_t res);
 
  private:
+  // The kCqWakeTarget test of wake_if_needed.
+  bool wake_target_reached();
   struct Entry {
     std::atomic<Ifq*> entry{nullptr};
     std::atomic<Ifq*> real{nullptr};
@@ -265,6 +269,7 @@ class RingDp {
   zcrx::SqConsumer sq_;
   zcrx::CqProducer cq_;
   uint32_t* cq_flags_ = nullptr;
+  uint32_t* cq_wake_target_ = nullptr;  // consumer-written; null: no such word
   uint32_t* sq_flags_ = nullptr;
   DirtyRings* dirty_list_ = nullptr;
   bool dirty_ = false;

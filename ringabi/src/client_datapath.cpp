@@ -98,6 +98,11 @@ uint32_t* Ring::cq_flags_word() const {
   return reinterpret_cast<uint32_t*>(static_cast<char*>(ring_base_) + layout_.cq_off.flags);
 }
 
+uint32_t* Ring::cq_wake_target_word() const {
+  if (layout_.cq_off.resv1 == 0) return nullptr;  // a zcrxd without the word
+  return reinterpret_cast<uint32_t*>(static_cast<char*>(ring_base_) + layout_.cq_off.resv1);
+}
+
 uint32_t* Ring::cq_tail_word() const {
   return reinterpret_cast<uint32_t*>(static_cast<char*>(ring_base_) + layout_.cq_off.tail);
 }
@@ -126,6 +131,11 @@ int Ring::wait_cqe(unsigned min, WaitMode mode, int64_t timeout_ns) {
   const int64_t spin_end = mode == WaitMode::adaptive ? now + spin_ns_ : INT64_MAX;
   bool sleep = mode == WaitMode::eventfd;
   std::atomic_ref<uint32_t> flags(*cq_flags_word());
+  // With a wake target word, zcrxd wakes us once `min` CQEs are there
+  // (proto.h kCqWakeTarget) instead of after every burst it publishes.
+  uint32_t* const target_word = cq_wake_target_word();
+  const uint32_t sleep_bits =
+      proto::kCqNeedWakeup | (target_word ? proto::kCqWakeTarget : 0u);
   for (unsigned spins = 0;; spins++) {
     unsigned n = cq_.available(min);
     if (cq_.state() != RingState::ok) return -EPROTO;
@@ -143,18 +153,23 @@ int Ring::wait_cqe(unsigned min, WaitMode mode, int64_t timeout_ns) {
         continue;
       }
     }
-    // seq_cst RMW of the bit, then a seq_cst load of the tail: both join
+    // relaxed: the seq_cst RMW below releases it to zcrxd's acquire load
+    // of the flags. The head is ours, so head + min is the tail at which
+    // `min` are ready (io_uring_wait_cqes' cq_tail target).
+    if (target_word)
+      std::atomic_ref<uint32_t>(*target_word).store(cq_.head() + min, std::memory_order_relaxed);
+    // seq_cst RMW of the bits, then a seq_cst load of the tail: both join
     // the single total order, and zcrxd publishes the tail, issues a
-    // seq_cst fence, then reads the bit (proto.h); so either zcrxd sees the
-    // bit or this load sees the new tail. (No fence here: ThreadSanitizer
+    // seq_cst fence, then reads the bits (proto.h); so either zcrxd sees the
+    // bits or this load sees the new tail. (No fence here: ThreadSanitizer
     // does not model fences, and the two seq_cst operations suffice.)
-    flags.fetch_or(proto::kCqNeedWakeup, std::memory_order_seq_cst);
+    flags.fetch_or(sleep_bits, std::memory_order_seq_cst);
     const uint32_t tail = std::atomic_ref<uint32_t>(*cq_tail_word()).load(std::memory_order_seq_cst);
     n = tail - cq_.head() >= min ? cq_.available(min) : 0;
     if (cq_.state() != RingState::ok) return -EPROTO;
     if (n >= min) {
       // relaxed: only saves zcrxd a needless eventfd write.
-      flags.fetch_and(~proto::kCqNeedWakeup, std::memory_order_relaxed);
+      flags.fetch_and(~sleep_bits, std::memory_order_relaxed);
       return static_cast<int>(n);
     }
     timespec ts{};
@@ -162,7 +177,7 @@ int Ring::wait_cqe(unsigned min, WaitMode mode, int64_t timeout_ns) {
       if (!fresh) now = now_ns();
       const int64_t left = deadline - now;
       if (left <= 0) {
-        flags.fetch_and(~proto::kCqNeedWakeup, std::memory_order_relaxed);
+        flags.fetch_and(~sleep_bits, std::memory_order_relaxed);
         return -ETIME;
       }
       ts = {static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};

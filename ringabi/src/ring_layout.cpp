@@ -48,7 +48,8 @@ RingRegionLayout ring_region_layout(uint32_t sq_entries, uint32_t cq_entries) {
   l.sq_entries = sq_entries;
   l.cq_entries = cq_entries;
   // One line pair per shared index; the rarely written words (masks,
-  // counts, flags, dropped, overflow) share the fifth pair.
+  // counts, flags, dropped, overflow, the consumer's wake target) share
+  // the fifth pair.
   constexpr uint32_t kStatic = 4 * kIndexSpacing;
   l.sq_off.head = 0 * kIndexSpacing;
   l.sq_off.tail = 1 * kIndexSpacing;
@@ -63,6 +64,7 @@ RingRegionLayout ring_region_layout(uint32_t sq_entries, uint32_t cq_entries) {
   l.cq_off.ring_entries = kStatic + 20;
   l.cq_off.overflow = kStatic + 24;
   l.cq_off.flags = kStatic + 28;
+  l.cq_off.resv1 = kStatic + 32;  // wake target word (proto.h kCqWakeTarget)
   l.cq_off.cqes = 5 * kIndexSpacing;
   size_t cqes_end = l.cq_off.cqes + size_t{cq_entries} * sizeof(uapi::io_uring_cqe32);
   l.sqes_off = static_cast<uint32_t>(align_up(cqes_end, kIndexSpacing));
@@ -91,6 +93,17 @@ int validate_ring_region(const RingRegionLayout& l, size_t size) {
                           l.cq_off.ring_entries, l.cq_off.overflow, l.cq_off.flags};
   for (uint32_t off : idx)
     if (!index_ok(off, size)) return -EINVAL;
+  // cq_off.resv1 names the wake target word, 0 when there is none: it
+  // must then pass the same checks as the index words.
+  const uint32_t wake = l.cq_off.resv1;
+  if (wake != 0) {
+    if (!index_ok(wake, size)) return -EINVAL;
+    for (uint32_t off : idx)
+      if (off == wake) return -EINVAL;
+    if (!disjoint(wake, 4, l.cq_off.cqes, size_t{l.cq_entries} * sizeof(uapi::io_uring_cqe32)) ||
+        !disjoint(wake, 4, l.sqes_off, size_t{l.sq_entries} * sizeof(uapi::io_uring_sqe)))
+      return -EINVAL;
+  }
   // Each word has one writer; two names for one word would let one side's
   // stores land in the other's index (all are aligned 4-byte words, so
   // distinct offsets never overlap).

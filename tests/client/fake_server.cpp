@@ -21,6 +21,30 @@ using namespace zcrx::proto;
 namespace fake {
 namespace {
 
+// The zcrxd half of the wakeup protocol in proto.h, in its fence-free
+// form (ThreadSanitizer builds run this): a seq_cst RMW of the CQ tail
+// after publishing it, then a seq_cst load of the bits; with
+// kCqWakeTarget, only once the tail reached the consumer's target or the
+// CQ is full. Clears the bits and returns true when the eventfd is due.
+bool take_wakeup(void* ring_base, const RingRegionLayout& l) {
+  auto* base = static_cast<char*>(ring_base);
+  std::atomic_ref<uint32_t> flags(*reinterpret_cast<uint32_t*>(base + l.cq_off.flags));
+  std::atomic_ref<uint32_t> tail_w(*reinterpret_cast<uint32_t*>(base + l.cq_off.tail));
+  const uint32_t tail = tail_w.fetch_add(0, std::memory_order_seq_cst);
+  const uint32_t f = flags.load(std::memory_order_seq_cst);
+  if ((f & kCqNeedWakeup) == 0) return false;
+  if ((f & kCqWakeTarget) && l.cq_off.resv1 != 0) {
+    // relaxed: ordered by the seq_cst load of the bits that released it.
+    const uint32_t target = std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t*>(
+        base + l.cq_off.resv1)).load(std::memory_order_relaxed);
+    const uint32_t head = std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t*>(
+        base + l.cq_off.head)).load(std::memory_order_acquire);
+    if (static_cast<int32_t>(tail - target) < 0 && tail - head < l.cq_entries) return false;
+  }
+  flags.fetch_and(~(kCqNeedWakeup | kCqWakeTarget), std::memory_order_relaxed);
+  return true;
+}
+
 bool stat_of(int fd, dev_t* dev, ino_t* ino, off_t* size = nullptr) {
   struct stat st;
   if (fstat(fd, &st) != 0) return false;
@@ -519,15 +543,7 @@ size_t Server::drain_sq(size_t si, std::vector<uapi::io_uring_sqe>& out) {
 bool Server::maybe_wake(size_t si) {
   std::lock_guard lk(mu_);
   Session& s = *sessions_.at(si);
-  auto* w = reinterpret_cast<uint32_t*>(static_cast<char*>(s.ring_base) + s.layout.cq_off.flags);
-  std::atomic_ref<uint32_t> flags(*w);
-  // The zcrxd half of the protocol in proto.h, in its fence-free form
-  // (ThreadSanitizer builds run this): a seq_cst RMW of the CQ tail after
-  // publishing it, then a seq_cst load of the bit.
-  auto* tail = reinterpret_cast<uint32_t*>(static_cast<char*>(s.ring_base) + s.layout.cq_off.tail);
-  std::atomic_ref<uint32_t>(*tail).fetch_add(0, std::memory_order_seq_cst);
-  if ((flags.load(std::memory_order_seq_cst) & kCqNeedWakeup) == 0 || s.efd < 0) return false;
-  flags.fetch_and(~kCqNeedWakeup, std::memory_order_relaxed);
+  if (s.efd < 0 || !take_wakeup(s.ring_base, s.layout)) return false;
   uint64_t one = 1;
   return write(s.efd, &one, sizeof(one)) == sizeof(one);
 }
@@ -676,15 +692,7 @@ unsigned Server::pump(unsigned budget, uint64_t* seq, uint64_t corrupt_seq) {
         i++;
       }
       if (posted && s.efd >= 0) {
-        auto* w = reinterpret_cast<uint32_t*>(static_cast<char*>(s.ring_base) +
-                                              s.layout.cq_off.flags);
-        std::atomic_ref<uint32_t> flags(*w);
-        // As in maybe_wake(): seq_cst RMW of the tail, seq_cst load of the bit.
-        auto* tail = reinterpret_cast<uint32_t*>(static_cast<char*>(s.ring_base) +
-                                                 s.layout.cq_off.tail);
-        std::atomic_ref<uint32_t>(*tail).fetch_add(0, std::memory_order_seq_cst);
-        if (flags.load(std::memory_order_seq_cst) & kCqNeedWakeup) {
-          flags.fetch_and(~kCqNeedWakeup, std::memory_order_relaxed);
+        if (take_wakeup(s.ring_base, s.layout)) {
           uint64_t one = 1;
           (void)!write(s.efd, &one, sizeof(one));
         }

@@ -151,7 +151,8 @@ class Server {
   /// Pops every SQE of session `s`.
   size_t drain_sq(size_t s, std::vector<zcrx::uapi::io_uring_sqe>& out);
   /// Writes the eventfd when the consumer asked for a wakeup (the zcrxd
-  /// side of the kCqNeedWakeup protocol). Returns whether it wrote.
+  /// side of the kCqNeedWakeup protocol, kCqWakeTarget included).
+  /// Returns whether it wrote.
   bool maybe_wake(size_t s);
 
   /// Listens on the unix socket `path` and serves every connection as a

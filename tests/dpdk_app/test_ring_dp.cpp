@@ -470,3 +470,130 @@ TEST_CASE("reserve keeps the room it found across posts and flushes, and refuses
   CHECK(got[7].cqe.user_data == 200);
   CHECK_FALSE(dp.broken());
 }
+
+namespace {
+
+// A ring with an eventfd whose consumer asks for a wakeup at CQ tail
+// `target` (kCqWakeTarget), or without a target when `with_target` is
+// false (kCqNeedWakeup alone).
+struct WakeRig {
+  Region r{32, 16};
+  RingDp dp{r.mem, r.l};
+  int efd = eventfd(0, EFD_NONBLOCK);
+  std::unique_ptr<EventfdSignal> sig;
+  uint64_t next_ud = 1;
+  WakeRig() {
+    REQUIRE(efd >= 0);
+    REQUIRE(EventfdSignal::open(efd, &sig) == 0);
+    dp.set_eventfd(sig.get());
+  }
+  ~WakeRig() { close(efd); }
+  void sleep_until(uint32_t target, bool with_target = true) {
+    REQUIRE(r.l.cq_off.resv1 != 0);
+    r.word(r.l.cq_off.resv1) = target;
+    r.word(r.l.cq_off.flags) |=
+        zcrx::proto::kCqNeedWakeup | (with_target ? zcrx::proto::kCqWakeTarget : 0u);
+  }
+  // Publishes `n` NOP completions in one flush, then asks for the wakeup
+  // decision as the datapath does after a flush that published.
+  bool publish(unsigned n) {
+    for (unsigned i = 0; i < n; i++) {
+      uapi::io_uring_sqe s{};
+      s.opcode = uapi::kOpNop;
+      s.user_data = next_ud++;
+      REQUIRE(r.sq.push(s));
+    }
+    REQUIRE(dp.poll_sq(n) == n);
+    REQUIRE(dp.flush());
+    return dp.wake_if_needed();
+  }
+  // Publishes one event CQE (these need one free slot, where an SQE
+  // needs room for its most CQEs), then asks for the wakeup decision.
+  bool publish_event() {
+    REQUIRE(dp.post_event(next_ud++, -ECANCELED));
+    REQUIRE(dp.flush());
+    return dp.wake_if_needed();
+  }
+  uint64_t signals() {
+    uint64_t v = 0;
+    return read(efd, &v, 8) == 8 ? v : 0;
+  }
+  uint32_t flags() { return r.word(r.l.cq_off.flags); }
+};
+
+}  // namespace
+
+TEST_CASE("wake target: 7 of 8 CQEs do not signal, the 8th does and clears both bits") {
+  WakeRig w;
+  // Start from a head that is not 0 (the target is head + wait_nr).
+  CHECK_FALSE(w.publish(3));
+  CHECK(reap(w.r).size() == 3);
+  const uint32_t head = w.r.word(w.r.l.cq_off.head);
+  REQUIRE(head == 3);
+  w.sleep_until(head + 8);
+  for (int i = 0; i < 7; i++) CHECK_FALSE(w.publish(1));
+  CHECK(w.signals() == 0);
+  CHECK(w.flags() == (zcrx::proto::kCqNeedWakeup | zcrx::proto::kCqWakeTarget));
+  CHECK(w.publish(1));
+  CHECK(w.signals() == 1);
+  CHECK(w.flags() == 0);
+  CHECK(reap(w.r).size() == 8);
+}
+
+TEST_CASE("wake target: a burst past the target signals once; a target behind the tail at once") {
+  WakeRig w;
+  w.sleep_until(5);
+  CHECK_FALSE(w.publish(4));
+  CHECK(w.publish(6));  // 10 >= 5
+  CHECK(w.signals() == 1);
+  CHECK_FALSE(w.publish(1));  // the bits were cleared
+  CHECK(reap(w.r).size() == 11);
+  w.sleep_until(2);  // long reached (tail 11): any flush signals
+  CHECK(w.publish(1));
+  CHECK(w.signals() == 1);
+}
+
+TEST_CASE("wake target: ignored without kCqWakeTarget and trivially met with wait_nr 1") {
+  WakeRig w;
+  w.sleep_until(0x12345678, /*with_target=*/false);  // garbage, but not asked for
+  CHECK(w.publish(1));
+  CHECK(w.signals() == 1);
+  reap(w.r);
+  const uint32_t head = w.r.word(w.r.l.cq_off.head);
+  w.sleep_until(head + 1);  // what wait_cqe(1) stores
+  CHECK(w.publish(1));
+  CHECK(w.signals() == 1);
+}
+
+TEST_CASE("wake target: a garbage target never sleeps past a full CQ") {
+  for (uint32_t target : {0x80000000u, 0x7fffffffu, 1000u, 17u}) {
+    CAPTURE(target);
+    WakeRig w;
+    w.sleep_until(target);
+    // 16 CQ entries: 15 CQEs leave room, the 16th fills the CQ.
+    for (int i = 0; i < 15; i++) CHECK_FALSE(w.publish_event());
+    CHECK(w.signals() == 0);
+    CHECK(w.publish_event());
+    CHECK(w.signals() == 1);
+    CHECK(reap(w.r).size() == 16);
+  }
+}
+
+TEST_CASE("wake target: events waiting for CQ room wake the sleeper") {
+  WakeRig w;
+  w.sleep_until(1000);
+  CHECK_FALSE(w.publish(14));  // 2 slots left
+  // Two events fit now; data reserved after them takes one slot, so one
+  // event waits for room when the data is published.
+  REQUIRE(w.dp.post_event(900, -ENOBUFS));
+  REQUIRE(w.dp.post_event(901, -ENOBUFS));
+  uapi::io_uring_sqe s{};
+  s.opcode = uapi::kOpNop;
+  s.user_data = 77;
+  REQUIRE(w.r.sq.push(s));
+  REQUIRE(w.dp.poll_sq(1) == 1);
+  REQUIRE(w.dp.flush());
+  REQUIRE(w.dp.has_queued_events());
+  CHECK(w.dp.wake_if_needed());
+  CHECK(w.signals() == 1);
+}

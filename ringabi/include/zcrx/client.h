@@ -393,6 +393,14 @@ class Ring {
   /// eventfd, edge-triggered, nothing read or drained after it) and at
   /// most one clock read (none without a timeout); busy_poll reads the
   /// clock every 256 spins only to see the timeout.
+  ///
+  /// `min` is io_uring_wait_cqes' wait_nr: a sleeping wait asks zcrxd to
+  /// write the eventfd only once `min` completions are ready (or the CQ is
+  /// full, or events wait for room: proto.h kCqWakeTarget), so N sharers
+  /// of a queue are woken once per `min` CQEs rather than once per burst.
+  /// With a `min` above 1, pass a timeout: it bounds the latency of the
+  /// last CQEs of a quiet spell, which then returns -ETIME with fewer
+  /// (cq_ready() tells how many). `min` 1 wakes on every burst, as before.
   int wait_cqe(unsigned min, WaitMode mode, int64_t timeout_ns);
   /// Copies out up to `max` ready completions without consuming them.
   unsigned peek_cqes(uapi::io_uring_cqe32* dst, unsigned max);
@@ -437,6 +445,9 @@ class Ring {
   uint32_t* sq_flags_word() const;
   uint32_t* cq_flags_word() const;
   uint32_t* cq_tail_word() const;
+  /// The consumer-written wake target word (proto.h kCqWakeTarget), or
+  /// null when zcrxd's layout has none.
+  uint32_t* cq_wake_target_word() const;
   /// Sends SQ_WAKEUP (no reply; MSG_DONTWAIT: a full socket means a
   /// wakeup is queued already).
   void wake_sq();

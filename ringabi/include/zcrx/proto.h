@@ -66,13 +66,34 @@ inline constexpr uint16_t kOpLast = kOpCloseSocket;
 /// Bit 0 of the ring's cq_off.flags word: set by the consumer before it
 /// sleeps on its eventfd (it then re-checks the CQ); zcrxd writes the
 /// eventfd at most once per burst and only while the bit is set, and clears
-/// it when it does. Both sides use a store-then-load (Dekker) order so a
-/// wakeup is never lost: the consumer sets the bit (seq_cst RMW) and then
-/// re-reads the CQ tail (seq_cst load); zcrxd publishes the CQ tail
-/// (release), issues a seq_cst fence (or, where ThreadSanitizer must follow
-/// it, a seq_cst RMW of the tail word), then reads the bit and, when set,
-/// clears it (atomic RMW) and writes the eventfd.
+/// it (with kCqWakeTarget) when it does. Both sides use a store-then-load
+/// (Dekker) order so a wakeup is never lost: the consumer sets the bit
+/// (seq_cst RMW) and then re-reads the CQ tail (seq_cst load); zcrxd
+/// publishes the CQ tail (release), issues a seq_cst fence (or, where
+/// ThreadSanitizer must follow it, a seq_cst RMW of the tail word), then
+/// reads the bit (acquire) and, when set and the wake target (below) is
+/// reached, clears it (atomic RMW) and writes the eventfd.
 inline constexpr uint32_t kCqNeedWakeup = 1u << 0;
+
+/// Bit 1 of the cq_off.flags word, set together with kCqNeedWakeup (one
+/// RMW): the wake target word holds the CQ tail value the sleeper waits
+/// for, like io_uring_wait_cqes(wait_nr) (head + wait_nr). zcrxd then
+/// writes the eventfd only once (int32_t)(tail - target) >= 0, or the CQ
+/// is full, or events wait for CQ room (a target the CQ cannot reach, or a
+/// stalled queue, must not keep the sleeper asleep); the sleeper's own
+/// timeout bounds everything else. Without this bit the target is ignored
+/// (any published CQE wakes), so a consumer that never writes the word
+/// keeps the one-wakeup-per-burst behaviour.
+///
+/// The target word is at the offset zcrxd reports in CreateRingReply
+/// cq_off.resv1 (the kernel's reserved word, 0 from a zcrxd without it:
+/// then the consumer sets kCqNeedWakeup alone). It is written only by the
+/// consumer, with a relaxed store sequenced before the flags RMW, which
+/// releases it: zcrxd's acquire load of the flags word that sees the bit
+/// therefore sees the target stored with it. Any value is harmless: the
+/// worst a wrong one does is keep its own consumer asleep until the CQ is
+/// full or its timeout.
+inline constexpr uint32_t kCqWakeTarget = 1u << 1;
 
 /// A RECV_ZC completion flag of zcrxd's own: this CQE carries the last
 /// bytes of a datagram (UDP flow) or frame (raw flow). Set on every CQE
@@ -136,7 +157,7 @@ struct CreateRingReq {
 
 struct CreateRingReply {
   uapi::io_sqring_offsets sq_off;
-  uapi::io_cqring_offsets cq_off;
+  uapi::io_cqring_offsets cq_off;  // resv1: wake target word (kCqWakeTarget), 0: none
   uint32_t sqes_off;  // byte offset of the SQE array
   uint32_t sq_entries;
   uint32_t cq_entries;

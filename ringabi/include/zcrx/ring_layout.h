@@ -61,7 +61,9 @@ RqRegionLayout rq_region_layout(uint32_t rq_entries);
 /// entry counts must be powers of two within the kernel's limits, every
 /// index word must be 4-byte aligned, inside and distinct from the others,
 /// both arrays 8-byte aligned, inside and overlapping neither each other
-/// nor any index word. Returns 0 or -EINVAL.
+/// nor any index word. cq_off.resv1, when not 0, is the wake target word
+/// (proto.h kCqWakeTarget) and is checked like an index word. Returns 0
+/// or -EINVAL.
 int validate_ring_region(const RingRegionLayout& l, size_t size);
 /// Checks a refill-queue region of `size` bytes holding `rq_entries` RQEs
 /// at offsets `off` (what a consumer supplies with a user region): the

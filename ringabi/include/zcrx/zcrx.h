@@ -328,9 +328,13 @@ unsigned zcrx_submit(struct zcrx_ring *ring);
 #define ZCRX_WAIT_EVENTFD 1   /* sleep on the eventfd (zcrx_enable_eventfd) */
 #define ZCRX_WAIT_ADAPTIVE 2  /* spin for zcrx_set_spin_ns, then sleep */
 
-/* mode: ZCRX_WAIT_*. timeout_ns < 0: forever. Number ready, -ETIME,
- * -EPROTO (corrupt CQ) or -EINVAL (bad min or mode, or a sleeping mode
- * without an eventfd). */
+/* Waits until min (1..CQ size, io_uring_wait_cqes' wait_nr) completions
+ * are ready. mode: ZCRX_WAIT_*. timeout_ns < 0: forever. A sleeping wait
+ * is woken by zcrxd once min are ready (or the CQ is full), not after
+ * every burst: with min > 1 give a timeout, which bounds the latency of a
+ * quiet spell's last completions (-ETIME with fewer ready). Number ready,
+ * -ETIME, -EPROTO (corrupt CQ) or -EINVAL (bad min or mode, or a sleeping
+ * mode without an eventfd). */
 int zcrx_wait_cqe(struct zcrx_ring *ring, unsigned min, int mode, int64_t timeout_ns);
 unsigned zcrx_cq_ready(struct zcrx_ring *ring);
 /* Copies up to max ready completions (not consumed). */
