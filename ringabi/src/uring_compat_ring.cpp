@@ -109,6 +109,7 @@ void fill_ring_fields(io_uring* ring, zcrx_uring* u, io_uring_params* p) {
   p->features = ring->features;
   std::memcpy(&p->sq_off, &l.sq_off, sizeof(p->sq_off));
   std::memcpy(&p->cq_off, &l.cq_off, sizeof(p->cq_off));
+  p->cq_off.resv1 = 0;  // zcrxd's wake target word: the kernel leaves it 0
 }
 
 // CONNECT with the kernel's sockaddr pointer: zcrxd reads no program
@@ -253,15 +254,31 @@ extern "C" int io_uring_wait_cqe_nr(struct io_uring* ring, struct io_uring_cqe**
   return wait_cqes(ring, cqe_ptr, wait_nr, -1);
 }
 
+namespace {
+
+// *ts as nanoseconds (NULL: -1, forever), or -EINVAL.
+int64_t timeout_of(const struct __kernel_timespec* ts) {
+  if (ts == nullptr) return -1;
+  if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000) return -EINVAL;
+  return ts->tv_sec > INT64_MAX / 1000000000 - 1 ? INT64_MAX
+                                                 : ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+}  // namespace
+
 extern "C" int io_uring_wait_cqe_timeout(struct io_uring* ring, struct io_uring_cqe** cqe_ptr,
                                          struct __kernel_timespec* ts) {
-  int64_t ns = -1;
-  if (ts != nullptr) {
-    if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000) return -EINVAL;
-    ns = ts->tv_sec > INT64_MAX / 1000000000 - 1 ? INT64_MAX
-                                                  : ts->tv_sec * 1000000000 + ts->tv_nsec;
-  }
+  const int64_t ns = timeout_of(ts);
+  if (ts != nullptr && ns < 0) return -EINVAL;
   return wait_cqes(ring, cqe_ptr, 1, ns);
+}
+
+extern "C" int io_uring_wait_cqes(struct io_uring* ring, struct io_uring_cqe** cqe_ptr,
+                                  unsigned wait_nr, struct __kernel_timespec* ts, sigset_t* sigmask) {
+  if (sigmask != nullptr) return -EINVAL;
+  const int64_t ns = timeout_of(ts);
+  if (ts != nullptr && ns < 0) return -EINVAL;
+  return wait_cqes(ring, cqe_ptr, wait_nr, ns);
 }
 
 extern "C" int io_uring_peek_cqe(struct io_uring* ring, struct io_uring_cqe** cqe_ptr) {

@@ -256,3 +256,38 @@ TEST_CASE("uring compat sockets: bind takes IPv4 and v4-mapped IPv6, refuses oth
   close(fd);
   CHECK(zcrx_uring_socket_adopt(5000, AF_INET) == -EMFILE);
 }
+
+TEST_CASE("uring compat datapath: io_uring_wait_cqes waits for wait_nr, -ETIME with fewer") {
+  CompatRing r;
+  UserMemory m;
+  Registration g(m);
+  REQUIRE(io_uring_register_ifq(&r.ring, &g.reg) == 0);
+  const uint8_t byte = 0x7e;
+  for (unsigned i = 0; i < 2; i++)
+    REQUIRE(r.srv.post(0, g.reg.zcrx_id, 4096 * i, &byte, 1, 200 + i));
+  io_uring_cqe* cqe = nullptr;
+  __kernel_timespec ts{0, 2000000};
+  CHECK(io_uring_wait_cqes(&r.ring, &cqe, 3, &ts, nullptr) == -ETIME);
+  CHECK(cqe == nullptr);
+  CHECK(io_uring_cq_ready(&r.ring) == 2);
+  REQUIRE(io_uring_wait_cqes(&r.ring, &cqe, 2, &ts, nullptr) == 0);
+  REQUIRE(cqe != nullptr);
+  CHECK(cqe->user_data == 200);
+  sigset_t mask;
+  sigemptyset(&mask);
+  CHECK(io_uring_wait_cqes(&r.ring, &cqe, 1, &ts, &mask) == -EINVAL);
+  __kernel_timespec bad{0, 1000000000};
+  CHECK(io_uring_wait_cqes(&r.ring, &cqe, 1, &bad, nullptr) == -EINVAL);
+  CHECK(io_uring_wait_cqes(&r.ring, &cqe, r.ring.cq.ring_entries + 1, &ts, nullptr) == -EINVAL);
+}
+
+TEST_CASE("uring compat datapath: io_uring_params keep the kernel's zero cq_off.resv1") {
+  io_uring ring{};
+  io_uring_params p{};
+  p.flags = kZcrxFlags;
+  CompatServer server;
+  REQUIRE(io_uring_queue_init_params(8, &ring, &p) == 0);
+  CHECK(p.cq_off.resv1 == 0);
+  CHECK(p.cq_off.flags != 0);
+  io_uring_queue_exit(&ring);
+}

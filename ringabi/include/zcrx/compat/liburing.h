@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include "liburing/io_uring.h"
@@ -138,6 +139,12 @@ int io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr);
  * first, in the CQ itself. 0 or -errno. */
 int io_uring_wait_cqe_nr(struct io_uring *ring, struct io_uring_cqe **cqe_ptr,
                          unsigned wait_nr);
+/* Waits for wait_nr completions (0: 1), at most *ts (NULL: forever), and
+ * points *cqe_ptr at the first: -ETIME when fewer arrived in time (the
+ * kernel's semantics; zcrxd wakes a sleeper once wait_nr are ready).
+ * sigmask must be NULL (-EINVAL): zcrxd's waits install no signal mask. */
+int io_uring_wait_cqes(struct io_uring *ring, struct io_uring_cqe **cqe_ptr, unsigned wait_nr,
+                       struct __kernel_timespec *ts, sigset_t *sigmask);
 /* As io_uring_wait_cqe, at most *ts (NULL: forever): -ETIME on timeout. */
 int io_uring_wait_cqe_timeout(struct io_uring *ring, struct io_uring_cqe **cqe_ptr,
                               struct __kernel_timespec *ts);
