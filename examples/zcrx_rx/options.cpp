@@ -76,6 +76,14 @@ void usage(FILE* out) {
       "  --adaptive          spin like --busy-poll for --spin-us, then sleep\n"
       "                      like --eventfd (no CPU burnt on an idle queue)\n"
       "  --spin-us N         --adaptive's spin before sleeping (default 50)\n"
+      "  --wait-nr N         a sleeping wait is woken once N completions are\n"
+      "                      ready (io_uring_wait_cqes' wait_nr; default 1:\n"
+      "                      after every burst zcrxd delivers), so consumers\n"
+      "                      sharing a queue wake once per N CQEs; at most\n"
+      "                      --cq-entries\n"
+      "  --wait-usec N       a wait's timeout: fewer than --wait-nr completions\n"
+      "                      wait at most this long (default 1000 with\n"
+      "                      --wait-nr above 1, else 100000)\n"
       "  --latency           rx-to-consumer latency from the CQE's TSC stamp\n"
       "                      (zcrxd --rx-timestamp)\n"
       "  --quiet             no progress lines (stderr, once a second)\n"
@@ -111,7 +119,7 @@ void usage(FILE* out) {
 int parse_options(int argc, char** argv, Options& o) {
   enum {
     kSocket = 256, kFlow, kMode, kShare, kCount, kDgramSize, kDuration, kLen, kBusy, kEventfd,
-    kAdaptive, kSpinUs,
+    kAdaptive, kSpinUs, kWaitNr, kWaitUsec,
     kLatency, kQuiet, kTouch, kEvents, kPort, kQueue, kSq, kCq, kRq, kAreaMb, kRxBufLen, kHugetlb,
     kZcrxdArea, kHelp,
   };
@@ -128,6 +136,8 @@ int parse_options(int argc, char** argv, Options& o) {
       {"eventfd", no_argument, nullptr, kEventfd},
       {"adaptive", no_argument, nullptr, kAdaptive},
       {"spin-us", required_argument, nullptr, kSpinUs},
+      {"wait-nr", required_argument, nullptr, kWaitNr},
+      {"wait-usec", required_argument, nullptr, kWaitUsec},
       {"latency", no_argument, nullptr, kLatency},
       {"quiet", no_argument, nullptr, kQuiet},
       {"touch", no_argument, nullptr, kTouch},
@@ -180,6 +190,8 @@ int parse_options(int argc, char** argv, Options& o) {
         o.eventfd = false;
         break;
       case kSpinUs: ok = parse_u32(optarg, &o.spin_us) && o.spin_us <= 1000000; break;
+      case kWaitNr: ok = parse_u32(optarg, &o.wait_nr) && o.wait_nr > 0; break;
+      case kWaitUsec: ok = parse_u32(optarg, &o.wait_usec) && o.wait_usec > 0; break;
       case kLatency: o.latency = true; break;
       case kQuiet: o.quiet = true; break;
       case kTouch: o.touch = true; break;
@@ -213,6 +225,14 @@ int parse_options(int argc, char** argv, Options& o) {
   }
   if (o.events && o.mode != Mode::register_ifq) {
     std::fprintf(stderr, "zcrx_rx: --events needs --mode register (events go to the master)\n");
+    return -1;
+  }
+  // wait_cqe refuses a min the CQ cannot hold (cq_entries 0 asks for
+  // twice the SQ).
+  const uint64_t cq = o.cq_entries ? o.cq_entries : uint64_t{2} * o.sq_entries;
+  if (o.wait_nr > cq) {
+    std::fprintf(stderr, "zcrx_rx: --wait-nr %u exceeds the CQ's %llu entries\n", o.wait_nr,
+                 static_cast<unsigned long long>(cq));
     return -1;
   }
   if (o.mode != Mode::register_ifq && o.share.empty()) {

@@ -27,6 +27,13 @@ struct Options {
   bool eventfd = false;      // else busy-poll
   bool adaptive = false;     // spin spin_us, then sleep on the eventfd
   uint32_t spin_us = 50;
+  /// Completions a sleeping wait asks zcrxd for before it is woken
+  /// (wait_cqe's min, io_uring_wait_cqes' wait_nr); at most cq_entries.
+  uint32_t wait_nr = 1;
+  /// A wait's timeout in µs, which bounds how long fewer than wait_nr
+  /// completions may sit in the CQ. 0: 1000 with wait_nr > 1, else 100 ms
+  /// (only for re-checking the stop conditions).
+  uint32_t wait_usec = 0;
   bool latency = false;
   bool quiet = false;
   /// Read only the first and last payload byte (the scenario-1 consumer

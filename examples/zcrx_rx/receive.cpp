@@ -20,6 +20,14 @@ constexpr uint64_t kCancelTag = 2;
 constexpr int64_t kWaitSliceNs = 100 * 1000 * 1000;  // re-check limits this often
 constexpr unsigned kMaxFailedArms = 3;               // arms that ended without data
 
+// The run loop's wait timeout: short with wait_nr > 1, where it bounds
+// how long a quiet spell's last completions wait; else a slice for
+// re-checking the stop conditions.
+int64_t wait_timeout_ns(const Options& o) {
+  if (o.wait_usec) return int64_t{o.wait_usec} * 1000;
+  return o.wait_nr > 1 ? 1000 * 1000 : kWaitSliceNs;
+}
+
 zcrx::WaitMode wait_mode(const Options& o) {
   if (o.adaptive) return zcrx::WaitMode::adaptive;
   return o.eventfd ? zcrx::WaitMode::eventfd : zcrx::WaitMode::busy_poll;
@@ -266,6 +274,7 @@ void Loop::run(const volatile sig_atomic_t& stop) {
     return;
   }
   const auto mode = wait_mode(o_);
+  const int64_t timeout_ns = wait_timeout_ns(o_);
   double last_alive_check = start_;
   for (;;) {
     double now = now_s();
@@ -279,9 +288,10 @@ void Loop::run(const volatile sig_atomic_t& stop) {
         break;
       }
     }
-    int r = ring_.wait_cqe(1, mode, kWaitSliceNs);
-    if (r == -ETIME) continue;
-    if (r < 0) {
+    // With wait_nr > 1, -ETIME may leave fewer ready: take them now.
+    int r = ring_.wait_cqe(o_.wait_nr, mode, timeout_ns);
+    if (r == -ETIME && ring_.cq_ready() == 0) continue;
+    if (r < 0 && r != -ETIME) {
       t_.fatal = r;
       break;
     }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The zcrx_rx example as a separate process against the fake server
 // listening on a unix socket path: register, clone and import through
-// --share, eventfd waits, len-limited requests, damage detection, SIGINT.
+// --share, eventfd waits (--wait-nr too), len-limited requests, damage detection, SIGINT.
 // Every delivered packet must be counted by exactly one consumer and every
 // buffer must come back.
 #include <doctest/doctest.h>
@@ -227,6 +227,30 @@ TEST_CASE("zcrx_rx: --adaptive receives, verifies and returns every buffer") {
   CHECK(result_value(p, "packets") >= 3000);
   check_balanced(srv, result_value(p, "packets"));
   unlink(sock.c_str());
+}
+
+TEST_CASE("zcrx_rx: --wait-nr sleeps for N completions, the timeout delivers the rest") {
+  fake::Server srv;
+  std::string sock = tmp_path("waitnr");
+  REQUIRE(srv.listen_on(sock.c_str()) == 0);
+  Pump pump(srv);
+  pump.start();
+  // 3001 is no multiple of 32: the last datagrams come with a timeout.
+  Proc p = spawn({"--socket", sock, "--flow", "udp:9000", "--count", "3001", "--quiet", "--area-mb", "1",
+                  "--eventfd", "--wait-nr", "32", "--wait-usec", "500"});
+  finish(p);
+  wait_until([&] { return srv.datapath_stats().outstanding == 0; });
+  pump.finish();
+  check_clean(p);
+  CHECK(result_value(p, "packets") >= 3001);
+  check_balanced(srv, result_value(p, "packets"));
+  unlink(sock.c_str());
+  Proc q = spawn({"--socket", sock, "--wait-nr", "129", "--cq-entries", "128", "--quiet"});
+  finish(q);
+  CHECK(exit_code(q) == 2);
+  Proc z = spawn({"--socket", sock, "--wait-nr", "0", "--quiet"});
+  finish(z);
+  CHECK(exit_code(z) == 2);
 }
 
 TEST_CASE("zcrx_rx: a datagram in several CQEs is checked piece by piece and counted once") {
