@@ -227,7 +227,9 @@ def scenario3_report(s3, lines, targets):
                  "pattern payloads, looped) from its own injector thread and receives it back, copying each frame "
                  "into the area; `--rx-gate N` holds the queue until all N consumers are armed, and the window runs "
                  "from then to the stop. The rate is zcrxd's and its consumers'. Every consumer checks every payload "
-                 "byte and sleeps on its eventfd; per-packet CPU figures divide each process's CPU time over the "
+                 "byte and sleeps on its eventfd with `--wait-nr 32 --wait-usec 1000` (zcrxd wakes it once 32 "
+                 "CQEs are ready, its 1 ms timeout takes fewer; the 1-consumer rows too, so the ratios compare "
+                 "like with like); per-packet CPU figures divide each process's CPU time over the "
                  "window (schedstat) by the packets all consumers completed; system = every CPU's busy time from "
                  "/proc/stat less the background measured just before. The veth rows (kernel udp_sender flat out) "
                  "are sender-limited on two cores: their rate is the sender's.")
