@@ -158,6 +158,31 @@ TEST_CASE("ring region: CQE and SQE arrays overlapping or out of bounds are -EIN
   CHECK(zcrx::validate_ring_region(l, l.size) == 0);
 }
 
+TEST_CASE("ring region: the wake target word (cq_off.resv1) is optional and checked like an index") {
+  RingRegionLayout base = zcrx::ring_region_layout(64, 128);
+  REQUIRE(base.cq_off.resv1 != 0);
+  CHECK(zcrx::validate_ring_region(base, base.size) == 0);
+  // It shares the static line pair, off the shared indices' pairs.
+  CHECK(base.cq_off.resv1 / zcrx::kIndexSpacing == base.cq_off.flags / zcrx::kIndexSpacing);
+  RingRegionLayout none = base;
+  none.cq_off.resv1 = 0;  // a zcrxd without the word
+  CHECK(zcrx::validate_ring_region(none, none.size) == 0);
+  for (uint32_t* w : index_words(base)) {
+    if (*w == 0) continue;  // sq_off.head: offset 0 means "no word"
+    RingRegionLayout l = base;
+    l.cq_off.resv1 = *w;  // one word with two names
+    CHECK(zcrx::validate_ring_region(l, l.size) == -EINVAL);
+  }
+  for (uint32_t bad : {static_cast<uint32_t>(base.size), static_cast<uint32_t>(base.size - 2),
+                       base.cq_off.resv1 + 2, base.cq_off.cqes, base.cq_off.cqes + 64, base.sqes_off,
+                       UINT32_MAX}) {
+    CAPTURE(bad);
+    RingRegionLayout l = base;
+    l.cq_off.resv1 = bad;
+    CHECK(zcrx::validate_ring_region(l, l.size) == -EINVAL);
+  }
+}
+
 TEST_CASE("ring region: entry counts not a power of two or over the kernel limit are -EINVAL") {
   for (uint32_t bad : {0u, 3u, 100u, 4095u}) {
     CAPTURE(bad);
