@@ -74,6 +74,20 @@ tcpt_server() {
   echo "FAIL: zcrx_tcp $name did not listen in 10 s"; cat "$TCPNS_DIR/$name.err"; exit 1
 }
 
+# tcpt_shim_server COMMAND...: a kernel-style compat program as "rx" in
+# B, with the socket shim preloaded and pointed at zcrxd and B's port;
+# returns once it prints LISTENING. A zcrxd without TCP: SKIP.
+tcpt_shim_server() {
+  tcpns_bg rx "$TCPNS_NS_B" env LD_PRELOAD="$URING_SOCKETS_SHIM" \
+    ZCRX_URING_SOCKET="$TCPNS_DIR/zcrxd.sock" ZCRX_URING_IFNAME="$TCPNS_B_IF" "$@"
+  tcpns_wait_line "$TCPNS_DIR/rx.out" '^LISTENING' 10 && return 0
+  tcpns_wait rx
+  local rc=$?
+  grep -q "Address family not supported" "$TCPNS_DIR/rx.err" &&
+    tcpt_skip_no_tcp "$(cat "$TCPNS_DIR/rx.err")"
+  echo "FAIL: the server did not listen (exit $rc)"; cat "$TCPNS_DIR/rx.err"; exit 1
+}
+
 # tcpt_wait_client NAME: waits for a zcrx_tcp client; 77 -> SKIP.
 tcpt_wait() {
   tcpns_wait "$1"

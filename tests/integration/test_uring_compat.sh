@@ -34,16 +34,7 @@ esac
 
 tcpns_setup direct
 tcpt_start_zcrxd af_packet
-tcpns_bg rx "$TCPNS_NS_B" env LD_PRELOAD="$URING_SOCKETS_SHIM" \
-  ZCRX_URING_SOCKET="$TCPNS_DIR/zcrxd.sock" ZCRX_URING_IFNAME="$TCPNS_B_IF" \
-  "$server" -s -i "$TCPNS_B_IF" -p $PORT -n "$BYTES"
-tcpns_wait_line "$TCPNS_DIR/rx.out" '^LISTENING' 10 || {
-  tcpns_wait rx
-  rc=$?
-  grep -q "Address family not supported" "$TCPNS_DIR/rx.err" &&
-    tcpt_skip_no_tcp "$(cat "$TCPNS_DIR/rx.err")"
-  echo "FAIL: the server did not listen (exit $rc)"; cat "$TCPNS_DIR/rx.err"; exit 1
-}
+tcpt_shim_server "$server" -s -i "$TCPNS_B_IF" -p $PORT -n "$BYTES"
 tcpns_bg tx "$TCPNS_NS_A" "$server" -c -h "$TCPNS_B_ADDR" -p $PORT -n "$BYTES"
 tcpns_wait tx || { echo "FAIL: the kernel sender exited $?"; cat "$TCPNS_DIR/tx.err"; fail=1; }
 tcpns_wait rx || { echo "FAIL: the server exited $?"; cat "$TCPNS_DIR/rx.err"; fail=1; }
