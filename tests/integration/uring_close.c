@@ -26,7 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "uring_itest_ifq.h"
+#include "uring_itest.h"
 
 static void die(const char *what, int err) {
   fprintf(stderr, "uring_close: %s: %s\n", what, strerror(err));
@@ -58,7 +58,6 @@ static int accept_one(struct io_uring *ring, int fd, int multishot, const char *
   struct sockaddr_in peer;
   socklen_t len = sizeof(peer);
   struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-  struct io_uring_cqe *cqe;
   char ip[INET_ADDRSTRLEN];
   int r, res;
   memset(&peer, 0xee, sizeof(peer));
@@ -68,12 +67,8 @@ static int accept_one(struct io_uring *ring, int fd, int multishot, const char *
   else
     io_uring_prep_accept(sqe, fd, (struct sockaddr *)&peer, &len, 0);
   io_uring_sqe_set_data64(sqe, 7);
-  r = io_uring_submit(ring);
-  if (r != 1) die("submit", r < 0 ? -r : EIO);
-  r = io_uring_wait_cqe(ring, &cqe);
-  if (r) die("wait_cqe", -r);
-  res = cqe->res;
-  io_uring_cqe_seen(ring, cqe);
+  r = itest_submit_wait(ring, &res);
+  if (r) die("submit and wait", -r);
   if (res < 0) die("accept", -res);
   if (!inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip))) strcpy(ip, "?");
   printf("%s %s:%u len=%u family=%u\n", tag, ip, ntohs(peer.sin_port), (unsigned)len,

@@ -19,7 +19,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
-#include "uring_itest_ifq.h"
+#include "uring_itest.h"
 
 #define CHUNK 65536
 
@@ -30,17 +30,12 @@ static int die(const char *what, int err) {
 
 static int run(struct io_uring *ring, void (*prep)(struct io_uring_sqe *, void *), void *arg) {
   struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-  struct io_uring_cqe *cqe;
   int res, r;
   if (!sqe) die("get_sqe", EBUSY);
   prep(sqe, arg);
   io_uring_sqe_set_data64(sqe, 1);
-  r = io_uring_submit(ring);
-  if (r != 1) die("submit", r < 0 ? -r : EIO);
-  r = io_uring_wait_cqe(ring, &cqe);
-  if (r) die("wait_cqe", -r);
-  res = cqe->res;
-  io_uring_cqe_seen(ring, cqe);
+  r = itest_submit_wait(ring, &res);
+  if (r) die("submit and wait", -r);
   return res;
 }
 

@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The ifq the compat integration programs register: queue 0 of
- * $ZCRX_URING_IFNAME, from an anonymous private area and refill region, as
- * a kernel zcrx program registers one. zcrxd runs TCP only on the queues a
- * ring serves, so a program that connects, sends or accepts needs it. */
-#ifndef ZCRX_TESTS_URING_ITEST_IFQ_H
-#define ZCRX_TESTS_URING_ITEST_IFQ_H
+/* What the compat integration programs (uring_*.c) share: the ifq they
+ * register and the one-request round trip they make. */
+#ifndef ZCRX_TESTS_URING_ITEST_H
+#define ZCRX_TESTS_URING_ITEST_H
 
 #include <errno.h>
 #include <liburing.h>
@@ -13,7 +11,11 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-/* Returns 0, or -errno from mmap or io_uring_register_ifq. */
+/* Registers queue 0 of $ZCRX_URING_IFNAME from an anonymous private area
+ * and refill region, as a kernel zcrx program registers one. zcrxd runs
+ * TCP only on the queues a ring serves, so a program that connects, sends
+ * or accepts needs it. Returns 0, or -errno from mmap or
+ * io_uring_register_ifq. */
 static inline int itest_register_ifq(struct io_uring *ring) {
   static struct io_uring_region_desc rd;
   static struct io_uring_zcrx_area_reg ar;
@@ -34,6 +36,20 @@ static inline int itest_register_ifq(struct io_uring *ring) {
   reg.area_ptr = (__u64)(uintptr_t)&ar;
   reg.region_ptr = (__u64)(uintptr_t)&rd;
   return io_uring_register_ifq(ring, &reg);
+}
+
+/* Submits the one SQE the caller prepared, waits for its CQE and stores
+ * the CQE's res in *res. Returns 0, or -errno when the submit or the wait
+ * failed (then *res is not set). */
+static inline int itest_submit_wait(struct io_uring *ring, int *res) {
+  struct io_uring_cqe *cqe;
+  int r = io_uring_submit(ring);
+  if (r != 1) return r < 0 ? r : -EIO;
+  r = io_uring_wait_cqe(ring, &cqe);
+  if (r) return r;
+  *res = cqe->res;
+  io_uring_cqe_seen(ring, cqe);
+  return 0;
 }
 
 #endif
