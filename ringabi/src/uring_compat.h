@@ -82,5 +82,9 @@ void record_accept(zcrx_uring* u, const zcrx::uapi::io_uring_sqe& sqe, bool v6);
 void refresh_cq(zcrx_uring* u, const io_uring* ring);
 /// True when placeholder `fd` is an AF_INET6 socket.
 bool socket_is_v6(int32_t fd);
+/// `ip`:`port` (host order) as a socket of the family `v6` names gives it:
+/// a sockaddr_in, or a sockaddr_in6 with the address v4-mapped (0, the
+/// any address, stays ::). Returns the address's full size.
+socklen_t make_sockaddr(sockaddr_storage* ss, bool v6, uint32_t ip, uint16_t port);
 
 }  // namespace zcrx::compat

@@ -11,7 +11,6 @@
 // program enters it. Other rings read zcrxd's tail: the scan at each
 // library call covers every CQE read after one, not a CQE read inline
 // (io_uring_for_each_cqe, io_uring_cq_ready) before any call saw it.
-#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <cstring>
@@ -25,24 +24,8 @@ namespace {
 // As the kernel's move_addr_to_user: min(*addrlen, full size) bytes of the
 // address, *addrlen = the full size.
 void write_peer(const AcceptRecord& a, uint32_t ip, uint16_t port) {
-  sockaddr_storage ss{};
-  socklen_t full;
-  if (a.v6) {
-    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(port);
-    s6->sin6_addr.s6_addr[10] = 0xff;
-    s6->sin6_addr.s6_addr[11] = 0xff;
-    const uint32_t be = htonl(ip);
-    std::memcpy(&s6->sin6_addr.s6_addr[12], &be, 4);
-    full = sizeof(sockaddr_in6);
-  } else {
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(port);
-    s4->sin_addr.s_addr = htonl(ip);
-    full = sizeof(sockaddr_in);
-  }
+  sockaddr_storage ss;
+  const socklen_t full = make_sockaddr(&ss, a.v6, ip, port);
   socklen_t room = full;
   if (a.addrlen != nullptr) {
     std::memcpy(&room, a.addrlen, sizeof(room));

@@ -146,6 +146,27 @@ int32_t socket_handle_for_sqe(int32_t fd) {
   return h == kNoHandle ? INT32_MAX : h;
 }
 
+socklen_t make_sockaddr(sockaddr_storage* ss, bool v6, uint32_t ip, uint16_t port) {
+  *ss = sockaddr_storage{};
+  if (v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    if (ip != 0) {
+      a->sin6_addr.s6_addr[10] = 0xff;
+      a->sin6_addr.s6_addr[11] = 0xff;
+      const uint32_t be = htonl(ip);
+      std::memcpy(&a->sin6_addr.s6_addr[12], &be, 4);
+    }
+    return sizeof(sockaddr_in6);
+  }
+  auto* a = reinterpret_cast<sockaddr_in*>(ss);
+  a->sin_family = AF_INET;
+  a->sin_port = htons(port);
+  a->sin_addr.s_addr = htonl(ip);
+  return sizeof(sockaddr_in);
+}
+
 bool socket_is_v6(int32_t fd) {
   if (g_count.load(std::memory_order_relaxed) == 0 || !valid_fd(fd)) return false;
   std::lock_guard<std::recursive_mutex> l(g_mu);
@@ -231,25 +252,7 @@ extern "C" int zcrx_uring_socket_name(int fd, struct sockaddr* addr, socklen_t* 
     port = n.local_port;
   }
   sockaddr_storage ss{};
-  socklen_t full;
-  if (e.v6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(port);
-    if (ip != 0) {
-      a->sin6_addr.s6_addr[10] = 0xff;
-      a->sin6_addr.s6_addr[11] = 0xff;
-      const uint32_t be = htonl(ip);
-      std::memcpy(&a->sin6_addr.s6_addr[12], &be, 4);
-    }
-    full = sizeof(sockaddr_in6);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(port);
-    a->sin_addr.s_addr = htonl(ip);
-    full = sizeof(sockaddr_in);
-  }
+  const socklen_t full = make_sockaddr(&ss, e.v6, ip, port);
   // As getsockname(2): truncated to *len, *len set to the full size.
   std::memcpy(addr, &ss, *len < full ? *len : full);
   *len = full;
